@@ -1,0 +1,95 @@
+// Generates the Microservice CustomResourceDefinition from the zod schemas.
+// Kubernetes wants a structural schema: every node typed, no $ref, no additionalProperties next
+// to properties; int-or-string and preserve-unknown-fields marked with their extensions.
+import { z } from 'zod';
+import { API_VERSION, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION } from './schema.js';
+
+type JsonSchema = { [key: string]: unknown };
+
+/** Keys of zod's JSON Schema output that a structural CRD schema does not take. */
+const DROPPED = new Set(['$schema', 'id', '$id']);
+
+function structural(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(structural);
+  if (node === null || typeof node !== 'object') return node;
+  const src = node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(src)) {
+    if (DROPPED.has(key)) continue;
+    // zod writes JavaScript's safe-integer bounds on every int; they say nothing here.
+    if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) continue;
+    if (key === '$ref' || key === 'allOf' || key === 'oneOf') throw new Error(`structural schema cannot hold ${key}: ${JSON.stringify(src)}`);
+    out[key] = structural(value);
+  }
+  if (src['x-kubernetes-preserve-unknown-fields']) {
+    // A looseObject: keep it open, but a structural schema may not pair properties with additionalProperties.
+    delete out.additionalProperties;
+    if (out.properties && Object.keys(out.properties as object).length === 0) delete out.properties;
+  }
+  if (src['x-kubernetes-int-or-string']) {
+    // Defaults and descriptions may sit beside anyOf; types may not.
+    delete out.type;
+  }
+  return out;
+}
+
+export function openAPISchema(schema: z.ZodType): JsonSchema {
+  return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' })) as JsonSchema;
+}
+
+const NAME_RULES = [
+  {
+    rule: 'self.metadata.name.size() <= 55',
+    message: 'metadata.name must be at most 55 characters, so that <name>-preview is a valid Service name',
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'metadata.name must start with a letter and hold only lowercase letters, digits and -, as a Service name must',
+  },
+];
+
+export function microserviceCRD(): JsonSchema {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'coxswain' } },
+    spec: {
+      group: GROUP,
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'microservice', shortNames: ['ms', 'msvc'], categories: ['all', 'coxswain'] },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: {
+            status: {},
+            scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+          },
+          additionalPrinterColumns: [
+            { name: 'Image', type: 'string', jsonPath: '.spec.image' },
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready' },
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Weight', type: 'integer', jsonPath: '.status.rollout.weight' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: `${KIND} describes one service; Coxswain reconciles it into a Deployment per slot, a Service, an HPA, a ConfigMap and a NetworkPolicy (${API_VERSION}).`,
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: openAPISchema(MicroserviceSpec),
+                status: openAPISchema(MicroserviceStatus),
+              },
+              'x-kubernetes-validations': NAME_RULES,
+            },
+          },
+        },
+      ],
+    },
+  };
+}

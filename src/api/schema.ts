@@ -1,0 +1,238 @@
+// The Microservice API, coxswain.dev/v1alpha1: the single source of truth.
+// The CRD's openAPIV3Schema is generated from these schemas (src/api/crd.ts), and the same
+// schemas validate at reconcile time. Rules the OpenAPI schema cannot express are CEL rules
+// attached with `cel()`; they run in the API server at `kubectl apply`.
+import { z } from 'zod';
+
+export const GROUP = 'coxswain.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'Microservice';
+export const PLURAL = 'microservices';
+
+type Rule = { rule: string; message: string; fieldPath?: string; reason?: string };
+
+/** Attaches CEL rules (x-kubernetes-validations) to a schema node. */
+function cel<T extends z.ZodType>(schema: T, ...rules: Rule[]): T {
+  return schema.meta({ 'x-kubernetes-validations': rules }) as T;
+}
+
+/** A core/v1 type passed through to the pod template; the API server validates it there. */
+const passThrough = (description: string) =>
+  z.looseObject({}).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+const intOrString = (int: z.ZodInt, str: z.ZodString) =>
+  z.union([int, str]).meta({ 'x-kubernetes-int-or-string': true });
+
+/** A resource quantity such as 500m, 1Gi or 2. */
+export const Quantity = intOrString(
+  z.int().min(0),
+  z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, 'must be a quantity such as 500m, 1Gi or 2'),
+);
+
+/** A count or a percentage, like a Deployment's maxSurge. */
+export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a whole number or a percentage such as 25%'));
+
+const StringMap = z.record(z.string(), z.string());
+const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
+const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');
+
+export const Port = z.object({
+  name: z.string().min(1).max(15).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase IANA service name of at most 15 characters').optional()
+    .describe('Port name; required when there are several ports.'),
+  port: z.int().min(1).max(65535).describe('Container port.'),
+  servicePort: z.int().min(1).max(65535).optional().describe('Port the Service exposes; defaults to port.'),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+});
+
+const Ports = cel(
+  z.array(Port).max(32),
+  { rule: 'self.size() <= 1 || self.all(p, has(p.name))', message: 'every port needs a name when there are several' },
+  { rule: 'self.all(p, self.exists_one(q, q.port == p.port && q.protocol == p.protocol))', message: 'container ports must be unique' },
+  { rule: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))', message: 'port names must be unique' },
+);
+
+export const Config = z.object({
+  data: StringMap.describe('Keys and values of the immutable ConfigMap <name>-config-<hash>.'),
+  mountPath: z.string().regex(/^\//, 'must be an absolute path').optional()
+    .describe('Mount the keys as files here; without it they are exposed as environment variables.'),
+});
+
+export const Autoscaling = cel(
+  z.object({
+    minReplicas: z.int().min(1).default(1),
+    maxReplicas: z.int().min(1),
+    targetCPUUtilizationPercentage: z.int().min(1).max(1000).optional(),
+    targetMemoryUtilizationPercentage: z.int().min(1).max(1000).optional(),
+    behavior: passThrough('autoscaling/v2 HorizontalPodAutoscalerBehavior, passed through.').optional(),
+  }),
+  { rule: 'self.maxReplicas >= self.minReplicas', message: 'maxReplicas must be at least minReplicas', fieldPath: '.maxReplicas' },
+);
+
+const Peer = cel(
+  z.object({
+    microservice: Name.optional().describe('Pods of this Microservice (in namespace, or this one).'),
+    namespace: Name.optional().describe('Pods of this namespace (all of them, unless microservice is set).'),
+    cidr: z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.0.0.0/8').optional(),
+    ports: z.array(z.object({ port: z.int().min(1).max(65535), protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP') })).max(32).optional()
+      .describe('Ports this peer may use; defaults to every declared port (ingress) or all ports (egress).'),
+  }),
+  { rule: 'has(self.cidr) != (has(self.microservice) || has(self.namespace))', message: 'set cidr, or microservice and/or namespace' },
+);
+
+export const NetworkPolicySpec = z.object({
+  enabled: z.boolean().default(true),
+  allowFrom: z.array(Peer).max(64).optional().describe('Who may connect; omitted admits pods of the same namespace.'),
+  allowTo: z.array(Peer).max(64).optional().describe('Where pods may connect; omitted leaves egress open, set allows DNS and these only.'),
+});
+
+const PauseStep = z.object({ duration: Duration.optional().describe('Wait this long; without it, wait for promotion.') });
+
+const CanaryStep = cel(
+  z.object({ setWeight: z.int().min(0).max(100).optional(), pause: PauseStep.optional() }),
+  { rule: 'has(self.setWeight) != has(self.pause)', message: 'each step sets exactly one of setWeight or pause' },
+);
+
+export const Canary = z.object({
+  steps: cel(
+    z.array(CanaryStep).min(1).max(64),
+    { rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()', message: 'setWeight values must not decrease from one step to the next' },
+  ),
+  maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
+  maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
+});
+
+export const BlueGreen = z.object({
+  autoPromotionSeconds: z.int().min(0).optional().describe('Promote by itself after this long; without it, wait for promotion.'),
+  scaleDownDelaySeconds: z.int().min(0).default(30),
+  previewReplicas: z.int().min(1).optional().describe('Candidate size before promotion; defaults to full size.'),
+});
+
+export const RollingUpdate = z.object({
+  maxSurge: IntOrPercent.default('25%'),
+  maxUnavailable: IntOrPercent.default(0),
+});
+
+export const Strategy = cel(
+  z.object({
+    type: z.enum(['RollingUpdate', 'Canary', 'BlueGreen']).default('RollingUpdate'),
+    rollingUpdate: RollingUpdate.optional(),
+    canary: Canary.optional(),
+    blueGreen: BlueGreen.optional(),
+    progressDeadlineSeconds: z.int().min(10).default(600),
+    abortOnFailure: z.boolean().default(true),
+  }),
+  { rule: "self.type != 'Canary' || has(self.canary)", message: 'strategy.canary is required when type is Canary', fieldPath: '.canary' },
+  { rule: "!has(self.canary) || self.type == 'Canary'", message: 'strategy.canary is set but type is not Canary', fieldPath: '.canary' },
+  { rule: "!has(self.blueGreen) || self.type == 'BlueGreen'", message: 'strategy.blueGreen is set but type is not BlueGreen', fieldPath: '.blueGreen' },
+);
+
+export const Pod = z.object({
+  labels: StringMap.optional(),
+  annotations: StringMap.optional(),
+  serviceAccountName: Name.optional(),
+  nodeSelector: StringMap.optional(),
+  tolerations: z.array(passThrough('core/v1 Toleration')).optional(),
+  affinity: passThrough('core/v1 Affinity').optional(),
+  securityContext: passThrough('core/v1 PodSecurityContext').optional(),
+  containerSecurityContext: passThrough('core/v1 SecurityContext of the container').optional(),
+  imagePullSecrets: z.array(z.object({ name: Name })).optional(),
+  volumes: z.array(passThrough('core/v1 Volume')).optional(),
+  volumeMounts: z.array(passThrough('core/v1 VolumeMount')).optional(),
+  terminationGracePeriodSeconds: z.int().min(0).optional(),
+});
+
+export const MicroserviceSpec = z.object({
+  image: z.string().min(1).describe('Container image, e.g. registry.example/orders:1.4.2.'),
+  replicas: z.int().min(0).default(1).describe('Total pods; the HorizontalPodAutoscaler owns it when autoscaling is set.'),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  ports: Ports.optional().describe('Ports; without any, no Service is made.'),
+  env: z.array(passThrough('core/v1 EnvVar')).optional(),
+  envFrom: z.array(passThrough('core/v1 EnvFromSource')).optional(),
+  config: Config.optional(),
+  resources: z.object({ requests: z.record(z.string(), Quantity).optional(), limits: z.record(z.string(), Quantity).optional() }).optional(),
+  probes: z.object({
+    readiness: passThrough('core/v1 Probe').optional(),
+    liveness: passThrough('core/v1 Probe').optional(),
+    startup: passThrough('core/v1 Probe').optional(),
+  }).optional(),
+  autoscaling: Autoscaling.optional(),
+  service: z.object({
+    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+    annotations: StringMap.optional(),
+  }).optional(),
+  networkPolicy: NetworkPolicySpec.optional(),
+  pod: Pod.optional(),
+  strategy: Strategy.prefault({}),
+  paused: z.boolean().default(false),
+});
+
+export const Condition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.int().optional(),
+});
+
+const SlotStatus = z.object({ revision: z.string().optional(), image: z.string().optional(), replicas: z.int().optional(), readyReplicas: z.int().optional() });
+
+export const MicroserviceStatus = z.object({
+  observedGeneration: z.int().optional(),
+  phase: z.enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded']).optional(),
+  conditions: z.array(Condition).optional(),
+  replicas: z.int().optional(),
+  readyReplicas: z.int().optional(),
+  updatedReplicas: z.int().optional(),
+  availableReplicas: z.int().optional(),
+  ready: z.string().optional().describe('Ready pods out of desired, e.g. 3/3 (printer column).'),
+  selector: z.string().optional(),
+  stableRevision: z.string().optional(),
+  desiredRevision: z.string().optional(),
+  activeSlot: z.enum(['blue', 'green']).optional(),
+  rollout: z.object({
+    step: z.int().optional(),
+    steps: z.int().optional(),
+    weight: z.int().optional(),
+    desiredWeight: z.int().optional(),
+    pausedUntil: z.string().optional(),
+    abortedRevision: z.string().optional(),
+    message: z.string().optional(),
+  }).optional(),
+  slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
+});
+
+export type MicroserviceSpec = z.output<typeof MicroserviceSpec>;
+export type MicroserviceSpecInput = z.input<typeof MicroserviceSpec>;
+export type MicroserviceStatus = z.output<typeof MicroserviceStatus>;
+export type Condition = z.output<typeof Condition>;
+export type Slot = 'blue' | 'green';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+/** A Microservice as read from the API server: spec not yet validated. */
+export interface MicroserviceObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  status?: MicroserviceStatus;
+}
+
+/** A Microservice whose spec passed validation, defaults applied. */
+export interface Microservice extends MicroserviceObject {
+  spec: MicroserviceSpec;
+}

@@ -1,0 +1,26 @@
+// Validation at reconcile time, with the same schema the CRD is generated from.
+import { z } from 'zod';
+import { MicroserviceSpec, type Microservice, type MicroserviceObject } from './schema.js';
+
+export type Validated = { ok: true; value: Microservice } | { ok: false; problems: string[] };
+
+/** `spec.ports[0].port` from zod's path segments. */
+export function fieldPath(root: string, path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : `${acc}.${String(seg)}`), root);
+}
+
+export function formatIssues(root: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${fieldPath(root, issue.path)}: ${issue.message}`);
+}
+
+export function validateMicroservice(obj: MicroserviceObject): Validated {
+  const problems: string[] = [];
+  const name = obj.metadata?.name;
+  if (!name) problems.push('metadata.name: required');
+  else if (name.length > 55) problems.push('metadata.name: must be at most 55 characters');
+  else if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) problems.push('metadata.name: must start with a letter and hold only lowercase letters, digits and -');
+  const parsed = MicroserviceSpec.safeParse(obj.spec ?? undefined);
+  if (!parsed.success) problems.push(...formatIssues('spec', parsed.error));
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, value: { ...obj, spec: parsed.data } };
+}

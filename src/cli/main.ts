@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `coxswain run | render | crd`: the operator, an offline renderer, and the CRD generator.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { microserviceCRD } from '../api/crd.js';
+import { renderFile } from './render.js';
+import { toYamlStream } from './yaml.js';
+
+const USAGE = `Usage:
+  coxswain run [--kubeconfig FILE] [--context NAME] [--namespaces a,b] [--concurrency N]
+               [--listen HOST:PORT] [--resync SECONDS] [--log-level LEVEL] [--log-format json|pretty]
+      Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
+      COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT and KUBECONFIG.
+  coxswain render -f FILE|-
+      Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
+      Exit code 2 and one line per problem on stderr when the input is invalid.
+  coxswain crd [-o FILE]
+      Print (or write) the Microservice CustomResourceDefinition.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { runOperator } = await import('./run.js');
+      return runOperator(rest);
+    }
+    case 'render': {
+      const { values } = parseArgs({ args: rest, options: { filename: { type: 'string', short: 'f' } } });
+      if (!values.filename) return usage('render needs -f FILE');
+      const text = readFileSync(values.filename === '-' ? 0 : values.filename, 'utf8');
+      const result = renderFile(text);
+      if (!result.ok) {
+        for (const p of result.problems) process.stderr.write(`${p}\n`);
+        return 2;
+      }
+      process.stdout.write(toYamlStream(result.objects));
+      return 0;
+    }
+    case 'crd': {
+      const { values } = parseArgs({ args: rest, options: { output: { type: 'string', short: 'o' } } });
+      const text = toYamlStream([microserviceCRD()], '# Generated from src/api/schema.ts by `npm run gen:crd`. Do not edit.\n');
+      if (values.output) writeFileSync(values.output, text);
+      else process.stdout.write(text);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`coxswain: ${problem}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`coxswain: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

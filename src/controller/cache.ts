@@ -1,0 +1,50 @@
+// The informers of one resource across the namespaces the operator watches, read as one cache.
+import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
+import type { Resource } from '../kube/resources.js';
+import type { KubeObject } from '../render/meta.js';
+import { type Handler, Informer } from './informer.js';
+
+export class Cache {
+  readonly informers: Informer[];
+
+  /** namespaces empty = every namespace, through one cluster-wide informer. */
+  constructor(client: KubeClient, readonly resource: Resource, namespaces: string[], labelSelector: string | undefined, log: Logger) {
+    const scopes = namespaces.length > 0 ? namespaces : [undefined];
+    this.informers = scopes.map((namespace) => new Informer(client, { resource, namespace, labelSelector }, log));
+  }
+
+  private informerFor(namespace: string): Informer | undefined {
+    return this.informers.find((i) => i.opts.namespace === undefined || i.opts.namespace === namespace);
+  }
+
+  get(namespace: string, name: string): KubeObject | undefined {
+    return this.informerFor(namespace)?.get(namespace, name);
+  }
+
+  list(namespace?: string): KubeObject[] {
+    if (namespace === undefined) return this.informers.flatMap((i) => i.list());
+    return this.informerFor(namespace)?.list((o) => o.metadata.namespace === namespace) ?? [];
+  }
+
+  /** Records an object we just wrote, so a reconcile that runs before its watch event sees it. */
+  remember(obj: KubeObject): void {
+    this.informerFor(obj.metadata.namespace ?? '')?.remember(obj);
+  }
+
+  on(handler: Handler): void {
+    for (const i of this.informers) i.on(handler);
+  }
+
+  get synced(): boolean {
+    return this.informers.every((i) => i.synced);
+  }
+
+  start(): void {
+    for (const i of this.informers) i.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}

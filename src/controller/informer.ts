@@ -1,0 +1,188 @@
+// A list-then-watch cache of one resource. It relists on 410 Gone (and reports what vanished
+// meanwhile as deletes, so no delete is lost across a reconnect), restarts with backoff on any
+// other error, and records when it last heard from the server so a stall detector can act.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../render/meta.js';
+import type { KubeClient, WatchEvent } from '../kube/client.js';
+import { resourcePath, type Resource } from '../kube/resources.js';
+import { Backoff } from './backoff.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler = (event: InformerEvent, obj: KubeObject, old?: KubeObject) => void;
+
+interface List {
+  metadata: { resourceVersion: string; continue?: string };
+  items: KubeObject[];
+}
+
+export interface InformerOptions {
+  resource: Resource;
+  namespace?: string;
+  labelSelector?: string;
+  /** Server-side watch timeout; the watch then reconnects from the last resourceVersion. */
+  watchTimeoutSeconds?: number;
+  pageSize?: number;
+}
+
+export const keyOf = (obj: { metadata: { namespace?: string; name: string } }) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+
+export class Informer {
+  private readonly cache = new Map<string, KubeObject>();
+  private readonly handlers: Handler[] = [];
+  private resourceVersion = '';
+  private abort?: AbortController;
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly backoff = new Backoff(500, 30_000);
+  /** True once the first list has landed in the cache. */
+  synced = false;
+  /** When the server was last heard from (list, event, bookmark, or a clean watch close). */
+  lastContact = Date.now();
+  restarts = 0;
+
+  constructor(private readonly client: KubeClient, readonly opts: InformerOptions, private readonly log: Logger) {}
+
+  get name(): string {
+    return this.opts.resource.plural;
+  }
+
+  on(handler: Handler): void {
+    this.handlers.push(handler);
+  }
+
+  get(namespace: string, name: string): KubeObject | undefined {
+    return this.cache.get(`${namespace}/${name}`);
+  }
+
+  /** Stores an object we just wrote, without events; its watch event overwrites it later. */
+  remember(obj: KubeObject): void {
+    this.cache.set(keyOf(obj), { ...obj, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+  }
+
+  list(filter?: (o: KubeObject) => boolean): KubeObject[] {
+    const all = [...this.cache.values()];
+    return filter ? all.filter(filter) : all;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  /** Drops the current watch and relists: used by the stall detector. */
+  restart(): void {
+    this.restarts++;
+    this.resourceVersion = '';
+    this.abort?.abort();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.abort = new AbortController();
+      try {
+        if (!this.resourceVersion) await this.relist();
+        await this.watchOnce(this.abort.signal);
+        this.lastContact = Date.now();
+        this.backoff.reset();
+      } catch (err) {
+        if (!this.running) break;
+        if (this.abort.signal.aborted) continue; // restart() asked for a fresh list
+        const delay = this.backoff.next();
+        this.log.warn({ resource: this.name, err: String(err), retryInMs: delay }, 'informer error; restarting');
+        this.resourceVersion = '';
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const seen = new Map<string, KubeObject>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.client.request<List>('GET', this.path(), {
+        query: { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        signal: this.abort?.signal,
+      });
+      for (const item of page.items) seen.set(keyOf(item), { ...item, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.emit('delete', old);
+      }
+    }
+    for (const [key, obj] of seen) {
+      const old = this.cache.get(key);
+      this.cache.set(key, obj);
+      if (!old) this.emit('add', obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+    }
+    this.resourceVersion = rv;
+    this.synced = true;
+    this.lastContact = Date.now();
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    await this.client.watch<KubeObject>(this.path(), {
+      labelSelector: this.opts.labelSelector,
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+    }, (e) => this.onEvent(e), signal);
+  }
+
+  private onEvent(e: WatchEvent<KubeObject>): void {
+    this.lastContact = Date.now();
+    if (e.type === 'ERROR') {
+      const status = e.object as unknown as { code?: number; message?: string };
+      // 410 Gone: our resourceVersion is too old; relist from scratch.
+      if (status.code === 410) this.resourceVersion = '';
+      throw new Error(`watch error ${status.code ?? ''}: ${status.message ?? ''}`);
+    }
+    this.resourceVersion = e.object.metadata.resourceVersion ?? this.resourceVersion;
+    if (e.type === 'BOOKMARK') return;
+    const obj = { ...e.object, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind };
+    const key = keyOf(obj);
+    if (e.type === 'DELETED') {
+      this.cache.delete(key);
+      this.emit('delete', obj);
+      return;
+    }
+    const old = this.cache.get(key);
+    this.cache.set(key, obj);
+    this.emit(old ? 'update' : 'add', obj, old);
+  }
+
+  private emit(event: InformerEvent, obj: KubeObject, old?: KubeObject): void {
+    for (const h of this.handlers) {
+      try {
+        h(event, obj, old);
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'informer handler failed');
+      }
+    }
+  }
+
+  private path(): string {
+    return resourcePath(this.opts.resource, this.opts.namespace);
+  }
+}
+
+const apiVersionOf = (r: Resource) => (r.group ? `${r.group}/${r.version}` : r.version);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}

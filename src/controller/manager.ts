@@ -1,0 +1,165 @@
+// Wires the controller together: caches, the work queue, the reconciler, the resync and stall
+// timers, and the health and metrics server. Start it, stop it; it keeps no rollout state.
+import * as http from 'node:http';
+import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
+import { Kube, MICROSERVICES, OWNED, type Resource } from '../kube/resources.js';
+import { KIND, type MicroserviceObject } from '../api/schema.js';
+import { LABEL_MANAGED_BY, MANAGER, stableJSON, type KubeObject } from '../render/meta.js';
+import { Cache } from './cache.js';
+import { keyOf } from './informer.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconcile.js';
+
+export interface ManagerOptions {
+  namespaces: string[];
+  concurrency: number;
+  resyncSeconds: number;
+  /** host:port for /healthz, /readyz and /metrics; empty to serve none. */
+  listen: string;
+  /** An informer not heard from for this long is restarted. */
+  stallSeconds: number;
+}
+
+export const DEFAULT_OPTIONS: ManagerOptions = { namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360 };
+
+export class Manager {
+  readonly metrics: Metrics = createMetrics();
+  readonly microservices: Cache;
+  readonly owned: Map<Resource, Cache>;
+  readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private timers: NodeJS.Timeout[] = [];
+  private server?: http.Server;
+  private lastProgress = Date.now();
+
+  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger) {
+    const selector = `${LABEL_MANAGED_BY}=${MANAGER}`;
+    this.microservices = new Cache(client, MICROSERVICES, opts.namespaces, undefined, log);
+    this.owned = new Map(OWNED.map((r) => [r, new Cache(client, r, opts.namespaces, selector, log)]));
+    this.reconciler = new Reconciler(new Kube(client), this.microservices, this.owned, log);
+    this.queue = new WorkQueue({ concurrency: opts.concurrency }, (key) => this.reconcileKey(key), {
+      onDone: (key, outcome, waitedMs, ranMs, err) => {
+        this.lastProgress = Date.now();
+        this.metrics.queueLatency.observe(waitedMs / 1000);
+        if (outcome === 'error') {
+          this.metrics.reconciles.inc({ result: 'error' });
+          this.log.warn({ key, durationMs: ranMs, err: errorText(err) }, 'reconcile failed; retrying with backoff');
+        }
+      },
+    });
+    this.microservices.on((event, obj, old) => {
+      if (event === 'delete') this.queue.forget(keyOf(obj));
+      else if (!old || !onlyStatusChanged(old, obj)) this.queue.add(keyOf(obj));
+    });
+    for (const cache of this.owned.values()) cache.on((_event, obj) => this.enqueueOwner(obj));
+  }
+
+  /** Starts watching and reconciling; resolves once every cache has synced. */
+  async start(): Promise<void> {
+    this.serve();
+    for (const cache of this.caches()) cache.start();
+    while (!this.caches().every((c) => c.synced)) await new Promise((r) => setTimeout(r, 50));
+    this.log.info({ namespaces: this.opts.namespaces.length ? this.opts.namespaces : 'all' }, 'caches synced; reconciling');
+    for (const obj of this.microservices.list()) this.queue.add(keyOf(obj));
+    this.timers.push(setInterval(() => this.resync(), this.opts.resyncSeconds * 1000));
+    this.timers.push(setInterval(() => this.detectStalls(), 15_000));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.queue.shutdown();
+    await Promise.all(this.caches().map((c) => c.stop()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.client.close();
+  }
+
+  get ready(): boolean {
+    return this.caches().every((c) => c.synced);
+  }
+
+  /** Live while work makes progress: nothing queued, or a reconcile finished recently. */
+  get live(): boolean {
+    return this.queue.depth === 0 || Date.now() - this.lastProgress < 5 * 60_000;
+  }
+
+  private caches(): Cache[] {
+    return [this.microservices, ...this.owned.values()];
+  }
+
+  private async reconcileKey(key: string) {
+    const end = this.metrics.reconcileDuration.startTimer();
+    const started = Date.now();
+    const { outcome, requeueAfterMs } = await this.reconciler.reconcile(key);
+    end();
+    this.metrics.reconciles.inc({ result: outcome.result });
+    this.metrics.writes.inc(outcome.writes);
+    this.log.info({ key, result: outcome.result, writes: outcome.writes, durationMs: Date.now() - started }, 'reconciled');
+    return { requeueAfterMs };
+  }
+
+  private enqueueOwner(obj: KubeObject): void {
+    const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND);
+    if (owner) this.queue.add(`${obj.metadata.namespace}/${owner.name}`);
+  }
+
+  private resync(): void {
+    const phases = new Map<string, number>();
+    for (const obj of this.microservices.list() as MicroserviceObject[]) {
+      this.queue.add(keyOf(obj));
+      const phase = obj.status?.phase ?? 'Pending';
+      phases.set(phase, (phases.get(phase) ?? 0) + 1);
+    }
+    this.metrics.phases.reset();
+    for (const [phase, n] of phases) this.metrics.phases.set({ phase }, n);
+  }
+
+  private detectStalls(): void {
+    this.metrics.queueDepth.set(this.queue.depth);
+    for (const cache of this.caches()) {
+      for (const inf of cache.informers) {
+        if (Date.now() - inf.lastContact > this.opts.stallSeconds * 1000) {
+          this.log.warn({ resource: inf.name, namespace: inf.opts.namespace, silentSeconds: Math.round((Date.now() - inf.lastContact) / 1000) }, 'informer stalled; relisting');
+          inf.restart();
+          inf.lastContact = Date.now();
+          this.metrics.informerRestarts.set({ resource: inf.name }, inf.restarts);
+        }
+      }
+    }
+  }
+
+  private serve(): void {
+    if (!this.opts.listen) return;
+    const [host, port] = splitHostPort(this.opts.listen);
+    this.server = http.createServer((req, res) => {
+      const reply = (code: number, body: string, type = 'text/plain') => { res.writeHead(code, { 'Content-Type': type }); res.end(body); };
+      if (req.url === '/healthz') return this.live ? reply(200, 'ok\n') : reply(500, 'work queue is stuck\n');
+      if (req.url === '/readyz') return this.ready ? reply(200, 'ok\n') : reply(503, 'caches not synced\n');
+      if (req.url === '/metrics') {
+        this.metrics.queueDepth.set(this.queue.depth);
+        void this.metrics.registry.metrics().then((m) => reply(200, m, this.metrics.registry.contentType));
+        return;
+      }
+      reply(404, 'not found\n');
+    });
+    this.server.listen(port, host || undefined);
+  }
+}
+
+/** A status write (ours, mostly) needs no reconcile; spec, labels and annotations (actions) do. */
+function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
+  const a = old.metadata;
+  const b = obj.metadata;
+  return a.generation === b.generation && !b.deletionTimestamp
+    && stableJSON(a.annotations ?? {}) === stableJSON(b.annotations ?? {}) && stableJSON(a.labels ?? {}) === stableJSON(b.labels ?? {});
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i), Number(addr.slice(i + 1))];
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,129 @@
+// One reconcile of one Microservice: observe (from the caches), plan and render (pure), apply
+// only what differs, delete what is no longer wanted, write status only when it changed.
+import type { Logger } from 'pino';
+import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
+import { validateMicroservice } from '../api/validate.js';
+import { deploymentName, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
+import { upToDate } from '../render/diff.js';
+import { ApiError } from '../kube/client.js';
+import { CONFIGMAPS, DEPLOYMENTS, type Kube, resourceOf, type Resource } from '../kube/resources.js';
+import { configMapsReferenced, observeSlot } from '../rollout/observe.js';
+import { activeSlotOf, planRollingUpdate } from '../rollout/plan.js';
+import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
+import type { ObservedSlots } from '../rollout/types.js';
+import type { Cache } from './cache.js';
+
+export interface ReconcileOutcome {
+  result: 'unchanged' | 'updated' | 'stalled' | 'gone';
+  writes: number;
+}
+
+export class Reconciler {
+  constructor(
+    private readonly kube: Kube,
+    private readonly microservices: Cache,
+    private readonly owned: ReadonlyMap<Resource, Cache>,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(key: string): Promise<{ outcome: ReconcileOutcome; requeueAfterMs?: number }> {
+    const [namespace = '', name = ''] = key.split('/');
+    const obj = this.microservices.get(namespace, name) as MicroserviceObject | undefined;
+    if (!obj || obj.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
+    const now = this.clock();
+    let writes = 0;
+
+    const valid = validateMicroservice(obj);
+    if (!valid.ok) {
+      writes += await this.writeStatus(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now), now);
+      return { outcome: { result: 'stalled', writes } };
+    }
+    const ms = valid.value;
+    const uid = ms.metadata.uid ?? '';
+    const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
+    const mine = new Map<string, KubeObject>();
+    for (const [r, cache] of this.owned) for (const o of cache.list(namespace).filter(ownedBy)) mine.set(`${r.kind}/${o.metadata.name}`, o);
+
+    const observed: ObservedSlots = {};
+    for (const slot of SLOTS) {
+      const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
+      if (dep) observed[slot] = observeSlot(dep);
+    }
+    const activeSlot = activeSlotOf(ms, observed);
+    const desiredRevision = revisionOf(ms);
+    const plan = planRollingUpdate(ms, activeSlot, observed);
+    const rendered = render(ms, plan);
+
+    const problems: Problem[] = [];
+    for (const desired of rendered.objects) {
+      const id = `${desired.kind}/${desired.metadata.name}`;
+      let current = mine.get(id);
+      if (!current) {
+        // Not in our caches: it may still exist without our label. Never take over what is not ours.
+        const found = await this.kube.get(resourceOf(desired.kind), namespace, desired.metadata.name);
+        if (found && !ownedBy(found)) {
+          problems.push({ reason: 'NameConflict', message: `${desired.kind} ${namespace}/${desired.metadata.name} exists and is not owned by this Microservice; rename or remove it` });
+          continue;
+        }
+        current = found;
+      }
+      if (current && upToDate(current, desired)) continue;
+      try {
+        const applied = await this.kube.apply(desired);
+        writes++;
+        this.owned.get(resourceOf(desired.kind))?.remember(applied);
+        mine.set(id, applied);
+      } catch (err) {
+        // The API server refused what we rendered from an accepted spec: a person must fix the spec.
+        if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
+          problems.push({ reason: 'ApplyFailed', message: `${desired.kind} ${desired.metadata.name}: ${err.message}` });
+        } else throw err;
+      }
+    }
+    for (const { slot, replicas } of rendered.resize) {
+      if (observed[slot]?.replicas !== replicas) {
+        await this.kube.resize(namespace, deploymentName(name, slot), replicas);
+        writes++;
+      }
+    }
+
+    const done = converged(ms, desiredRevision, activeSlot, observed);
+    const keptDeployments = rendered.resize.map((r) => mine.get(`Deployment/${deploymentName(name, r.slot)}`));
+    writes += await this.deleteUnwanted(namespace, mine, rendered.objects, keptDeployments, done);
+
+    const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now });
+    writes += await this.writeStatus(ms, status, now);
+    const result = problems.length > 0 ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
+    return { outcome: { result, writes } };
+  }
+
+  /**
+   * Deletes owned objects the plan no longer wants. Slot Deployments stay (the idle one is the
+   * rollback target), and so do the ConfigMaps they use; stale ConfigMaps go only once the
+   * rollout is done, since pods of the old revision may still read them.
+   */
+  private async deleteUnwanted(namespace: string, mine: Map<string, KubeObject>, desired: KubeObject[], kept: Array<KubeObject | undefined>, done: boolean): Promise<number> {
+    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const dep of kept) for (const cm of dep ? configMapsReferenced(dep) : []) wanted.add(`ConfigMap/${cm}`);
+    let deletes = 0;
+    for (const [id, obj] of mine) {
+      if (wanted.has(id) || obj.kind === DEPLOYMENTS.kind) continue;
+      if (obj.kind === CONFIGMAPS.kind && !done) continue;
+      await this.kube.delete(resourceOf(obj.kind), namespace, obj.metadata.name, obj.metadata.uid ?? '');
+      this.log.info({ kind: obj.kind, name: obj.metadata.name, namespace }, 'deleted object no longer wanted');
+      deletes++;
+    }
+    return deletes;
+  }
+
+  private async writeStatus(ms: MicroserviceObject, status: MicroserviceStatus, now: Date): Promise<number> {
+    if (stableJSON(ms.status ?? {}) === stableJSON(status)) return 0;
+    const updated = await this.kube.applyStatus(ms, status);
+    this.microservices.remember(updated as unknown as KubeObject);
+    for (const e of statusEvents(ms.status, status)) {
+      await this.kube.event(ms, e.type, e.reason, e.message, now).catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not record event'));
+    }
+    return 1;
+  }
+}

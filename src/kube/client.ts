@@ -1,0 +1,129 @@
+// The only place that talks to the API server: JSON over HTTPS, authenticated as kubectl would be
+// (client-node's KubeConfig: KUBECONFIG, ~/.kube/config, in-cluster, exec plugins, tokens).
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { createInterface } from 'node:readline';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export const USER_AGENT = 'coxswain';
+
+export class KubeClient {
+  private readonly server: URL;
+  private readonly agent: http.Agent;
+
+  private constructor(private readonly kc: KubeConfig, tls: https.AgentOptions) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    const Agent = this.server.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ ...tls, keepAlive: true, maxSockets: 32 });
+  }
+
+  /** Loads credentials as kubectl does: KUBECONFIG, then ~/.kube/config, then in-cluster. */
+  static async fromEnvironment(kubeconfig?: string, context?: string): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    if (context) kc.setCurrentContext(context);
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
+    return new KubeClient(kc, { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername });
+  }
+
+  get currentNamespace(): string {
+    return this.kc.getContextObject(this.kc.getCurrentContext())?.namespace ?? 'default';
+  }
+
+  /** Headers fresh for each request, so rotated tokens (exec plugins, projected SA tokens) are picked up. */
+  private async authHeaders(): Promise<Record<string, string>> {
+    const opts: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return headers;
+  }
+
+  private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: 'application/json', 'User-Agent': USER_AGENT };
+    if (body) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(url, { method, headers, agent: this.agent, signal: opts.signal }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    throw toApiError(status, text);
+  }
+
+  /**
+   * Streams a watch. Resolves when the server closes the stream (a normal timeout); rejects on
+   * an HTTP error. A 410 Gone arrives as an ERROR event whose object is a Status with code 410.
+   */
+  async watch<T>(path: string, query: RequestOptions['query'], onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.open('GET', path, { query: { ...query, watch: true }, signal });
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      throw toApiError(status, Buffer.concat(chunks).toString('utf8'));
+    }
+    const lines = createInterface({ input: res, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>);
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+    } finally {
+      res.destroy();
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function toApiError(status: number, text: string): ApiError {
+  try {
+    const s = JSON.parse(text) as { reason?: string; message?: string };
+    return new ApiError(status, s.reason ?? String(status), s.message ?? text);
+  } catch {
+    return new ApiError(status, String(status), text.slice(0, 500) || `HTTP ${status}`);
+  }
+}

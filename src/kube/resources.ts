@@ -1,0 +1,113 @@
+// Typed operations on the resources Coxswain reads and writes. Writes are server-side apply
+// with field manager `coxswain`, so Coxswain owns exactly the fields it sets and no others.
+import { randomBytes } from 'node:crypto';
+import { GROUP, PLURAL, VERSION, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
+import { MANAGER, type KubeObject } from '../render/meta.js';
+import { ApiError, type KubeClient } from './client.js';
+
+export interface Resource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const MICROSERVICES: Resource = { group: GROUP, version: VERSION, plural: PLURAL, kind: 'Microservice' };
+export const DEPLOYMENTS: Resource = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' };
+export const SERVICES: Resource = { group: '', version: 'v1', plural: 'services', kind: 'Service' };
+export const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
+export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' };
+export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
+
+/** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
+export const OWNED: readonly Resource[] = [CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
+
+export function resourceOf(kind: string): Resource {
+  const r = [MICROSERVICES, ...OWNED].find((x) => x.kind === kind);
+  if (!r) throw new Error(`unknown kind ${kind}`);
+  return r;
+}
+
+/** `/apis/apps/v1/namespaces/shop/deployments/orders-blue/scale`; namespace undefined = all namespaces. */
+export function resourcePath(r: Resource, namespace?: string, name?: string, subresource?: string): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const n = name ? `/${encodeURIComponent(name)}` : '';
+  return `${base}${ns}/${r.plural}${n}${subresource ? `/${subresource}` : ''}`;
+}
+
+const APPLY = { contentType: 'application/apply-patch+yaml', query: { fieldManager: MANAGER, force: true } };
+
+export class Kube {
+  constructor(readonly client: KubeClient) {}
+
+  /** Server-side apply; force, because on objects it owns Coxswain is the authority (drift comes back). */
+  apply(obj: KubeObject): Promise<KubeObject> {
+    const r = resourceOf(obj.kind);
+    return this.client.request('PATCH', resourcePath(r, obj.metadata.namespace, obj.metadata.name), { ...APPLY, body: obj });
+  }
+
+  applyStatus(ms: MicroserviceObject, status: MicroserviceStatus): Promise<MicroserviceObject> {
+    const body = { apiVersion: ms.apiVersion, kind: ms.kind, metadata: { name: ms.metadata.name, namespace: ms.metadata.namespace }, status };
+    return this.client.request('PATCH', resourcePath(MICROSERVICES, ms.metadata.namespace, ms.metadata.name, 'status'), { ...APPLY, body });
+  }
+
+  /** Resizes a Deployment through /scale, leaving its pod template (an earlier revision) as it is. */
+  resize(namespace: string, name: string, replicas: number): Promise<unknown> {
+    return this.client.request('PATCH', resourcePath(DEPLOYMENTS, namespace, name, 'scale'), {
+      contentType: 'application/merge-patch+json',
+      query: { fieldManager: MANAGER },
+      body: { spec: { replicas } },
+    });
+  }
+
+  async get<T = KubeObject>(r: Resource, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return await this.client.request<T>('GET', resourcePath(r, namespace, name));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes only the object with this uid: one recreated meanwhile under the same name is left alone. */
+  async delete(r: Resource, namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.client.request('DELETE', resourcePath(r, namespace, name), {
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid }, propagationPolicy: 'Background' },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) throw err;
+    }
+  }
+
+  /** Removes one annotation with a JSON merge patch (not apply: the annotation is the user's field). */
+  async removeAnnotation(r: Resource, namespace: string, name: string, key: string): Promise<void> {
+    await this.client.request('PATCH', resourcePath(r, namespace, name), {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { annotations: { [key]: null } } },
+    });
+  }
+
+  async event(involved: MicroserviceObject, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
+    const { name, namespace, uid, resourceVersion } = involved.metadata;
+    const time = now.toISOString();
+    await this.client.request('POST', resourcePath({ group: '', version: 'v1', plural: 'events', kind: 'Event' }, namespace), {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
+        involvedObject: { apiVersion: involved.apiVersion, kind: involved.kind, name, namespace, uid, resourceVersion },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: MANAGER },
+        reportingComponent: MANAGER,
+        reportingInstance: process.env.HOSTNAME ?? MANAGER,
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
+      },
+    });
+  }
+}

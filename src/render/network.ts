@@ -1,0 +1,86 @@
+// Services, the NetworkPolicy and the HorizontalPodAutoscaler.
+import { API_VERSION, KIND, type Microservice, type Slot } from '../api/schema.js';
+import { baseLabels, LABEL_MANAGED_BY, LABEL_NAME, LABEL_SLOT, ownedMeta, previewServiceName, type KubeObject } from './meta.js';
+import { compact } from './workload.js';
+
+/** A Service over the Microservice's pods; `slot` narrows it to one slot. */
+export function renderService(ms: Microservice, name: string, slot?: Slot): KubeObject | undefined {
+  const ports = ms.spec.ports ?? [];
+  if (ports.length === 0) return undefined;
+  const svc = ms.spec.service;
+  const selector = { ...baseLabels(ms.metadata.name), ...(slot ? { [LABEL_SLOT]: slot } : {}) };
+  const meta = ownedMeta(ms, name);
+  if (svc?.annotations && name === ms.metadata.name) meta.annotations = svc.annotations;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta,
+    spec: {
+      // The preview Service is for tests inside the cluster; only the main one takes the user's type.
+      type: name === ms.metadata.name ? (svc?.type ?? 'ClusterIP') : 'ClusterIP',
+      selector,
+      ports: ports.map((p) => compact({ name: p.name, port: p.servicePort ?? p.port, targetPort: p.name ?? p.port, protocol: p.protocol })),
+    },
+  };
+}
+
+export function renderPreviewService(ms: Microservice, slot: Slot): KubeObject | undefined {
+  return renderService(ms, previewServiceName(ms.metadata.name), slot);
+}
+
+export function renderHPA(ms: Microservice): KubeObject | undefined {
+  const a = ms.spec.autoscaling;
+  if (!a) return undefined;
+  const target = (name: string, averageUtilization: number) => ({
+    type: 'Resource',
+    resource: { name, target: { type: 'Utilization', averageUtilization } },
+  });
+  const metrics = [];
+  if (a.targetCPUUtilizationPercentage) metrics.push(target('cpu', a.targetCPUUtilizationPercentage));
+  if (a.targetMemoryUtilizationPercentage) metrics.push(target('memory', a.targetMemoryUtilizationPercentage));
+  // With no target given, say what Kubernetes would assume anyway, so the object reads plainly.
+  if (metrics.length === 0) metrics.push(target('cpu', 80));
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: ownedMeta(ms, ms.metadata.name),
+    spec: compact({
+      // The HPA scales the Microservice through /scale, never a Deployment: Coxswain splits the total between slots.
+      scaleTargetRef: { apiVersion: API_VERSION, kind: KIND, name: ms.metadata.name },
+      minReplicas: a.minReplicas,
+      maxReplicas: a.maxReplicas,
+      metrics,
+      behavior: a.behavior,
+    }),
+  };
+}
+
+type Peer = NonNullable<NonNullable<Microservice['spec']['networkPolicy']>['allowFrom']>[number];
+
+function peerSelector(peer: Peer): Record<string, unknown> {
+  if (peer.cidr) return { ipBlock: { cidr: peer.cidr } };
+  const out: Record<string, unknown> = {};
+  if (peer.microservice) out.podSelector = { matchLabels: { [LABEL_NAME]: peer.microservice, [LABEL_MANAGED_BY]: 'coxswain' } };
+  if (peer.namespace) out.namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } };
+  return out;
+}
+
+const peerPorts = (peer: Peer) => peer.ports?.map((p) => ({ port: p.port, protocol: p.protocol }));
+
+export function renderNetworkPolicy(ms: Microservice): KubeObject | undefined {
+  const np = ms.spec.networkPolicy;
+  if (np && !np.enabled) return undefined;
+  const declared = (ms.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol }));
+  // No declared port means nothing to admit: the policy then denies all ingress.
+  const sameNamespace = [{ from: [{ podSelector: {} }], ports: declared }];
+  const ingress = declared.length === 0 ? []
+    : np?.allowFrom?.map((peer) => ({ from: [peerSelector(peer)], ports: peerPorts(peer) ?? declared })) ?? sameNamespace;
+  const policyTypes = ['Ingress'];
+  const spec: Record<string, unknown> = { podSelector: { matchLabels: baseLabels(ms.metadata.name) }, policyTypes, ingress };
+  if (np?.allowTo) {
+    policyTypes.push('Egress');
+    const dns = { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] };
+    spec.egress = [dns, ...np.allowTo.map((peer) => compact({ to: [peerSelector(peer)], ports: peerPorts(peer) }))];
+  }
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: ownedMeta(ms, ms.metadata.name), spec };
+}

@@ -1,0 +1,108 @@
+// The pod template, its revision, the config ConfigMap, and the slot Deployments.
+import type { Microservice, MicroserviceSpec, Slot } from '../api/schema.js';
+import {
+  baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, ownedMeta, slotLabels, type KubeObject,
+} from './meta.js';
+
+const CONFIG_VOLUME = 'coxswain-config';
+
+/** The ConfigMap name for spec.config, or undefined when there is none. Named by its content. */
+export function configMapNameFor(ms: Microservice): string | undefined {
+  const config = ms.spec.config;
+  return config ? configMapName(ms.metadata.name, contentHash(config.data)) : undefined;
+}
+
+export function renderConfigMap(ms: Microservice): KubeObject | undefined {
+  const name = configMapNameFor(ms);
+  if (!name || !ms.spec.config) return undefined;
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(ms, name), immutable: true, data: ms.spec.config.data };
+}
+
+function container(ms: Microservice, cmName: string | undefined): Record<string, unknown> {
+  const s: MicroserviceSpec = ms.spec;
+  const envFrom = [...(s.envFrom ?? [])];
+  const volumeMounts = [...(s.pod?.volumeMounts ?? [])];
+  if (cmName && s.config?.mountPath) volumeMounts.push({ name: CONFIG_VOLUME, mountPath: s.config.mountPath, readOnly: true });
+  else if (cmName) envFrom.push({ configMapRef: { name: cmName } });
+  return compact({
+    name: ms.metadata.name,
+    image: s.image,
+    command: s.command,
+    args: s.args,
+    ports: s.ports?.map((p) => compact({ name: p.name, containerPort: p.port, protocol: p.protocol })),
+    env: s.env,
+    envFrom,
+    resources: s.resources,
+    readinessProbe: s.probes?.readiness,
+    livenessProbe: s.probes?.liveness,
+    startupProbe: s.probes?.startup,
+    volumeMounts,
+    securityContext: s.pod?.containerSecurityContext,
+  });
+}
+
+/**
+ * The pod template for the current spec, without slot or revision labels: it is what the
+ * revision hashes, so two slots running the same spec share a revision.
+ */
+export function podTemplate(ms: Microservice): { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } {
+  const s = ms.spec;
+  const cmName = configMapNameFor(ms);
+  const volumes = [...(s.pod?.volumes ?? [])];
+  if (cmName && s.config?.mountPath) volumes.push({ name: CONFIG_VOLUME, configMap: { name: cmName } });
+  return {
+    metadata: compact({ labels: { ...(s.pod?.labels ?? {}), ...baseLabels(ms.metadata.name) }, annotations: s.pod?.annotations }),
+    spec: compact({
+      containers: [container(ms, cmName)],
+      serviceAccountName: s.pod?.serviceAccountName,
+      nodeSelector: s.pod?.nodeSelector,
+      tolerations: s.pod?.tolerations,
+      affinity: s.pod?.affinity,
+      securityContext: s.pod?.securityContext,
+      imagePullSecrets: s.pod?.imagePullSecrets,
+      volumes,
+      terminationGracePeriodSeconds: s.pod?.terminationGracePeriodSeconds,
+    }),
+  };
+}
+
+/** The revision of the current spec: a hash of its pod template, config included. */
+export function revisionOf(ms: Microservice): string {
+  return contentHash(podTemplate(ms));
+}
+
+/** A slot's Deployment running the current spec's revision with the given replica count. */
+export function renderDeployment(ms: Microservice, slot: Slot, replicas: number): KubeObject {
+  const template = podTemplate(ms);
+  const revision = contentHash(template);
+  const name = ms.metadata.name;
+  const rolling = ms.spec.strategy.rollingUpdate ?? { maxSurge: '25%', maxUnavailable: 0 };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: ownedMeta(ms, deploymentName(name, slot), slotLabels(name, slot)),
+    spec: {
+      replicas,
+      selector: { matchLabels: slotLabels(name, slot) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
+      progressDeadlineSeconds: ms.spec.strategy.progressDeadlineSeconds,
+      revisionHistoryLimit: 3,
+      template: {
+        metadata: { ...template.metadata, labels: { ...template.metadata.labels, [LABEL_SLOT]: slot, [LABEL_REVISION]: revision } },
+        spec: template.spec,
+      },
+    },
+  };
+}
+
+/** Drops undefined fields and empty lists or maps, which the API server would not store anyway. */
+export function compact<T extends Record<string, unknown>>(obj: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out as T;
+}

@@ -1,0 +1,128 @@
+// Pure status: what the Microservice reports, from what was observed and decided.
+// kstatus polarity: Ready is normal-true; Reconciling and Stalled are abnormal-true. All three
+// are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
+import type { Condition, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import { baseLabels, selectorString, SLOTS } from '../render/meta.js';
+import type { ObservedSlots } from './types.js';
+
+/** Something that keeps the Microservice from converging until a person acts. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
+
+export interface StatusInput {
+  ms: Microservice;
+  desiredRevision: string;
+  activeSlot: Slot;
+  observed: ObservedSlots;
+  problems: Problem[];
+  now: Date;
+}
+
+/** The active slot runs the desired revision at full size, every pod Ready, none left over. */
+export function converged(ms: Microservice, desiredRevision: string, activeSlot: Slot, observed: ObservedSlots): boolean {
+  const want = ms.spec.replicas;
+  const slot = observed[activeSlot];
+  if (!slot || !slot.settled || slot.revision !== desiredRevision) return false;
+  const others = SLOTS.filter((s) => s !== activeSlot).every((s) => (observed[s]?.currentReplicas ?? 0) === 0);
+  return others && slot.replicas === want && slot.currentReplicas === want && slot.updatedReplicas === want
+    && slot.readyReplicas === want && slot.availableReplicas === want;
+}
+
+function condition(type: string, status: boolean, reason: string, message: string, generation: number | undefined, now: Date, prev?: Condition[]): Condition {
+  const s = status ? 'True' : 'False';
+  const before = prev?.find((c) => c.type === type);
+  const lastTransitionTime = before && before.status === s ? before.lastTransitionTime : now.toISOString();
+  return { type, status: s, reason, message, lastTransitionTime, observedGeneration: generation };
+}
+
+export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now }: StatusInput): MicroserviceStatus {
+  const prev = ms.status ?? {};
+  const generation = ms.metadata.generation;
+  const want = ms.spec.replicas;
+  const done = converged(ms, desiredRevision, activeSlot, observed);
+  const slots = SLOTS.map((s) => observed[s]).filter((o) => o !== undefined);
+  const sum = (f: (o: NonNullable<ObservedSlots[Slot]>) => number) => slots.reduce((n, o) => n + f(o), 0);
+  const replicas = sum((o) => o.currentReplicas);
+  const readyReplicas = sum((o) => o.readyReplicas);
+  const updatedReplicas = slots.filter((o) => o.revision === desiredRevision).reduce((n, o) => n + o.updatedReplicas, 0);
+  const active = observed[activeSlot];
+
+  const deadline = active?.deadlineExceeded && !done
+    ? [{ reason: 'ProgressDeadlineExceeded', message: `revision ${desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s` }]
+    : [];
+  const stalled = [...problems, ...deadline][0];
+  const paused = ms.spec.paused && !done;
+  const progress = `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
+  const reconcilingMessage = `rolling out revision ${desiredRevision}: ${progress}`;
+
+  const conditions = [
+    stalled
+      ? condition('Ready', false, stalled.reason, stalled.message, generation, now, prev.conditions)
+      : done
+        ? condition('Ready', true, 'Available', `revision ${desiredRevision} is available: ${readyReplicas}/${want} pods ready`, generation, now, prev.conditions)
+        : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? `paused: ${progress}` : reconcilingMessage, generation, now, prev.conditions),
+    condition('Reconciling', !done && !stalled && !paused, done ? 'Reconciled' : stalled ? 'Stalled' : paused ? 'Paused' : 'Progressing',
+      done ? 'up to date' : stalled ? 'blocked until the problem is fixed' : paused ? 'paused by spec.paused' : reconcilingMessage, generation, now, prev.conditions),
+    condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
+  ];
+
+  const stableRevision = done ? desiredRevision : prev.stableRevision;
+  const phase = stalled ? 'Degraded' : paused ? 'Paused' : done ? 'Healthy' : stableRevision ? 'Progressing' : 'Pending';
+  const slotStatus: NonNullable<MicroserviceStatus['slots']> = {};
+  for (const s of SLOTS) {
+    const o = observed[s];
+    if (o) slotStatus[s] = { revision: o.revision, image: o.image, replicas: o.currentReplicas, readyReplicas: o.readyReplicas };
+  }
+  return {
+    observedGeneration: generation,
+    phase,
+    conditions,
+    replicas,
+    readyReplicas,
+    updatedReplicas,
+    availableReplicas: sum((o) => o.availableReplicas),
+    ready: `${readyReplicas}/${want}`,
+    selector: selectorString(baseLabels(ms.metadata.name)),
+    stableRevision,
+    desiredRevision,
+    activeSlot,
+    slots: slotStatus,
+  };
+}
+
+/** Events a person should see for a change of status; none at steady state. */
+export function statusEvents(before: MicroserviceStatus | undefined, after: MicroserviceStatus): Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> {
+  const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+  const stalled = (s?: MicroserviceStatus) => s?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+  const was = stalled(before);
+  const is = stalled(after);
+  if (is && (!was || was.reason !== is.reason || was.message !== is.message)) events.push({ type: 'Warning', reason: is.reason, message: is.message });
+  if (after.desiredRevision && after.desiredRevision !== before?.desiredRevision && after.desiredRevision !== after.stableRevision) {
+    events.push({ type: 'Normal', reason: 'RolloutStarted', message: `rolling out revision ${after.desiredRevision}` });
+  }
+  if (after.stableRevision && after.stableRevision !== before?.stableRevision) {
+    events.push({ type: 'Normal', reason: 'RolloutComplete', message: `revision ${after.stableRevision} is live with ${after.ready} pods ready` });
+  }
+  return events;
+}
+
+/**
+ * Status for a Microservice whose spec cannot be acted on (it got past the CRD schema but not
+ * ours, e.g. an older CRD): Stalled with every problem named; what was live stays as it was.
+ */
+export function invalidSpecStatus(prev: MicroserviceStatus | undefined, generation: number | undefined, problems: string[], now: Date): MicroserviceStatus {
+  const message = `invalid spec: ${problems.join('; ')}`;
+  const conds = prev?.conditions;
+  return {
+    ...prev,
+    observedGeneration: generation,
+    phase: 'Degraded',
+    conditions: [
+      condition('Ready', false, 'InvalidSpec', message, generation, now, conds),
+      condition('Reconciling', false, 'Stalled', 'blocked until the spec is fixed', generation, now, conds),
+      condition('Stalled', true, 'InvalidSpec', message, generation, now, conds),
+    ],
+  };
+}
