@@ -27,8 +27,18 @@ function structural(node: unknown): unknown {
     if (out.properties && Object.keys(out.properties as object).length === 0) delete out.properties;
   }
   if (src['x-kubernetes-int-or-string']) {
-    // Defaults and descriptions may sit beside anyOf; types may not.
+    // Defaults and descriptions may sit beside anyOf; types may not. The API server takes the
+    // branches only as exactly [{type: integer}, {type: string}], so their checks (minimum,
+    // pattern) move up beside anyOf, where each applies only to values of its own type.
     delete out.type;
+    for (const branch of (out.anyOf as JsonSchema[] | undefined) ?? []) {
+      for (const [key, value] of Object.entries(branch)) {
+        if (key === 'type') continue;
+        if (key in out) throw new Error(`int-or-string: ${key} is set twice: ${JSON.stringify(src)}`);
+        out[key] = value;
+      }
+    }
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
   }
   return out;
 }

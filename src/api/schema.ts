@@ -122,9 +122,10 @@ export const Strategy = cel(
     progressDeadlineSeconds: z.int().min(10).default(600),
     abortOnFailure: z.boolean().default(true),
   }),
-  { rule: "self.type != 'Canary' || has(self.canary)", message: 'strategy.canary is required when type is Canary', fieldPath: '.canary' },
-  { rule: "!has(self.canary) || self.type == 'Canary'", message: 'strategy.canary is set but type is not Canary', fieldPath: '.canary' },
-  { rule: "!has(self.blueGreen) || self.type == 'BlueGreen'", message: 'strategy.blueGreen is set but type is not BlueGreen', fieldPath: '.blueGreen' },
+  // has() guards: the API server also checks these rules against the `{}` default, before nested defaults.
+  { rule: "!has(self.type) || self.type != 'Canary' || has(self.canary)", message: 'strategy.canary is required when type is Canary', fieldPath: '.canary' },
+  { rule: "!has(self.canary) || (has(self.type) && self.type == 'Canary')", message: 'strategy.canary is set but type is not Canary', fieldPath: '.canary' },
+  { rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')", message: 'strategy.blueGreen is set but type is not BlueGreen', fieldPath: '.blueGreen' },
 );
 
 export const Pod = z.object({

@@ -10,7 +10,10 @@ export function fieldPath(root: string, path: ReadonlyArray<PropertyKey>): strin
 }
 
 export function formatIssues(root: string, error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${fieldPath(root, issue.path)}: ${issue.message}`);
+  return error.issues.map((issue) => {
+    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    return `${fieldPath(root, issue.path)}: ${missing ? 'required' : issue.message}`;
+  });
 }
 
 export function validateMicroservice(obj: MicroserviceObject): Validated {

@@ -39,7 +39,7 @@ export class Manager {
     this.microservices = new Cache(client, MICROSERVICES, opts.namespaces, undefined, log);
     this.owned = new Map(OWNED.map((r) => [r, new Cache(client, r, opts.namespaces, selector, log)]));
     this.reconciler = new Reconciler(new Kube(client), this.microservices, this.owned, log);
-    this.queue = new WorkQueue({ concurrency: opts.concurrency }, (key) => this.reconcileKey(key), {
+    this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
         this.metrics.queueLatency.observe(waitedMs / 1000);
@@ -63,6 +63,7 @@ export class Manager {
     while (!this.caches().every((c) => c.synced)) await new Promise((r) => setTimeout(r, 50));
     this.log.info({ namespaces: this.opts.namespaces.length ? this.opts.namespaces : 'all' }, 'caches synced; reconciling');
     for (const obj of this.microservices.list()) this.queue.add(keyOf(obj));
+    this.queue.resume();
     this.timers.push(setInterval(() => this.resync(), this.opts.resyncSeconds * 1000));
     this.timers.push(setInterval(() => this.detectStalls(), 15_000));
   }

@@ -6,6 +6,8 @@ import { Backoff } from './backoff.js';
 
 export interface QueueOptions {
   concurrency: number;
+  /** Hold work until resume(): the controller waits for its caches to sync, so no reconcile sees half the world. */
+  paused?: boolean;
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -27,8 +29,16 @@ export class WorkQueue {
   private readonly backoffs = new Map<string, Backoff>();
   private readonly idleWaiters: Array<() => void> = [];
   private stopped = false;
+  private paused: boolean;
 
-  constructor(private readonly opts: QueueOptions, private readonly work: (key: string) => Promise<WorkResult>, private readonly hooks: QueueHooks = {}) {}
+  constructor(private readonly opts: QueueOptions, private readonly work: (key: string) => Promise<WorkResult>, private readonly hooks: QueueHooks = {}) {
+    this.paused = opts.paused ?? false;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.pump();
+  }
 
   /** Keys waiting to run (not counting those running or waiting on a timer). */
   get depth(): number {
@@ -89,7 +99,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running.size < this.opts.concurrency && this.order.length > 0) {
+    while (!this.stopped && !this.paused && this.running.size < this.opts.concurrency && this.order.length > 0) {
       const key = this.order.shift()!;
       const queuedAt = this.queued.get(key) ?? Date.now();
       this.queued.delete(key);

@@ -21,19 +21,25 @@ export function quantityValue(q: unknown): number | undefined {
 const isEmpty = (v: unknown) =>
   v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
+/** Maps whose values the API server stores as canonical quantities (a container's resources). */
+const QUANTITY_MAPS = new Set(['requests', 'limits']);
+
 /** True when every field of `want` is present in `have` with an equal value. */
-export function holds(have: unknown, want: unknown): boolean {
+export function holds(have: unknown, want: unknown, quantities = false): boolean {
   if (want === undefined) return true; // not rendered: not ours to compare
   if (isEmpty(want)) return isEmpty(have);
+  // The API server leaves out '', 0 and false (Go's omitempty), as it does empty lists and maps.
+  if (have === undefined && (want === '' || want === 0 || want === false)) return true;
   if (Array.isArray(want)) {
-    return Array.isArray(have) && have.length === want.length && want.every((w, i) => holds(have[i], w));
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => holds(have[i], w, quantities));
   }
   if (typeof want === 'object' && want !== null) {
     if (typeof have !== 'object' || have === null || Array.isArray(have)) return false;
     const h = have as Record<string, unknown>;
-    return Object.entries(want as Record<string, unknown>).every(([k, w]) => holds(h[k], w));
+    return Object.entries(want as Record<string, unknown>).every(([k, w]) => holds(h[k], w, quantities || QUANTITY_MAPS.has(k)));
   }
   if (have === want) return true;
+  if (!quantities) return false;
   // The API server stores quantities in canonical form ("0.5" becomes "500m"; 1 becomes "1").
   const a = quantityValue(have);
   const b = quantityValue(want);

@@ -65,7 +65,8 @@ function peerSelector(peer: Peer): Record<string, unknown> {
   return out;
 }
 
-const peerPorts = (peer: Peer) => peer.ports?.map((p) => ({ port: p.port, protocol: p.protocol }));
+// An empty list counts as unset: in a NetworkPolicy rule, `ports: []` would open every port.
+const peerPorts = (peer: Peer) => (peer.ports?.length ? peer.ports.map((p) => ({ port: p.port, protocol: p.protocol })) : undefined);
 
 export function renderNetworkPolicy(ms: Microservice): KubeObject | undefined {
   const np = ms.spec.networkPolicy;

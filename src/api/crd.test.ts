@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import * as yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { microserviceCRD, openAPISchema } from './crd.js';
+
+const CRD_FILE = new URL('../../crds/coxswain.dev_microservices.yaml', import.meta.url);
+const OUT_OF_DATE = 'crds/coxswain.dev_microservices.yaml does not match src/api/schema.ts: run `npm run gen:crd` and commit the result';
+
+type Node = Record<string, unknown>;
+const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Every schema node under `node` with its path, through properties, items and additionalProperties. */
+function walk(node: Node, path = ''): Array<[string, Node]> {
+  const out: Array<[string, Node]> = [[path || '<root>', node]];
+  for (const [k, v] of Object.entries((node.properties as Node | undefined) ?? {})) out.push(...walk(v as Node, `${path}.${k}`));
+  if (isNode(node.items)) out.push(...walk(node.items, `${path}[*]`));
+  if (isNode(node.additionalProperties)) out.push(...walk(node.additionalProperties, `${path}{*}`));
+  return out;
+}
+
+/** Every object anywhere inside `value`, with its path, anyOf branches included. */
+function everyObject(value: unknown, path = ''): Array<[string, Node]> {
+  if (Array.isArray(value)) return value.flatMap((v, i) => everyObject(v, `${path}[${i}]`));
+  if (!isNode(value)) return [];
+  return [[path, value], ...Object.entries(value).flatMap(([k, v]) => everyObject(v, `${path}/${k}`))];
+}
+
+const crd = microserviceCRD() as any;
+const version = crd.spec.versions[0];
+const root = version.schema.openAPIV3Schema as Node;
+const nodes = walk(root);
+
+/** The schema node a printer column or scale path such as `.status.rollout.weight` points at. */
+function nodeAt(jsonPath: string): Node | undefined {
+  return jsonPath.split('.').slice(1).reduce<Node | undefined>((n, key) => (n?.properties as Node | undefined)?.[key] as Node | undefined, root);
+}
+
+describe('the checked-in CRD', () => {
+  const text = readFileSync(CRD_FILE, 'utf8');
+
+  it('is what microserviceCRD() generates', () => {
+    const docs = yaml.loadAll(text);
+    expect(docs, OUT_OF_DATE).toHaveLength(1);
+    expect(docs[0], OUT_OF_DATE).toEqual(microserviceCRD());
+  });
+
+  it('starts with a comment saying it is generated', () => {
+    expect(text.split('\n')[0]).toMatch(/^# Generated .*npm run gen:crd/);
+  });
+
+  it('would be caught out of date by a one-word edit', () => {
+    const edited = yaml.load(text.replace('shortNames:\n      - ms\n', 'shortNames:\n      - mss\n'));
+    expect(edited).not.toEqual(microserviceCRD());
+  });
+});
+
+describe('names, scope and subresources', () => {
+  it('is microservices.coxswain.dev, namespaced, with short names ms and msvc', () => {
+    expect(crd.metadata.name).toBe('microservices.coxswain.dev');
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.names).toMatchObject({ kind: 'Microservice', plural: 'microservices', singular: 'microservice', shortNames: ['ms', 'msvc'] });
+  });
+
+  it('serves and stores exactly one version, v1alpha1', () => {
+    expect(crd.spec.versions.map((v: Node) => [v.name, v.served, v.storage])).toEqual([['v1alpha1', true, true]]);
+  });
+
+  it('has a status subresource and a scale subresource on spec.replicas, status.replicas and status.selector', () => {
+    expect(version.subresources.status).toEqual({});
+    expect(version.subresources.scale).toEqual({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
+  });
+
+  it('points the scale paths at fields of the right type', () => {
+    const { specReplicasPath, statusReplicasPath, labelSelectorPath } = version.subresources.scale;
+    expect([nodeAt(specReplicasPath)?.type, nodeAt(statusReplicasPath)?.type, nodeAt(labelSelectorPath)?.type]).toEqual(['integer', 'integer', 'string']);
+  });
+
+  it('prints Image, Ready, Phase, Weight and Age', () => {
+    expect(version.additionalPrinterColumns.map((c: Node) => c.name)).toEqual(['Image', 'Ready', 'Phase', 'Weight', 'Age']);
+  });
+
+  it.each(version.additionalPrinterColumns.filter((c: Node) => !String(c.jsonPath).startsWith('.metadata.')))(
+    'points printer column $name at a schema field of type $type',
+    (column: Node) => {
+      expect(nodeAt(column.jsonPath as string)?.type).toBe(column.type);
+    },
+  );
+});
+
+describe('the schema is structural', () => {
+  it('walks a schema of useful size', () => {
+    expect(nodes.length).toBeGreaterThan(100);
+  });
+
+  it('holds no $ref, allOf, oneOf or not anywhere', () => {
+    const bad = everyObject(root).flatMap(([path, n]) => ['$ref', 'allOf', 'oneOf', 'not', '$defs', 'definitions'].filter((k) => k in n).map((k) => `${path}/${k}`));
+    expect(bad).toEqual([]);
+  });
+
+  it('types every node, or marks it int-or-string or preserve-unknown-fields', () => {
+    const untyped = nodes.filter(([, n]) => !n.type && !n['x-kubernetes-int-or-string'] && !n['x-kubernetes-preserve-unknown-fields']);
+    expect(untyped.map(([p]) => p)).toEqual([]);
+  });
+
+  it('gives every node with properties type object', () => {
+    expect(nodes.filter(([, n]) => 'properties' in n && n.type !== 'object').map(([p]) => p)).toEqual([]);
+  });
+
+  it('never pairs properties with additionalProperties', () => {
+    expect(nodes.filter(([, n]) => 'properties' in n && 'additionalProperties' in n).map(([p]) => p)).toEqual([]);
+  });
+
+  it('gives every array its items', () => {
+    expect(nodes.filter(([, n]) => n.type === 'array' && !isNode(n.items)).map(([p]) => p)).toEqual([]);
+  });
+
+  it('keeps preserve-unknown-fields nodes typed object', () => {
+    const open = nodes.filter(([, n]) => n['x-kubernetes-preserve-unknown-fields']);
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.filter(([, n]) => n.type !== 'object').map(([p]) => p)).toEqual([]);
+  });
+
+  it('writes int-or-string exactly as the API server accepts it: anyOf [integer, string] and nothing else in the branches', () => {
+    const intOrString = nodes.filter(([, n]) => n['x-kubernetes-int-or-string']);
+    expect(intOrString.map(([p]) => p)).toEqual(expect.arrayContaining(['.spec.resources.requests{*}', '.spec.strategy.canary.maxSurge']));
+    for (const [path, n] of intOrString) {
+      expect(n.type, path).toBeUndefined();
+      expect(n.anyOf, path).toEqual([{ type: 'integer' }, { type: 'string' }]);
+    }
+  });
+
+  it('uses anyOf only for int-or-string', () => {
+    expect(nodes.filter(([, n]) => 'anyOf' in n && !n['x-kubernetes-int-or-string']).map(([p]) => p)).toEqual([]);
+  });
+
+  it('still constrains quantities and percentages after the branches are flattened', () => {
+    expect(nodeAt('.spec.resources')).toBeDefined();
+    const quantity = (nodeAt('.spec.resources.requests') as Node).additionalProperties as Node;
+    const surge = nodeAt('.spec.strategy.canary.maxSurge') as Node;
+    expect(new RegExp(quantity.pattern as string).test('500m')).toBe(true);
+    expect(new RegExp(quantity.pattern as string).test('lots')).toBe(false);
+    expect(new RegExp(surge.pattern as string).test('25%')).toBe(true);
+    expect(new RegExp(surge.pattern as string).test('25')).toBe(false);
+    expect([quantity.minimum, surge.minimum]).toEqual([0, 0]);
+  });
+
+  it('compiles every pattern', () => {
+    for (const [path, n] of nodes) if (typeof n.pattern === 'string') expect(() => new RegExp(n.pattern as string), path).not.toThrow();
+  });
+
+  it('drops the safe-integer bounds zod adds to every int', () => {
+    const huge = nodes.filter(([, n]) => [n.minimum, n.maximum].some((b) => typeof b === 'number' && Math.abs(b) >= Number.MAX_SAFE_INTEGER));
+    expect(huge.map(([p]) => p)).toEqual([]);
+  });
+
+  it('restricts nothing in metadata but allows it', () => {
+    expect(root.properties).toMatchObject({ metadata: { type: 'object' } });
+    expect((root.properties as Node).metadata).toEqual({ type: 'object' });
+  });
+
+  it('requires spec and spec.image', () => {
+    expect(root.required).toEqual(['spec']);
+    expect(nodeAt('.spec')?.required).toEqual(['image']);
+  });
+
+  it('carries schema defaults into the CRD', () => {
+    expect([nodeAt('.spec.replicas')?.default, nodeAt('.spec.strategy.progressDeadlineSeconds')?.default, nodeAt('.spec.strategy.type')?.default])
+      .toEqual([1, 600, 'RollingUpdate']);
+  });
+
+  it('gives every CEL rule a message, and checks metadata.name at the root', () => {
+    const rules = everyObject(root).flatMap(([, n]) => (n['x-kubernetes-validations'] as Node[] | undefined) ?? []);
+    expect(rules.length).toBeGreaterThan(5);
+    for (const r of rules) expect(r.message, String(r.rule)).toMatch(/\S/);
+    expect((root['x-kubernetes-validations'] as Node[]).map((r) => r.rule).join(' ')).toContain('self.metadata.name');
+  });
+});
+
+describe('openAPISchema', () => {
+  it('refuses a recursive schema, which would need $ref', () => {
+    const Tree: z.ZodType = z.lazy(() => z.object({ children: z.array(Tree) }));
+    expect(() => openAPISchema(z.object({ tree: Tree }))).toThrow(/\$ref/);
+  });
+});

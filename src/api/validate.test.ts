@@ -1,0 +1,143 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { API_VERSION, KIND, type MicroserviceSpecInput } from './schema.js';
+import { fieldPath, validateMicroservice } from './validate.js';
+import { arbName, arbSpecInput } from '../testing/arbitraries.js';
+
+const object = (spec: unknown, name = 'orders') => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'shop' }, spec });
+
+function problemsOf(spec: unknown, name?: string): string[] {
+  const result = validateMicroservice(object(spec, name));
+  if (result.ok) throw new Error(`expected problems, got a valid Microservice: ${JSON.stringify(result.value.spec)}`);
+  return result.problems;
+}
+
+function specOf(spec: MicroserviceSpecInput) {
+  const result = validateMicroservice(object(spec));
+  if (!result.ok) throw new Error(`expected a valid spec, got ${result.problems.join('; ')}`);
+  return result.value.spec;
+}
+
+describe('defaults', () => {
+  it('fills in replicas, strategy and paused for a spec that gives only the image', () => {
+    const spec = specOf({ image: 'registry.example/orders:1.4.2' });
+    expect(spec.replicas).toBe(1);
+    expect(spec.strategy).toEqual({ type: 'RollingUpdate', progressDeadlineSeconds: 600, abortOnFailure: true });
+    expect(spec.paused).toBe(false);
+  });
+
+  it.each([
+    ['a port protocol', { ports: [{ port: 8080 }] }, (s: any) => s.ports[0].protocol, 'TCP'],
+    ['the service type', { service: {} }, (s: any) => s.service.type, 'ClusterIP'],
+    ['networkPolicy.enabled', { networkPolicy: {} }, (s: any) => s.networkPolicy.enabled, true],
+    ['a peer port protocol', { networkPolicy: { allowFrom: [{ namespace: 'web', ports: [{ port: 80 }] }] } }, (s: any) => s.networkPolicy.allowFrom[0].ports[0].protocol, 'TCP'],
+    ['autoscaling.minReplicas', { autoscaling: { maxReplicas: 5 } }, (s: any) => s.autoscaling.minReplicas, 1],
+    ['canary maxSurge', { strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }] } } }, (s: any) => s.strategy.canary.maxSurge, '25%'],
+    ['canary maxUnavailable', { strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }] } } }, (s: any) => s.strategy.canary.maxUnavailable, 0],
+    ['blueGreen scaleDownDelaySeconds', { strategy: { type: 'BlueGreen', blueGreen: {} } }, (s: any) => s.strategy.blueGreen.scaleDownDelaySeconds, 30],
+    ['rollingUpdate maxSurge', { strategy: { rollingUpdate: {} } }, (s: any) => s.strategy.rollingUpdate.maxSurge, '25%'],
+    ['strategy.type when only the deadline is set', { strategy: { progressDeadlineSeconds: 60 } }, (s: any) => s.strategy.type, 'RollingUpdate'],
+  ])('defaults %s', (_what, partial, read, expected) => {
+    expect(read(specOf({ image: 'app:1', ...partial } as MicroserviceSpecInput))).toEqual(expected);
+  });
+
+  it('keeps what the user gave instead of the default', () => {
+    const spec = specOf({ image: 'app:1', replicas: 5, ports: [{ port: 53, protocol: 'UDP' }], strategy: { progressDeadlineSeconds: 60 } });
+    expect([spec.replicas, spec.ports?.[0]?.protocol, spec.strategy.progressDeadlineSeconds]).toEqual([5, 'UDP', 60]);
+  });
+
+  it('carries metadata and status through unchanged', () => {
+    const result = validateMicroservice({ ...object({ image: 'app:1' }), status: { phase: 'Healthy' } });
+    expect(result.ok && result.value.metadata).toEqual({ name: 'orders', namespace: 'shop' });
+    expect(result.ok && result.value.status).toEqual({ phase: 'Healthy' });
+  });
+});
+
+describe('problems name the field', () => {
+  it.each<[string, unknown, string]>([
+    ['a missing spec', undefined, 'spec:'],
+    ['a missing image', {}, 'spec.image:'],
+    ['an empty image', { image: '' }, 'spec.image:'],
+    ['a fractional replica count', { image: 'a', replicas: 1.5 }, 'spec.replicas:'],
+    ['negative replicas', { image: 'a', replicas: -1 }, 'spec.replicas:'],
+    ['port 0', { image: 'a', ports: [{ port: 0 }] }, 'spec.ports[0].port:'],
+    ['a port above 65535 in the second entry', { image: 'a', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 70000 }] }, 'spec.ports[1].port:'],
+    ['an unknown protocol', { image: 'a', ports: [{ port: 80, protocol: 'HTTP' }] }, 'spec.ports[0].protocol:'],
+    ['an uppercase port name', { image: 'a', ports: [{ name: 'HTTP', port: 80 }] }, 'spec.ports[0].name:'],
+    ['a bad cpu quantity', { image: 'a', resources: { requests: { cpu: 'lots' } } }, 'spec.resources.requests.cpu:'],
+    ['a negative memory limit', { image: 'a', resources: { limits: { memory: -1 } } }, 'spec.resources.limits.memory:'],
+    ['a maxSurge that is neither a count nor a percentage', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 10 }], maxSurge: '25' } } }, 'spec.strategy.canary.maxSurge:'],
+    ['a rollingUpdate maxUnavailable percentage with a fraction', { image: 'a', strategy: { rollingUpdate: { maxUnavailable: '2.5%' } } }, 'spec.strategy.rollingUpdate.maxUnavailable:'],
+    ['an unknown strategy', { image: 'a', strategy: { type: 'Recreate' } }, 'spec.strategy.type:'],
+    ['a progress deadline below 10s', { image: 'a', strategy: { progressDeadlineSeconds: 5 } }, 'spec.strategy.progressDeadlineSeconds:'],
+    ['a setWeight above 100', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 101 }] } } }, 'spec.strategy.canary.steps[0].setWeight:'],
+    ['a pause duration without a unit', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ pause: { duration: '5' } }] } } }, 'spec.strategy.canary.steps[0].pause.duration:'],
+    ['a relative config mountPath', { image: 'a', config: { data: {}, mountPath: 'etc/app' } }, 'spec.config.mountPath:'],
+    ['a config value that is not a string', { image: 'a', config: { data: { PORT: 8080 } } }, 'spec.config.data.PORT:'],
+    ['a peer with a malformed cidr', { image: 'a', networkPolicy: { allowFrom: [{ cidr: '10.0.0.0' }] } }, 'spec.networkPolicy.allowFrom[0].cidr:'],
+    ['an uppercase serviceAccountName', { image: 'a', pod: { serviceAccountName: 'Builder' } }, 'spec.pod.serviceAccountName:'],
+    ['an env entry that is not an object', { image: 'a', env: ['FOO=bar'] }, 'spec.env[0]:'],
+    ['maxReplicas 0', { image: 'a', autoscaling: { maxReplicas: 0 } }, 'spec.autoscaling.maxReplicas:'],
+  ])('%s', (_what, spec, prefix) => {
+    const problems = problemsOf(spec);
+    expect(problems.some((p) => p.startsWith(prefix)), `a problem starting with "${prefix}" in ${JSON.stringify(problems)}`).toBe(true);
+  });
+
+  it('reports every bad field, not just the first', () => {
+    const problems = problemsOf({ replicas: -1, ports: [{ port: 0 }] });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['spec.image', 'spec.ports[0].port', 'spec.replicas']);
+  });
+
+  it.each<[string, string, string]>([
+    ['56 characters (the -preview Service would exceed 63)', 'a'.repeat(56), 'at most 55'],
+    ['a leading digit', '1orders', 'start with a letter'],
+    ['uppercase', 'Orders', 'lowercase'],
+    ['a trailing dash', 'orders-', 'lowercase'],
+    ['a dot', 'orders.v2', 'lowercase'],
+    ['nothing', '', 'required'],
+  ])('rejects metadata.name with %s', (_what, name, words) => {
+    const problems = problemsOf({ image: 'a' }, name);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^metadata\.name: /);
+    expect(problems[0]).toContain(words);
+  });
+
+  it('accepts metadata.name of exactly 55 characters', () => {
+    expect(validateMicroservice(object({ image: 'a' }, `o${'a'.repeat(54)}`)).ok).toBe(true);
+  });
+
+  it('reports a bad name and a bad spec together', () => {
+    expect(problemsOf({}, 'Bad').map((p) => p.split(':')[0])).toEqual(['metadata.name', 'spec.image']);
+  });
+});
+
+describe('fieldPath', () => {
+  it.each<[ReadonlyArray<PropertyKey>, string]>([
+    [[], 'spec'],
+    [['image'], 'spec.image'],
+    [['ports', 0, 'port'], 'spec.ports[0].port'],
+    [['strategy', 'canary', 'steps', 12, 'pause'], 'spec.strategy.canary.steps[12].pause'],
+  ])('writes %j as %s', (path, expected) => {
+    expect(fieldPath('spec', path)).toBe(expected);
+  });
+});
+
+describe('properties', () => {
+  it('accepts every generated spec, and validating the result again changes nothing', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, (name, spec) => {
+      const first = validateMicroservice(object(spec, name));
+      expect(first.ok).toBe(true);
+      if (!first.ok) return;
+      const second = validateMicroservice(object(first.value.spec, name));
+      expect(second.ok && second.value.spec).toEqual(first.value.spec);
+    }));
+  });
+
+  it('names the port index of the one bad port among many', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.nat(), fc.constantFrom(0, 65536, -3), (count, at, bad) => {
+      const index = at % count;
+      const ports = Array.from({ length: count }, (_, i) => ({ name: `p${i}`, port: i === index ? bad : 1000 + i }));
+      expect(problemsOf({ image: 'a', ports })).toEqual([expect.stringMatching(new RegExp(`^spec\\.ports\\[${index}\\]\\.port: `))]);
+    }));
+  });
+});

@@ -1,0 +1,113 @@
+// Properties of rendering that must hold for every valid Microservice and plan.
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { MicroserviceSpecInput } from '../api/schema.js';
+import { planRollingUpdate } from '../rollout/plan.js';
+import { arbName, arbPlan, arbSpecInput } from '../testing/arbitraries.js';
+import { microservice } from '../testing/fixtures.js';
+import { configMapNameFor, LABEL_MANAGED_BY, render, revisionOf, type KubeObject } from './index.js';
+
+type Labels = Record<string, string>;
+const selects = (selector: Labels, labels: Labels | undefined) => Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+const deployments = (objects: KubeObject[]) => objects.filter((o) => o.kind === 'Deployment') as any[];
+
+describe('render properties', () => {
+  it('gives every Deployment a selector that matches its own pod template', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
+      for (const d of deployments(render(microservice(spec, { name }), plan).objects)) {
+        expect(Object.keys(d.spec.selector.matchLabels).length).toBeGreaterThan(0);
+        expect(selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
+      }
+    }));
+  });
+
+  it('gives no two Deployments overlapping selectors, so each slot owns its pods', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
+      const deps = deployments(render(microservice(spec, { name }), plan).objects);
+      for (const a of deps) for (const b of deps) if (a !== b) expect(selects(a.spec.selector.matchLabels, b.spec.template.metadata.labels)).toBe(false);
+    }));
+  });
+
+  it('selects the pods of some rendered Deployment with every Service', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
+      const objects = render(microservice(spec, { name }), plan).objects;
+      const templates = deployments(objects).map((d) => d.spec.template.metadata.labels as Labels);
+      for (const svc of objects.filter((o) => o.kind === 'Service') as any[]) {
+        expect(templates.some((labels) => selects(svc.spec.selector, labels)), `${svc.metadata.name} selects no rendered pods`).toBe(true);
+      }
+    }));
+  });
+
+  it('renames the ConfigMap exactly when config.data changes', () => {
+    const arbData = fc.dictionary(fc.stringMatching(/^[A-Z]{1,3}$/), fc.constantFrom('', 'a', 'b', 'info'), { maxKeys: 3, noNullPrototype: true });
+    // The second map is often the first with its keys in another order, so equal content is exercised too.
+    const arbPair = arbData.chain((a) => fc.tuple(fc.constant(a), fc.oneof(arbData, fc.shuffledSubarray(Object.entries(a), { minLength: Object.keys(a).length }).map(Object.fromEntries))));
+    fc.assert(fc.property(arbPair, fc.boolean(), ([a, b], mount) => {
+      const mountPath = mount ? '/etc/app' : undefined;
+      const first = configMapNameFor(microservice({ image: 'app:1', config: { data: a } }));
+      const second = configMapNameFor(microservice({ image: 'app:1', config: { data: b, mountPath } }));
+      expect(first === second).toBe(isDeepStrictEqual({ ...a }, { ...b }));
+    }));
+  });
+
+  it('changes the revision when the image, env or config changes', () => {
+    const changes: Array<[string, (s: MicroserviceSpecInput) => MicroserviceSpecInput]> = [
+      ['image', (s) => ({ ...s, image: `${s.image}-patched` })],
+      ['env', (s) => ({ ...s, env: [...(s.env ?? []), { name: 'ADDED_BY_TEST', value: 'x' }] })],
+      ['config.data', (s) => ({ ...s, config: { ...s.config, data: { ...s.config?.data, ADDED_BY_TEST: 'x' } } })],
+      ['config.mountPath', (s) => ({ ...s, config: { data: s.config?.data ?? {}, mountPath: s.config?.mountPath === '/mnt/other' ? '/mnt/else' : '/mnt/other' } })],
+    ];
+    fc.assert(fc.property(arbName, arbSpecInput, fc.constantFrom(...changes), (name, spec, [, change]) => {
+      expect(revisionOf(microservice(change(spec), { name }))).not.toBe(revisionOf(microservice(spec, { name })));
+    }));
+  });
+
+  it('keeps the revision when only replicas, autoscaling, strategy or paused change', () => {
+    const arbOther = fc.record({
+      replicas: fc.integer({ min: 0, max: 50 }),
+      autoscaling: fc.option(fc.record({ minReplicas: fc.constant(1), maxReplicas: fc.integer({ min: 1, max: 99 }) }), { nil: undefined }),
+      strategy: fc.record({ progressDeadlineSeconds: fc.integer({ min: 10, max: 5000 }) }),
+      paused: fc.boolean(),
+    });
+    fc.assert(fc.property(arbName, arbSpecInput, arbOther, (name, spec, other) => {
+      expect(revisionOf(microservice({ ...spec, ...other }, { name }))).toBe(revisionOf(microservice(spec, { name })));
+    }));
+  });
+
+  it('renders the same objects for the same input, also from a copy', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
+      const ms = microservice(spec, { name });
+      const first = render(ms, plan);
+      expect(render(ms, plan)).toStrictEqual(first);
+      expect(render(structuredClone(ms), structuredClone(plan))).toStrictEqual(first);
+    }));
+  });
+
+  it('does not change the Microservice it renders', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
+      const ms = microservice(spec, { name });
+      const before = structuredClone(ms);
+      render(ms, plan);
+      expect(ms).toStrictEqual(before);
+    }));
+  });
+
+  it('labels every object managed-by coxswain and gives it a controller reference to the Microservice uid', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, arbPlan, fc.uuid(), (name, spec, plan, uid) => {
+      for (const o of render(microservice(spec, { name, uid }), plan).objects) {
+        expect(o.metadata.labels?.[LABEL_MANAGED_BY]).toBe('coxswain');
+        const controllers = (o.metadata.ownerReferences ?? []).filter((r) => r.controller);
+        expect(controllers).toEqual([expect.objectContaining({ kind: 'Microservice', apiVersion: 'coxswain.dev/v1alpha1', name, uid })]);
+      }
+    }));
+  });
+
+  it('renders the first revision of any spec at full size in the blue slot', () => {
+    fc.assert(fc.property(arbName, arbSpecInput, (name, spec) => {
+      const ms = microservice(spec, { name });
+      const deps = deployments(render(ms, planRollingUpdate(ms, 'blue', {})).objects);
+      expect(deps.map((d) => [d.metadata.name, d.spec.replicas])).toEqual([[`${name}-blue`, ms.spec.replicas]]);
+    }));
+  });
+});

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { MicroserviceStatus, Slot } from '../api/schema.js';
+import { configMapNameFor, revisionOf, type KubeObject } from '../render/index.js';
+import { renderDeployment } from '../render/workload.js';
+import { arbMicroservice } from '../testing/arbitraries.js';
+import { microservice, readySlot } from '../testing/fixtures.js';
+import { serverLike } from '../testing/server.js';
+import { configMapsReferenced, observeSlot } from './observe.js';
+import { activeSlotOf, planRollingUpdate } from './plan.js';
+import type { ObservedSlots } from './types.js';
+
+const ms = (status?: MicroserviceStatus) => microservice({ image: 'registry.example/orders:2', replicas: 3 }, {}, status);
+
+describe('activeSlotOf', () => {
+  it.each<[string, MicroserviceStatus | undefined, ObservedSlots, Slot]>([
+    ['blue for a new Microservice', undefined, {}, 'blue'],
+    ['the slot status names, over what is observed', { activeSlot: 'green' }, { blue: readySlot('a', 3) }, 'green'],
+    ['blue when status names blue, even with green holding pods', { activeSlot: 'blue' }, { green: readySlot('a', 3) }, 'blue'],
+    ['green when only green exists and status is lost', undefined, { green: readySlot('a', 3) }, 'green'],
+    ['green when blue is scaled to zero and green holds pods', undefined, { blue: readySlot('a', 0), green: readySlot('b', 2) }, 'green'],
+    ['blue when both hold pods', undefined, { blue: readySlot('a', 1), green: readySlot('b', 2) }, 'blue'],
+    ['blue when both are empty', undefined, { blue: readySlot('a', 0), green: readySlot('b', 0) }, 'blue'],
+  ])('is %s', (_what, status, observed, expected) => {
+    expect(activeSlotOf(ms(status), observed)).toBe(expected);
+  });
+});
+
+describe('planRollingUpdate', () => {
+  it('rolls the active slot to the current spec at full size', () => {
+    expect(planRollingUpdate(ms(), 'blue', {})).toEqual({ slots: { blue: { replicas: 3, template: 'current' } } });
+  });
+
+  it('keeps an existing idle slot at zero pods, with its own template, as the rollback target', () => {
+    expect(planRollingUpdate(ms(), 'green', { blue: readySlot('old', 2), green: readySlot('new', 3) })).toEqual({
+      slots: { green: { replicas: 3, template: 'current' }, blue: { replicas: 0, template: 'keep' } },
+    });
+  });
+
+  it('selects every slot with <name> and makes no preview Service', () => {
+    const plan = planRollingUpdate(ms(), 'blue', { green: readySlot('old', 0) });
+    expect(plan.serviceSlot).toBeUndefined();
+    expect(plan.previewSlot).toBeUndefined();
+  });
+
+  it('follows spec.replicas whatever the slots hold now', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.constantFrom<Slot>('blue', 'green'), (replicas, observedNow, active) => {
+      const plan = planRollingUpdate(microservice({ image: 'a:1', replicas }), active, { [active]: readySlot('x', observedNow) });
+      expect(plan.slots[active]).toEqual({ replicas, template: 'current' });
+    }));
+  });
+});
+
+describe('observeSlot', () => {
+  const spec = { image: 'registry.example/orders:2', replicas: 3, config: { data: { A: '1' } } };
+  const deployment = (status: Record<string, unknown> | undefined, generation = 2) => {
+    const d = serverLike(renderDeployment(microservice(spec), 'blue', 3)) as KubeObject & { status?: unknown };
+    d.metadata.generation = generation;
+    if (status) d.status = status;
+    else delete d.status;
+    return d;
+  };
+
+  it('reads revision and image from the pod template, sizes from status', () => {
+    const o = observeSlot(deployment({ observedGeneration: 2, replicas: 4, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 1 }));
+    expect(o).toEqual({
+      revision: revisionOf(microservice(spec)), image: spec.image, replicas: 3,
+      currentReplicas: 4, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
+    });
+  });
+
+  it('counts nothing Ready and nothing settled before the Deployment controller reports', () => {
+    expect(observeSlot(deployment(undefined))).toMatchObject({ currentReplicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, settled: false });
+  });
+
+  it.each<[number | undefined, number, boolean]>([[1, 2, false], [2, 2, true], [3, 2, true], [undefined, 1, false]])(
+    'with observedGeneration %s and generation %s, is settled: %s', (observedGeneration, generation, settled) => {
+      expect(observeSlot(deployment({ observedGeneration }, generation)).settled).toBe(settled);
+    });
+
+  it.each<[string, Array<Record<string, string>>, boolean]>([
+    ['Progressing=False ProgressDeadlineExceeded', [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }], true],
+    ['Progressing=True NewReplicaSetAvailable', [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }], false],
+    ['Available=False ProgressDeadlineExceeded (wrong type)', [{ type: 'Available', status: 'False', reason: 'ProgressDeadlineExceeded' }], false],
+    ['Progressing=False with another reason', [{ type: 'Progressing', status: 'False', reason: 'ReplicaSetCreateError' }], false],
+  ])('reads the deadline from %s', (_what, conditions, exceeded) => {
+    expect(observeSlot(deployment({ observedGeneration: 2, conditions })).deadlineExceeded).toBe(exceeded);
+  });
+
+  it('takes a Deployment without spec.replicas as wanting one pod, as Kubernetes defaults it', () => {
+    const d = deployment({ observedGeneration: 2 }) as any;
+    delete d.spec.replicas;
+    expect(observeSlot(d).replicas).toBe(1);
+  });
+
+  it('reads back the revision, image and size of whatever it rendered', () => {
+    fc.assert(fc.property(arbMicroservice, fc.integer({ min: 0, max: 20 }), (m, replicas) => {
+      const o = observeSlot(serverLike(renderDeployment(m, 'green', replicas)));
+      expect([o.revision, o.image, o.replicas]).toEqual([revisionOf(m), m.spec.image, replicas]);
+    }));
+  });
+});
+
+describe('configMapsReferenced', () => {
+  it.each([
+    ['through envFrom', undefined],
+    ['through a volume at mountPath', '/etc/orders'],
+  ])('finds the config ConfigMap referenced %s', (_how, mountPath) => {
+    const m = microservice({ image: 'a:1', config: { data: { A: '1' }, mountPath } });
+    expect(configMapsReferenced(renderDeployment(m, 'blue', 1))).toEqual([configMapNameFor(m)]);
+  });
+
+  it('also finds ConfigMaps the user refers to in volumes and envFrom', () => {
+    const m = microservice({ image: 'a:1', envFrom: [{ configMapRef: { name: 'shared-env' } }, { secretRef: { name: 's' } }], pod: { volumes: [{ name: 'v', configMap: { name: 'shared-files' } }, { name: 'e', emptyDir: {} }] } });
+    expect(configMapsReferenced(renderDeployment(m, 'blue', 1)).sort()).toEqual(['shared-env', 'shared-files']);
+  });
+
+  it('finds none in an object without a pod template', () => {
+    expect(configMapsReferenced({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: {} })).toEqual([]);
+  });
+
+  it('finds the config ConfigMap exactly when the spec has config', () => {
+    fc.assert(fc.property(arbMicroservice, (m) => {
+      const found = configMapsReferenced(renderDeployment(m, 'blue', 1));
+      const name = configMapNameFor(m);
+      expect(name === undefined ? found.every((n) => !n.startsWith(`${m.metadata.name}-config-`)) : found.includes(name)).toBe(true);
+    }));
+  });
+});

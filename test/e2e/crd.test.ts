@@ -1,0 +1,56 @@
+// The generated CRD on a real API server: accepted, and bad Microservices rejected at apply with
+// a message that names the field.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply, createNamespace, deleteNamespace, getJSON, installCRD, microservice } from './harness.js';
+
+let ns: string;
+beforeAll(async () => {
+  await installCRD();
+  ns = await createNamespace('e2e-crd');
+});
+afterAll(async () => deleteNamespace(ns));
+
+describe('the Microservice CRD', () => {
+  it('is established with the scale subresource, short names and printer columns', async () => {
+    const crd = await getJSON('crd', 'microservices.coxswain.dev');
+    expect(crd.status.conditions.find((c: { type: string }) => c.type === 'Established').status).toBe('True');
+    expect(crd.spec.names.shortNames).toEqual(['ms', 'msvc']);
+    expect(crd.spec.versions[0].subresources.scale.specReplicasPath).toBe('.spec.replicas');
+  });
+
+  it('accepts a valid Microservice and fills in the defaults', async () => {
+    const r = await apply(microservice('valid', { image: 'registry.example/valid:1', ports: [{ port: 8080 }] }, ns), '--dry-run=server', '-o', 'json');
+    expect(r.stderr).toBe('');
+    const obj = JSON.parse(r.stdout);
+    expect(obj.spec.replicas).toBe(1);
+    expect(obj.spec.strategy.type).toBe('RollingUpdate');
+    expect(obj.spec.ports[0].protocol).toBe('TCP');
+  });
+
+  const bad: Array<[string, Record<string, unknown>, RegExp, string?]> = [
+    ['no image', { replicas: 2 }, /spec\.image: Required value/],
+    ['negative replicas', { image: 'x:1', replicas: -1 }, /spec\.replicas: Invalid value: -1/],
+    ['a port out of range', { image: 'x:1', ports: [{ port: 70000 }] }, /spec\.ports\[0\]\.port/],
+    ['two unnamed ports', { image: 'x:1', ports: [{ port: 1 }, { port: 2 }] }, /spec\.ports: Invalid value.*every port needs a name/],
+    ['a quantity that is not one', { image: 'x:1', resources: { limits: { cpu: 'lots' } } }, /spec\.resources\.limits\.cpu/],
+    ['maxReplicas below minReplicas', { image: 'x:1', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, /spec\.autoscaling\.maxReplicas: Invalid value.*maxReplicas must be at least minReplicas/],
+    ['decreasing canary weights', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { setWeight: 20 }] } } }, /spec\.strategy\.canary\.steps.*setWeight values must not decrease/],
+    ['a canary step with two actions', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50, pause: {} }] } } }, /spec\.strategy\.canary\.steps\[0\].*exactly one of setWeight or pause/],
+    ['a weight above 100', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 120 }] } } }, /spec\.strategy\.canary\.steps\[0\]\.setWeight/],
+    ['Canary without steps', { image: 'x:1', strategy: { type: 'Canary' } }, /spec\.strategy\.canary: Invalid value.*required when type is Canary/],
+    ['a bad maxSurge', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 10 }], maxSurge: 'half' } } }, /spec\.strategy\.canary\.maxSurge/],
+    ['an unknown strategy', { image: 'x:1', strategy: { type: 'Shadow' } }, /spec\.strategy\.type: Unsupported value: "Shadow"/],
+    ['an unknown field', { image: 'x:1', replica: 3 }, /unknown field "spec\.replica"/],
+  ];
+  it.each(bad)('rejects %s, naming the field', async (_what, spec, message) => {
+    const r = await apply(microservice('bad', spec, ns));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('rejects a name too long for its preview Service', async () => {
+    const r = await apply(microservice('x'.repeat(56), { image: 'x:1' }, ns));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/metadata\.name must be at most 55 characters/);
+  });
+});
