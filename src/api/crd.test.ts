@@ -80,9 +80,10 @@ describe('names, scope and subresources', () => {
     expect(version.additionalPrinterColumns.map((c: Node) => c.name)).toEqual(['Image', 'Ready', 'Phase', 'Weight', 'Age']);
   });
 
-  it.each(version.additionalPrinterColumns.filter((c: Node) => !String(c.jsonPath).startsWith('.metadata.')))(
+  const columns = (version.additionalPrinterColumns as Node[]).filter((c) => !String(c.jsonPath).startsWith('.metadata.'));
+  it.each(columns)(
     'points printer column $name at a schema field of type $type',
-    (column: Node) => {
+    (column) => {
       expect(nodeAt(column.jsonPath as string)?.type).toBe(column.type);
     },
   );

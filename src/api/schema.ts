@@ -53,7 +53,10 @@ const Ports = cel(
 );
 
 export const Config = z.object({
-  data: StringMap.describe('Keys and values of the immutable ConfigMap <name>-config-<hash>.'),
+  data: cel(
+    z.record(z.string(), z.string()),
+    { rule: "self.all(k, k.matches('^[-._a-zA-Z0-9]+$'))", message: 'keys may hold only letters, digits, -, _ and .' },
+  ).describe('Keys and values of the immutable ConfigMap <name>-config-<hash>.'),
   mountPath: z.string().regex(/^\//, 'must be an absolute path').optional()
     .describe('Mount the keys as files here; without it they are exposed as environment variables.'),
 });
@@ -108,10 +111,15 @@ export const BlueGreen = z.object({
   previewReplicas: z.int().min(1).optional().describe('Candidate size before promotion; defaults to full size.'),
 });
 
-export const RollingUpdate = z.object({
-  maxSurge: IntOrPercent.default('25%'),
-  maxUnavailable: IntOrPercent.default(0),
-});
+const isZero = (f: string) => `(self.${f} == 0 || self.${f} == '0%')`;
+
+export const RollingUpdate = cel(
+  z.object({
+    maxSurge: IntOrPercent.default('25%'),
+    maxUnavailable: IntOrPercent.default(0),
+  }),
+  { rule: `!(${isZero('maxSurge')} && ${isZero('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
+);
 
 export const Strategy = cel(
   z.object({

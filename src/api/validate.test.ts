@@ -83,6 +83,19 @@ describe('problems name the field', () => {
     expect(problems.some((p) => p.startsWith(prefix)), `a problem starting with "${prefix}" in ${JSON.stringify(problems)}`).toBe(true);
   });
 
+  it.each<[string, unknown, string]>([
+    ['spec', undefined, 'spec: required'],
+    ['the image', {}, 'spec.image: required'],
+    ['a port number', { image: 'a', ports: [{ name: 'http' }] }, 'spec.ports[0].port: required'],
+    ['autoscaling.maxReplicas', { image: 'a', autoscaling: {} }, 'spec.autoscaling.maxReplicas: required'],
+  ])('says plainly that %s is required when it is missing', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
+  it('still says what was wrong when a field is present with the wrong type', () => {
+    expect(problemsOf({ image: 42 })).toEqual([expect.stringMatching(/^spec\.image: (?!required).*string/)]);
+  });
+
   it('reports every bad field, not just the first', () => {
     const problems = problemsOf({ replicas: -1, ports: [{ port: 0 }] });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['spec.image', 'spec.ports[0].port', 'spec.replicas']);

@@ -7,7 +7,7 @@ import { WorkQueue, type QueueOptions, type WorkResult } from './queue.js';
 const realSetImmediate = globalThis.setImmediate;
 const settle = () => new Promise<void>((resolve) => realSetImmediate(resolve));
 
-interface Call { key: string; at: number; done: Deferred<WorkResult> }
+interface Call { key: string; done: Deferred<WorkResult>; finished: boolean }
 
 /** A worker whose calls the test finishes by hand; it counts what runs at once. */
 function harness(opts: QueueOptions) {
@@ -18,36 +18,29 @@ function harness(opts: QueueOptions) {
   const queue = new WorkQueue(opts, (key) => {
     if (running.get(key)) overlapped = key;
     running.set(key, (running.get(key) ?? 0) + 1);
-    const total = [...running.values()].reduce((a, b) => a + b, 0);
-    maxRunning = Math.max(maxRunning, total);
-    const call: Call = { key, at: Date.now(), done: deferred<WorkResult>() };
+    maxRunning = Math.max(maxRunning, [...running.values()].reduce((a, b) => a + b, 0));
+    const call: Call = { key, done: deferred<WorkResult>(), finished: false };
     calls.push(call);
     return call.done.promise.finally(() => running.set(key, running.get(key)! - 1));
   });
-  const open = () => calls.filter((c) => !c.finished);
   return {
     queue,
-    calls,
     keys: () => calls.map((c) => c.key),
+    unfinished: () => calls.filter((c) => !c.finished),
     get maxRunning() { return maxRunning; },
     get overlapped() { return overlapped; },
-    open,
-    /** Finishes the oldest unfinished call of `key` (or the nth unfinished call) and lets the queue react. */
+    /** Finishes the oldest unfinished call of a key (or the nth unfinished call) and lets the queue react. */
     async finish(which: string | number, result: WorkResult | Error = undefined) {
-      const pending = calls.filter((c) => !(c as any).finished);
+      const pending = calls.filter((c) => !c.finished);
       const call = typeof which === 'number' ? pending[which % pending.length] : pending.find((c) => c.key === which);
       if (!call) throw new Error(`no unfinished call for ${String(which)}`);
-      (call as any).finished = true;
+      call.finished = true;
       if (result instanceof Error) call.done.reject(result);
       else call.done.resolve(result);
       await settle();
     },
   };
 }
-declare module './queue.js' {}
-type Finished = { finished?: boolean };
-declare global { interface Object {} }
-void (undefined as unknown as Finished);
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -127,9 +120,9 @@ describe('bounded concurrency', () => {
           h.queue.add(key);
           adds.set(key, (adds.get(key) ?? 0) + 1);
           await settle();
-          if (finishOne && h.calls.some((c) => !(c as any).finished)) await h.finish(pick);
+          if (finishOne && h.unfinished().length > 0) await h.finish(pick);
         }
-        for (let i = 0; h.calls.some((c) => !(c as any).finished); i++) await h.finish(drainOrder[i % Math.max(1, drainOrder.length)] ?? 0);
+        for (let i = 0; h.unfinished().length > 0; i++) await h.finish(drainOrder[i % Math.max(1, drainOrder.length)] ?? 0);
         await h.queue.idle();
         expect(h.maxRunning).toBeLessThanOrEqual(concurrency);
         expect(h.overlapped).toBeUndefined();
@@ -178,9 +171,10 @@ describe('retries', () => {
     q.add('a');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(times).toEqual([0, 100, 300, 700]); // three failures, then a success that asks for nothing more
-    q.add('a');
+    q.add('a'); // at 10 000: fails twice more, then succeeds
     await vi.advanceTimersByTimeAsync(10_000);
-    expect(times.slice(4)).toEqual([10_700, 10_800]);
+    // Without the reset the next delays would have been 800 and 1600.
+    expect(times.slice(4).map((t) => t - 10_000)).toEqual([0, 100, 300]);
   });
 
   it('keeps a separate backoff per key', async () => {
@@ -318,6 +312,40 @@ describe('shutdown', () => {
   it('returns at once when nothing runs', async () => {
     const h = harness({ concurrency: 1 });
     await expect(h.queue.shutdown()).resolves.toBeUndefined();
+  });
+});
+
+describe('paused', () => {
+  it('holds work until resume(), folding repeated adds, then runs within the limit', async () => {
+    const h = harness({ concurrency: 2, paused: true });
+    for (const k of ['a', 'b', 'a', 'c']) h.queue.add(k);
+    await settle();
+    expect(h.keys()).toEqual([]);
+    expect(h.queue.depth).toBe(3);
+    h.queue.resume();
+    await settle();
+    expect(h.keys()).toEqual(['a', 'b']);
+    await h.finish('a');
+    expect(h.keys()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('runs timed adds that fall due while paused only after resume()', async () => {
+    const h = harness({ concurrency: 1, paused: true });
+    h.queue.addAfter('a', 100);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.keys()).toEqual([]);
+    h.queue.resume();
+    await settle();
+    expect(h.keys()).toEqual(['a']);
+  });
+
+  it('can shut down without ever resuming', async () => {
+    const h = harness({ concurrency: 1, paused: true });
+    h.queue.add('a');
+    await h.queue.shutdown();
+    h.queue.resume();
+    await settle();
+    expect(h.keys()).toEqual([]);
   });
 });
 

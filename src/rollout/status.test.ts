@@ -151,6 +151,11 @@ describe('the rest of status', () => {
     expect(status(ROLLING, { prev: { stableRevision: OLD } }).desiredRevision).toBe(NEW);
   });
 
+  it('leaves slots out until a slot is observed, since an empty map would not apply', () => {
+    expect(status({})).not.toHaveProperty('slots');
+    expect(Object.keys(status(CONVERGED).slots ?? {})).toEqual(['blue']);
+  });
+
   it('records the active slot', () => {
     expect(status({ green: readySlot(NEW, 3) }, { activeSlot: 'green' }).activeSlot).toBe('green');
   });

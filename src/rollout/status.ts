@@ -63,8 +63,8 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
       : done
         ? condition('Ready', true, 'Available', `revision ${desiredRevision} is available: ${readyReplicas}/${want} pods ready`, generation, now, prev.conditions)
         : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? `paused: ${progress}` : reconcilingMessage, generation, now, prev.conditions),
-    condition('Reconciling', !done && !stalled && !paused, done ? 'Reconciled' : stalled ? 'Stalled' : paused ? 'Paused' : 'Progressing',
-      done ? 'up to date' : stalled ? 'blocked until the problem is fixed' : paused ? 'paused by spec.paused' : reconcilingMessage, generation, now, prev.conditions),
+    condition('Reconciling', !done && !stalled && !paused, stalled ? 'Stalled' : done ? 'Reconciled' : paused ? 'Paused' : 'Progressing',
+      stalled ? 'blocked until the problem is fixed' : done ? 'up to date' : paused ? 'paused by spec.paused' : reconcilingMessage, generation, now, prev.conditions),
     condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
   ];
 

@@ -39,6 +39,8 @@ describe('the Microservice CRD', () => {
     ['a weight above 100', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 120 }] } } }, /spec\.strategy\.canary\.steps\[0\]\.setWeight/],
     ['Canary without steps', { image: 'x:1', strategy: { type: 'Canary' } }, /spec\.strategy\.canary: Invalid value.*required when type is Canary/],
     ['a bad maxSurge', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 10 }], maxSurge: 'half' } } }, /spec\.strategy\.canary\.maxSurge/],
+    ['a rolling update that could not move', { image: 'x:1', strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: '0%' } } }, /spec\.strategy\.rollingUpdate: Invalid value.*may not both be 0/],
+    ['a config key that is no file name', { image: 'x:1', config: { data: { 'a b': '1' } } }, /spec\.config\.data: Invalid value.*keys may hold only/],
     ['an unknown strategy', { image: 'x:1', strategy: { type: 'Shadow' } }, /spec\.strategy\.type: Unsupported value: "Shadow"/],
     ['an unknown field', { image: 'x:1', replica: 3 }, /unknown field "spec\.replica"/],
   ];
