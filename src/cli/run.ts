@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { KubeClient } from '../kube/client.js';
 import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/manager.js';
+import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
 
 export function createLogger(level: string, format: string): Logger {
   const transport = format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } : undefined;
@@ -29,6 +30,9 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       resync: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
+      'leader-elect': { type: 'boolean' },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string' },
     },
   });
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -45,6 +49,10 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     context: values.context,
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
     logFormat: values['log-format'] ?? env.LOG_FORMAT ?? 'json',
+    leaderElect: values['leader-elect'] ?? /^(1|true|yes)$/i.test(env.COXSWAIN_LEADER_ELECT ?? ''),
+    /** Lease namespace: the flag, else POD_NAMESPACE (the downward API), else the kubeconfig's namespace. */
+    leaderElectionNamespace: values['leader-election-namespace'] ?? env.POD_NAMESPACE,
+    leaderElectionId: values['leader-election-id'] ?? env.COXSWAIN_LEADER_ELECTION_ID ?? 'coxswain-leader',
   };
 }
 
@@ -53,15 +61,22 @@ export async function runOperator(args: string[]): Promise<number> {
   const log = createLogger(opts.logLevel, opts.logFormat);
   const client = await KubeClient.fromEnvironment(opts.kubeconfig, opts.context);
   const manager = new Manager(client, opts.manager, log);
+  const elector = opts.leaderElect
+    ? new LeaderElector(kubeLeases(client, opts.leaderElectionNamespace || client.currentNamespace, opts.leaderElectionId), defaultIdentity(), log)
+    : undefined;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: finishing reconciles in flight');
-      void manager.stop().then(resolve);
+      // Keep renewing until nothing is in flight, then release, so the next leader never overlaps with us.
+      void manager.stop().then(() => elector?.release()).then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await manager.start();
+  // A leader that loses its Lease exits at once, as controller-runtime's do: another replica may
+  // already be reconciling, and Kubernetes restarts this one as a fresh candidate.
+  const elected = elector?.campaign(() => process.exit(1));
+  await manager.start(elected);
   await stopped;
   log.info('stopped');
   return 0;

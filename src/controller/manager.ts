@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import { Kube, MICROSERVICES, OWNED, type Resource } from '../kube/resources.js';
-import { KIND, type MicroserviceObject } from '../api/schema.js';
+import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, MANAGER, stableJSON, type KubeObject } from '../render/meta.js';
 import { Cache } from './cache.js';
 import { keyOf } from './informer.js';
@@ -25,7 +25,11 @@ export interface ManagerOptions {
 export const DEFAULT_OPTIONS: ManagerOptions = { namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360 };
 
 export class Manager {
-  readonly metrics: Metrics = createMetrics();
+  readonly metrics: Metrics = createMetrics({
+    microservices: () => this.microservices.list(),
+    queueDepth: () => this.queue.depth,
+    leading: () => this.working,
+  });
   readonly microservices: Cache;
   readonly owned: Map<Resource, Cache>;
   readonly queue: WorkQueue;
@@ -33,6 +37,11 @@ export class Manager {
   private timers: NodeJS.Timeout[] = [];
   private server?: http.Server;
   private lastProgress = Date.now();
+  /** True once the work queue runs: caches synced and, with leader election, the Lease held. */
+  private working = false;
+  private stopping = false;
+  private onStop?: () => void;
+  private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
 
   constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger) {
     const selector = `${LABEL_MANAGED_BY}=${MANAGER}`;
@@ -56,11 +65,22 @@ export class Manager {
     for (const cache of this.owned.values()) cache.on((_event, obj) => this.enqueueOwner(obj));
   }
 
-  /** Starts watching and reconciling; resolves once every cache has synced. */
-  async start(): Promise<void> {
+  /**
+   * Starts watching and reconciling; resolves once every cache has synced and, when `elected` is
+   * given (leader election), once it has resolved too: until then the caches fill and the health
+   * server answers, so a standby takes over warm, but nothing is reconciled.
+   */
+  async start(elected?: Promise<void>): Promise<void> {
     this.serve();
     for (const cache of this.caches()) cache.start();
-    while (!this.caches().every((c) => c.synced)) await new Promise((r) => setTimeout(r, 50));
+    while (!this.caches().every((c) => c.synced) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    if (elected && !this.stopping) {
+      this.log.info('caches synced; waiting for the leader Lease');
+      await Promise.race([elected, this.stopRequested]);
+    }
+    if (this.stopping) return;
+    this.working = true;
+    this.lastProgress = Date.now();
     this.log.info({ namespaces: this.opts.namespaces.length ? this.opts.namespaces : 'all' }, 'caches synced; reconciling');
     for (const obj of this.microservices.list()) this.queue.add(keyOf(obj));
     this.queue.resume();
@@ -69,6 +89,8 @@ export class Manager {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.onStop?.();
     for (const t of this.timers) clearInterval(t);
     await this.queue.shutdown();
     await Promise.all(this.caches().map((c) => c.stop()));
@@ -80,9 +102,12 @@ export class Manager {
     return this.caches().every((c) => c.synced);
   }
 
-  /** Live while work makes progress: nothing queued, or a reconcile finished recently. */
+  /**
+   * Live while work makes progress: not reconciling yet (a standby's queue is held on purpose),
+   * nothing queued, or a reconcile finished recently.
+   */
   get live(): boolean {
-    return this.queue.depth === 0 || Date.now() - this.lastProgress < 5 * 60_000;
+    return !this.working || this.queue.depth === 0 || Date.now() - this.lastProgress < 5 * 60_000;
   }
 
   private caches(): Cache[] {
@@ -106,18 +131,10 @@ export class Manager {
   }
 
   private resync(): void {
-    const phases = new Map<string, number>();
-    for (const obj of this.microservices.list() as MicroserviceObject[]) {
-      this.queue.add(keyOf(obj));
-      const phase = obj.status?.phase ?? 'Pending';
-      phases.set(phase, (phases.get(phase) ?? 0) + 1);
-    }
-    this.metrics.phases.reset();
-    for (const [phase, n] of phases) this.metrics.phases.set({ phase }, n);
+    for (const obj of this.microservices.list()) this.queue.add(keyOf(obj));
   }
 
   private detectStalls(): void {
-    this.metrics.queueDepth.set(this.queue.depth);
     for (const cache of this.caches()) {
       for (const inf of cache.informers) {
         if (Date.now() - inf.lastContact > this.opts.stallSeconds * 1000) {
@@ -138,7 +155,6 @@ export class Manager {
       if (req.url === '/healthz') return this.live ? reply(200, 'ok\n') : reply(500, 'work queue is stuck\n');
       if (req.url === '/readyz') return this.ready ? reply(200, 'ok\n') : reply(503, 'caches not synced\n');
       if (req.url === '/metrics') {
-        this.metrics.queueDepth.set(this.queue.depth);
         void this.metrics.registry.metrics().then((m) => reply(200, m, this.metrics.registry.contentType));
         return;
       }

@@ -1,9 +1,23 @@
-// Prometheus metrics of the controller, on their own registry.
+// Prometheus metrics of the controller, on their own registry. Gauges that describe the world
+// (Microservices by phase, rollout weights, queue depth, leadership) are read from their source at
+// scrape time, so they are never stale and never need a timer.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export function createMetrics() {
+export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
+
+/** What the scrape-time gauges read. Each is optional: a missing source leaves its gauge empty. */
+export interface MetricSources {
+  /** The Microservices in the cache (only metadata and status are read). */
+  microservices?: () => Iterable<{ metadata: { namespace?: string; name: string }; status?: unknown }>;
+  queueDepth?: () => number;
+  /** Whether this process runs the reconcile loop (holds the leader Lease, or needs none). */
+  leading?: () => boolean;
+}
+
+export function createMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'coxswain_' });
+  // Unprefixed process_* and nodejs_*, the names every Node.js dashboard and alert expects.
+  collectDefaultMetrics({ register: registry });
   const reconciles = new Counter({
     name: 'coxswain_reconcile_total',
     help: 'Reconciles by result (unchanged, updated, stalled, gone, error).',
@@ -16,7 +30,14 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const queueDepth = new Gauge({ name: 'coxswain_queue_depth', help: 'Keys waiting in the work queue.', registers: [registry] });
+  const queueDepth = new Gauge({
+    name: 'coxswain_queue_depth',
+    help: 'Keys waiting in the work queue.',
+    registers: [registry],
+    collect() {
+      if (sources.queueDepth) this.set(sources.queueDepth());
+    },
+  });
   const queueLatency = new Histogram({
     name: 'coxswain_queue_wait_seconds',
     help: 'Time a key waited in the queue before a worker took it.',
@@ -24,9 +45,51 @@ export function createMetrics() {
     registers: [registry],
   });
   const writes = new Counter({ name: 'coxswain_api_writes_total', help: 'Writes sent to the API server by reconciles.', registers: [registry] });
-  const phases = new Gauge({ name: 'coxswain_microservices', help: 'Microservices by phase.', labelNames: ['phase'] as const, registers: [registry] });
+  const phases = new Gauge({
+    name: 'coxswain_microservices',
+    help: 'Microservices by status.phase (Pending when none is reported yet).',
+    labelNames: ['phase'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.microservices) return;
+      const counts = new Map<string, number>(PHASES.map((p) => [p, 0]));
+      for (const ms of sources.microservices()) {
+        const phase = statusOf(ms).phase;
+        const key = typeof phase === 'string' && phase ? phase : 'Pending';
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      this.reset();
+      for (const [phase, n] of counts) this.set({ phase }, n);
+    },
+  });
+  const rolloutWeight = new Gauge({
+    name: 'coxswain_rollout_weight',
+    help: 'Percent of Ready pods that run the candidate revision (status.rollout.weight), per Microservice in a rollout.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.microservices) return;
+      this.reset();
+      for (const ms of sources.microservices()) {
+        const rollout = statusOf(ms).rollout as { weight?: unknown } | undefined;
+        if (typeof rollout?.weight === 'number') this.set({ namespace: ms.metadata.namespace ?? '', name: ms.metadata.name }, rollout.weight);
+      }
+    },
+  });
+  const leader = new Gauge({
+    name: 'coxswain_leader',
+    help: '1 while this process runs the reconcile loop (it holds the leader Lease, or leader election is off).',
+    registers: [registry],
+    collect() {
+      if (sources.leading) this.set(sources.leading() ? 1 : 0);
+    },
+  });
   const informerRestarts = new Gauge({ name: 'coxswain_informer_restarts', help: 'Times the stall detector restarted an informer.', labelNames: ['resource'] as const, registers: [registry] });
-  return { registry, reconciles, reconcileDuration, queueDepth, queueLatency, writes, phases, informerRestarts };
+  return { registry, reconciles, reconcileDuration, queueDepth, queueLatency, writes, phases, rolloutWeight, leader, informerRestarts };
+}
+
+function statusOf(ms: { status?: unknown }): Record<string, unknown> {
+  return ms.status && typeof ms.status === 'object' ? (ms.status as Record<string, unknown>) : {};
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
