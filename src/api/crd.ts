@@ -19,7 +19,10 @@ function structural(node: unknown): unknown {
     // zod writes JavaScript's safe-integer bounds on every int; they say nothing here.
     if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) continue;
     if (key === '$ref' || key === 'allOf' || key === 'oneOf') throw new Error(`structural schema cannot hold ${key}: ${JSON.stringify(src)}`);
-    out[key] = structural(value);
+    // Under `properties` the keys are field names (a field may be called `id`), not schema keywords.
+    out[key] = key === 'properties'
+      ? Object.fromEntries(Object.entries(value as JsonSchema).map(([field, schema]) => [field, structural(schema)]))
+      : structural(value);
   }
   if (src['x-kubernetes-preserve-unknown-fields']) {
     // A looseObject: keep it open, but a structural schema may not pair properties with additionalProperties.

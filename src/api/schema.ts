@@ -89,6 +89,9 @@ export const NetworkPolicySpec = z.object({
   allowTo: z.array(Peer).max(64).optional().describe('Where pods may connect; omitted leaves egress open, set allows DNS and these only.'),
 });
 
+/** CEL: an int-or-string field that is 0 or 0%. */
+const isZeroRule = (f: string) => `(has(self.${f}) && (self.${f} == 0 || self.${f} == '0%'))`;
+
 const PauseStep = z.object({ duration: Duration.optional().describe('Wait this long; without it, wait for promotion.') });
 
 const CanaryStep = cel(
@@ -96,14 +99,17 @@ const CanaryStep = cel(
   { rule: 'has(self.setWeight) != has(self.pause)', message: 'each step sets exactly one of setWeight or pause' },
 );
 
-export const Canary = z.object({
-  steps: cel(
-    z.array(CanaryStep).min(1).max(64),
-    { rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()', message: 'setWeight values must not decrease from one step to the next' },
-  ),
-  maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
-  maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
-});
+export const Canary = cel(
+  z.object({
+    steps: cel(
+      z.array(CanaryStep).min(1).max(64),
+      { rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()', message: 'setWeight values must not decrease from one step to the next' },
+    ),
+    maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
+    maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
+  }),
+  { rule: `!(${isZeroRule('maxSurge')} && ${isZeroRule('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
+);
 
 export const BlueGreen = z.object({
   autoPromotionSeconds: z.int().min(0).optional().describe('Promote by itself after this long; without it, wait for promotion.'),
@@ -111,14 +117,12 @@ export const BlueGreen = z.object({
   previewReplicas: z.int().min(1).optional().describe('Candidate size before promotion; defaults to full size.'),
 });
 
-const isZero = (f: string) => `(self.${f} == 0 || self.${f} == '0%')`;
-
 export const RollingUpdate = cel(
   z.object({
     maxSurge: IntOrPercent.default('25%'),
     maxUnavailable: IntOrPercent.default(0),
   }),
-  { rule: `!(${isZero('maxSurge')} && ${isZero('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
+  { rule: `!(${isZeroRule('maxSurge')} && ${isZeroRule('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
 );
 
 export const Strategy = cel(
@@ -202,14 +206,21 @@ export const MicroserviceStatus = z.object({
   desiredRevision: z.string().optional(),
   activeSlot: z.enum(['blue', 'green']).optional(),
   rollout: z.object({
-    step: z.int().optional(),
+    step: z.int().optional().describe('Index of the current step; steps means the final promotion to 100%.'),
     steps: z.int().optional(),
-    weight: z.int().optional(),
+    weight: z.int().optional().describe('Share of Ready pods that run the candidate, in percent.'),
     desiredWeight: z.int().optional(),
+    candidateSlot: z.enum(['blue', 'green']).optional(),
+    stepStartedAt: z.string().optional(),
     pausedUntil: z.string().optional(),
+    scaleDownAt: z.string().optional().describe('When the previous slot scales to zero (blue-green).'),
     abortedRevision: z.string().optional(),
+    paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),
     message: z.string().optional(),
   }).optional(),
+  lastAction: z.object({ id: z.string(), action: z.string(), at: z.string(), ok: z.boolean(), message: z.string() }).optional()
+    .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),
+  restartedAt: z.string().optional().describe('Set by the restart action: pods of the serving slot restart.'),
   slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
 });
 

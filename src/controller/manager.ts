@@ -3,9 +3,9 @@
 import * as http from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { Kube, MICROSERVICES, OWNED, type Resource } from '../kube/resources.js';
+import { Kube, MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
 import { KIND } from '../api/schema.js';
-import { LABEL_MANAGED_BY, MANAGER, stableJSON, type KubeObject } from '../render/meta.js';
+import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON, type KubeObject } from '../render/meta.js';
 import { Cache } from './cache.js';
 import { keyOf } from './informer.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -32,6 +32,7 @@ export class Manager {
   });
   readonly microservices: Cache;
   readonly owned: Map<Resource, Cache>;
+  readonly pods: Cache;
   readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private timers: NodeJS.Timeout[] = [];
@@ -47,7 +48,8 @@ export class Manager {
     const selector = `${LABEL_MANAGED_BY}=${MANAGER}`;
     this.microservices = new Cache(client, MICROSERVICES, opts.namespaces, undefined, log);
     this.owned = new Map(OWNED.map((r) => [r, new Cache(client, r, opts.namespaces, selector, log)]));
-    this.reconciler = new Reconciler(new Kube(client), this.microservices, this.owned, log);
+    this.pods = new Cache(client, PODS, opts.namespaces, selector, log);
+    this.reconciler = new Reconciler(new Kube(client), this.microservices, this.owned, this.pods, log);
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
@@ -63,6 +65,11 @@ export class Manager {
       else if (!old || !onlyStatusChanged(old, obj)) this.queue.add(keyOf(obj));
     });
     for (const cache of this.owned.values()) cache.on((_event, obj) => this.enqueueOwner(obj));
+    // A pod's Microservice is in its name label (its owner is a ReplicaSet): failing pods abort rollouts.
+    this.pods.on((_event, obj) => {
+      const name = obj.metadata.labels?.[LABEL_NAME];
+      if (name) this.queue.add(`${obj.metadata.namespace}/${name}`);
+    });
   }
 
   /**
@@ -111,7 +118,7 @@ export class Manager {
   }
 
   private caches(): Cache[] {
-    return [this.microservices, ...this.owned.values()];
+    return [this.microservices, ...this.owned.values(), this.pods];
   }
 
   private async reconcileKey(key: string) {

@@ -3,15 +3,24 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { deploymentName, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
+import { deploymentName, LABEL_NAME, LABEL_SLOT, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
 import { upToDate } from '../render/diff.js';
 import { ApiError } from '../kube/client.js';
-import { CONFIGMAPS, DEPLOYMENTS, type Kube, resourceOf, type Resource } from '../kube/resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Resource } from '../kube/resources.js';
 import { configMapsReferenced, observeSlot } from '../rollout/observe.js';
-import { activeSlotOf, planRollingUpdate } from '../rollout/plan.js';
+import { decide, type Decision } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { Cache } from './cache.js';
+
+/** `kubectl coxswain` asks for an action by setting this annotation to `<action>:<id>`. */
+export const ANNOTATION_ACTION = 'coxswain.dev/action';
+
+export function parseAction(value: string | undefined): { action: string; id: string } | undefined {
+  if (!value) return undefined;
+  const i = value.indexOf(':');
+  return i < 0 ? { action: value, id: value } : { action: value.slice(0, i), id: value.slice(i + 1) };
+}
 
 export interface ReconcileOutcome {
   result: 'unchanged' | 'updated' | 'stalled' | 'gone';
@@ -23,6 +32,7 @@ export class Reconciler {
     private readonly kube: Kube,
     private readonly microservices: Cache,
     private readonly owned: ReadonlyMap<Resource, Cache>,
+    private readonly pods: Cache,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -45,17 +55,19 @@ export class Reconciler {
     const mine = new Map<string, KubeObject>();
     for (const [r, cache] of this.owned) for (const o of cache.list(namespace).filter(ownedBy)) mine.set(`${r.kind}/${o.metadata.name}`, o);
 
+    const pods = this.pods.list(namespace).filter((p) => p.metadata.labels?.[LABEL_NAME] === name);
     const observed: ObservedSlots = {};
     for (const slot of SLOTS) {
       const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
-      if (dep) observed[slot] = observeSlot(dep);
+      if (dep) observed[slot] = observeSlot(dep, pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === slot));
     }
-    const activeSlot = activeSlotOf(ms, observed);
     const desiredRevision = revisionOf(ms);
-    const plan = planRollingUpdate(ms, activeSlot, observed);
-    const rendered = render(ms, plan);
+    const action = parseAction(ms.metadata.annotations?.[ANNOTATION_ACTION]);
+    const decision = decide({ ms, observed, desiredRevision, now, action });
+    const activeSlot = decision.activeSlot;
+    const rendered = render(ms, decision.plan);
 
-    const problems: Problem[] = [];
+    const problems: Problem[] = decision.problem ? [decision.problem] : [];
     for (const desired of rendered.objects) {
       const id = `${desired.kind}/${desired.metadata.name}`;
       let current = mine.get(id);
@@ -82,7 +94,7 @@ export class Reconciler {
       }
     }
     for (const { slot, replicas } of rendered.resize) {
-      if (observed[slot]?.replicas !== replicas) {
+      if (observed[slot] && observed[slot].replicas !== replicas) {
         await this.kube.resize(namespace, deploymentName(name, slot), replicas);
         writes++;
       }
@@ -92,10 +104,15 @@ export class Reconciler {
     const keptDeployments = rendered.resize.map((r) => mine.get(`Deployment/${deploymentName(name, r.slot)}`));
     writes += await this.deleteUnwanted(namespace, mine, rendered.objects, keptDeployments, done);
 
-    const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now });
-    writes += await this.writeStatus(ms, status, now);
+    const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now, outcome: decision });
+    writes += await this.writeStatus(ms, status, now, decision.events);
+    if (action) {
+      // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
+      await this.kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION);
+      writes++;
+    }
     const result = problems.length > 0 ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
-    return { outcome: { result, writes } };
+    return { outcome: { result, writes }, requeueAfterMs: decision.requeueAfterMs };
   }
 
   /**
@@ -117,11 +134,11 @@ export class Reconciler {
     return deletes;
   }
 
-  private async writeStatus(ms: MicroserviceObject, status: MicroserviceStatus, now: Date): Promise<number> {
+  private async writeStatus(ms: MicroserviceObject, status: MicroserviceStatus, now: Date, events: Decision['events'] = []): Promise<number> {
     if (stableJSON(ms.status ?? {}) === stableJSON(status)) return 0;
     const updated = await this.kube.applyStatus(ms, status);
     this.microservices.remember(updated as unknown as KubeObject);
-    for (const e of statusEvents(ms.status, status)) {
+    for (const e of [...events, ...statusEvents(ms.status, status)]) {
       await this.kube.event(ms, e.type, e.reason, e.message, now).catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not record event'));
     }
     return 1;

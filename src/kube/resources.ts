@@ -19,6 +19,9 @@ export const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configm
 export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' };
 export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
 
+/** Pods are only read: their containers' states tell a crash-looping candidate. */
+export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
+
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
 export const OWNED: readonly Resource[] = [CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
 

@@ -18,7 +18,7 @@ export function render(ms: Microservice, plan: Plan): Rendered {
   for (const slot of SLOTS) {
     const p = plan.slots[slot];
     if (!p) continue;
-    if (p.template === 'current') objects.push(renderDeployment(ms, slot, p.replicas));
+    if (p.template === 'current') objects.push(renderDeployment(ms, slot, p.replicas, { paused: plan.pauseDeployments, restartedAt: plan.restartedAt }));
     else resize.push({ slot, replicas: p.replicas });
   }
   objects.push(

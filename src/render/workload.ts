@@ -71,10 +71,16 @@ export function revisionOf(ms: Microservice): string {
   return contentHash(podTemplate(ms));
 }
 
-/** A slot's Deployment running the current spec's revision with the given replica count. */
-export function renderDeployment(ms: Microservice, slot: Slot, replicas: number): KubeObject {
+export const ANNOTATION_RESTARTED_AT = 'coxswain.dev/restartedAt';
+
+/**
+ * A slot's Deployment running the current spec's revision with the given replica count.
+ * `restartedAt` restarts its pods without making a new revision (like kubectl rollout restart).
+ */
+export function renderDeployment(ms: Microservice, slot: Slot, replicas: number, opts: { paused?: boolean; restartedAt?: string } = {}): KubeObject {
   const template = podTemplate(ms);
   const revision = contentHash(template);
+  const annotations = opts.restartedAt ? { ...template.metadata.annotations, [ANNOTATION_RESTARTED_AT]: opts.restartedAt } : template.metadata.annotations;
   const name = ms.metadata.name;
   const rolling = ms.spec.strategy.rollingUpdate ?? { maxSurge: '25%', maxUnavailable: 0 };
   return {
@@ -87,8 +93,9 @@ export function renderDeployment(ms: Microservice, slot: Slot, replicas: number)
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
       progressDeadlineSeconds: ms.spec.strategy.progressDeadlineSeconds,
       revisionHistoryLimit: 3,
+      ...(opts.paused ? { paused: true } : {}),
       template: {
-        metadata: { ...template.metadata, labels: { ...template.metadata.labels, [LABEL_SLOT]: slot, [LABEL_REVISION]: revision } },
+        metadata: compact({ labels: { ...template.metadata.labels, [LABEL_SLOT]: slot, [LABEL_REVISION]: revision }, annotations }),
         spec: template.spec,
       },
     },

@@ -12,11 +12,36 @@ interface DeploymentShape {
   };
 }
 
-export function observeSlot(obj: KubeObject): ObservedSlot {
+/** Waiting reasons that mean a container will not come up by itself. */
+const FAILING = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+interface PodShape {
+  metadata: { labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: { phase?: string; reason?: string; containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }> };
+}
+
+/** Why a pod is failing (Failed, or a container stuck in CrashLoopBackOff and the like), or undefined. */
+export function podFailure(obj: KubeObject): string | undefined {
+  const pod = obj as unknown as PodShape;
+  if (pod.metadata.deletionTimestamp) return undefined;
+  if (pod.status?.phase === 'Failed') return pod.status.reason ?? 'Failed';
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const reason = c.state?.waiting?.reason;
+    if (reason && FAILING.has(reason)) return reason;
+  }
+  return undefined;
+}
+
+/** A slot's state from its Deployment and its pods (only pods of the Deployment's revision count as failing). */
+export function observeSlot(obj: KubeObject, pods: KubeObject[] = []): ObservedSlot {
   const d = obj as unknown as DeploymentShape;
   const st = d.status ?? {};
+  const revision = d.spec?.template?.metadata?.labels?.[LABEL_REVISION];
+  const failures = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision).map(podFailure).filter((f) => f !== undefined);
   return {
-    revision: d.spec?.template?.metadata?.labels?.[LABEL_REVISION],
+    revision,
+    failingPods: failures.length,
+    failure: failures[0],
     image: d.spec?.template?.spec?.containers?.[0]?.image,
     replicas: d.spec?.replicas ?? 1,
     currentReplicas: st.replicas ?? 0,

@@ -66,6 +66,7 @@ describe('observeSlot', () => {
     expect(o).toEqual({
       revision: revisionOf(microservice(spec)), image: spec.image, replicas: 3,
       currentReplicas: 4, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
+      failingPods: 0, failure: undefined,
     });
   });
 

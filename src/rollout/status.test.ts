@@ -238,6 +238,7 @@ describe('status properties', () => {
     availableReplicas: fc.integer({ min: 0, max: 4 }),
     settled: fc.boolean(),
     deadlineExceeded: fc.boolean(),
+    failingPods: fc.constant(0),
   });
   const arbInput = fc.record({
     observed: fc.record({ blue: arbSlot, green: arbSlot }, { requiredKeys: [] }),

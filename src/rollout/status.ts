@@ -11,6 +11,15 @@ export interface Problem {
   message: string;
 }
 
+/** What the rollout engine decided, as far as status tells it. */
+export interface RolloutOutcome {
+  stableRevision?: string;
+  rollout?: MicroserviceStatus['rollout'];
+  waiting?: string;
+  lastAction?: MicroserviceStatus['lastAction'];
+  restartedAt?: string;
+}
+
 export interface StatusInput {
   ms: Microservice;
   desiredRevision: string;
@@ -18,14 +27,19 @@ export interface StatusInput {
   observed: ObservedSlots;
   problems: Problem[];
   now: Date;
+  /** Absent: a plain rolling update, paused only by spec.paused. */
+  outcome?: RolloutOutcome;
 }
 
-/** The active slot runs the desired revision at full size, every pod Ready, none left over. */
-export function converged(ms: Microservice, desiredRevision: string, activeSlot: Slot, observed: ObservedSlots): boolean {
+/**
+ * The active slot runs the desired revision at full size, every pod Ready, none left over
+ * (unless the previous slot is only waiting out its blue-green scale-down delay).
+ */
+export function converged(ms: Microservice, desiredRevision: string, activeSlot: Slot, observed: ObservedSlots, draining = false): boolean {
   const want = ms.spec.replicas;
   const slot = observed[activeSlot];
   if (!slot || !slot.settled || slot.revision !== desiredRevision) return false;
-  const others = SLOTS.filter((s) => s !== activeSlot).every((s) => (observed[s]?.currentReplicas ?? 0) === 0);
+  const others = draining || SLOTS.filter((s) => s !== activeSlot).every((s) => (observed[s]?.currentReplicas ?? 0) === 0);
   return others && slot.replicas === want && slot.currentReplicas === want && slot.updatedReplicas === want
     && slot.readyReplicas === want && slot.availableReplicas === want;
 }
@@ -37,11 +51,11 @@ function condition(type: string, status: boolean, reason: string, message: strin
   return { type, status: s, reason, message, lastTransitionTime, observedGeneration: generation };
 }
 
-export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now }: StatusInput): MicroserviceStatus {
+export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now, outcome }: StatusInput): MicroserviceStatus {
   const prev = ms.status ?? {};
   const generation = ms.metadata.generation;
   const want = ms.spec.replicas;
-  const done = converged(ms, desiredRevision, activeSlot, observed);
+  const done = converged(ms, desiredRevision, activeSlot, observed, !!outcome?.rollout?.scaleDownAt);
   const slots = SLOTS.map((s) => observed[s]).filter((o) => o !== undefined);
   const sum = (f: (o: NonNullable<ObservedSlots[Slot]>) => number) => slots.reduce((n, o) => n + f(o), 0);
   const replicas = sum((o) => o.currentReplicas);
@@ -53,8 +67,9 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     ? [{ reason: 'ProgressDeadlineExceeded', message: `revision ${desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s` }]
     : [];
   const stalled = [...problems, ...deadline][0];
-  const paused = ms.spec.paused && !done;
-  const progress = `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
+  const waiting = outcome ? outcome.waiting : ms.spec.paused ? 'paused by spec.paused' : undefined;
+  const paused = !!waiting && !done;
+  const progress = outcome?.rollout?.message ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
   const reconcilingMessage = `rolling out revision ${desiredRevision}: ${progress}`;
 
   const conditions = [
@@ -64,11 +79,11 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
         ? condition('Ready', true, 'Available', `revision ${desiredRevision} is available: ${readyReplicas}/${want} pods ready`, generation, now, prev.conditions)
         : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? `paused: ${progress}` : reconcilingMessage, generation, now, prev.conditions),
     condition('Reconciling', !done && !stalled && !paused, stalled ? 'Stalled' : done ? 'Reconciled' : paused ? 'Paused' : 'Progressing',
-      stalled ? 'blocked until the problem is fixed' : done ? 'up to date' : paused ? 'paused by spec.paused' : reconcilingMessage, generation, now, prev.conditions),
+      stalled ? 'blocked until the problem is fixed' : done ? 'up to date' : paused ? waiting : reconcilingMessage, generation, now, prev.conditions),
     condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
   ];
 
-  const stableRevision = done ? desiredRevision : prev.stableRevision;
+  const stableRevision = done ? desiredRevision : outcome ? outcome.stableRevision : prev.stableRevision;
   const phase = stalled ? 'Degraded' : paused ? 'Paused' : done ? 'Healthy' : stableRevision ? 'Progressing' : 'Pending';
   const slotStatus: NonNullable<MicroserviceStatus['slots']> = {};
   for (const s of SLOTS) {
@@ -88,6 +103,9 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     stableRevision,
     desiredRevision,
     activeSlot,
+    rollout: outcome?.rollout,
+    lastAction: outcome?.lastAction,
+    restartedAt: outcome?.restartedAt,
     // An empty map is not sent: server-side apply reads `{}` as null, which the schema refuses.
     ...(Object.keys(slotStatus).length > 0 ? { slots: slotStatus } : {}),
   };

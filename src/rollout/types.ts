@@ -16,6 +16,9 @@ export interface ObservedSlot {
   settled: boolean;
   /** Deployment condition Progressing=False with reason ProgressDeadlineExceeded. */
   deadlineExceeded: boolean;
+  /** Pods of this slot's revision that failed or crash-loop, and why (e.g. CrashLoopBackOff). */
+  failingPods: number;
+  failure?: string;
 }
 
 export type ObservedSlots = Partial<Record<Slot, ObservedSlot>>;
@@ -32,4 +35,8 @@ export interface Plan {
   serviceSlot?: Slot;
   /** The candidate slot behind `<name>-preview` (undefined: no preview Service). */
   previewSlot?: Slot;
+  /** Pause the slot Deployments' own rollout (RollingUpdate with spec.paused). */
+  pauseDeployments?: boolean;
+  /** The restart action's time, stamped on the serving pods' template so they restart. */
+  restartedAt?: string;
 }

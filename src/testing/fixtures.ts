@@ -31,6 +31,7 @@ export function readySlot(revision: string, replicas: number, over: Partial<Obse
     availableReplicas: replicas,
     settled: true,
     deadlineExceeded: false,
+    failingPods: 0,
     ...over,
   };
 }

@@ -1,0 +1,377 @@
+// The rollout engine, pure: (spec, previous status, observed slots, now, action) -> what each slot
+// should be, which slot serves, and the rollout's status. Everything it remembers lives in
+// status.rollout, so an operator restarted at any instant resumes exactly where it was.
+//
+// Two slots, blue and green. The active slot holds the stable revision; a new revision rolls out
+// in the other, the candidate, which becomes active by a pointer flip when promoted. While a
+// rollout runs, the stable slot keeps its pod template (`keep`) and is only resized.
+import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import { otherSlot } from '../render/meta.js';
+import { candidateFor, durationMs, split, weightAt } from './canary.js';
+import { activeSlotOf, planRollingUpdate } from './plan.js';
+import type { Problem } from './status.js';
+import type { ObservedSlots, Plan } from './types.js';
+
+export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;
+export type Action = (typeof ACTIONS)[number];
+export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
+export type LastAction = NonNullable<MicroserviceStatus['lastAction']>;
+
+export interface EngineInput {
+  ms: Microservice;
+  observed: ObservedSlots;
+  desiredRevision: string;
+  now: Date;
+  /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
+  action?: { action: string; id: string };
+}
+
+export interface Decision {
+  plan: Plan;
+  activeSlot: Slot;
+  stableRevision?: string;
+  rollout?: RolloutStatus;
+  /** Why the rollout waits for a person (a pause step, promotion, a pause), if it does. */
+  waiting?: string;
+  problem?: Problem;
+  /** A rollout is under way: a candidate coming up, or the previous slot still draining. */
+  inProgress: boolean;
+  lastAction?: LastAction;
+  restartedAt?: string;
+  requeueAfterMs?: number;
+  events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }>;
+}
+
+type Ctx = EngineInput & { prev: MicroserviceStatus; total: number; decision: Decision; rollout: RolloutStatus };
+
+export function decide(input: EngineInput): Decision {
+  const { ms, observed } = input;
+  const prev = ms.status ?? {};
+  const activeSlot = activeSlotOf(ms, observed);
+  const ctx: Ctx = {
+    ...input,
+    prev,
+    total: ms.spec.replicas,
+    rollout: { ...(prev.rollout ?? {}) },
+    decision: {
+      plan: { slots: {} }, activeSlot, stableRevision: prev.stableRevision, inProgress: false,
+      lastAction: prev.lastAction, restartedAt: prev.restartedAt, events: [],
+    },
+  };
+  const fresh = !prev.stableRevision;
+  if (fresh || ms.spec.strategy.type === 'RollingUpdate') return rollingUpdate(ctx);
+
+  const act = takeAction(ctx);
+  const stable = ctx.decision.stableRevision;
+  if (input.desiredRevision === stable) return steady(ctx);
+  if (ctx.rollout.abortedRevision === input.desiredRevision) return aborted(ctx);
+  return ms.spec.strategy.type === 'Canary' ? canary(ctx, act) : blueGreen(ctx, act);
+}
+
+/** The serving slot runs the spec, natively rolled; an idle slot keeps its revision at 0. */
+function rollingUpdate(ctx: Ctx): Decision {
+  const { decision: d, ms, observed } = ctx;
+  takeAction(ctx, ['pause', 'resume', 'restart']);
+  const active = d.activeSlot;
+  d.plan = { ...planRollingUpdate(ms, active, observed), pauseDeployments: ms.spec.paused || !!ctx.rollout.paused };
+  if (ms.spec.strategy.type !== 'RollingUpdate') d.plan.previewSlot = otherSlot(active);
+  d.inProgress = observed[active]?.revision !== ctx.desiredRevision;
+  d.rollout = ctx.rollout.paused ? { paused: true } : undefined;
+  if (d.inProgress && ms.spec.paused) d.waiting = 'paused by spec.paused';
+  if (d.inProgress && ctx.rollout.paused) d.waiting = 'paused by kubectl coxswain pause';
+  return finish(ctx);
+}
+
+/** The spec's revision is the stable one: it serves at full size; the other slot drains to 0. */
+function steady(ctx: Ctx): Decision {
+  const { decision: d, ms, observed, now } = ctx;
+  const active = d.activeSlot;
+  const idle = otherSlot(active);
+  const scaleDownAt = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt) : undefined;
+  const draining = scaleDownAt && now < scaleDownAt && (observed[idle]?.replicas ?? 0) > 0;
+  d.plan = { slots: { [active]: { replicas: ctx.total, template: 'current' } }, previewSlot: idle };
+  if (observed[idle]) d.plan.slots[idle] = { replicas: draining ? observed[idle]!.replicas : 0, template: 'keep' };
+  if (draining) {
+    d.inProgress = true;
+    d.requeueAfterMs = scaleDownAt.getTime() - now.getTime();
+  }
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
+  d.rollout = compactRollout({ paused: ctx.rollout.paused, scaleDownAt: draining ? ctx.rollout.scaleDownAt : undefined });
+  return finish(ctx);
+}
+
+/** The spec's revision was aborted: the stable slot serves it all, the candidate drains as it fills. */
+function aborted(ctx: Ctx): Decision {
+  const { decision: d, ms, observed } = ctx;
+  const active = d.activeSlot;
+  const other = otherSlot(active);
+  const activeReady = observed[active]?.readyReplicas ?? 0;
+  d.plan = {
+    slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: Math.max(0, ctx.total - activeReady), template: 'keep' } },
+    previewSlot: other,
+  };
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
+  const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
+  d.problem = {
+    reason: 'RolloutAborted',
+    message: `revision ${ctx.desiredRevision} was aborted${why}; revision ${d.stableRevision} serves. Change the spec, or run kubectl coxswain retry`,
+  };
+  d.rollout = compactRollout({ abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused });
+  return finish(ctx);
+}
+
+/** Starts a rollout of the desired revision from step 0 unless this very one is already under way. */
+function beginRollout(ctx: Ctx, steps: number): void {
+  const cand = otherSlot(ctx.decision.activeSlot);
+  const r = ctx.rollout;
+  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined) return;
+  ctx.rollout = { candidateSlot: cand, step: 0, steps, stepStartedAt: ctx.now.toISOString(), paused: r.paused };
+}
+
+/** Candidate failing or too slow: abort (or, without abortOnFailure, report and hold). Returns true on abort. */
+function checkFailure(ctx: Ctx, target: number): boolean {
+  const { decision: d, ms, observed, now } = ctx;
+  const cand = observed[otherSlot(d.activeSlot)];
+  const ours = cand?.revision === ctx.desiredRevision;
+  const deadline = ms.spec.strategy.progressDeadlineSeconds * 1000;
+  const started = ctx.rollout.stepStartedAt ? new Date(ctx.rollout.stepStartedAt).getTime() : now.getTime();
+  let reason: string | undefined;
+  if (ours && cand.failingPods > 0) reason = `${cand.failingPods} pod(s) of revision ${ctx.desiredRevision} are failing (${cand.failure ?? 'failed'})`;
+  else if ((ours ? cand.readyReplicas : 0) < target && now.getTime() - started > deadline) {
+    reason = `revision ${ctx.desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s`;
+  }
+  if (!reason) return false;
+  if (!ms.spec.strategy.abortOnFailure) {
+    d.problem = { reason: 'RolloutFailing', message: `${reason}; holding (abortOnFailure is false)` };
+    return false;
+  }
+  ctx.rollout = { abortedRevision: ctx.desiredRevision, message: reason, paused: ctx.rollout.paused };
+  return true;
+}
+
+/** Flips the serving pointer to the candidate: it becomes the stable revision. */
+function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
+  const d = ctx.decision;
+  d.activeSlot = otherSlot(d.activeSlot);
+  d.stableRevision = ctx.desiredRevision;
+  const scaleDownAt = scaleDownDelaySeconds ? new Date(ctx.now.getTime() + scaleDownDelaySeconds * 1000).toISOString() : undefined;
+  ctx.rollout = { paused: ctx.rollout.paused, scaleDownAt };
+  return steady(ctx);
+}
+
+function canary(ctx: Ctx, act: Action | undefined): Decision {
+  const { decision: d, ms, observed, now, total } = ctx;
+  const canarySpec = ms.spec.strategy.canary!;
+  const steps = canarySpec.steps;
+  beginRollout(ctx, steps.length);
+  const r = ctx.rollout;
+  const active = d.activeSlot;
+  const cand = otherSlot(active);
+  const candObs = observed[cand]?.revision === ctx.desiredRevision ? observed[cand] : undefined;
+  const candReady = candObs?.readyReplicas ?? 0;
+  const held = ms.spec.paused || !!r.paused;
+  let i = act === 'promote-full' ? steps.length : r.step ?? 0;
+  if (act === 'promote-full') r.stepStartedAt = now.toISOString();
+  let promote = act === 'promote';
+  let waiting: string | undefined;
+
+  if (checkFailure(ctx, candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
+  for (;;) {
+    const target = candidateFor(total, weightAt(steps, i));
+    const reached = !!candObs && candObs.settled && candReady >= target && candObs.replicas >= target
+      && (observed[active]?.currentReplicas ?? 0) <= total - target;
+    if (i >= steps.length) {
+      if (reached) return flip(ctx);
+      break;
+    }
+    const step = steps[i]!;
+    const advance = () => { i++; r.stepStartedAt = now.toISOString(); delete r.pausedUntil; };
+    if (held) { waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause'; break; }
+    if (step.setWeight !== undefined) {
+      if (!reached) break;
+      advance();
+      continue;
+    }
+    if (promote) { promote = false; advance(); continue; }
+    if (step.pause?.duration) {
+      const until = r.pausedUntil ? new Date(r.pausedUntil) : new Date(now.getTime() + durationMs(step.pause.duration));
+      if (now >= until) { advance(); continue; }
+      r.pausedUntil = until.toISOString();
+      d.requeueAfterMs = until.getTime() - now.getTime();
+      break;
+    }
+    waiting = `waiting for promotion at step ${i}: kubectl coxswain promote ${ms.metadata.name}`;
+    break;
+  }
+
+  const weight = weightAt(steps, i);
+  const sizes = split(total, weight, candReady, canarySpec);
+  d.plan = {
+    slots: { [active]: { replicas: sizes.stable, template: 'keep' }, [cand]: { replicas: sizes.candidate, template: 'current' } },
+    previewSlot: cand,
+  };
+  const stableReady = observed[active]?.readyReplicas ?? 0;
+  r.step = i;
+  r.steps = steps.length;
+  r.desiredWeight = weight;
+  r.weight = candReady + stableReady > 0 ? Math.round((100 * candReady) / (candReady + stableReady)) : 0;
+  r.message = waiting ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
+    : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${candidateFor(total, weight)} candidate pods ready`);
+  d.waiting = waiting;
+  d.inProgress = true;
+  d.rollout = compactRollout(r);
+  return finish(ctx);
+}
+
+function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
+  const { decision: d, ms, observed, now, total } = ctx;
+  const bg = ms.spec.strategy.blueGreen ?? { scaleDownDelaySeconds: 30 };
+  beginRollout(ctx, 1);
+  const r = ctx.rollout;
+  const active = d.activeSlot;
+  const cand = otherSlot(active);
+  const candObs = observed[cand]?.revision === ctx.desiredRevision ? observed[cand] : undefined;
+  const candReady = candObs?.readyReplicas ?? 0;
+  const preview = Math.min(total, bg.previewReplicas ?? total);
+  const held = ms.spec.paused || !!r.paused;
+  if (act === 'promote' || act === 'promote-full') { r.step = 1; r.stepStartedAt = now.toISOString(); delete r.pausedUntil; }
+  let waiting: string | undefined;
+
+  const size = r.step === 1 ? total : preview;
+  if (checkFailure(ctx, size)) return aborted(ctx);
+  const ready = !!candObs && candObs.settled && candReady >= size && candObs.replicas >= size;
+  if (r.step === 1 && ready) return flip(ctx, bg.scaleDownDelaySeconds);
+  if (r.step === 0 && ready) {
+    if (held) waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause';
+    else if (bg.autoPromotionSeconds === undefined) waiting = `preview ready at ${ms.metadata.name}-preview; waiting for promotion: kubectl coxswain promote ${ms.metadata.name}`;
+    else {
+      const until = r.pausedUntil ? new Date(r.pausedUntil) : new Date(now.getTime() + bg.autoPromotionSeconds * 1000);
+      if (now >= until) {
+        r.step = 1;
+        r.stepStartedAt = now.toISOString();
+        delete r.pausedUntil;
+      } else {
+        r.pausedUntil = until.toISOString();
+        d.requeueAfterMs = until.getTime() - now.getTime();
+      }
+    }
+  }
+  const candSize = r.step === 1 ? total : preview;
+  d.plan = {
+    slots: { [active]: { replicas: total, template: 'keep' }, [cand]: { replicas: candSize, template: 'current' } },
+    serviceSlot: servingSlot(active, observed),
+    previewSlot: cand,
+  };
+  r.steps = 1;
+  r.weight = 0;
+  r.desiredWeight = r.step === 1 ? 100 : 0;
+  r.message = waiting ?? (r.step === 1 ? `promoting: ${candReady}/${total} pods ready before the switch`
+    : r.pausedUntil ? `preview ready; promoting at ${r.pausedUntil}` : `preview: ${candReady}/${preview} pods ready`);
+  d.waiting = waiting;
+  d.inProgress = true;
+  d.rollout = compactRollout(r);
+  return finish(ctx);
+}
+
+/** Never point the Service at a slot with no Ready pods while the other has some. */
+function servingSlot(active: Slot, observed: ObservedSlots): Slot {
+  const other = otherSlot(active);
+  return (observed[active]?.readyReplicas ?? 0) === 0 && (observed[other]?.readyReplicas ?? 0) > 0 ? other : active;
+}
+
+/**
+ * Carries out an action once, recording what came of it. Refusals are plain sentences.
+ * `allowed` narrows the actions a strategy takes.
+ */
+function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Action | undefined {
+  const { action, prev, now, ms, decision: d } = ctx;
+  if (!action || action.id === prev.lastAction?.id) return undefined;
+  const name = ms.metadata.name;
+  const reply = (ok: boolean, message: string) => {
+    d.lastAction = { id: action.id, action: action.action, at: now.toISOString(), ok, message };
+    d.events.push({ type: ok ? 'Normal' : 'Warning', reason: ok ? 'ActionDone' : 'ActionRefused', message: `${action.action}: ${message}` });
+  };
+  const act = action.action as Action;
+  if (!ACTIONS.includes(act)) {
+    reply(false, `unknown action; use one of ${ACTIONS.join(', ')}`);
+    return undefined;
+  }
+  if (!allowed.includes(act)) {
+    reply(false, ms.spec.strategy.type === 'RollingUpdate'
+      ? `${name} uses RollingUpdate, which has no steps to ${act}` : `${name} has no rollout in progress; nothing to ${act}`);
+    return undefined;
+  }
+  const r = ctx.rollout;
+  const stable = d.stableRevision;
+  const rolling = !!stable && ctx.desiredRevision !== stable && r.abortedRevision !== ctx.desiredRevision;
+  const isAborted = !!stable && ctx.desiredRevision !== stable && r.abortedRevision === ctx.desiredRevision;
+  switch (act) {
+    case 'restart':
+      d.restartedAt = now.toISOString();
+      reply(true, `restarting the pods of revision ${ctx.desiredRevision}`);
+      return act;
+    case 'pause':
+      if (r.paused) { reply(false, `${name} is already paused`); return undefined; }
+      r.paused = true;
+      reply(true, `${name} is paused; kubectl coxswain resume ${name} continues it`);
+      return act;
+    case 'resume':
+      if (!r.paused) { reply(false, `${name} is not paused by kubectl coxswain pause; nothing to resume`); return undefined; }
+      delete r.paused;
+      reply(true, `${name} resumes`);
+      return act;
+    case 'abort':
+      if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to abort`); return undefined; }
+      ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'aborted by kubectl coxswain abort', paused: r.paused };
+      reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
+      return act;
+    case 'retry':
+      if (!isAborted) { reply(false, `${name} has no aborted rollout; nothing to retry`); return undefined; }
+      ctx.rollout = { paused: r.paused };
+      reply(true, `retrying the rollout of revision ${ctx.desiredRevision} from step 0`);
+      return act;
+    case 'undo': {
+      if (rolling) {
+        ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
+        reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
+        return act;
+      }
+      const idle = otherSlot(d.activeSlot);
+      const previous = ctx.observed[idle]?.revision;
+      if (!previous || previous === ctx.desiredRevision || isAborted) { reply(false, `${name} has no previous revision to go back to`); return undefined; }
+      d.activeSlot = idle;
+      d.stableRevision = previous;
+      ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
+      reply(true, `rolled back to revision ${previous}; revision ${ctx.desiredRevision} is held back until the spec changes or a retry`);
+      return act;
+    }
+    case 'promote':
+    case 'promote-full': {
+      if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to promote`); return undefined; }
+      if (act === 'promote' && !atPause(ctx)) { reply(false, `${name} is not paused; nothing to promote`); return undefined; }
+      reply(true, act === 'promote' ? `promoted past the pause` : `promoting revision ${ctx.desiredRevision} to 100% now`);
+      return act;
+    }
+  }
+}
+
+/** The rollout waits at a pause step (canary) or before the switch (blue-green). */
+function atPause(ctx: Ctx): boolean {
+  const { ms, rollout: r } = ctx;
+  if (ms.spec.strategy.type === 'BlueGreen') return (r.step ?? 0) === 0;
+  const steps = ms.spec.strategy.canary?.steps ?? [];
+  const sameRollout = ctx.prev.desiredRevision === ctx.desiredRevision;
+  const step = steps[sameRollout ? r.step ?? 0 : 0];
+  return !!step?.pause;
+}
+
+function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
+  const out = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined && v !== false)) as RolloutStatus;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function finish(ctx: Ctx): Decision {
+  const d = ctx.decision;
+  d.plan.restartedAt = d.restartedAt;
+  return d;
+}
