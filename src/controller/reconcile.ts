@@ -3,24 +3,15 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { deploymentName, LABEL_NAME, LABEL_SLOT, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
+import { ANNOTATION_ACTION, deploymentName, LABEL_NAME, LABEL_SLOT, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
 import { upToDate } from '../render/diff.js';
 import { ApiError } from '../kube/client.js';
 import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Resource } from '../kube/resources.js';
 import { configMapsReferenced, observeSlot } from '../rollout/observe.js';
-import { decide, type Decision } from '../rollout/engine.js';
+import { decide, parseAction, type Decision } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { Cache } from './cache.js';
-
-/** `kubectl coxswain` asks for an action by setting this annotation to `<action>:<id>`. */
-export const ANNOTATION_ACTION = 'coxswain.dev/action';
-
-export function parseAction(value: string | undefined): { action: string; id: string } | undefined {
-  if (!value) return undefined;
-  const i = value.indexOf(':');
-  return i < 0 ? { action: value, id: value } : { action: value.slice(0, i), id: value.slice(i + 1) };
-}
 
 export interface ReconcileOutcome {
   result: 'unchanged' | 'updated' | 'stalled' | 'gone';

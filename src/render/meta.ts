@@ -7,6 +7,8 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_SLOT = 'coxswain.dev/slot';
 export const LABEL_REVISION = 'coxswain.dev/revision';
 export const MANAGER = 'coxswain';
+/** `kubectl coxswain` asks for an action by setting this annotation to `<action>:<id>`. */
+export const ANNOTATION_ACTION = 'coxswain.dev/action';
 export const SLOTS: readonly Slot[] = ['blue', 'green'];
 
 /** A Kubernetes object as plain JSON. */

@@ -42,6 +42,13 @@ export interface Decision {
   events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }>;
 }
 
+/** The action annotation's value, `<action>:<id>` (a bare `<action>` is its own id). */
+export function parseAction(value: string | undefined): { action: string; id: string } | undefined {
+  if (!value) return undefined;
+  const i = value.indexOf(':');
+  return i < 0 ? { action: value, id: value } : { action: value.slice(0, i), id: value.slice(i + 1) };
+}
+
 type Ctx = EngineInput & { prev: MicroserviceStatus; total: number; decision: Decision; rollout: RolloutStatus };
 
 export function decide(input: EngineInput): Decision {
@@ -75,6 +82,7 @@ function rollingUpdate(ctx: Ctx): Decision {
   const active = d.activeSlot;
   d.plan = { ...planRollingUpdate(ms, active, observed), pauseDeployments: ms.spec.paused || !!ctx.rollout.paused };
   if (ms.spec.strategy.type !== 'RollingUpdate') d.plan.previewSlot = otherSlot(active);
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
   d.inProgress = observed[active]?.revision !== ctx.desiredRevision;
   d.rollout = ctx.rollout.paused ? { paused: true } : undefined;
   if (d.inProgress && ms.spec.paused) d.waiting = 'paused by spec.paused';

@@ -1,0 +1,68 @@
+// What `kubectl coxswain list` and `get` print: pure text from Microservice objects.
+import type { MicroserviceObject, Slot } from '../api/schema.js';
+import { validateMicroservice } from '../api/validate.js';
+import { SLOTS } from '../render/meta.js';
+import { stepPlan } from '../rollout/canary.js';
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n') + '\n';
+}
+
+const strategyOf = (obj: MicroserviceObject) => (obj.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type ?? 'RollingUpdate';
+
+export function formatList(items: MicroserviceObject[], withNamespace: boolean): string {
+  if (items.length === 0) return 'No Microservices found.\n';
+  const rows = [[...(withNamespace ? ['NAMESPACE'] : []), 'NAME', 'STRATEGY', 'PHASE', 'READY', 'STEP', 'WEIGHT', 'IMAGE']];
+  for (const o of items) {
+    const r = o.status?.rollout;
+    rows.push([
+      ...(withNamespace ? [o.metadata.namespace ?? ''] : []),
+      o.metadata.name,
+      strategyOf(o),
+      o.status?.phase ?? 'Pending',
+      o.status?.ready ?? '-',
+      r?.step !== undefined ? `${r.step}/${r.steps}` : '-',
+      r?.weight !== undefined ? `${r.weight}%` : '-',
+      (o.spec as { image?: string } | undefined)?.image ?? '',
+    ]);
+  }
+  return table(rows);
+}
+
+/** A readable tree of one Microservice: slots, revisions, images, pods, step and weight, and the plan. */
+export function formatTree(obj: MicroserviceObject): string {
+  const st = obj.status ?? {};
+  const r = st.rollout;
+  const lines: string[] = [];
+  const cond = (type: string) => st.conditions?.find((c) => c.type === type);
+  lines.push(`Name:        ${obj.metadata.name}`, `Namespace:   ${obj.metadata.namespace}`);
+  const progress = r?.step !== undefined ? ` (step ${r.step}/${r.steps}, weight ${r.weight ?? 0}%, desired ${r.desiredWeight ?? 0}%)` : '';
+  lines.push(`Strategy:    ${strategyOf(obj)}${progress}`);
+  lines.push(`Phase:       ${st.phase ?? 'Pending'}${r?.message ? ` - ${r.message}` : ''}`);
+  lines.push(`Ready:       ${st.ready ?? '-'}`);
+  lines.push(`Revisions:   stable ${st.stableRevision ?? '-'}, desired ${st.desiredRevision ?? '-'}${r?.abortedRevision ? `, aborted ${r.abortedRevision}` : ''}`);
+  const stalled = cond('Stalled');
+  if (stalled?.status === 'True') lines.push(`Stalled:     ${stalled.reason}: ${stalled.message}`);
+  lines.push('Slots:');
+  const present = SLOTS.filter((s) => st.slots?.[s]);
+  present.forEach((slot: Slot, i) => {
+    const s = st.slots![slot]!;
+    const roles = [slot === st.activeSlot ? 'stable' : r?.candidateSlot === slot ? 'candidate' : 'idle'];
+    const branch = i === present.length - 1 ? '└──' : '├──';
+    lines.push(`${branch} ${slot} (${roles.join(', ')})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas ?? 0}/${s.replicas ?? 0} ready`);
+  });
+  const valid = validateMicroservice(obj);
+  if (valid.ok && valid.value.spec.strategy.type === 'Canary') {
+    lines.push(`Plan at ${valid.value.spec.replicas} replicas:`);
+    const rows = [['  STEP', 'WHAT', 'WEIGHT', 'STABLE', 'CANDIDATE']];
+    for (const p of stepPlan(valid.value.spec)) {
+      const here = r?.step === p.step && st.desiredRevision !== st.stableRevision ? '>' : ' ';
+      rows.push([`${here} ${p.step}`, p.what, `${p.weight}%`, String(p.stable), String(p.candidate)]);
+    }
+    lines.push(table(rows).trimEnd());
+  }
+  const a = st.lastAction;
+  if (a) lines.push(`Last action: ${a.action} (${a.ok ? 'done' : 'refused'} at ${a.at}): ${a.message}`);
+  return lines.join('\n') + '\n';
+}
