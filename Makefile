@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
-.PHONY: deps build typecheck gen-crd test test-unit test-e2e run cluster-up cluster-down kind-up kind-down e2e-kind clean
+.PHONY: deps build typecheck gen-crd test test-unit test-e2e bench run cluster-up cluster-down kind-up kind-down e2e-kind clean
 
 ## deps: install the pinned npm packages (Node 24 included) when package-lock.json changed
 deps: node_modules/.installed
@@ -33,6 +33,10 @@ test-unit: deps
 
 test-e2e: build
 	hack/e2e.sh
+
+## bench: time a 4-step canary on the local cluster (prints numbers; not part of make test)
+bench: build
+	hack/e2e.sh --bench
 
 ## run: local cluster, CRD, examples, and the operator in the foreground with readable logs
 run: build cluster-up

@@ -21,6 +21,10 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
+if [[ "${1:-}" == "--bench" ]]; then
+  tsx bench/canary.ts
+  exit
+fi
 start=$(date +%s)
 vitest run --project e2e "$@"
 echo "e2e suite took $(( $(date +%s) - start ))s"
