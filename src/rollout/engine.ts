@@ -357,7 +357,9 @@ function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Action | un
     case 'promote-full': {
       if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to promote`); return undefined; }
       if (act === 'promote' && !atPause(ctx)) { reply(false, `${name} is not paused; nothing to promote`); return undefined; }
-      reply(true, act === 'promote' ? `promoted past the pause` : `promoting revision ${ctx.desiredRevision} to 100% now`);
+      const switching = ms.spec.strategy.type === 'BlueGreen';
+      reply(true, switching ? `promoting revision ${ctx.desiredRevision}: the Service switches once it has ${ctx.total} Ready pods`
+        : act === 'promote' ? 'promoted past the pause' : `promoting revision ${ctx.desiredRevision} to 100% now`);
       return act;
     }
   }

@@ -18,6 +18,8 @@ export interface RolloutOutcome {
   waiting?: string;
   lastAction?: MicroserviceStatus['lastAction'];
   restartedAt?: string;
+  /** The slot `<name>` selects (blue-green); its pods alone count as serving. */
+  plan?: { serviceSlot?: Slot };
 }
 
 export interface StatusInput {
@@ -62,6 +64,8 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
   const readyReplicas = sum((o) => o.readyReplicas);
   const updatedReplicas = slots.filter((o) => o.revision === desiredRevision).reduce((n, o) => n + o.updatedReplicas, 0);
   const active = observed[activeSlot];
+  const serviceSlot = outcome?.plan?.serviceSlot;
+  const serving = serviceSlot ? observed[serviceSlot]?.readyReplicas ?? 0 : readyReplicas;
 
   const deadline = active?.deadlineExceeded && !done
     ? [{ reason: 'ProgressDeadlineExceeded', message: `revision ${desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s` }]
@@ -98,7 +102,7 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     readyReplicas,
     updatedReplicas,
     availableReplicas: sum((o) => o.availableReplicas),
-    ready: `${readyReplicas}/${want}`,
+    ready: `${serving}/${want}`,
     selector: selectorString(baseLabels(ms.metadata.name)),
     stableRevision,
     desiredRevision,
