@@ -27,7 +27,9 @@ export interface Split {
  */
 export function split(total: number, weight: number, candidateReady: number, limits: { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent }): Split {
   const surge = resolveIntOrPercent(limits.maxSurge, total, Math.ceil);
-  const unavailable = resolveIntOrPercent(limits.maxUnavailable, total, Math.floor);
+  // Both 0 after rounding (maxSurge 0, maxUnavailable 10% of 3) and nothing could move: as a
+  // Deployment does, let one pod be unavailable.
+  const unavailable = Math.max(resolveIntOrPercent(limits.maxUnavailable, total, Math.floor), surge === 0 ? 1 : 0);
   const target = candidateFor(total, weight);
   const stable = Math.min(total, Math.max(total - target, total - unavailable - Math.min(candidateReady, target)));
   const candidate = Math.max(0, Math.min(target, total + surge - stable));

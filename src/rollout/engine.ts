@@ -97,13 +97,14 @@ function steady(ctx: Ctx): Decision {
   const idle = otherSlot(active);
   const scaleDownAt = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt) : undefined;
   const draining = scaleDownAt && now < scaleDownAt && (observed[idle]?.replicas ?? 0) > 0;
-  d.plan = { slots: { [active]: { replicas: ctx.total, template: 'current' } }, previewSlot: idle };
-  if (observed[idle]) d.plan.slots[idle] = { replicas: draining ? observed[idle]!.replicas : 0, template: 'keep' };
+  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(active, observed) : undefined;
+  d.plan = { slots: { [active]: { replicas: ctx.total, template: 'current' } }, previewSlot: idle, ...(serving ? { serviceSlot: serving } : {}) };
+  // The idle slot is not drained while the Service still selects it (the active slot has no Ready pod yet).
+  if (observed[idle]) d.plan.slots[idle] = { replicas: draining || serving === idle ? observed[idle]!.replicas : 0, template: 'keep' };
   if (draining) {
     d.inProgress = true;
     d.requeueAfterMs = scaleDownAt.getTime() - now.getTime();
   }
-  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
   d.rollout = compactRollout({ paused: ctx.rollout.paused, scaleDownAt: draining ? ctx.rollout.scaleDownAt : undefined });
   return finish(ctx);
 }
@@ -114,8 +115,10 @@ function aborted(ctx: Ctx): Decision {
   const active = d.activeSlot;
   const other = otherSlot(active);
   const activeReady = observed[active]?.readyReplicas ?? 0;
+  // The candidate only shrinks: it keeps what it has while the stable slot is not yet Ready, never more.
+  const drain = Math.min(observed[other]?.replicas ?? 0, Math.max(0, ctx.total - activeReady));
   d.plan = {
-    slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: Math.max(0, ctx.total - activeReady), template: 'keep' } },
+    slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: drain, template: 'keep' } },
     previewSlot: other,
   };
   if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
@@ -194,13 +197,14 @@ function canary(ctx: Ctx, act: Action | undefined): Decision {
     }
     const step = steps[i]!;
     const advance = () => { i++; r.stepStartedAt = now.toISOString(); delete r.pausedUntil; };
+    // A promote was accepted at this pause: it goes past it even while paused, and holds at the next step.
+    if (promote && step.pause) { promote = false; advance(); continue; }
     if (held) { waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause'; break; }
     if (step.setWeight !== undefined) {
       if (!reached) break;
       advance();
       continue;
     }
-    if (promote) { promote = false; advance(); continue; }
     if (step.pause?.duration) {
       const until = r.pausedUntil ? new Date(r.pausedUntil) : new Date(now.getTime() + durationMs(step.pause.duration));
       if (now >= until) { advance(); continue; }

@@ -1,7 +1,7 @@
 // fast-check arbitraries for valid Microservice specs and rollout plans.
 import fc from 'fast-check';
 import type { Microservice, MicroserviceSpecInput, Slot } from '../api/schema.js';
-import type { Plan, SlotPlan } from '../rollout/types.js';
+import type { ObservedSlot, Plan, SlotPlan } from '../rollout/types.js';
 import { microservice } from './fixtures.js';
 
 export const arbName = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,6})?$/);
@@ -86,3 +86,86 @@ export const arbPlan: fc.Arbitrary<Plan> = fc.record({
     return plan;
   });
 });
+
+// ---- Rollouts ----
+
+type CanaryStepInput = { setWeight: number } | { pause: { duration?: string } };
+
+/** A count or a percentage, as maxSurge and maxUnavailable take them. */
+export const arbIntOrPercent = fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 100 }).map((p) => `${p}%`));
+const isZero = (v: number | string) => v === 0 || v === '0%';
+
+/**
+ * Canary steps as the CRD admits them: setWeight values that never decrease, with timed pauses
+ * (at most a minute) and, when `indefinite`, pauses that wait for promotion, anywhere between.
+ * `firstWeight` makes the first step a setWeight of at least that much.
+ */
+export function arbCanarySteps(opts: { indefinite: boolean; firstWeight?: number }): fc.Arbitrary<CanaryStepInput[]> {
+  const timed = fc.integer({ min: 1, max: 60 }).map((s) => ({ pause: { duration: s % 7 === 0 ? `${s}s500ms` : `${s}s` } }));
+  const pause = opts.indefinite ? fc.oneof(timed, fc.constant({ pause: {} })) : timed;
+  const step = fc.oneof(fc.integer({ min: 0, max: 100 }).map((w) => ({ setWeight: w })), pause);
+  const first = opts.firstWeight === undefined ? step : fc.integer({ min: opts.firstWeight, max: 100 }).map((w) => ({ setWeight: w }));
+  return fc.tuple(first, fc.array(step, { maxLength: 5 })).map(([head, tail]) => {
+    const steps = [head, ...tail];
+    // Sorted, and none below the floor, so the first setWeight keeps it.
+    const weights = steps.flatMap((s) => ('setWeight' in s ? [Math.max(s.setWeight, opts.firstWeight ?? 0)] : [])).sort((a, b) => a - b);
+    return steps.map((s) => ('setWeight' in s ? { setWeight: weights.shift()! } : s));
+  });
+}
+
+export interface RolloutSpecOptions {
+  type?: 'Canary' | 'BlueGreen';
+  /** Pauses that wait for a person (canary `pause: {}`, blue-green without autoPromotionSeconds). */
+  indefinite?: boolean;
+  minReplicas?: number;
+  /** Canary: the first step is a setWeight of at least this much. */
+  firstWeight?: number;
+  abortOnFailure?: boolean;
+  progressDeadlineSeconds?: fc.Arbitrary<number>;
+}
+
+/** A Canary or BlueGreen spec with replicas 0..20, as the CRD admits it. */
+export function arbRolloutSpec(opts: RolloutSpecOptions = {}): fc.Arbitrary<MicroserviceSpecInput> {
+  const indefinite = opts.indefinite ?? true;
+  const common = {
+    replicas: fc.integer({ min: opts.minReplicas ?? 0, max: 20 }),
+    progressDeadlineSeconds: opts.progressDeadlineSeconds ?? fc.integer({ min: 10, max: 1200 }),
+    abortOnFailure: opts.abortOnFailure === undefined ? fc.boolean() : fc.constant(opts.abortOnFailure),
+  };
+  const canary = fc.record({
+    ...common,
+    steps: arbCanarySteps({ indefinite, firstWeight: opts.firstWeight }),
+    limits: fc.tuple(arbIntOrPercent, arbIntOrPercent).filter(([s, u]) => !(isZero(s) && isZero(u))),
+  }).map(({ replicas, progressDeadlineSeconds, abortOnFailure, steps, limits: [maxSurge, maxUnavailable] }): MicroserviceSpecInput => ({
+    image: 'registry.example/orders:2', replicas,
+    strategy: { type: 'Canary', canary: { steps, maxSurge, maxUnavailable }, progressDeadlineSeconds, abortOnFailure },
+  }));
+  const blueGreen = fc.record({
+    ...common,
+    autoPromotionSeconds: indefinite ? fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }) : fc.integer({ min: 0, max: 60 }),
+    scaleDownDelaySeconds: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+    previewReplicas: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+  }).map(({ replicas, progressDeadlineSeconds, abortOnFailure, ...blueGreen }): MicroserviceSpecInput => ({
+    image: 'registry.example/orders:2', replicas,
+    strategy: { type: 'BlueGreen', blueGreen, progressDeadlineSeconds, abortOnFailure },
+  }));
+  if (opts.type === 'Canary') return canary;
+  if (opts.type === 'BlueGreen') return blueGreen;
+  return fc.oneof(canary, blueGreen);
+}
+
+/** One slot's Deployment as observed, in any state a cluster can show (Ready <= existing pods). */
+export function arbObservedSlot(revisions: readonly string[]): fc.Arbitrary<ObservedSlot> {
+  return fc.record({
+    revision: fc.constantFrom(...revisions),
+    replicas: fc.integer({ min: 0, max: 25 }),
+    currentReplicas: fc.integer({ min: 0, max: 25 }),
+    readyShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    settled: fc.boolean(),
+    deadlineExceeded: fc.boolean(),
+    failingPods: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 })),
+  }).map(({ readyShare, ...o }) => {
+    const ready = Math.floor(o.currentReplicas * readyShare);
+    return { ...o, readyReplicas: ready, updatedReplicas: o.currentReplicas, availableReplicas: ready, ...(o.failingPods > 0 ? { failure: 'CrashLoopBackOff' } : {}) };
+  });
+}

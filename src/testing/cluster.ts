@@ -1,0 +1,145 @@
+// A crude cluster for property tests of the rollout engine. Two slot Deployments whose pods move
+// toward what the engine planned, one tick at a time, with Readiness decided by a seeded coin;
+// and the reconcile loop around `decide` as the controller runs it (decide, then write status).
+import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import { SLOTS } from '../render/meta.js';
+import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
+import { computeStatus } from '../rollout/status.js';
+import type { ObservedSlots, Plan } from '../rollout/types.js';
+
+/** mulberry32: a small seeded generator, so a failing case replays from the seed fast-check prints. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface PodBehaviour {
+  /** Pods of these revisions never become Ready (a bad readiness probe). */
+  neverReady?: ReadonlySet<string>;
+  /** Pods of these revisions crash-loop: never Ready, and reported as failing. */
+  failing?: ReadonlySet<string>;
+  /** Each tick at least one pending pod of a good revision becomes Ready; otherwise any number may, none included. */
+  progress?: boolean;
+}
+
+export interface SimSlot {
+  revision: string;
+  /** The Deployment's spec.replicas. */
+  replicas: number;
+  /** Pods that exist. */
+  pods: number;
+  ready: number;
+  /** The Deployment controller has seen the latest spec. */
+  settled: boolean;
+}
+
+export class Cluster {
+  readonly slots: Partial<Record<Slot, SimSlot>> = {};
+
+  constructor(private readonly rand: () => number, readonly behaviour: PodBehaviour = {}) {}
+
+  /** A slot Deployment already running `revision` at `replicas` pods, every one Ready. */
+  seed(slot: Slot, revision: string, replicas: number): this {
+    this.slots[slot] = { revision, replicas, pods: replicas, ready: replicas, settled: true };
+    return this;
+  }
+
+  observe(): ObservedSlots {
+    const out: ObservedSlots = {};
+    for (const slot of SLOTS) {
+      const s = this.slots[slot];
+      if (!s) continue;
+      const failingPods = this.behaviour.failing?.has(s.revision) ? s.pods - s.ready : 0;
+      out[slot] = {
+        revision: s.revision,
+        image: `registry.example/orders:${s.revision}`,
+        replicas: s.replicas,
+        currentReplicas: s.pods,
+        readyReplicas: s.ready,
+        updatedReplicas: s.pods,
+        availableReplicas: s.ready,
+        settled: s.settled,
+        deadlineExceeded: false,
+        failingPods,
+        ...(failingPods > 0 ? { failure: 'CrashLoopBackOff' } : {}),
+      };
+    }
+    return out;
+  }
+
+  /**
+   * What the reconciler does with a plan: a `current` slot gets the desired revision (created if
+   * missing; its old pods replaced); a `keep` slot is only resized, and only if it exists.
+   */
+  apply(plan: Plan, desiredRevision: string): void {
+    for (const slot of SLOTS) {
+      const p = plan.slots[slot];
+      if (!p) continue;
+      let s = this.slots[slot];
+      if (p.template === 'current') {
+        if (!s) s = this.slots[slot] = { revision: desiredRevision, replicas: p.replicas, pods: 0, ready: 0, settled: false };
+        if (s.revision !== desiredRevision) Object.assign(s, { revision: desiredRevision, pods: 0, ready: 0, settled: false });
+      }
+      if (s && s.replicas !== p.replicas) Object.assign(s, { replicas: p.replicas, settled: false });
+    }
+  }
+
+  /** The Deployment controller and the kubelets, one step: pods are removed or created, and some become Ready. */
+  tick(): void {
+    for (const s of Object.values(this.slots)) {
+      if (!s.settled && this.rand() < 0.3) continue; // the Deployment controller has not caught up yet
+      s.settled = true;
+      s.pods = s.replicas;
+      s.ready = Math.min(s.ready, s.pods);
+      const pending = s.pods - s.ready;
+      if (pending === 0 || this.behaviour.neverReady?.has(s.revision) || this.behaviour.failing?.has(s.revision)) continue;
+      s.ready += this.behaviour.progress ? 1 + Math.floor(this.rand() * pending) : Math.floor(this.rand() * (pending + 1));
+    }
+  }
+}
+
+export interface Reconciled {
+  input: EngineInput;
+  decision: Decision;
+  status: MicroserviceStatus;
+}
+
+/** One reconcile as the controller runs it: decide, then the status it would write. */
+export function reconcileOnce(input: EngineInput): Reconciled {
+  const decision = decide(input);
+  const status = computeStatus({
+    ms: input.ms, desiredRevision: input.desiredRevision, activeSlot: decision.activeSlot, observed: input.observed,
+    problems: decision.problem ? [decision.problem] : [], now: input.now, outcome: decision,
+  });
+  return { input, decision, status };
+}
+
+/** A Microservice, its slots and a clock, reconciled and moved forward a tick at a time. */
+export class Sim {
+  constructor(public ms: Microservice, readonly cluster: Cluster, public desiredRevision: string, public now: Date) {}
+
+  /** Reconciles once and keeps the status written. */
+  reconcile(action?: { action: string; id: string }): Reconciled {
+    const r = reconcileOnce({ ms: this.ms, observed: this.cluster.observe(), desiredRevision: this.desiredRevision, now: this.now, ...(action ? { action } : {}) });
+    this.ms = { ...this.ms, status: r.status };
+    return r;
+  }
+
+  /** The cluster moves toward the plan, and `ms` pass. */
+  advance(plan: Plan, ms: number): void {
+    this.cluster.apply(plan, this.desiredRevision);
+    this.cluster.tick();
+    this.now = new Date(this.now.getTime() + ms);
+  }
+
+  /** What an HPA or `kubectl scale` does: spec.replicas through the /scale subresource. */
+  scale(replicas: number): void {
+    this.ms = { ...this.ms, spec: { ...this.ms.spec, replicas } };
+  }
+}
