@@ -215,6 +215,7 @@ export const MicroserviceStatus = z.object({
     pausedUntil: z.string().optional(),
     scaleDownAt: z.string().optional().describe('When the previous slot scales to zero (blue-green).'),
     abortedRevision: z.string().optional(),
+    previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),
     paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),
     message: z.string().optional(),
   }).optional(),

@@ -316,7 +316,22 @@ describe('canary: completion', () => {
     expect(d.activeSlot).toBe('green');
     expect(d.stableRevision).toBe(NEW);
     expect(sizes(d)).toEqual({ green: '4 current', blue: '0 keep' });
-    expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([undefined, false, undefined, 'blue']);
+    // The rollout is over; what stays is the revision undo would return to.
+    expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([{ previousRevision: OLD }, false, undefined, 'blue']);
+  });
+
+  it('holds the flip while paused, and says so', () => {
+    const d = run({ spec: canarySpec(), status: rolling({ step: 5, paused: true }), observed: { blue: readySlot(OLD, 0), green: readySlot(NEW, 4) } });
+    expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);
+    expect(d.waiting).toBe('paused by kubectl coxswain pause');
+  });
+
+  it('asks to be woken at the progress deadline while the candidate is not Ready, with no event needed', () => {
+    const d = run({ spec: canarySpec(), status: rolling({ step: 0 }), observed: { blue: readySlot(OLD, 4), green: unready(NEW, 1) }, now: at(100) });
+    const deadlineMs = microservice(canarySpec()).spec.strategy.progressDeadlineSeconds * 1000;
+    expect(d.requeueAfterMs).toBe(deadlineMs - 100_000 + 1000);
+    const later = run({ spec: canarySpec(), status: rolling({ step: 0 }), observed: { blue: readySlot(OLD, 4), green: unready(NEW, 1) }, now: at(deadlineMs / 1000 + 1) });
+    expect(later.problem?.reason).toBe('RolloutAborted');
   });
 
   it('waits for the last stable pod to go before the flip', () => {
@@ -337,10 +352,10 @@ describe('canary: completion', () => {
     const observed = { blue: readySlot(OLD, 0), green: readySlot(NEW, 4) };
     const { status } = reconcileOnce({ ms, observed, desiredRevision: NEW, now: T0 });
     expect(status).toMatchObject({ phase: 'Healthy', stableRevision: NEW, activeSlot: 'green' });
-    expect(status.rollout).toBeUndefined();
+    expect(status.rollout).toEqual({ previousRevision: OLD });
     // And the next reconcile is steady: nothing changes.
     const next = decide({ ms: { ...ms, status }, observed, desiredRevision: NEW, now: at(1) });
-    expect([next.activeSlot, next.inProgress, next.rollout]).toEqual(['green', false, undefined]);
+    expect([next.activeSlot, next.inProgress, next.rollout]).toEqual(['green', false, { previousRevision: OLD }]);
     expect(sizes(next)).toEqual({ green: '4 current', blue: '0 keep' });
   });
 });
@@ -500,7 +515,8 @@ describe('blue-green', () => {
   it('does not schedule it before the preview is Ready', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: unready(NEW, 1) }, now: at(20) });
     expect(d.rollout?.pausedUntil).toBeUndefined();
-    expect(d.requeueAfterMs).toBeUndefined();
+    // The only wake-up asked for is the progress deadline (600 s from the step's start), not a promotion.
+    expect(d.requeueAfterMs).toBe(600_000 - 20_000 + 1000);
   });
 
   it.each<[number, number, string]>([[79, 0, '1 current'], [80, 1, '3 current'], [500, 1, '3 current']])('at %s s, is at step %s with the candidate at %s', (seconds, step, candidate) => {
@@ -536,9 +552,14 @@ describe('blue-green', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
     expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot, d.plan.previewSlot]).toEqual(['green', NEW, 'green', 'blue']);
     expect(sizes(d)).toEqual({ green: '3 current', blue: '3 keep' });
-    expect(d.rollout).toEqual({ scaleDownAt: iso(130) });
+    expect(d.rollout).toEqual({ scaleDownAt: iso(130), previousRevision: OLD });
     expect(d.requeueAfterMs).toBe(30_000);
     expect(d.inProgress).toBe(true);
+  });
+
+  it('holds the switch while spec.paused, even once the candidate is fully Ready', () => {
+    const d = run({ spec: blueGreenSpec(undefined, { paused: true }), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
+    expect([d.activeSlot, d.plan.serviceSlot, d.waiting]).toEqual(['blue', 'blue', 'paused by spec.paused']);
   });
 
   it('does not flip while a candidate pod is not Ready', () => {
@@ -577,7 +598,7 @@ describe('blue-green', () => {
   });
 
   describe('undo', () => {
-    const live = steadyOn(NEW, 'green');
+    const live = steadyOn(NEW, 'green', { rollout: { previousRevision: OLD } });
     const observed = { blue: readySlot(OLD, 0), green: readySlot(NEW, 3) };
 
     it('flips back to the idle slot, whose revision serves again, holding the desired one back', () => {
@@ -610,6 +631,7 @@ describe('blue-green', () => {
     it.each<[string, ObservedSlots]>([
       ['no idle slot', { green: readySlot(NEW, 3) }],
       ['an idle slot of the same revision', { blue: readySlot(NEW, 0), green: readySlot(NEW, 3) }],
+      ['an idle slot holding an abandoned candidate, not the previous revision', { blue: readySlot(NEWER, 0), green: readySlot(NEW, 3) }],
     ])('is refused with %s', (_what, obs) => {
       const d = run({ spec: blueGreenSpec(), status: live, observed: obs, action: 'undo:u' });
       expect(d.lastAction).toMatchObject({ ok: false, message: 'orders has no previous revision to go back to' });

@@ -103,9 +103,13 @@ function steady(ctx: Ctx): Decision {
   if (observed[idle]) d.plan.slots[idle] = { replicas: draining || serving === idle ? observed[idle]!.replicas : 0, template: 'keep' };
   if (draining) {
     d.inProgress = true;
-    d.requeueAfterMs = scaleDownAt.getTime() - now.getTime();
+    wakeIn(d, scaleDownAt.getTime() - now.getTime());
   }
-  d.rollout = compactRollout({ paused: ctx.rollout.paused, scaleDownAt: draining ? ctx.rollout.scaleDownAt : undefined });
+  d.rollout = compactRollout({
+    paused: ctx.rollout.paused,
+    scaleDownAt: draining ? ctx.rollout.scaleDownAt : undefined,
+    previousRevision: ctx.rollout.previousRevision,
+  });
   return finish(ctx);
 }
 
@@ -151,7 +155,11 @@ function checkFailure(ctx: Ctx, target: number): boolean {
   else if ((ours ? cand.readyReplicas : 0) < target && now.getTime() - started > deadline) {
     reason = `revision ${ctx.desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s`;
   }
-  if (!reason) return false;
+  if (!reason) {
+    // Still within the deadline but not there yet: come back when it runs out, events or not.
+    if ((ours ? cand.readyReplicas : 0) < target) wakeIn(d, started + deadline - now.getTime() + 1000);
+    return false;
+  }
   if (!ms.spec.strategy.abortOnFailure) {
     d.problem = { reason: 'RolloutFailing', message: `${reason}; holding (abortOnFailure is false)` };
     return false;
@@ -164,9 +172,9 @@ function checkFailure(ctx: Ctx, target: number): boolean {
 function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
   const d = ctx.decision;
   d.activeSlot = otherSlot(d.activeSlot);
-  d.stableRevision = ctx.desiredRevision;
   const scaleDownAt = scaleDownDelaySeconds ? new Date(ctx.now.getTime() + scaleDownDelaySeconds * 1000).toISOString() : undefined;
-  ctx.rollout = { paused: ctx.rollout.paused, scaleDownAt };
+  ctx.rollout = { paused: ctx.rollout.paused, scaleDownAt, previousRevision: d.stableRevision };
+  d.stableRevision = ctx.desiredRevision;
   return steady(ctx);
 }
 
@@ -192,7 +200,8 @@ function canary(ctx: Ctx, act: Action | undefined): Decision {
     const reached = !!candObs && candObs.settled && candReady >= target && candObs.replicas >= target
       && (observed[active]?.currentReplicas ?? 0) <= total - target;
     if (i >= steps.length) {
-      if (reached) return flip(ctx);
+      if (reached && !held) return flip(ctx);
+      if (held) waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause';
       break;
     }
     const step = steps[i]!;
@@ -209,7 +218,7 @@ function canary(ctx: Ctx, act: Action | undefined): Decision {
       const until = r.pausedUntil ? new Date(r.pausedUntil) : new Date(now.getTime() + durationMs(step.pause.duration));
       if (now >= until) { advance(); continue; }
       r.pausedUntil = until.toISOString();
-      d.requeueAfterMs = until.getTime() - now.getTime();
+      wakeIn(d, until.getTime() - now.getTime());
       break;
     }
     waiting = `waiting for promotion at step ${i}: kubectl coxswain promote ${ms.metadata.name}`;
@@ -252,7 +261,8 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const size = r.step === 1 ? total : preview;
   if (checkFailure(ctx, size)) return aborted(ctx);
   const ready = !!candObs && candObs.settled && candReady >= size && candObs.replicas >= size;
-  if (r.step === 1 && ready) return flip(ctx, bg.scaleDownDelaySeconds);
+  if (r.step === 1 && ready && !held) return flip(ctx, bg.scaleDownDelaySeconds);
+  if (r.step === 1 && held) waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause';
   if (r.step === 0 && ready) {
     if (held) waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause';
     else if (bg.autoPromotionSeconds === undefined) waiting = `preview ready at ${ms.metadata.name}-preview; waiting for promotion: kubectl coxswain promote ${ms.metadata.name}`;
@@ -264,7 +274,7 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
         delete r.pausedUntil;
       } else {
         r.pausedUntil = until.toISOString();
-        d.requeueAfterMs = until.getTime() - now.getTime();
+        wakeIn(d, until.getTime() - now.getTime());
       }
     }
   }
@@ -283,6 +293,11 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   d.inProgress = true;
   d.rollout = compactRollout(r);
   return finish(ctx);
+}
+
+/** Asks to be reconciled again within ms (the earliest of several asks wins). */
+function wakeIn(d: Decision, ms: number): void {
+  d.requeueAfterMs = Math.max(0, Math.min(d.requeueAfterMs ?? Infinity, ms));
 }
 
 /** Never point the Service at a slot with no Ready pods while the other has some. */
@@ -348,9 +363,14 @@ function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Action | un
         reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
         return act;
       }
+      // Only to the revision that was stable before the last promotion, and only while the idle
+      // slot still holds it (not, say, an abandoned candidate that never became Ready).
       const idle = otherSlot(d.activeSlot);
-      const previous = ctx.observed[idle]?.revision;
-      if (!previous || previous === ctx.desiredRevision || isAborted) { reply(false, `${name} has no previous revision to go back to`); return undefined; }
+      const previous = r.previousRevision;
+      if (!previous || ctx.observed[idle]?.revision !== previous || previous === ctx.desiredRevision || isAborted) {
+        reply(false, `${name} has no previous revision to go back to`);
+        return undefined;
+      }
       d.activeSlot = idle;
       d.stableRevision = previous;
       ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
