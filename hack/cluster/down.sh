@@ -8,28 +8,6 @@ set -euo pipefail
 # shellcheck source=hack/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-STOP_TIMEOUT="${COXSWAIN_STOP_TIMEOUT:-10}" # seconds between TERM and KILL
-
-# stop NAME: TERM the component, wait up to STOP_TIMEOUT for it to exit, then
-# KILL it.
-stop() {
-  local name=$1 pid deadline
-  pid=$(component_pid "$name") || return 0
-  log "stopping ${name} (pid ${pid})"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$(( $(date +%s) + STOP_TIMEOUT ))
-  while is_running "$pid"; do
-    if (( $(date +%s) >= deadline )); then
-      log "${name} ignored TERM for ${STOP_TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      # KILL isn't instant either; the next up.sh needs the ports free.
-      while is_running "$pid"; do sleep 0.1; done
-      return 0
-    fi
-    sleep 0.1
-  done
-}
-
 # stop_all: one at a time in reverse start order: KWOK and the controllers
 # before the apiserver they talk to, and etcd last, because an apiserver whose
 # etcd is gone hangs in its shutdown until KILLed. Each takes well under a

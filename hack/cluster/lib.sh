@@ -34,6 +34,7 @@ KCM_PORT="${COXSWAIN_KCM_PORT:-20257}"
 SCHEDULER_PORT="${COXSWAIN_SCHEDULER_PORT:-20259}"
 NODE_COUNT="${COXSWAIN_NODES:-3}"
 UP_TIMEOUT="${COXSWAIN_UP_TIMEOUT:-120}" # seconds, per wait step
+STOP_TIMEOUT="${COXSWAIN_STOP_TIMEOUT:-10}" # seconds between TERM and KILL
 
 # Start order; down.sh stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -154,3 +155,69 @@ lock_cluster() {
   fi
   export COXSWAIN_CLUSTER_LOCKED=1
 }
+
+# ------------------------------------------- shared by up, down and kind ------
+
+# start NAME ARGS...: run the cached binary in the background, detached.
+# setsid gives it its own session, so Ctrl-C in the terminal and the exit of
+# the shell or `make` that started it don't reach it; every fd is redirected so
+# `make` doesn't wait on an inherited pipe. Run non-interactively, the
+# background child is no process-group leader, so setsid execs in place and $!
+# is the component's own pid (cluster_healthy re-checks that via /proc).
+start() {
+  local name=$1 bin
+  shift
+  bin=$(tool_path "$name")
+  log "starting ${name}"
+  # 8>&-: don't let the component inherit (and so hold forever) lock_cluster's lock.
+  setsid "$bin" "$@" </dev/null >>"${LOG_DIR}/${name}.log" 2>&1 8>&- &
+  echo $! >"$(pid_file "$name")"
+}
+
+# stop NAME: TERM the component we started, then KILL it after STOP_TIMEOUT.
+stop() {
+  local name=$1 pid deadline
+  pid=$(component_pid "$name") || return 0
+  log "stopping ${name} (pid ${pid})"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$(( $(date +%s) + STOP_TIMEOUT ))
+  while is_running "$pid"; do
+    if (( $(date +%s) >= deadline )); then
+      log "${name} ignored TERM for ${STOP_TIMEOUT}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      # KILL isn't instant either; the next up.sh needs the ports free.
+      while is_running "$pid"; do sleep 0.1; done
+      return 0
+    fi
+    sleep 0.1
+  done
+}
+
+# create_nodes: COXSWAIN_NODES Node objects for KWOK to bring to Ready. No
+# taints, and plenty of room so scheduling never depends on resource requests.
+create_nodes() {
+  local i
+  for ((i = 0; i < NODE_COUNT; i++)); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-${i}
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: kwok-node-${i}
+    kubernetes.io/os: linux
+    kubernetes.io/role: agent
+    node-role.kubernetes.io/agent: ""
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF
+  done | kubectl_admin apply -f - >/dev/null
+}
+

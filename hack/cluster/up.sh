@@ -129,22 +129,6 @@ EOF
 
 # ---------------------------------------------------------- processes ------
 
-# start NAME ARGS...: run the cached binary in the background, detached.
-# setsid gives it its own session, so Ctrl-C in the terminal and the exit of
-# the shell or `make` that started it don't reach it; every fd is redirected so
-# `make` doesn't wait on an inherited pipe. Run non-interactively, the
-# background child is no process-group leader, so setsid execs in place and $!
-# is the component's own pid (cluster_healthy re-checks that via /proc).
-start() {
-  local name=$1 bin
-  shift
-  bin=$(tool_path "$name")
-  log "starting ${name}"
-  # 8>&-: don't let the component inherit (and so hold forever) lock_cluster's lock.
-  setsid "$bin" "$@" </dev/null >>"${LOG_DIR}/${name}.log" 2>&1 8>&- &
-  echo $! >"$(pid_file "$name")"
-}
-
 start_etcd() {
   local client="http://${BIND_ADDRESS}:${ETCD_CLIENT_PORT}" peer="http://${BIND_ADDRESS}:${ETCD_PEER_PORT}"
   # --unsafe-no-fsync: the data is thrown away with the cluster, and fsync on
@@ -249,34 +233,6 @@ start_controllers() {
     --node-ip="$BIND_ADDRESS" \
     --node-lease-duration-seconds=40 \
     --cidr="$POD_CIDR"
-}
-
-# create_nodes: COXSWAIN_NODES Node objects for KWOK to bring to Ready. No
-# taints, and plenty of room so scheduling never depends on resource requests.
-create_nodes() {
-  local i
-  for ((i = 0; i < NODE_COUNT; i++)); do
-    cat <<EOF
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-${i}
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/arch: amd64
-    kubernetes.io/hostname: kwok-node-${i}
-    kubernetes.io/os: linux
-    kubernetes.io/role: agent
-    node-role.kubernetes.io/agent: ""
-    type: kwok
-status:
-  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
-  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
-EOF
-  done | kubectl_admin apply -f - >/dev/null
 }
 
 nodes_ready() {
