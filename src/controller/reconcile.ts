@@ -60,29 +60,9 @@ export class Reconciler {
 
     const problems: Problem[] = decision.problem ? [decision.problem] : [];
     for (const desired of rendered.objects) {
-      const id = `${desired.kind}/${desired.metadata.name}`;
-      let current = mine.get(id);
-      if (!current) {
-        // Not in our caches: it may still exist without our label. Never take over what is not ours.
-        const found = await this.kube.get(resourceOf(desired.kind), namespace, desired.metadata.name);
-        if (found && !ownedBy(found)) {
-          problems.push({ reason: 'NameConflict', message: `${desired.kind} ${namespace}/${desired.metadata.name} exists and is not owned by this Microservice; rename or remove it` });
-          continue;
-        }
-        current = found;
-      }
-      if (current && upToDate(current, desired)) continue;
-      try {
-        const applied = await this.kube.apply(desired);
-        writes++;
-        this.owned.get(resourceOf(desired.kind))?.remember(applied);
-        mine.set(id, applied);
-      } catch (err) {
-        // The API server refused what we rendered from an accepted spec: a person must fix the spec.
-        if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
-          problems.push({ reason: 'ApplyFailed', message: `${desired.kind} ${desired.metadata.name}: ${err.message}` });
-        } else throw err;
-      }
+      const result = await this.applyIfChanged(namespace, desired, mine, ownedBy);
+      if (result === 'applied') writes++;
+      else if (result) problems.push(result);
     }
     for (const { slot, replicas } of rendered.resize) {
       if (observed[slot] && observed[slot].replicas !== replicas) {
@@ -104,6 +84,38 @@ export class Reconciler {
     }
     const result = problems.length > 0 ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
     return { outcome: { result, writes }, requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  /**
+   * Applies one desired object unless the live one already holds it. Returns 'applied', nothing
+   * (up to date), or the problem that stopped it: a same-named object we do not own is never
+   * taken over, and a refusal by the API server of something rendered from an accepted spec is
+   * for a person to fix.
+   */
+  private async applyIfChanged(namespace: string, desired: KubeObject, mine: Map<string, KubeObject>, ownedBy: (o: KubeObject) => boolean): Promise<'applied' | Problem | undefined> {
+    const id = `${desired.kind}/${desired.metadata.name}`;
+    const resource = resourceOf(desired.kind);
+    let current = mine.get(id);
+    if (!current) {
+      // Not in our caches (they hold only labelled objects): look it up before creating it.
+      const found = await this.kube.get(resource, namespace, desired.metadata.name);
+      if (found && !ownedBy(found)) {
+        return { reason: 'NameConflict', message: `${desired.kind} ${namespace}/${desired.metadata.name} exists and is not owned by this Microservice; rename or remove it` };
+      }
+      current = found;
+    }
+    if (current && upToDate(current, desired)) return undefined;
+    try {
+      const applied = await this.kube.apply(desired);
+      this.owned.get(resource)?.remember(applied);
+      mine.set(id, applied);
+      return 'applied';
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
+        return { reason: 'ApplyFailed', message: `${desired.kind} ${desired.metadata.name}: ${err.message}` };
+      }
+      throw err;
+    }
   }
 
   /**

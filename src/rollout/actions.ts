@@ -1,0 +1,108 @@
+// Actions a person asks for through `kubectl coxswain` (the coxswain.dev/action annotation):
+// each is carried out once, judged against the rollout's state, and answered in a plain sentence
+// recorded in status.lastAction.
+import { otherSlot } from '../render/meta.js';
+import type { Ctx } from './engine.js';
+
+export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** The action annotation's value, `<action>:<id>` (a bare `<action>` is its own id). */
+export function parseAction(value: string | undefined): { action: string; id: string } | undefined {
+  if (!value) return undefined;
+  const i = value.indexOf(':');
+  return i < 0 ? { action: value, id: value } : { action: value.slice(0, i), id: value.slice(i + 1) };
+}
+
+/**
+ * Carries out an action once, recording what came of it. Refusals are plain sentences.
+ * `allowed` narrows the actions a strategy takes.
+ */
+export function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Action | undefined {
+  const { action, prev, now, ms, decision: d } = ctx;
+  if (!action || action.id === prev.lastAction?.id) return undefined;
+  const name = ms.metadata.name;
+  const reply = (ok: boolean, message: string) => {
+    d.lastAction = { id: action.id, action: action.action, at: now.toISOString(), ok, message };
+    d.events.push({ type: ok ? 'Normal' : 'Warning', reason: ok ? 'ActionDone' : 'ActionRefused', message: `${action.action}: ${message}` });
+  };
+  const act = action.action as Action;
+  if (!ACTIONS.includes(act)) {
+    reply(false, `unknown action; use one of ${ACTIONS.join(', ')}`);
+    return undefined;
+  }
+  if (!allowed.includes(act)) {
+    reply(false, ms.spec.strategy.type === 'RollingUpdate'
+      ? `${name} uses RollingUpdate, which has no steps to ${act}` : `${name} has no rollout in progress; nothing to ${act}`);
+    return undefined;
+  }
+  const r = ctx.rollout;
+  const stable = d.stableRevision;
+  const rolling = !!stable && ctx.desiredRevision !== stable && r.abortedRevision !== ctx.desiredRevision;
+  const isAborted = !!stable && ctx.desiredRevision !== stable && r.abortedRevision === ctx.desiredRevision;
+  switch (act) {
+    case 'restart':
+      d.restartedAt = now.toISOString();
+      reply(true, `restarting the pods of revision ${ctx.desiredRevision}`);
+      return act;
+    case 'pause':
+      if (r.paused) { reply(false, `${name} is already paused`); return undefined; }
+      r.paused = true;
+      reply(true, `${name} is paused; kubectl coxswain resume ${name} continues it`);
+      return act;
+    case 'resume':
+      if (!r.paused) { reply(false, `${name} is not paused by kubectl coxswain pause; nothing to resume`); return undefined; }
+      delete r.paused;
+      reply(true, `${name} resumes`);
+      return act;
+    case 'abort':
+      if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to abort`); return undefined; }
+      ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'aborted by kubectl coxswain abort', paused: r.paused };
+      reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
+      return act;
+    case 'retry':
+      if (!isAborted) { reply(false, `${name} has no aborted rollout; nothing to retry`); return undefined; }
+      ctx.rollout = { paused: r.paused };
+      reply(true, `retrying the rollout of revision ${ctx.desiredRevision} from step 0`);
+      return act;
+    case 'undo': {
+      if (rolling) {
+        ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
+        reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
+        return act;
+      }
+      // Only to the revision that was stable before the last promotion, and only while the idle
+      // slot still holds it (not, say, an abandoned candidate that never became Ready).
+      const idle = otherSlot(d.activeSlot);
+      const previous = r.previousRevision;
+      if (!previous || ctx.observed[idle]?.revision !== previous || previous === ctx.desiredRevision || isAborted) {
+        reply(false, `${name} has no previous revision to go back to`);
+        return undefined;
+      }
+      d.activeSlot = idle;
+      d.stableRevision = previous;
+      ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
+      reply(true, `rolled back to revision ${previous}; revision ${ctx.desiredRevision} is held back until the spec changes or a retry`);
+      return act;
+    }
+    case 'promote':
+    case 'promote-full': {
+      if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to promote`); return undefined; }
+      if (act === 'promote' && !atPause(ctx)) { reply(false, `${name} is not paused; nothing to promote`); return undefined; }
+      const switching = ms.spec.strategy.type === 'BlueGreen';
+      reply(true, switching ? `promoting revision ${ctx.desiredRevision}: the Service switches once it has ${ctx.total} Ready pods`
+        : act === 'promote' ? 'promoted past the pause' : `promoting revision ${ctx.desiredRevision} to 100% now`);
+      return act;
+    }
+  }
+}
+
+/** The rollout waits at a pause step (canary) or before the switch (blue-green). */
+function atPause(ctx: Ctx): boolean {
+  const { ms, rollout: r } = ctx;
+  if (ms.spec.strategy.type === 'BlueGreen') return (r.step ?? 0) === 0;
+  const steps = ms.spec.strategy.canary?.steps ?? [];
+  const sameRollout = ctx.prev.desiredRevision === ctx.desiredRevision;
+  const step = steps[sameRollout ? r.step ?? 0 : 0];
+  return !!step?.pause;
+}
