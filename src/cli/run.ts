@@ -7,7 +7,7 @@ import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/man
 import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
 
 export function createLogger(level: string, format: string): Logger {
-  const transport = format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } : undefined;
+  const transport = format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname,component', singleLine: true } } : undefined;
   return pino({ level, base: { component: 'coxswain' }, transport });
 }
 
