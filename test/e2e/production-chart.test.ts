@@ -1,0 +1,173 @@
+// The Helm chart and the kustomize config: helm lint and template (helm built from its Go module),
+// the values schema, everything rendered accepted by the API server (server-side dry-run), the
+// pods admitted under the restricted Pod Security Standard, and the two install paths in step
+// (same CRD, same RBAC rules, same pod security).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, ROOT } from './harness.js';
+import { CHART, CLUSTER_SCOPED, helm, type Manifest, must, parseManifests, run, suffix, template } from './production-harness.js';
+
+let ns: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  await installCRD();
+  ns = await createNamespace('e2e-prod-chart');
+  // Warn on (and for pods, enforce) the restricted Pod Security Standard.
+  await k('label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted');
+});
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await deleteNamespace(ns);
+});
+
+const byKind = (objs: Manifest[], kind: string) => objs.filter((o) => o.kind === kind);
+const one = (objs: Manifest[], kind: string) => {
+  const found = byKind(objs, kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] as any;
+};
+
+/** Server-side dry-run apply; returns kubectl's stderr (warnings included). */
+async function dryRun(manifests: string): Promise<string> {
+  const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=coxswain-e2e', '-f', '-'], manifests);
+  expect(r.stderr.replace(/^Warning: .*PodSecurity.*$/gm, ''), r.stderr).not.toMatch(/error/i);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stderr;
+}
+
+describe('the Helm chart', () => {
+  it('passes helm lint --strict, with the defaults and with every option on', async () => {
+    const lint = await helm('lint', CHART, '--strict');
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    const all = await helm('lint', CHART, '--strict', '--set-json', 'watchNamespaces=["a","b"]', '--set', 'metrics.serviceMonitor.enabled=true',
+      '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false');
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+  });
+
+  it('renders two replicas with leader election, probes, resources and the restricted security context', async () => {
+    const objs = parseManifests(await template('prod', ns));
+    expect(objs.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    ]);
+    const dep = one(objs, 'Deployment');
+    expect(dep.spec.replicas).toBe(2);
+    const pod = dep.spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.args).toEqual(expect.arrayContaining(['run', '--leader-elect', '--leader-election-id=coxswain-leader', '--listen=:8080']));
+    expect(c.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.serviceAccountName).toBe(one(objs, 'ServiceAccount').metadata.name);
+    expect(one(objs, 'Service').spec.ports[0]).toMatchObject({ name: 'metrics', targetPort: 'metrics' });
+    expect(one(objs, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    const crd = one(objs, 'CustomResourceDefinition');
+    expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+    // The chart's CRD is the generated one.
+    const generated = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8')) as any;
+    expect({ ...crd, metadata: { ...crd.metadata, annotations: undefined } }).toEqual({ ...generated, metadata: { ...generated.metadata, annotations: undefined } });
+  });
+
+  it('limits RBAC to the listed namespaces when told to, with no cluster-wide role', async () => {
+    const objs = parseManifests(await template('prod', ns, { watchNamespaces: ['team-a', 'team-b'], 'crds.install': false }));
+    expect(byKind(objs, 'ClusterRole')).toEqual([]);
+    expect(byKind(objs, 'ClusterRoleBinding')).toEqual([]);
+    expect(byKind(objs, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
+      `${ns}/prod-coxswain-leader-election`, 'team-a/prod-coxswain-manager', 'team-b/prod-coxswain-manager',
+    ]);
+    expect(one(objs, 'Deployment').spec.template.spec.containers[0].args).toContain('--namespaces=team-a,team-b');
+  });
+
+  it('renders the optional ServiceMonitor, and no PodDisruptionBudget for a single replica', async () => {
+    const objs = parseManifests(await template('prod', ns, { 'metrics.serviceMonitor.enabled': true, replicaCount: 1 }));
+    expect(one(objs, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    expect(byKind(objs, 'PodDisruptionBudget')).toEqual([]);
+  });
+
+  it('refuses bad values, naming them', async () => {
+    const bad = async (...set: string[]) => {
+      const r = await helm('template', 'prod', CHART, ...set);
+      expect(r.code).not.toBe(0);
+      return r.stderr;
+    };
+    expect(await bad('--set', 'replicaCount=two')).toMatch(/replicaCount/);
+    expect(await bad('--set', 'operator.logFormat=xml')).toMatch(/logFormat/);
+    expect(await bad('--set', 'replicas=3')).toMatch(/replicas/);
+    expect(await bad('--set-json', 'watchNamespaces=["Not_A_Namespace"]')).toMatch(/watchNamespaces/);
+    expect(await bad('--set', 'leaderElection.enabled=false')).toMatch(/replicaCount > 1 needs leaderElection.enabled/);
+  });
+
+  it('is accepted by the API server, all of it with the CRD, without a Pod Security warning', async () => {
+    for (const values of [{}, { watchNamespaces: [ns] }]) {
+      const stderr = await dryRun(await template(`dry-${suffix()}`, ns, values));
+      expect(stderr).not.toMatch(/PodSecurity/);
+    }
+  });
+
+  it('runs its pods in a namespace that enforces the restricted Pod Security Standard', async () => {
+    const release = `pss-${suffix()}`;
+    // The CRD is shared with the rest of the suite: leave it as installCRD() put it.
+    const objs = parseManifests(await template(release, ns, { 'crds.install': false }));
+    cleanups.push(async () => {
+      for (const o of objs.filter((x) => CLUSTER_SCOPED.has(x.kind))) await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '--ignore-not-found', '--wait=false']);
+    });
+    const r = await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }));
+    expect(r.code, r.stderr).toBe(0);
+    const name = one(objs, 'Deployment').metadata.name;
+    // Pods refused by admission would leave the ReplicaSet with FailedCreate and no pods.
+    await eventually('both operator pods admitted and Ready', async () => {
+      const d = await getJSON('deployment', '-n', ns, name);
+      return d?.status?.readyReplicas === 2;
+    }, 120_000);
+    const pods = (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${release}`))?.items ?? [];
+    expect(pods).toHaveLength(2);
+  });
+});
+
+describe('the kustomize config', () => {
+  let built: string;
+
+  it('builds: kubectl kustomize config/default', async () => {
+    built = await must('kubectl', ['kustomize', 'config/default']);
+    const objs = parseManifests(built);
+    expect(objs.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    ]);
+    for (const o of objs.filter((x) => !CLUSTER_SCOPED.has(x.kind))) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe('coxswain-system');
+    const dep = one(objs, 'Deployment');
+    expect(dep.spec.template.spec.containers[0].image).toBe('ghcr.io/coxswain-dev/coxswain:0.1.0');
+  });
+
+  it('is accepted by the API server without a Pod Security warning, and so are the samples', async () => {
+    // Into the test namespace (which exists), instead of coxswain-system (which does not).
+    const stderr = await dryRun(built.replaceAll('coxswain-system', ns));
+    expect(stderr).not.toMatch(/PodSecurity/);
+    const samples = await must('kubectl', ['kustomize', 'config/samples']);
+    await dryRun(samples.replace(/^metadata:\n/m, `metadata:\n  namespace: ${ns}\n`));
+  });
+
+  it('matches the chart: the same CRD, the same RBAC rules, the same pod security and probes', async () => {
+    const kust = parseManifests(built);
+    const chart = parseManifests(await template('prod', ns));
+    expect(one(kust, 'CustomResourceDefinition').spec).toEqual(one(chart, 'CustomResourceDefinition').spec);
+    expect(one(kust, 'ClusterRole').rules).toEqual(one(chart, 'ClusterRole').rules);
+    expect(one(kust, 'Role').rules).toEqual(one(chart, 'Role').rules);
+    const [kp, cp] = [one(kust, 'Deployment').spec.template.spec, one(chart, 'Deployment').spec.template.spec];
+    expect(kp.securityContext).toEqual(cp.securityContext);
+    for (const field of ['securityContext', 'livenessProbe', 'readinessProbe', 'resources', 'ports', 'env']) {
+      expect(kp.containers[0][field], field).toEqual(cp.containers[0][field]);
+    }
+  });
+
+  it('carries the same CRD as crds/ (npm run gen:crd keeps the copies in step)', async () => {
+    const r = await run(process.execPath, ['hack/sync-crds.mjs', '--check']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
