@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
-.PHONY: deps build typecheck gen-crd test test-unit test-e2e bench run cluster-up cluster-down kind-up kind-down e2e-kind clean
+.PHONY: deps build typecheck gen-crd test test-unit test-e2e test-argocd tools image bench run cluster-up cluster-down kind-up kind-down e2e-kind clean
 
 ## deps: install the pinned npm packages (Node 24 included) when package-lock.json changed
 deps: node_modules/.installed
@@ -20,19 +20,31 @@ build: deps
 typecheck: deps
 	npm run --silent typecheck
 
-## gen-crd: regenerate crds/ from the zod schema in src/api
+## gen-crd: regenerate crds/ from the zod schema in src/api (and its copies in charts/ and config/)
 gen-crd: deps
 	npm run --silent gen:crd
 
-## test: everything: type check, unit tests, then end-to-end tests on the local cluster
-## (started when no cluster is given through COXSWAIN_E2E_KUBECONFIG)
-test: typecheck test-unit test-e2e
+## test: everything: type check, unit tests, the Argo CD health check, then end-to-end tests on
+## the local cluster (started when no cluster is given through COXSWAIN_E2E_KUBECONFIG)
+test: typecheck test-unit test-argocd test-e2e
 
 test-unit: deps
 	vitest run --project unit
 
-test-e2e: build
+test-e2e: build tools
 	hack/e2e.sh
+
+## test-argocd: docs/argocd/health.lua run as Argo CD runs it (gopher-lua) against real fixtures
+test-argocd:
+	cd hack/tools/argocd-health && go test -count=1 ./...
+
+## tools: helm for the chart's tests, built from its Go module once and cached like the cluster binaries
+tools:
+	@HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
+
+## image: the operator's container image (needs a Docker engine; not run on this project's CI)
+image:
+	docker build -t coxswain:dev .
 
 ## bench: time a 4-step canary on the local cluster (prints numbers; not part of make test)
 bench: build
