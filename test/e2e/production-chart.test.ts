@@ -110,23 +110,27 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('runs its pods in a namespace that enforces the restricted Pod Security Standard', async () => {
+  it('installs with helm install --wait into a namespace enforcing the restricted Pod Security Standard, upgrades, and uninstalls', async () => {
     const release = `pss-${suffix()}`;
-    // The CRD is shared with the rest of the suite: leave it as installCRD() put it.
-    const objs = parseManifests(await template(release, ns, { 'crds.install': false }));
-    cleanups.push(async () => {
-      for (const o of objs.filter((x) => CLUSTER_SCOPED.has(x.kind))) await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '--ignore-not-found', '--wait=false']);
-    });
-    const r = await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }));
-    expect(r.code, r.stderr).toBe(0);
-    const name = one(objs, 'Deployment').metadata.name;
+    // The CRD is shared with the rest of the suite and was installed without Helm: as the README
+    // says for that case, crds.install=false.
+    const install = await helm('install', release, CHART, '-n', ns, '--set', 'crds.install=false', '--set', 'image.repository=registry.example/coxswain', '--wait', '--timeout', '2m');
+    cleanups.push(() => helm('uninstall', release, '-n', ns));
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toMatch(/STATUS: deployed/);
     // Pods refused by admission would leave the ReplicaSet with FailedCreate and no pods.
-    await eventually('both operator pods admitted and Ready', async () => {
-      const d = await getJSON('deployment', '-n', ns, name);
-      return d?.status?.readyReplicas === 2;
-    }, 120_000);
-    const pods = (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${release}`))?.items ?? [];
-    expect(pods).toHaveLength(2);
+    const name = `${release}-coxswain`;
+    expect((await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas).toBe(2);
+    expect((await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${release}`))?.items).toHaveLength(2);
+
+    const upgrade = await helm('upgrade', release, CHART, '-n', ns, '--reuse-values', '--set', 'operator.logLevel=debug', '--wait', '--timeout', '2m');
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect((await getJSON('deployment', '-n', ns, name))?.spec.template.spec.containers[0].args).toContain('--log-level=debug');
+
+    const uninstall = await helm('uninstall', release, '-n', ns, '--wait');
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    expect(await getJSON('clusterrole', `${name}-manager`)).toBeUndefined();
+    expect(await getJSON('crd', 'microservices.coxswain.dev')).toBeDefined();
   });
 });
 

@@ -29,7 +29,8 @@ export async function must(cmd: string, args: string[], opts: Parameters<typeof 
   return r.stdout;
 }
 
-export const helm = (...args: string[]) => run(HELM, args);
+/** helm against the test cluster (`helm template` and `lint` never contact it). */
+export const helm = (...args: string[]) => run(HELM, ['--kubeconfig', KUBECONFIG, ...args]);
 
 /** `helm template` of the chart; values as --set-json pairs. */
 export async function template(release: string, namespace: string, values: Record<string, unknown> = {}, ...extra: string[]): Promise<string> {
