@@ -24,6 +24,7 @@ export interface RequestOptions {
 }
 
 export const USER_AGENT = 'coxswain';
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export class KubeClient {
   private readonly server: URL;
@@ -80,8 +81,11 @@ export class KubeClient {
     });
   }
 
+  /** One request; it gives up after REQUEST_TIMEOUT_MS, so a hung connection never holds a reconcile. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, opts);
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const res = await this.open(method, path, { ...opts, signal });
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -136,6 +136,16 @@ describe('RollingUpdate', () => {
     expect([d.waiting, d.inProgress]).toEqual([undefined, false]);
   });
 
+  it('with spec.paused, waits while the paused Deployment holds its pods back, though its template is already the spec', () => {
+    // The Deployment took the new template (its revision label) but, paused, updated no pod.
+    const held = readySlot(NEW, 4, { updatedReplicas: 0 });
+    const d = run({ spec: ru({ paused: true }), status: steadyOn(OLD, 'green'), observed: { green: held } });
+    expect([d.waiting, d.inProgress]).toEqual(['paused by spec.paused', true]);
+    const { status } = reconcileOnce({ ms: microservice(ru({ paused: true }), {}, steadyOn(OLD, 'green')), observed: { green: held }, desiredRevision: NEW, now: T0 });
+    expect(status.phase).toBe('Paused');
+    expect(status.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'False', reason: 'Paused' });
+  });
+
   it('pauses and resumes through actions', () => {
     const paused = run({ spec: ru(), status: converged, observed: { green: readySlot(OLD, 4) }, action: 'pause:1' });
     expect(paused.rollout).toEqual({ paused: true });

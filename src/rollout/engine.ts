@@ -9,7 +9,7 @@ import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import { otherSlot } from '../render/meta.js';
 import { candidateFor, durationMs, split, weightAt } from './canary.js';
 import { activeSlotOf, planRollingUpdate } from './plan.js';
-import type { Problem } from './status.js';
+import { converged, type Problem } from './status.js';
 import { type Action, takeAction } from './actions.js';
 import type { ObservedSlots, Plan } from './types.js';
 
@@ -77,7 +77,9 @@ function rollingUpdate(ctx: Ctx): Decision {
   d.plan = { ...planRollingUpdate(ms, active, observed), pauseDeployments: ms.spec.paused || !!ctx.rollout.paused };
   if (ms.spec.strategy.type !== 'RollingUpdate') d.plan.previewSlot = otherSlot(active);
   if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
-  d.inProgress = observed[active]?.revision !== ctx.desiredRevision;
+  // Not just a template to apply: a paused Deployment already has the spec's template but holds
+  // its pods back, so the rollout is under way until the slot has converged.
+  d.inProgress = !converged(ms, ctx.desiredRevision, active, observed);
   d.rollout = ctx.rollout.paused ? { paused: true } : undefined;
   if (d.inProgress && ms.spec.paused) d.waiting = 'paused by spec.paused';
   if (d.inProgress && ctx.rollout.paused) d.waiting = 'paused by kubectl coxswain pause';

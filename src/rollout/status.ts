@@ -81,7 +81,7 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
       ? condition('Ready', false, stalled.reason, stalled.message, generation, now, prev.conditions)
       : done
         ? condition('Ready', true, 'Available', `revision ${desiredRevision} is available: ${readyReplicas}/${want} pods ready`, generation, now, prev.conditions)
-        : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? `paused: ${progress}` : reconcilingMessage, generation, now, prev.conditions),
+        : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? (progress === waiting ? waiting : `${waiting}; ${progress}`) : reconcilingMessage, generation, now, prev.conditions),
     condition('Reconciling', !done && !stalled && !paused, stalled ? 'Stalled' : done ? 'Reconciled' : paused ? 'Paused' : 'Progressing',
       stalled ? 'blocked until the problem is fixed' : done ? 'up to date' : paused ? waiting : reconcilingMessage, generation, now, prev.conditions),
     condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
