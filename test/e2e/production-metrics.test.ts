@@ -27,8 +27,9 @@ afterAll(async () => {
 describe('health and metrics endpoints', () => {
   it('answers /readyz once the caches have synced, and /healthz', async () => {
     await eventually('/readyz 200', async () => (await op.get('/readyz')).status === 200, 30_000, 100);
-    // Readiness means the caches are synced: the log says so no later than /readyz does.
-    expect(op.lines().some((l) => l.msg === 'caches synced; reconciling')).toBe(true);
+    // Readiness means the caches are synced, which the operator also logs (its stdout reaches us
+    // through a pipe, possibly after the HTTP answer: wait for it rather than read it once).
+    await eventually('the caches-synced log line', async () => op.lines().some((l) => l.msg === 'caches synced; reconciling'), 5_000, 50);
     expect(await op.get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect((await op.get('/nope')).status).toBe(404);
   });
