@@ -4,6 +4,7 @@
 import {
   apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, microservice, Operator,
 } from '../test/e2e/harness.js';
+import { rssBytes } from '../test/e2e/production-harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 8);
@@ -46,6 +47,9 @@ async function main() {
     }
     const median = [...results].sort((a, b) => a.total - b.total)[Math.floor(results.length / 2)]!;
     console.log(`  median: ${(median.total / 1000).toFixed(2)}s (poll interval 50ms adds up to that much to each run)`);
+    // Idle memory: the chart requests 192Mi for the operator; this is what it uses at rest.
+    await new Promise((r) => setTimeout(r, 10_000));
+    console.log(`idle operator RSS after the runs: ${((rssBytes(operator.pid!) ?? 0) / 2 ** 20).toFixed(0)} MiB`);
   } finally {
     await operator.stop();
     await deleteNamespace(ns);
