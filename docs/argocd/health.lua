@@ -62,23 +62,23 @@ if stalled ~= nil and stalled.status == "True" then
   return hs
 end
 
+-- The rollout's own words when it has them, else the Ready condition's.
+local function explain(fallback)
+  if rollout.message ~= nil and rollout.message ~= "" then
+    return rollout.message
+  end
+  return describe(ready, fallback)
+end
+
 if status.phase == "Degraded" then
   hs.status = "Degraded"
-  if rollout.message ~= nil and rollout.message ~= "" then
-    hs.message = rollout.message
-  else
-    hs.message = describe(ready, "Degraded")
-  end
+  hs.message = explain("Degraded")
   return hs
 end
 
 if status.phase == "Paused" then
   hs.status = "Suspended"
-  if rollout.message ~= nil and rollout.message ~= "" then
-    hs.message = rollout.message
-  else
-    hs.message = describe(ready, "Paused")
-  end
+  hs.message = explain("Paused")
   return hs
 end
 
