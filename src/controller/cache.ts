@@ -24,7 +24,7 @@ export class Cache {
 
   list(namespace?: string): KubeObject[] {
     if (namespace === undefined) return this.informers.flatMap((i) => i.list());
-    return this.informerFor(namespace)?.list((o) => o.metadata.namespace === namespace) ?? [];
+    return this.informerFor(namespace)?.listNamespace(namespace) ?? [];
   }
 
   /** Records an object we just wrote, so a reconcile that runs before its watch event sees it. */

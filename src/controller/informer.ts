@@ -28,6 +28,8 @@ export const keyOf = (obj: { metadata: { namespace?: string; name: string } }) =
 
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
+  /** The same objects by namespace: a reconcile reads one namespace, not the whole cluster. */
+  private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
   private readonly handlers: Handler[] = [];
   private resourceVersion = '';
   private abort?: AbortController;
@@ -56,7 +58,27 @@ export class Informer {
 
   /** Stores an object we just wrote, without events; its watch event overwrites it later. */
   remember(obj: KubeObject): void {
-    this.cache.set(keyOf(obj), { ...obj, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+    this.put(keyOf(obj), { ...obj, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+  }
+
+  /** Every cached object of one namespace. */
+  listNamespace(namespace: string): KubeObject[] {
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  private put(key: string, obj: KubeObject): void {
+    this.cache.set(key, obj);
+    const ns = obj.metadata.namespace ?? '';
+    let m = this.byNamespace.get(ns);
+    if (!m) this.byNamespace.set(ns, (m = new Map()));
+    m.set(key, obj);
+  }
+
+  private remove(key: string, obj: KubeObject): void {
+    this.cache.delete(key);
+    const m = this.byNamespace.get(obj.metadata.namespace ?? '');
+    m?.delete(key);
+    if (m?.size === 0) this.byNamespace.delete(obj.metadata.namespace ?? '');
   }
 
   list(filter?: (o: KubeObject) => boolean): KubeObject[] {
@@ -117,13 +139,13 @@ export class Informer {
     } while (cont);
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key, old);
         this.emit('delete', old);
       }
     }
     for (const [key, obj] of seen) {
       const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      this.put(key, obj);
       if (!old) this.emit('add', obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
     }
@@ -154,12 +176,12 @@ export class Informer {
     const obj = { ...e.object, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind };
     const key = keyOf(obj);
     if (e.type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key, obj);
       this.emit('delete', obj);
       return;
     }
     const old = this.cache.get(key);
-    this.cache.set(key, obj);
+    this.put(key, obj);
     this.emit(old ? 'update' : 'add', obj, old);
   }
 

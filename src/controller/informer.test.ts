@@ -1,0 +1,21 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { KubeClient } from '../kube/client.js';
+import { DEPLOYMENTS } from '../kube/resources.js';
+import { Informer } from './informer.js';
+
+const obj = (namespace: string, name: string, rv = '1') => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name, resourceVersion: rv } });
+
+describe('the informer cache', () => {
+  it('lists one namespace without the others, and keeps the index in step with replacements', () => {
+    const inf = new Informer({} as KubeClient, { resource: DEPLOYMENTS }, pino({ level: 'silent' }));
+    inf.remember(obj('shop', 'a'));
+    inf.remember(obj('shop', 'b'));
+    inf.remember(obj('pay', 'a'));
+    inf.remember(obj('shop', 'a', '2'));
+    expect(inf.listNamespace('shop').map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()).toEqual(['a@2', 'b@1']);
+    expect(inf.listNamespace('pay').map((o) => o.metadata.name)).toEqual(['a']);
+    expect(inf.listNamespace('none')).toEqual([]);
+    expect(inf.list()).toHaveLength(3);
+  });
+});
