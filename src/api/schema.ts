@@ -10,11 +10,18 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Microservice';
 export const PLURAL = 'microservices';
 
-type Rule = { rule: string; message: string; fieldPath?: string; reason?: string };
+/**
+ * A CEL rule for the API server, with `holds`, its twin in TypeScript over the parsed value, so
+ * an object that reached the operator without the rule (an older CRD, a skipped webhook) still
+ * gets the same message on the same field, as a Stalled condition, before anything is rendered.
+ */
+type Rule<V> = { rule: string; message: string; fieldPath?: string; holds: (value: V) => boolean };
 
-/** Attaches CEL rules (x-kubernetes-validations) to a schema node. */
-function cel<T extends z.ZodType>(schema: T, ...rules: Rule[]): T {
-  return schema.meta({ 'x-kubernetes-validations': rules }) as T;
+/** Attaches CEL rules (x-kubernetes-validations) to a schema node, and their twins as refinements. */
+function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.output<T>>>): T {
+  const checked = rules.reduce<z.ZodType>((acc, { message, fieldPath, holds }) =>
+    acc.refine((v) => holds(v as z.output<T>), { message, path: fieldPath ? fieldPath.slice(1).split('.') : [] }), schema);
+  return checked.meta({ 'x-kubernetes-validations': rules.map(({ holds: _, ...r }) => r) }) as T;
 }
 
 /** A core/v1 type passed through to the pod template; the API server validates it there. */
@@ -33,6 +40,7 @@ export const Quantity = intOrString(
 /** A count or a percentage, like a Deployment's maxSurge. */
 export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a whole number or a percentage such as 25%'));
 
+const unique = (xs: string[]) => new Set(xs).size === xs.length;
 const StringMap = z.record(z.string(), z.string());
 const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
 const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');
@@ -47,15 +55,19 @@ export const Port = z.object({
 
 const Ports = cel(
   z.array(Port).max(32),
-  { rule: 'self.size() <= 1 || self.all(p, has(p.name))', message: 'every port needs a name when there are several' },
-  { rule: 'self.all(p, self.exists_one(q, q.port == p.port && q.protocol == p.protocol))', message: 'container ports must be unique' },
-  { rule: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))', message: 'port names must be unique' },
+  { rule: 'self.size() <= 1 || self.all(p, has(p.name))', message: 'every port needs a name when there are several',
+    holds: (ps) => ps.length <= 1 || ps.every((p) => p.name !== undefined) },
+  { rule: 'self.all(p, self.exists_one(q, q.port == p.port && q.protocol == p.protocol))', message: 'container ports must be unique',
+    holds: (ps) => unique(ps.map((p) => `${p.port}/${p.protocol}`)) },
+  { rule: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))', message: 'port names must be unique',
+    holds: (ps) => unique(ps.flatMap((p) => p.name ?? [])) },
 );
 
 export const Config = z.object({
   data: cel(
     z.record(z.string(), z.string()),
-    { rule: "self.all(k, k.matches('^[-._a-zA-Z0-9]+$'))", message: 'keys may hold only letters, digits, -, _ and .' },
+    { rule: "self.all(k, k.matches('^[-._a-zA-Z0-9]+$'))", message: 'keys may hold only letters, digits, -, _ and .',
+      holds: (data) => Object.keys(data).every((k) => /^[-._a-zA-Z0-9]+$/.test(k)) },
   ).describe('Keys and values of the immutable ConfigMap <name>-config-<hash>.'),
   mountPath: z.string().regex(/^\//, 'must be an absolute path').optional()
     .describe('Mount the keys as files here; without it they are exposed as environment variables.'),
@@ -69,7 +81,8 @@ export const Autoscaling = cel(
     targetMemoryUtilizationPercentage: z.int().min(1).max(1000).optional(),
     behavior: passThrough('autoscaling/v2 HorizontalPodAutoscalerBehavior, passed through.').optional(),
   }),
-  { rule: 'self.maxReplicas >= self.minReplicas', message: 'maxReplicas must be at least minReplicas', fieldPath: '.maxReplicas' },
+  { rule: 'self.maxReplicas >= self.minReplicas', message: 'maxReplicas must be at least minReplicas', fieldPath: '.maxReplicas',
+    holds: (a) => a.maxReplicas >= a.minReplicas },
 );
 
 const Peer = cel(
@@ -80,7 +93,8 @@ const Peer = cel(
     ports: z.array(z.object({ port: z.int().min(1).max(65535), protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP') })).max(32).optional()
       .describe('Ports this peer may use; defaults to every declared port (ingress) or all ports (egress).'),
   }),
-  { rule: 'has(self.cidr) != (has(self.microservice) || has(self.namespace))', message: 'set cidr, or microservice and/or namespace' },
+  { rule: 'has(self.cidr) != (has(self.microservice) || has(self.namespace))', message: 'set cidr, or microservice and/or namespace',
+    holds: (p) => (p.cidr !== undefined) !== (p.microservice !== undefined || p.namespace !== undefined) },
 );
 
 export const NetworkPolicySpec = z.object({
@@ -91,24 +105,32 @@ export const NetworkPolicySpec = z.object({
 
 /** CEL: an int-or-string field that is 0 or 0%. */
 const isZeroRule = (f: string) => `(has(self.${f}) && (self.${f} == 0 || self.${f} == '0%'))`;
+const isZero = (v: number | string | undefined) => v === 0 || v === '0%';
+const canMove: Rule<{ maxSurge?: number | string; maxUnavailable?: number | string }> = {
+  rule: `!(${isZeroRule('maxSurge')} && ${isZeroRule('maxUnavailable')})`,
+  message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move',
+  holds: (v) => !(isZero(v.maxSurge) && isZero(v.maxUnavailable)),
+};
 
 const PauseStep = z.object({ duration: Duration.optional().describe('Wait this long; without it, wait for promotion.') });
 
 const CanaryStep = cel(
   z.object({ setWeight: z.int().min(0).max(100).optional(), pause: PauseStep.optional() }),
-  { rule: 'has(self.setWeight) != has(self.pause)', message: 'each step sets exactly one of setWeight or pause' },
+  { rule: 'has(self.setWeight) != has(self.pause)', message: 'each step sets exactly one of setWeight or pause',
+    holds: (s) => (s.setWeight !== undefined) !== (s.pause !== undefined) },
 );
 
 export const Canary = cel(
   z.object({
     steps: cel(
       z.array(CanaryStep).min(1).max(64),
-      { rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()', message: 'setWeight values must not decrease from one step to the next' },
+      { rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()', message: 'setWeight values must not decrease from one step to the next',
+        holds: (steps) => steps.flatMap((s) => s.setWeight ?? []).every((w, i, ws) => i === 0 || w >= ws[i - 1]!) },
     ),
     maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
     maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
   }),
-  { rule: `!(${isZeroRule('maxSurge')} && ${isZeroRule('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
+  canMove,
 );
 
 export const BlueGreen = z.object({
@@ -122,7 +144,7 @@ export const RollingUpdate = cel(
     maxSurge: IntOrPercent.default('25%'),
     maxUnavailable: IntOrPercent.default(0),
   }),
-  { rule: `!(${isZeroRule('maxSurge')} && ${isZeroRule('maxUnavailable')})`, message: 'maxSurge and maxUnavailable may not both be 0: the rollout could not move' },
+  canMove,
 );
 
 export const Strategy = cel(
@@ -135,9 +157,12 @@ export const Strategy = cel(
     abortOnFailure: z.boolean().default(true),
   }),
   // has() guards: the API server also checks these rules against the `{}` default, before nested defaults.
-  { rule: "!has(self.type) || self.type != 'Canary' || has(self.canary)", message: 'strategy.canary is required when type is Canary', fieldPath: '.canary' },
-  { rule: "!has(self.canary) || (has(self.type) && self.type == 'Canary')", message: 'strategy.canary is set but type is not Canary', fieldPath: '.canary' },
-  { rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')", message: 'strategy.blueGreen is set but type is not BlueGreen', fieldPath: '.blueGreen' },
+  { rule: "!has(self.type) || self.type != 'Canary' || has(self.canary)", message: 'strategy.canary is required when type is Canary', fieldPath: '.canary',
+    holds: (s) => s.type !== 'Canary' || s.canary !== undefined },
+  { rule: "!has(self.canary) || (has(self.type) && self.type == 'Canary')", message: 'strategy.canary is set but type is not Canary', fieldPath: '.canary',
+    holds: (s) => s.canary === undefined || s.type === 'Canary' },
+  { rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')", message: 'strategy.blueGreen is set but type is not BlueGreen', fieldPath: '.blueGreen',
+    holds: (s) => s.blueGreen === undefined || s.type === 'BlueGreen' },
 );
 
 export const Pod = z.object({

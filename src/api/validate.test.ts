@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, KIND, type MicroserviceSpecInput } from './schema.js';
+import { openAPISchema } from './crd.js';
+import { API_VERSION, KIND, MicroserviceSpec, type MicroserviceSpecInput } from './schema.js';
 import { fieldPath, validateMicroservice } from './validate.js';
 import { arbName, arbSpecInput } from '../testing/arbitraries.js';
 
@@ -121,6 +122,44 @@ describe('problems name the field', () => {
 
   it('reports a bad name and a bad spec together', () => {
     expect(problemsOf({}, 'Bad').map((p) => p.split(':')[0])).toEqual(['metadata.name', 'spec.image']);
+  });
+});
+
+describe('the CRD\'s CEL rules, checked again by the operator', () => {
+  const canary = (c: Record<string, unknown>) => ({ image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }], ...c } } });
+  // Each case breaks one rule; the operator must say what the API server would have said, on the same field.
+  const cases: Array<[string, unknown, string]> = [
+    ['two unnamed ports', { image: 'a', ports: [{ port: 1 }, { port: 2 }] }, 'spec.ports: every port needs a name when there are several'],
+    ['a container port twice', { image: 'a', ports: [{ name: 'a', port: 1 }, { name: 'b', port: 1 }] }, 'spec.ports: container ports must be unique'],
+    ['a port name twice', { image: 'a', ports: [{ name: 'a', port: 1 }, { name: 'a', port: 2 }] }, 'spec.ports: port names must be unique'],
+    ['a config key with a space', { image: 'a', config: { data: { 'a b': '1' } } }, 'spec.config.data: keys may hold only letters, digits, -, _ and .'],
+    ['maxReplicas below minReplicas', { image: 'a', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.maxReplicas: maxReplicas must be at least minReplicas'],
+    ['a peer with a cidr and a namespace', { image: 'a', networkPolicy: { allowFrom: [{ cidr: '10.0.0.0/8', namespace: 'web' }] } }, 'spec.networkPolicy.allowFrom[0]: set cidr, or microservice and/or namespace'],
+    ['an egress peer with nothing', { image: 'a', networkPolicy: { allowTo: [{}] } }, 'spec.networkPolicy.allowTo[0]: set cidr, or microservice and/or namespace'],
+    ['a step with two actions', canary({ steps: [{ setWeight: 50, pause: {} }] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight or pause'],
+    ['decreasing weights', canary({ steps: [{ setWeight: 50 }, { pause: {} }, { setWeight: 20 }] }), 'spec.strategy.canary.steps: setWeight values must not decrease from one step to the next'],
+    ['a canary that could not move', canary({ maxSurge: '0%', maxUnavailable: 0 }), 'spec.strategy.canary: maxSurge and maxUnavailable may not both be 0: the rollout could not move'],
+    ['a rolling update that could not move', { image: 'a', strategy: { rollingUpdate: { maxSurge: 0 } } }, 'spec.strategy.rollingUpdate: maxSurge and maxUnavailable may not both be 0: the rollout could not move'],
+    ['Canary without steps', { image: 'a', strategy: { type: 'Canary' } }, 'spec.strategy.canary: strategy.canary is required when type is Canary'],
+    ['canary steps on a blue-green', { image: 'a', strategy: { type: 'BlueGreen', canary: { steps: [{ setWeight: 5 }] } } }, 'spec.strategy.canary: strategy.canary is set but type is not Canary'],
+    ['blueGreen on a rolling update', { image: 'a', strategy: { blueGreen: {} } }, 'spec.strategy.blueGreen: strategy.blueGreen is set but type is not BlueGreen'],
+  ];
+  it.each(cases)('%s', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
+  it('covers every rule of the generated CRD', () => {
+    const messages = new Set<string>();
+    (function walk(node: unknown): void {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'x-kubernetes-validations') for (const r of value as Array<{ message: string }>) messages.add(r.message);
+        else walk(value);
+      }
+    })(openAPISchema(MicroserviceSpec));
+    const tested = new Set(cases.map(([, , problem]) => problem.slice(problem.indexOf(': ') + 2)));
+    expect([...messages].filter((m) => !tested.has(m))).toEqual([]);
   });
 });
 

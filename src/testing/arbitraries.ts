@@ -24,7 +24,7 @@ const arbPorts = fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength:
       port: fc.constant(port),
       servicePort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
       protocol: fc.constantFrom('TCP' as const, 'UDP' as const),
-    }, { requiredKeys: ['port', 'protocol'] }),
+    }, { requiredKeys: ports.length > 1 ? ['name', 'port', 'protocol'] : ['port', 'protocol'] }),
   )));
 
 const arbPeer = fc.oneof(
