@@ -1,7 +1,7 @@
 // What the end-to-end tests share: kubectl against the test cluster, the operator as a child
 // process (the same binary users run), polling, and the API server's audit log.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -92,8 +92,11 @@ export class Operator {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'debug' },
     });
-    this.child.stdout?.on('data', (d) => (this.output += d));
-    this.child.stderr?.on('data', (d) => (this.output += d));
+    // COXSWAIN_E2E_OPERATOR_LOG keeps every operator's output in a file, to read after a failure.
+    const keep = process.env.COXSWAIN_E2E_OPERATOR_LOG;
+    const take = (d: Buffer) => { this.output += d; if (keep) appendFileSync(keep, d); };
+    this.child.stdout?.on('data', take);
+    this.child.stderr?.on('data', take);
     return this;
   }
 

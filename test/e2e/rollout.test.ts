@@ -57,7 +57,11 @@ const healthyAt = (name: string, image: string) => async () => {
     && o.status.slots?.[o.status.activeSlot]?.image === image && condition(o, 'Ready')?.status === 'True' ? o : undefined;
 };
 
-/** Samples slot sizes until stopped: what a person watching `kubectl get deploy -w` would see. */
+/**
+ * Samples slot sizes until stopped: what a person watching `kubectl get deploy -w` would see. The
+ * last sample is taken after stop, so the settled state is always in the record however short the
+ * window between the last scale and the condition that stopped it.
+ */
 function recordSplits(name: string) {
   const samples: Array<Record<string, { replicas: number; ready: number; image: string }>> = [];
   let running = true;
@@ -67,7 +71,7 @@ function recordSplits(name: string) {
       await sleep(200);
     }
   })();
-  return { samples, stop: async () => { running = false; await loop; } };
+  return { samples, stop: async () => { running = false; await loop; samples.push(await slots(name)); } };
 }
 
 const canarySpec = (image: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -93,7 +97,7 @@ describe('canary', () => {
 
     const splits = rec.samples.filter((s) => s[cand]?.image === 'registry.example/cart:2').map((s) => `${s[stableSlot]?.replicas ?? 0}/${s[cand]?.replicas ?? 0}`);
     // The plan at 4 replicas: 25% -> 3 stable / 1 candidate, 50% -> 2/2, then 0/4.
-    for (const expected of ['3/1', '2/2', '0/4']) expect(splits).toContain(expected);
+    for (const expected of ['3/1', '2/2', '0/4']) expect(splits, `observed splits: ${splits.join(' ')}`).toContain(expected);
     for (const s of rec.samples) {
       const total = (s.blue?.replicas ?? 0) + (s.green?.replicas ?? 0);
       expect(total).toBeLessThanOrEqual(4 + 1); // replicas + maxSurge
@@ -236,8 +240,11 @@ describe('blue-green', () => {
     });
     expect(await selectorSlot('web-preview')).toBe(green);
     expect(await selectorSlot('web')).toBe(blue); // not switched before promotion
-    const endpoints = await getJSON('endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=web-preview');
-    expect(endpoints.items.flatMap((e: any) => e.endpoints ?? []).length).toBe(2);
+    // The EndpointSlice controller follows the Service and pods on its own time.
+    await eventually('web-preview to have the 2 candidate pods as endpoints', async () => {
+      const endpoints = await getJSON('endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=web-preview');
+      return endpoints.items.flatMap((e: any) => e.endpoints ?? []).length === 2;
+    }, 30_000);
 
     expect((await coxswain('promote', 'web')).code).toBe(0);
     const promoted = await eventually('the switch to the new slot', async () => {
