@@ -14,6 +14,8 @@ const USAGE = `Usage:
   coxswain render -f FILE|-
       Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
       Exit code 2 and one line per problem on stderr when the input is invalid.
+  coxswain version
+      Print the version.
   coxswain crd [-o FILE]
       Print (or write) the Microservice CustomResourceDefinition.
 `;
@@ -42,6 +44,12 @@ async function main(argv: string[]): Promise<number> {
       const text = toYamlStream([microserviceCRD()], '# Generated from src/api/schema.ts by `npm run gen:crd`. Do not edit.\n');
       if (values.output) writeFileSync(values.output, text);
       else process.stdout.write(text);
+      return 0;
+    }
+    case 'version':
+    case '--version': {
+      const { VERSION } = await import('../version.js');
+      process.stdout.write(`${VERSION}\n`);
       return 0;
     }
     case undefined:

@@ -9,6 +9,7 @@ import { KubeClient } from '../kube/client.js';
 import { Kube, MICROSERVICES, resourcePath } from '../kube/resources.js';
 import { ANNOTATION_ACTION } from '../render/meta.js';
 import { formatList, formatTree } from './show.js';
+import { userAgent } from '../version.js';
 
 const USAGE = `Usage: kubectl coxswain <command> [NAME] [flags]
 
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const client = await KubeClient.fromEnvironment(values.kubeconfig, values.context);
+  const client = await KubeClient.fromEnvironment(values.kubeconfig, values.context, userAgent('kubectl-coxswain'));
   const kube = new Kube(client);
   const namespace = values.namespace ?? client.currentNamespace;
   try {

@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { KubeClient } from '../kube/client.js';
 import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/manager.js';
 import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
+import { VERSION } from '../version.js';
 
 export function createLogger(level: string, format: string): Logger {
   const transport = format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname,component', singleLine: true } } : undefined;
@@ -59,6 +60,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
 export async function runOperator(args: string[]): Promise<number> {
   const opts = parseRunOptions(args, process.env);
   const log = createLogger(opts.logLevel, opts.logFormat);
+  log.info({ version: VERSION, node: process.versions.node }, 'starting');
   const client = await KubeClient.fromEnvironment(opts.kubeconfig, opts.context);
   const manager = new Manager(client, opts.manager, log);
   const elector = opts.leaderElect

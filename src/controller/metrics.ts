@@ -2,6 +2,7 @@
 // (Microservices by phase, rollout weights, queue depth, leadership) are read from their source at
 // scrape time, so they are never stale and never need a timer.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from '../version.js';
 
 export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
 
@@ -84,6 +85,8 @@ export function createMetrics(sources: MetricSources = {}) {
       if (sources.leading) this.set(sources.leading() ? 1 : 0);
     },
   });
+  // The usual build_info: constant 1, so dashboards can join on the version a pod runs.
+  new Gauge({ name: 'coxswain_build_info', help: 'The running version, as a label.', labelNames: ['version'] as const, registers: [registry] }).set({ version: VERSION }, 1);
   const informerRestarts = new Gauge({ name: 'coxswain_informer_restarts', help: 'Times the stall detector restarted an informer.', labelNames: ['resource'] as const, registers: [registry] });
   return { registry, reconciles, reconcileDuration, queueDepth, queueLatency, writes, phases, rolloutWeight, leader, informerRestarts };
 }

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
+import { userAgent } from '../version.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly reason: string, message: string) {
@@ -23,14 +24,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export const USER_AGENT = 'coxswain';
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export class KubeClient {
   private readonly server: URL;
   private readonly agent: http.Agent;
 
-  private constructor(private readonly kc: KubeConfig, tls: https.AgentOptions) {
+  private constructor(private readonly kc: KubeConfig, tls: https.AgentOptions, private readonly userAgent: string) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
@@ -39,7 +39,7 @@ export class KubeClient {
   }
 
   /** Loads credentials as kubectl does: KUBECONFIG, then ~/.kube/config, then in-cluster. */
-  static async fromEnvironment(kubeconfig?: string, context?: string): Promise<KubeClient> {
+  static async fromEnvironment(kubeconfig?: string, context?: string, agent = userAgent('coxswain')): Promise<KubeClient> {
     const kc = new KubeConfig();
     if (kubeconfig) kc.loadFromFile(kubeconfig);
     else kc.loadFromDefault();
@@ -47,7 +47,7 @@ export class KubeClient {
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
-    return new KubeClient(kc, { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername });
+    return new KubeClient(kc, { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }, agent);
   }
 
   get currentNamespace(): string {
@@ -68,7 +68,7 @@ export class KubeClient {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: 'application/json', 'User-Agent': USER_AGENT };
+    const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: 'application/json', 'User-Agent': this.userAgent };
     if (body) {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(body.length);

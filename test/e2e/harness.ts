@@ -137,11 +137,11 @@ export function auditMark(): number {
   return hasAuditLog ? statSync(AUDIT_LOG!).size : 0;
 }
 
-/** Requests the operator (user agent `coxswain`) made since the mark, one per request. */
+/** Requests the operator (user agent `coxswain/<version> ...`) made since the mark, one per request. */
 export function operatorRequests(since: number, namespace?: string): AuditEvent[] {
   const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent)
-    .filter((e) => e.stage === 'ResponseComplete' && e.userAgent?.startsWith('coxswain') && (!namespace || e.objectRef?.namespace === namespace));
+    .filter((e) => e.stage === 'ResponseComplete' && e.userAgent?.startsWith('coxswain/') && (!namespace || e.objectRef?.namespace === namespace));
 }
 
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
