@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Condition, MicroserviceStatus } from '../api/schema.js';
 import { baseLabels } from '../render/meta.js';
 import { microservice, readySlot } from '../testing/fixtures.js';
-import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem, type StatusInput } from './status.js';
+import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem, type RolloutOutcome, type StatusInput } from './status.js';
 import type { ObservedSlot, ObservedSlots } from './types.js';
 
 const NEW = 'rev-new';
@@ -16,8 +16,15 @@ const CONFLICT: Problem = { reason: 'NameConflict', message: 'Service shop/order
 const ms = (over: { paused?: boolean; replicas?: number; status?: MicroserviceStatus } = {}) =>
   microservice({ image: 'registry.example/orders:2', replicas: over.replicas ?? 3, paused: over.paused ?? false }, { generation: 4 }, over.status);
 
+/** What the engine decides for a plain rolling update: the stable revision so far, and waiting while spec.paused. */
+const rollingOutcome = (paused?: boolean, prev?: MicroserviceStatus): RolloutOutcome =>
+  ({ stableRevision: prev?.stableRevision, waiting: paused ? 'paused by spec.paused' : undefined });
+
 function status(observed: ObservedSlots, over: Partial<StatusInput> & { paused?: boolean; prev?: MicroserviceStatus } = {}): MicroserviceStatus {
-  return computeStatus({ ms: ms({ paused: over.paused, status: over.prev }), desiredRevision: NEW, activeSlot: 'blue', observed, problems: [], now: NOW, ...over });
+  return computeStatus({
+    ms: ms({ paused: over.paused, status: over.prev }), desiredRevision: NEW, activeSlot: 'blue', observed, problems: [], now: NOW,
+    outcome: rollingOutcome(over.paused, over.prev), ...over,
+  });
 }
 
 const cond = (s: MicroserviceStatus, type: string): Condition => {
@@ -249,7 +256,10 @@ describe('status properties', () => {
   });
   type Input = typeof arbInput extends fc.Arbitrary<infer T> ? T : never;
   const compute = (i: Input, prev?: MicroserviceStatus, now = NOW) =>
-    computeStatus({ ms: ms({ paused: i.paused, replicas: i.replicas, status: prev }), desiredRevision: NEW, activeSlot: i.activeSlot, observed: i.observed, problems: i.problems, now });
+    computeStatus({
+      ms: ms({ paused: i.paused, replicas: i.replicas, status: prev }), desiredRevision: NEW, activeSlot: i.activeSlot, observed: i.observed,
+      problems: i.problems, now, outcome: rollingOutcome(i.paused, prev),
+    });
 
   it('always sets Ready, Reconciling and Stalled with a reason and message, in kstatus polarity', () => {
     fc.assert(fc.property(arbInput, (i) => {

@@ -29,8 +29,7 @@ export interface StatusInput {
   observed: ObservedSlots;
   problems: Problem[];
   now: Date;
-  /** Absent: a plain rolling update, paused only by spec.paused. */
-  outcome?: RolloutOutcome;
+  outcome: RolloutOutcome;
 }
 
 /**
@@ -57,23 +56,23 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
   const prev = ms.status ?? {};
   const generation = ms.metadata.generation;
   const want = ms.spec.replicas;
-  const done = converged(ms, desiredRevision, activeSlot, observed, !!outcome?.rollout?.scaleDownAt);
+  const done = converged(ms, desiredRevision, activeSlot, observed, !!outcome.rollout?.scaleDownAt);
   const slots = SLOTS.map((s) => observed[s]).filter((o) => o !== undefined);
   const sum = (f: (o: NonNullable<ObservedSlots[Slot]>) => number) => slots.reduce((n, o) => n + f(o), 0);
   const replicas = sum((o) => o.currentReplicas);
   const readyReplicas = sum((o) => o.readyReplicas);
   const updatedReplicas = slots.filter((o) => o.revision === desiredRevision).reduce((n, o) => n + o.updatedReplicas, 0);
   const active = observed[activeSlot];
-  const serviceSlot = outcome?.plan?.serviceSlot;
+  const serviceSlot = outcome.plan?.serviceSlot;
   const serving = serviceSlot ? observed[serviceSlot]?.readyReplicas ?? 0 : readyReplicas;
 
   const deadline = active?.deadlineExceeded && !done
     ? [{ reason: 'ProgressDeadlineExceeded', message: `revision ${desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s` }]
     : [];
   const stalled = [...problems, ...deadline][0];
-  const waiting = outcome ? outcome.waiting : ms.spec.paused ? 'paused by spec.paused' : undefined;
+  const waiting = outcome.waiting;
   const paused = !!waiting && !done;
-  const progress = outcome?.rollout?.message ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
+  const progress = outcome.rollout?.message ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
   const reconcilingMessage = `rolling out revision ${desiredRevision}: ${progress}`;
 
   const conditions = [
@@ -87,7 +86,7 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
   ];
 
-  const stableRevision = done ? desiredRevision : outcome ? outcome.stableRevision : prev.stableRevision;
+  const stableRevision = done ? desiredRevision : outcome.stableRevision;
   const phase = stalled ? 'Degraded' : paused ? 'Paused' : done ? 'Healthy' : stableRevision ? 'Progressing' : 'Pending';
   const slotStatus: NonNullable<MicroserviceStatus['slots']> = {};
   for (const s of SLOTS) {
@@ -107,9 +106,9 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     stableRevision,
     desiredRevision,
     activeSlot,
-    rollout: outcome?.rollout,
-    lastAction: outcome?.lastAction,
-    restartedAt: outcome?.restartedAt,
+    rollout: outcome.rollout,
+    lastAction: outcome.lastAction,
+    restartedAt: outcome.restartedAt,
     // An empty map is not sent: server-side apply reads `{}` as null, which the schema refuses.
     ...(Object.keys(slotStatus).length > 0 ? { slots: slotStatus } : {}),
   };
