@@ -192,11 +192,11 @@ describe('canary', () => {
     await apply(microservice('feed', canarySpec('registry.example/feed:2', steps), ns));
     await eventually('paused at 50%', async () => (await ms('feed'))?.status?.phase === 'Paused');
     await k('scale', '-n', ns, 'microservice/feed', '--replicas=8');
-    const split = await eventually('4/4 at 8 replicas', async () => {
-      const o = await ms('feed');
+    const split = await eventually('4/4 at 8 replicas, and status saying so', async () => {
       const s = await slots('feed');
+      const o = await ms('feed'); // read after the slots: its status has seen at least what they show
       const cand = o.status.rollout?.candidateSlot;
-      return s[cand]?.ready === 4 && s[o.status.activeSlot]?.ready === 4 && s[cand]?.replicas === 4 ? { o, s } : undefined;
+      return s[cand]?.ready === 4 && s[o.status.activeSlot]?.ready === 4 && s[cand]?.replicas === 4 && o.status.rollout.weight === 50 ? { o, s } : undefined;
     });
     expect(split.o.status.rollout).toMatchObject({ desiredWeight: 50, weight: 50 });
     expect(split.o.status.phase).toBe('Paused');
