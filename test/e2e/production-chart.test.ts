@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, ROOT } from './harness.js';
-import { CHART, CLUSTER_SCOPED, helm, type Manifest, must, parseManifests, run, suffix, template } from './production-harness.js';
+import { CHART, CLUSTER_SCOPED, helm, helm3, type Manifest, must, parseManifests, run, suffix, template } from './production-harness.js';
 
 let ns: string;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -45,6 +45,17 @@ describe('the Helm chart', () => {
     const all = await helm('lint', CHART, '--strict', '--set-json', 'watchNamespaces=["a","b"]', '--set', 'metrics.serviceMonitor.enabled=true',
       '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false');
     expect(all.code, all.stdout + all.stderr).toBe(0);
+  });
+
+  it('lints and renders the same on Helm 3 as on Helm 4', async () => {
+    const version = await helm3('version', '--short');
+    expect(version.stdout).toMatch(/^v3\./);
+    const lint = await helm3('lint', CHART, '--strict');
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    for (const values of [{}, { watchNamespaces: ['team-a'], 'metrics.serviceMonitor.enabled': true, replicaCount: 1, 'crds.install': false }]) {
+      // The same objects; Helm 4 only keeps a template's trailing blank line where Helm 3 trims it.
+      expect(parseManifests(await template('prod', ns, values, helm3))).toEqual(parseManifests(await template('prod', ns, values)));
+    }
   });
 
   it('renders two replicas with leader election, probes, resources and the restricted security context', async () => {
@@ -110,7 +121,7 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('installs with helm install --wait into a namespace enforcing the restricted Pod Security Standard, upgrades, and uninstalls', async () => {
+  it.each([['Helm 4', helm], ['Helm 3', helm3]] as const)('installs with %s (install --wait) into a namespace enforcing the restricted Pod Security Standard, upgrades, and uninstalls', async (_which, helm) => {
     const release = `pss-${suffix()}`;
     // The CRD is shared with the rest of the suite and was installed without Helm: as the README
     // says for that case, crds.install=false.

@@ -29,13 +29,15 @@ export async function must(cmd: string, args: string[], opts: Parameters<typeof 
   return r.stdout;
 }
 
-/** helm against the test cluster (`helm template` and `lint` never contact it). */
+/** Helm 4 against the test cluster (`helm template` and `lint` never contact it). */
 export const helm = (...args: string[]) => run(HELM, ['--kubeconfig', KUBECONFIG, ...args]);
+/** Helm 3, pinned in hack/tools/helm3: many clusters are still installed with it. */
+export const helm3 = (...args: string[]) => run(HELM, ['--kubeconfig', KUBECONFIG, ...args], { env: { ...process.env, HELM_MAJOR: '3' } });
 
 /** `helm template` of the chart; values as --set-json pairs. */
-export async function template(release: string, namespace: string, values: Record<string, unknown> = {}, ...extra: string[]): Promise<string> {
+export async function template(release: string, namespace: string, values: Record<string, unknown> = {}, using = helm): Promise<string> {
   const sets = Object.entries(values).flatMap(([key, v]) => ['--set-json', `${key}=${JSON.stringify(v)}`]);
-  const r = await helm('template', release, CHART, '--namespace', namespace, ...sets, ...extra);
+  const r = await using('template', release, CHART, '--namespace', namespace, ...sets);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
   return r.stdout;
 }

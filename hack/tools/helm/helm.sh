@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs helm, pinned in hack/tools/helm/go.mod and built from its Go module on first use into the
-# same cache as the cluster binaries (hack/cluster/lib.sh):
+# Runs helm, pinned in hack/tools/helm/go.mod (Helm 4) or hack/tools/helm3/go.mod (Helm 3, with
+# HELM_MAJOR=3) and built from its Go module on first use into the same cache as the cluster
+# binaries (hack/cluster/lib.sh):
 #
 #   ${COXSWAIN_CACHE:-~/.cache/coxswain}/bin/helm-<version>/helm
 #
-# Usage: hack/tools/helm/helm.sh [helm args...]   (HELM_BUILD_ONLY=1: build, print the path, exit)
+# Usage: [HELM_MAJOR=3] hack/tools/helm/helm.sh [helm args...]
+#        (HELM_BUILD_ONLY=1: build, print the path, exit)
 # Nothing is downloaded but Go modules. helm's own state (cache, config, data) goes to a
 # directory under the cache, so a developer's real helm repositories and plugins are not touched.
 set -euo pipefail
@@ -12,9 +14,14 @@ set -euo pipefail
 # shellcheck source=hack/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../cluster/lib.sh"
 
-HELM_MODULE_DIR="${TOOLS_DIR}/helm"
+case "${HELM_MAJOR:-4}" in
+  4) HELM_MODULE_DIR="${TOOLS_DIR}/helm" ;;
+  3) HELM_MODULE_DIR="${TOOLS_DIR}/helm3" ;;
+  *) die "HELM_MAJOR must be 3 or 4, not ${HELM_MAJOR}" ;;
+esac
+HELM_MODULE="helm.sh/helm/v${HELM_MAJOR:-4}"
 
-helm_version() { go_mod_version "$HELM_MODULE_DIR" helm.sh/helm/v4; }
+helm_version() { go_mod_version "$HELM_MODULE_DIR" "$HELM_MODULE"; }
 helm_path() { printf '%s/helm-%s/helm\n' "$BIN_CACHE" "$(helm_version)"; }
 
 # build_helm: as binaries.sh's build_tool: temp file and rename, under the cache's build lock.
@@ -33,10 +40,18 @@ build_helm() {
   trap "rm -f '$tmp'" EXIT
   log "helm: building ${v} ..."
   start=$(now_ms)
-  # The version ldflags are the ones helm's Makefile sets for a release build.
-  (cd "$HELM_MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=${v} -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
-    -o "$tmp" helm.sh/helm/v4/cmd/helm)
+  # The ldflags are the ones helm's Makefile sets for a release build. Helm 3 also takes the
+  # Kubernetes version it assumes offline (helm template, lint) from them, from client-go's
+  # v0.X.Y as 1.X; without them it assumes 1.20 and refuses the chart's kubeVersion.
+  local ldflags="-s -w -X ${HELM_MODULE}/internal/version.version=${v} -X ${HELM_MODULE}/internal/version.gitTreeState=clean"
+  if [[ "$HELM_MODULE" == */v3 ]]; then
+    local minor
+    minor=$(go_mod_version "$HELM_MODULE_DIR" k8s.io/client-go | cut -d. -f2)
+    for pkg in pkg/lint/rules pkg/chartutil; do
+      ldflags+=" -X ${HELM_MODULE}/${pkg}.k8sVersionMajor=1 -X ${HELM_MODULE}/${pkg}.k8sVersionMinor=${minor}"
+    done
+  fi
+  (cd "$HELM_MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp" "${HELM_MODULE}/cmd/helm")
   mv -f "$tmp" "$dest"
   trap - EXIT
   exec 9>&-
