@@ -112,15 +112,20 @@ export class Operator {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.child;
     if (!child || !this.alive) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     child.kill(signal);
     return exited;
   }
 
   /** Its structured log lines. */
   lines(): Array<Record<string, unknown>> {
-    return this.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return logLines(this.output);
   }
+}
+
+/** The JSON log lines in a process's output so far; a line still arriving (no newline yet) is left for later. */
+export function logLines(output: string): Array<Record<string, unknown>> {
+  return output.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export interface AuditEvent {

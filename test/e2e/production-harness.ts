@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as yaml from 'js-yaml';
-import { KUBECONFIG, k, kubectl, ROOT, type Result } from './harness.js';
+import { KUBECONFIG, k, kubectl, logLines, ROOT, type Result } from './harness.js';
 
 export const HELM = resolve(ROOT, 'hack/tools/helm/helm.sh');
 export const CHART = resolve(ROOT, 'charts/coxswain');
@@ -137,7 +137,7 @@ export class RunningOperator {
     this.child.stdout?.on('data', (d) => (this.output += d));
     this.child.stderr?.on('data', (d) => (this.output += d));
     const child = this.child;
-    this.exit = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    this.exit = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
     return this;
   }
 
@@ -163,7 +163,7 @@ export class RunningOperator {
   }
 
   lines(): Array<Record<string, unknown>> {
-    return this.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return logLines(this.output);
   }
 
   /** The identity it campaigns with for the leader Lease. */

@@ -61,12 +61,14 @@ describe('leader election with two operators', () => {
     await eventually('a to hold the Lease', async () => !!a.identity && (await lease())?.holderIdentity === a.identity);
     b = await start('b');
     await eventually('b ready (caches synced) though not leading', async () => (await b.get('/readyz')).status === 200);
-    expect(b.lines().some((l) => l.msg === 'caches synced; waiting for the leader Lease')).toBe(true);
+    // Its log line comes through a pipe, and may arrive after /readyz answers.
+    await eventually('b to log that it waits for the Lease', async () => b.lines().some((l) => l.msg === 'caches synced; waiting for the leader Lease'), 10_000);
 
     const mark = hasAuditLog ? auditMark() : 0;
     expect((await apply(microservice('first', { image: 'registry.example/first:1', replicas: 2, ports: [{ port: 8080 }] }, ns))).code).toBe(0);
     await eventually('first Ready', ready('first'), 120_000);
-    expect(a.reconciled()).toContain(`${ns}/first`);
+    // The reconcile's log line ends after its status write: it may reach us after kubectl sees Ready.
+    await eventually('a to log the reconcile of first', async () => a.reconciled().includes(`${ns}/first`), 10_000);
     expect(b.reconciled()).toEqual([]);
     if (hasAuditLog) {
       expect(writesBy(users.a, mark).length).toBeGreaterThan(0);
@@ -97,7 +99,7 @@ describe('leader election with two operators', () => {
 
     expect((await apply(microservice('second', { image: 'registry.example/second:1', replicas: 1 }, ns))).code).toBe(0);
     await eventually('second Ready, reconciled by the new leader', ready('second'), 120_000);
-    expect(b.reconciled()).toContain(`${ns}/second`);
+    await eventually('b to log the reconcile of second', async () => b.reconciled().includes(`${ns}/second`), 10_000);
     expect(await metric(b, 'coxswain_leader')).toBe(1);
   });
 
