@@ -10,6 +10,7 @@ import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Res
 import { configMapsReferenced, observeSlot } from '../rollout/observe.js';
 import { decide, parseAction, type Decision } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
+import { orderResizes } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { Cache } from './cache.js';
 
@@ -59,17 +60,15 @@ export class Reconciler {
     const rendered = render(ms, decision.plan);
 
     const problems: Problem[] = decision.problem ? [decision.problem] : [];
+    const resizes = orderResizes(rendered.resize, observed);
+    for (const { slot, replicas } of resizes.before) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
     for (const desired of rendered.objects) {
       const result = await this.applyIfChanged(namespace, desired, mine, ownedBy);
       if (result === 'applied') writes++;
       else if (result) problems.push(result);
     }
-    for (const { slot, replicas } of rendered.resize) {
-      if (observed[slot] && observed[slot].replicas !== replicas) {
-        await this.kube.resize(namespace, deploymentName(name, slot), replicas);
-        writes++;
-      }
-    }
+    for (const { slot, replicas } of resizes.after) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
+    writes += resizes.before.length + resizes.after.length;
 
     const done = converged(ms, desiredRevision, activeSlot, observed);
     const keptDeployments = rendered.resize.map((r) => mine.get(`Deployment/${deploymentName(name, r.slot)}`));

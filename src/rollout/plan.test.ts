@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceStatus, Slot } from '../api/schema.js';
-import { configMapNameFor, revisionOf, type KubeObject } from '../render/index.js';
+import { configMapNameFor, revisionOf, SLOTS, type KubeObject } from '../render/index.js';
 import { renderDeployment } from '../render/workload.js';
 import { arbMicroservice } from '../testing/arbitraries.js';
 import { microservice, readySlot } from '../testing/fixtures.js';
 import { serverLike } from '../testing/server.js';
 import { configMapsReferenced, observeSlot } from './observe.js';
-import { activeSlotOf, planRollingUpdate } from './plan.js';
+import { activeSlotOf, orderResizes, planRollingUpdate } from './plan.js';
 import type { ObservedSlots } from './types.js';
 
 const ms = (status?: MicroserviceStatus) => microservice({ image: 'registry.example/orders:2', replicas: 3 }, {}, status);
@@ -126,5 +126,31 @@ describe('configMapsReferenced', () => {
       const name = configMapNameFor(m);
       expect(name === undefined ? found.every((n) => !n.startsWith(`${m.metadata.name}-config-`)) : found.includes(name)).toBe(true);
     }));
+  });
+});
+
+describe('orderResizes', () => {
+  it('keeps the total of the slots within the larger of before and after, at every write', () => {
+    const sizes = fc.record({ blue: fc.nat(10), green: fc.nat(10) });
+    fc.assert(fc.property(sizes, sizes, fc.constantFrom<Slot | undefined>('blue', 'green', undefined), (was, want, applied) => {
+      const observed: ObservedSlots = { blue: readySlot('a', was.blue), green: readySlot('b', was.green) };
+      const resize = SLOTS.filter((s) => s !== applied).map((slot) => ({ slot, replicas: want[slot] }));
+      const { before, after } = orderResizes(resize, observed);
+      // The writes in the order reconcile sends them: resizes before, the applied slot, resizes after.
+      const now = { ...was };
+      const totals: number[] = [];
+      const write = (slot: Slot, replicas: number) => { now[slot] = replicas; totals.push(now.blue + now.green); };
+      for (const r of before) write(r.slot, r.replicas);
+      if (applied) write(applied, want[applied]);
+      for (const r of after) write(r.slot, r.replicas);
+      expect(now).toEqual(want);
+      const cap = Math.max(was.blue + was.green, want.blue + want.green);
+      for (const total of totals) expect(total).toBeLessThanOrEqual(cap);
+    }));
+  });
+
+  it('leaves out slots already at their size, and slots that do not exist', () => {
+    const observed: ObservedSlots = { blue: readySlot('a', 3) };
+    expect(orderResizes([{ slot: 'blue', replicas: 3 }, { slot: 'green', replicas: 2 }], observed)).toEqual({ before: [], after: [] });
   });
 });

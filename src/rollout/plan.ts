@@ -24,3 +24,15 @@ export function planRollingUpdate(ms: Microservice, active: Slot, observed: Obse
   if (observed[idle]) plan.slots[idle] = { replicas: 0, template: 'keep' };
   return plan;
 }
+
+export type Resize = { slot: Slot; replicas: number };
+
+/**
+ * The resizes that change something, split around the applies so that the slots' total never
+ * passes the cap between two writes: shrinking slots first, then the applied Deployment (the
+ * candidate, which may grow), then growing slots. The engine's plans have one applied slot at most.
+ */
+export function orderResizes(resize: Resize[], observed: ObservedSlots): { before: Resize[]; after: Resize[] } {
+  const delta = (r: Resize) => r.replicas - (observed[r.slot]?.replicas ?? r.replicas);
+  return { before: resize.filter((r) => delta(r) < 0), after: resize.filter((r) => delta(r) > 0) };
+}
