@@ -157,7 +157,8 @@ describe('a name conflict', () => {
     const after = await getJSON('service', '-n', ns, 'legacy');
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(after.metadata.ownerReferences).toBeUndefined();
-    const events = await getJSON('events', '-n', ns, '--field-selector', 'involvedObject.name=legacy,reason=NameConflict');
-    expect(events.items.length).toBeGreaterThan(0);
+    // Events are created after the status write that the test saw.
+    await eventually('a NameConflict Event', async () =>
+      (await getJSON('events', '-n', ns, '--field-selector', 'involvedObject.name=legacy,reason=NameConflict')).items.length > 0, 15_000);
   });
 });

@@ -131,7 +131,8 @@ describe('the Helm chart', () => {
     expect(install.stdout).toMatch(/STATUS: deployed/);
     // Pods refused by admission would leave the ReplicaSet with FailedCreate and no pods.
     const name = `${release}-coxswain`;
-    expect((await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas).toBe(2);
+    // Helm 3's --wait reads the ReplicaSet; the Deployment's status may follow a moment later.
+    await eventually('2 ready replicas', async () => (await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas === 2, 30_000);
     expect((await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${release}`))?.items).toHaveLength(2);
 
     const upgrade = await helm('upgrade', release, CHART, '-n', ns, '--reuse-values', '--set', 'operator.logLevel=debug', '--wait', '--timeout', '2m');

@@ -52,7 +52,11 @@ describe('health and metrics endpoints', () => {
       image: 'registry.example/alpha:2', replicas: 2, ports: [{ port: 8080 }], config: { data: { N: 'alpha' } },
       strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
     }, ns));
-    await eventually('alpha paused at 50%', async () => (await getJSON('microservice', '-n', ns, 'alpha'))?.status?.rollout?.weight === 50, 120_000);
+    // Paused, not only at 50%: the weight reaches 50 one reconcile before the stable slot has shrunk.
+    await eventually('alpha paused at 50%', async () => {
+      const o = await getJSON('microservice', '-n', ns, 'alpha');
+      return o?.status?.phase === 'Paused' && o.status.rollout?.weight === 50 && o.status.observedGeneration === o.metadata.generation;
+    }, 120_000);
 
     const res = await op.get('/metrics');
     expect(res.status).toBe(200);

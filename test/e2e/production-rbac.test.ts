@@ -89,7 +89,8 @@ describe('the chart\'s RBAC, limited to listed namespaces (Roles)', () => {
 
     // Least privilege, spot-checked: what it needs, and not more.
     const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', '--as', user, ...args])).stdout.trim();
-    expect(await can('patch', 'microservices.coxswain.dev/status', '-n', appNs)).toBe('yes');
+    // The authorizer reads RBAC through an informer: a new binding is in force a moment after apply.
+    await eventually('the RBAC to be in force', async () => (await can('patch', 'microservices.coxswain.dev/status', '-n', appNs)) === 'yes', 15_000);
     expect(await can('list', 'microservices.coxswain.dev', '-n', 'default')).toBe('no');
     expect(await can('get', 'secrets', '-n', appNs)).toBe('no');
     expect(await can('delete', 'microservices.coxswain.dev', '-n', appNs)).toBe('no');
@@ -118,7 +119,7 @@ describe('the chart\'s RBAC, cluster-wide (ClusterRole)', () => {
     const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', '--as', user, ...args])).stdout.trim();
     // Watching all namespaces takes cluster-wide list and watch. (The operator under test is
     // still limited to its own namespace: others' test namespaces have their own operators.)
-    expect(await can('list', 'microservices.coxswain.dev', '--all-namespaces')).toBe('yes');
+    await eventually('the RBAC to be in force', async () => (await can('list', 'microservices.coxswain.dev', '--all-namespaces')) === 'yes', 15_000);
     expect(await can('watch', 'deployments.apps', '--all-namespaces')).toBe('yes');
     expect(await can('get', 'secrets', '-n', appNs)).toBe('no');
 

@@ -156,8 +156,9 @@ describe('canary', () => {
     expect(aborted.status.phase).toBe('Degraded');
     for (const s of rec.samples) expect(s[stableSlot]?.ready).toBe(4); // capacity never dropped
     expect((await slots('inventory'))[stableSlot === 'blue' ? 'green' : 'blue']?.replicas).toBe(0);
-    const events = await getJSON('events', '-n', ns, '--field-selector', 'involvedObject.name=inventory,reason=RolloutAborted');
-    expect(events.items.length).toBeGreaterThan(0);
+    // Events are created after the status write that the test saw.
+    await eventually('a RolloutAborted Event', async () =>
+      (await getJSON('events', '-n', ns, '--field-selector', 'involvedObject.name=inventory,reason=RolloutAborted')).items.length > 0, 15_000);
 
     // Git still says the bad revision: it stays aborted; a fixed spec then rolls out.
     await sleep(1000);
@@ -207,9 +208,12 @@ describe('canary', () => {
     await apply(microservice('mail', canarySpec('registry.example/mail:1', steps), ns));
     await eventually('first revision live', healthyAt('mail', 'registry.example/mail:1'));
     await apply(microservice('mail', canarySpec('registry.example/mail:2', steps), ns));
-    await eventually('the timed pause at step 1', async () => (await ms('mail'))?.status?.rollout?.step === 1);
+    // Step 1 and its pausedUntil are written together; a read after the kill could be past the 4s pause.
+    const mid = await eventually('the timed pause at step 1', async () => {
+      const o = await ms('mail');
+      return o?.status?.rollout?.step === 1 ? o : undefined;
+    });
     await operator.stop('SIGKILL');
-    const mid = await ms('mail');
     await sleep(1000);
     operator = new Operator(['--namespaces', ns]).start();
     const done = await eventually('the rollout to complete after the restart', healthyAt('mail', 'registry.example/mail:2'), 90_000);
@@ -222,7 +226,8 @@ describe('canary', () => {
 describe('blue-green', () => {
   const bg = (image: string, extra: Record<string, unknown> = {}) => ({
     image, replicas: 3, ports: [{ name: 'http', port: 8080 }],
-    strategy: { type: 'BlueGreen', blueGreen: { scaleDownDelaySeconds: 5, previewReplicas: 2 }, ...extra },
+    // A delay long enough to look at the old slot during it, even on a loaded machine.
+    strategy: { type: 'BlueGreen', blueGreen: { scaleDownDelaySeconds: 15, previewReplicas: 2 }, ...extra },
   });
   const selectorSlot = async (svc: string) => (await getJSON('service', '-n', ns, svc))?.spec.selector['coxswain.dev/slot'];
 
@@ -253,7 +258,7 @@ describe('blue-green', () => {
     });
     expect(promoted.status.stableRevision).toBe(promoted.status.desiredRevision);
     expect((await slots('web'))[blue]?.replicas).toBe(3); // kept during scaleDownDelaySeconds
-    await eventually('the old slot scaled down after the delay', async () => (await slots('web'))[blue]?.replicas === 0, 30_000);
+    await eventually('the old slot scaled down after the delay', async () => (await slots('web'))[blue]?.replicas === 0, 60_000);
     await eventually('Healthy', healthyAt('web', 'registry.example/web:2'));
 
     const undo = await coxswain('undo', 'web');
