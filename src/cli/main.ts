@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `coxswain run | render | crd`: the operator, an offline renderer, and the CRD generator.
+import './node-check.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { microserviceCRD } from '../api/crd.js';

@@ -2,6 +2,7 @@
 // kubectl-coxswain: `kubectl coxswain <command>`. Reads Microservices, and asks the operator for
 // actions through the coxswain.dev/action annotation (which it carries out once and clears), so
 // nothing a user keeps in Git changes. Only `set image` edits the spec, as kubectl set image does.
+import './node-check.js';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { MicroserviceObject } from '../api/schema.js';
