@@ -1,7 +1,7 @@
 // Pure rendering: (Microservice, plan) -> the child objects it should have.
 import type { Microservice, Slot } from '../api/schema.js';
 import type { Plan } from '../rollout/types.js';
-import { type KubeObject, SLOTS } from './meta.js';
+import { ANNOTATION_APPLIED, contentHash, type KubeObject, SLOTS } from './meta.js';
 import { renderHPA, renderNetworkPolicy, renderPreviewService, renderService } from './network.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
 
@@ -27,7 +27,11 @@ export function render(ms: Microservice, plan: Plan): Rendered {
     renderHPA(ms),
     renderNetworkPolicy(ms),
   );
-  return { objects: objects.filter((o): o is KubeObject => o !== undefined), resize };
+  return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
+}
+
+function stamped(o: KubeObject): KubeObject {
+  return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [ANNOTATION_APPLIED]: contentHash(o) } } };
 }
 
 export * from './meta.js';

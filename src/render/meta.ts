@@ -9,6 +9,12 @@ export const LABEL_REVISION = 'coxswain.dev/revision';
 export const MANAGER = 'coxswain';
 /** `kubectl coxswain` asks for an action by setting this annotation to `<action>:<id>`. */
 export const ANNOTATION_ACTION = 'coxswain.dev/action';
+/**
+ * On every object Coxswain applies: a hash of what it rendered. Comparing fields finds drift, but
+ * not a field Coxswain stopped rendering (spec.paused after a resume, a removed annotation); the
+ * hash changes then, and the apply removes the field, which server-side apply does for its owner.
+ */
+export const ANNOTATION_APPLIED = 'coxswain.dev/applied';
 export const SLOTS: readonly Slot[] = ['blue', 'green'];
 
 /** A Kubernetes object as plain JSON. */

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Microservice, MicroserviceSpecInput } from '../api/schema.js';
 import type { Plan } from '../rollout/types.js';
 import { microservice, UID } from '../testing/fixtures.js';
-import { configMapNameFor, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT, render, revisionOf, type KubeObject } from './index.js';
+import { ANNOTATION_APPLIED, configMapNameFor, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT, render, revisionOf, type KubeObject } from './index.js';
+import { holds, upToDate } from './diff.js';
+import { serverLike } from '../testing/server.js';
 
 const SAMPLE: MicroserviceSpecInput = {
   image: 'registry.example/orders:1.4.2',
@@ -163,10 +165,37 @@ describe('plan', () => {
     const preview = find(objects, 'Service', 'orders-preview');
     expect(main.spec.selector).toEqual({ ...MANAGED, [LABEL_SLOT]: 'blue' });
     expect(main.spec.type).toBe('LoadBalancer');
-    expect(main.metadata.annotations).toEqual({ 'lb.example/internal': 'true' });
+    expect(main.metadata.annotations).toEqual({ 'lb.example/internal': 'true', [ANNOTATION_APPLIED]: expect.any(String) });
     expect(preview.spec.selector).toEqual({ ...MANAGED, [LABEL_SLOT]: 'green' });
     expect(preview.spec.type).toBe('ClusterIP');
-    expect(preview.metadata.annotations).toBeUndefined();
+    expect(preview.metadata.annotations).toEqual({ [ANNOTATION_APPLIED]: expect.any(String) });
+  });
+});
+
+describe('the applied-content hash', () => {
+  const plan = (pauseDeployments: boolean): Plan => ({ slots: { blue: { replicas: 3, template: 'current' } }, pauseDeployments });
+
+  it('makes a live object that still holds a field no longer rendered out of date (resume unpauses)', () => {
+    const live: any = serverLike(find(objectsOf({}, plan(true)), 'Deployment', 'orders-blue'));
+    expect(live.spec.paused).toBe(true);
+    const resumed = find(objectsOf({}, plan(false)), 'Deployment', 'orders-blue');
+    expect(resumed.spec.paused).toBeUndefined();
+    // Every rendered field is still there on the live object; only the hash tells them apart.
+    expect(holds(live, { ...resumed, metadata: { ...resumed.metadata, annotations: undefined } })).toBe(true);
+    expect(upToDate(live, resumed)).toBe(false);
+  });
+
+  it('is the same for the same rendering, so an unchanged Microservice is up to date', () => {
+    const a = objectsOf({ service: { annotations: { x: '1' } } }, plan(false));
+    const b = objectsOf({ service: { annotations: { x: '1' } } }, plan(false));
+    expect(b.map((o) => o.metadata.annotations?.[ANNOTATION_APPLIED])).toEqual(a.map((o) => o.metadata.annotations?.[ANNOTATION_APPLIED]));
+    for (const o of b) expect(upToDate(serverLike(a.find((x) => x.kind === o.kind && x.metadata.name === o.metadata.name)!), o)).toBe(true);
+  });
+
+  it('changes when a Service annotation is removed', () => {
+    const before = find(objectsOf({ service: { annotations: { x: '1' } } }, plan(false)), 'Service', 'orders');
+    const after = find(objectsOf({ service: {} }, plan(false)), 'Service', 'orders');
+    expect(upToDate(serverLike(before), after)).toBe(false);
   });
 });
 

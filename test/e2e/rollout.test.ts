@@ -223,6 +223,25 @@ describe('canary', () => {
   });
 });
 
+describe('pause and resume', () => {
+  it('holds a rolling update at kubectl coxswain pause, and rolls it out on resume', async () => {
+    const spec = (image: string) => ({ image, replicas: 2, ports: [{ name: 'http', port: 8080 }] });
+    await apply(microservice('notes', spec('registry.example/notes:1'), ns));
+    await eventually('first revision live', healthyAt('notes', 'registry.example/notes:1'));
+    expect((await coxswain('pause', 'notes')).code).toBe(0);
+    await eventually('the pause recorded', async () => (await ms('notes'))?.status?.lastAction?.action === 'pause');
+
+    await apply(microservice('notes', spec('registry.example/notes:2'), ns));
+    await eventually('Paused with the Deployment paused', async () => {
+      const d = await getJSON('deployment', '-n', ns, `notes-${(await ms('notes')).status.activeSlot}`);
+      return (await ms('notes'))?.status?.phase === 'Paused' && d?.spec.paused === true;
+    });
+    expect((await coxswain('resume', 'notes')).code).toBe(0);
+    const done = await eventually('the new revision live after resume', healthyAt('notes', 'registry.example/notes:2'), 60_000);
+    expect((await getJSON('deployment', '-n', ns, `notes-${done.status.activeSlot}`))?.spec.paused).toBeUndefined();
+  });
+});
+
 describe('blue-green', () => {
   const bg = (image: string, extra: Record<string, unknown> = {}) => ({
     image, replicas: 3, ports: [{ name: 'http', port: 8080 }],
