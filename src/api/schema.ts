@@ -238,6 +238,8 @@ export const MicroserviceStatus = z.object({
     candidateSlot: z.enum(['blue', 'green']).optional(),
     stepStartedAt: z.string().optional(),
     pausedUntil: z.string().optional(),
+    unreadySince: z.string().optional()
+      .describe('Since when the candidate has had fewer Ready pods than its step needs; the progress deadline counts from here.'),
     scaleDownAt: z.string().optional().describe('When the previous slot scales to zero (blue-green).'),
     abortedRevision: z.string().optional(),
     previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),

@@ -37,10 +37,14 @@ const blueGreenSpec = (blueGreen: Strategy['blueGreen'] = { previewReplicas: 1, 
   spec({ type: 'BlueGreen', blueGreen }, { replicas: 3, ...over });
 
 /** Status of a Microservice whose stable revision is OLD in blue, rolling out NEW into green. */
-const rolling = (rollout: RolloutStatus = {}, over: MicroserviceStatus = {}): MicroserviceStatus => ({
-  stableRevision: OLD, desiredRevision: NEW, activeSlot: 'blue', ...over,
-  rollout: { candidateSlot: 'green', step: 0, steps: STEPS.length, stepStartedAt: T0.toISOString(), ...rollout },
-});
+/** A rollout under way as the engine writes it: a step begun at T0 (or at stepStartedAt), its clock with it. */
+const rolling = (rollout: RolloutStatus = {}, over: MicroserviceStatus = {}): MicroserviceStatus => {
+  const started = rollout.stepStartedAt ?? T0.toISOString();
+  return {
+    stableRevision: OLD, desiredRevision: NEW, activeSlot: 'blue', ...over,
+    rollout: { candidateSlot: 'green', step: 0, steps: STEPS.length, stepStartedAt: started, unreadySince: started, ...rollout },
+  };
+};
 const steadyOn = (revision: string, activeSlot: Slot = 'blue', over: MicroserviceStatus = {}): MicroserviceStatus =>
   ({ stableRevision: revision, desiredRevision: revision, activeSlot, ...over });
 
@@ -421,6 +425,30 @@ describe('canary: failure', () => {
     const d = run({ spec: canarySpec(), status: rolling({ stepStartedAt }), observed: { blue: readySlot(OLD, 4), green: unready(NEW, 1) }, now });
     expect(d.rollout?.abortedRevision).toBe(aborted ? NEW : undefined);
     if (aborted) expect(d.problem).toEqual({ reason: 'RolloutAborted', message: expect.stringContaining('did not become ready within 600s') });
+  });
+
+  describe('a long pause, then the candidate falls short', () => {
+    const paused = (rollout: RolloutStatus = {}) => rolling({ step: 1, unreadySince: undefined, ...rollout });
+    const pauseSpec = canarySpec({ strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }], maxSurge: 1, maxUnavailable: 0 } } });
+
+    it('stops the clock while the candidate has its pods', () => {
+      const d = run({ spec: pauseSpec, status: rolling({ step: 1 }), observed: { blue: readySlot(OLD, 2), green: readySlot(NEW, 2) }, now: at(3600) });
+      expect(d.rollout?.unreadySince).toBeUndefined();
+      expect(d.problem).toBeUndefined();
+    });
+
+    it.each<[string, ObservedSlots]>([
+      ['a candidate pod goes unready (an eviction, a probe blip)', { blue: readySlot(OLD, 2), green: readySlot(NEW, 2, { readyReplicas: 1, availableReplicas: 1 }) }],
+      ['the HPA grows the total, so the step needs more candidate pods', { blue: readySlot(OLD, 2), green: readySlot(NEW, 2) }],
+    ])('an hour into the pause, %s: a fresh deadline, not an abort', (_what, observed) => {
+      const grown = _what.startsWith('the HPA');
+      const spec = grown ? { ...pauseSpec, replicas: 8 } : pauseSpec;
+      const d = run({ spec, status: paused(), observed, now: at(3600) });
+      expect(d.problem).toBeUndefined();
+      expect(d.rollout?.unreadySince).toBe(iso(3600));
+      const later = run({ spec, status: paused({ unreadySince: iso(3600) }), observed, now: at(3600 + 601) });
+      expect(later.problem?.reason).toBe('RolloutAborted');
+    });
   });
 
   it('is not too slow when the candidate is Ready and the stable slot is still shrinking', () => {

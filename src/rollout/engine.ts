@@ -136,7 +136,8 @@ function beginRollout(ctx: Ctx, steps: number): void {
   const cand = otherSlot(ctx.decision.activeSlot);
   const r = ctx.rollout;
   if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined) return;
-  ctx.rollout = { candidateSlot: cand, step: 0, steps, stepStartedAt: ctx.now.toISOString(), paused: r.paused };
+  ctx.rollout = { candidateSlot: cand, step: 0, steps, paused: r.paused };
+  startStep(ctx.rollout, ctx.now);
 }
 
 /** Candidate failing or too slow: abort (or, without abortOnFailure, report and hold). Returns true on abort. */
@@ -145,15 +146,21 @@ function checkFailure(ctx: Ctx, target: number): boolean {
   const cand = observed[otherSlot(d.activeSlot)];
   const ours = cand?.revision === ctx.desiredRevision;
   const deadline = ms.spec.strategy.progressDeadlineSeconds * 1000;
-  const started = ctx.rollout.stepStartedAt ? new Date(ctx.rollout.stepStartedAt).getTime() : now.getTime();
+  // The clock runs while the candidate is short of Ready pods: from the start of a step, or from
+  // when it fell short after having them (a pod evicted, the HPA growing the total), however long
+  // the step has been waiting at a pause.
+  const short = (ours ? cand.readyReplicas : 0) < target;
+  if (short) ctx.rollout.unreadySince ??= now.toISOString();
+  else delete ctx.rollout.unreadySince;
+  const started = ctx.rollout.unreadySince ? new Date(ctx.rollout.unreadySince).getTime() : now.getTime();
   let reason: string | undefined;
   if (ours && cand.failingPods > 0) reason = `${cand.failingPods} pod(s) of revision ${ctx.desiredRevision} are failing (${cand.failure ?? 'failed'})`;
-  else if ((ours ? cand.readyReplicas : 0) < target && now.getTime() - started > deadline) {
+  else if (short && now.getTime() - started > deadline) {
     reason = `revision ${ctx.desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s`;
   }
   if (!reason) {
     // Still within the deadline but not there yet: come back when it runs out, events or not.
-    if ((ours ? cand.readyReplicas : 0) < target) wakeIn(d, started + deadline - now.getTime() + 1000);
+    if (short) wakeIn(d, started + deadline - now.getTime() + 1000);
     return false;
   }
   if (!ms.spec.strategy.abortOnFailure) {
@@ -186,7 +193,7 @@ function canary(ctx: Ctx, act: Action | undefined): Decision {
   const candReady = candObs?.readyReplicas ?? 0;
   const held = ms.spec.paused || !!r.paused;
   let i = act === 'promote-full' ? steps.length : r.step ?? 0;
-  if (act === 'promote-full') r.stepStartedAt = now.toISOString();
+  if (act === 'promote-full') startStep(r, now);
   let promote = act === 'promote';
   let waiting: string | undefined;
 
@@ -201,7 +208,7 @@ function canary(ctx: Ctx, act: Action | undefined): Decision {
       break;
     }
     const step = steps[i]!;
-    const advance = () => { i++; r.stepStartedAt = now.toISOString(); delete r.pausedUntil; };
+    const advance = () => { i++; startStep(r, now); };
     // A promote was accepted at this pause: it goes past it even while paused, and holds at the next step.
     if (promote && step.pause) { promote = false; advance(); continue; }
     if (held) { waiting = ms.spec.paused ? 'paused by spec.paused' : 'paused by kubectl coxswain pause'; break; }
@@ -251,7 +258,7 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const candReady = candObs?.readyReplicas ?? 0;
   const preview = Math.min(total, bg.previewReplicas ?? total);
   const held = ms.spec.paused || !!r.paused;
-  if (act === 'promote' || act === 'promote-full') { r.step = 1; r.stepStartedAt = now.toISOString(); delete r.pausedUntil; }
+  if (act === 'promote' || act === 'promote-full') { r.step = 1; startStep(r, now); }
   let waiting: string | undefined;
 
   const size = r.step === 1 ? total : preview;
@@ -266,8 +273,7 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
       const until = r.pausedUntil ? new Date(r.pausedUntil) : new Date(now.getTime() + bg.autoPromotionSeconds * 1000);
       if (now >= until) {
         r.step = 1;
-        r.stepStartedAt = now.toISOString();
-        delete r.pausedUntil;
+        startStep(r, now);
       } else {
         r.pausedUntil = until.toISOString();
         wakeIn(d, until.getTime() - now.getTime());
@@ -289,6 +295,13 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   d.inProgress = true;
   d.rollout = compactRollout(r);
   return finish(ctx);
+}
+
+/** A step begins: its clock starts, and the progress deadline's with it. */
+function startStep(r: RolloutStatus, now: Date): void {
+  r.stepStartedAt = now.toISOString();
+  r.unreadySince = now.toISOString();
+  delete r.pausedUntil;
 }
 
 /** Asks to be reconciled again within ms (the earliest of several asks wins). */
