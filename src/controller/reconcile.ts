@@ -60,13 +60,21 @@ export class Reconciler {
     const rendered = render(ms, decision.plan);
 
     const problems: Problem[] = decision.problem ? [decision.problem] : [];
+    const apply = async (objects: KubeObject[]) => {
+      for (const desired of objects) {
+        const result = await this.applyIfChanged(namespace, desired, mine, ownedBy);
+        if (result === 'applied') writes++;
+        else if (result) problems.push(result);
+      }
+    };
+    // In an order that keeps traffic and the surge cap safe between two writes: Services first
+    // (the engine points one at a slot only once it has Ready pods), so no slot shrinks while
+    // selected; then shrinking slots, the rest (the candidate may grow), and growing slots.
+    const isService = (o: KubeObject) => o.kind === 'Service';
     const resizes = orderResizes(rendered.resize, observed);
+    await apply(rendered.objects.filter(isService));
     for (const { slot, replicas } of resizes.before) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
-    for (const desired of rendered.objects) {
-      const result = await this.applyIfChanged(namespace, desired, mine, ownedBy);
-      if (result === 'applied') writes++;
-      else if (result) problems.push(result);
-    }
+    await apply(rendered.objects.filter((o) => !isService(o)));
     for (const { slot, replicas } of resizes.after) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
     writes += resizes.before.length + resizes.after.length;
 

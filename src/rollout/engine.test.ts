@@ -428,11 +428,11 @@ describe('canary: failure', () => {
   });
 
   describe('a long pause, then the candidate falls short', () => {
-    const paused = (rollout: RolloutStatus = {}) => rolling({ step: 1, unreadySince: undefined, ...rollout });
+    const paused = (rollout: RolloutStatus = {}) => rolling({ step: 1, steps: 2, unreadySince: undefined, ...rollout });
     const pauseSpec = canarySpec({ strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }], maxSurge: 1, maxUnavailable: 0 } } });
 
     it('stops the clock while the candidate has its pods', () => {
-      const d = run({ spec: pauseSpec, status: rolling({ step: 1 }), observed: { blue: readySlot(OLD, 2), green: readySlot(NEW, 2) }, now: at(3600) });
+      const d = run({ spec: pauseSpec, status: rolling({ step: 1, steps: 2 }), observed: { blue: readySlot(OLD, 2), green: readySlot(NEW, 2) }, now: at(3600) });
       expect(d.rollout?.unreadySince).toBeUndefined();
       expect(d.problem).toBeUndefined();
     });
@@ -449,6 +449,11 @@ describe('canary: failure', () => {
       const later = run({ spec, status: paused({ unreadySince: iso(3600) }), observed, now: at(3600 + 601) });
       expect(later.problem?.reason).toBe('RolloutAborted');
     });
+  });
+
+  it('starts over when the strategy is switched to BlueGreen mid-canary, instead of sticking at a step BlueGreen does not have', () => {
+    const d = run({ spec: blueGreenSpec(), status: rolling({ step: 2 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 2) }, now: at(5) });
+    expect(d.rollout).toMatchObject({ step: 0, steps: 1, stepStartedAt: iso(5) });
   });
 
   it('is not too slow when the candidate is Ready and the stable slot is still shrinking', () => {

@@ -131,11 +131,14 @@ function aborted(ctx: Ctx): Decision {
   return finish(ctx);
 }
 
-/** Starts a rollout of the desired revision from step 0 unless this very one is already under way. */
+/**
+ * Starts a rollout of the desired revision from step 0 unless this very one is already under way
+ * with these steps (a strategy switched mid-rollout, Canary to BlueGreen, starts over).
+ */
 function beginRollout(ctx: Ctx, steps: number): void {
   const cand = otherSlot(ctx.decision.activeSlot);
   const r = ctx.rollout;
-  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined) return;
+  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && r.steps === steps) return;
   ctx.rollout = { candidateSlot: cand, step: 0, steps, paused: r.paused };
   startStep(ctx.rollout, ctx.now);
 }
