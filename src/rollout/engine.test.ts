@@ -617,15 +617,24 @@ describe('blue-green', () => {
     expect(d.rollout).toEqual(inProgress ? { scaleDownAt: iso(130) } : undefined);
   });
 
-  it('keeps the idle slot while the Service still selects it, the active slot having no Ready pod yet', () => {
+  it('keeps the idle slot serving until the active slot can carry its load, not just its first Ready pod', () => {
     // Reached by: an abandoned rollout, undo back to its (never Ready) revision, then the spec set to it.
     const status = steadyOn(NEW, 'green');
     const waiting = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: unready(NEW, 3) } });
     expect(waiting.plan.serviceSlot).toBe('blue');
     expect(sizes(waiting)).toEqual({ green: '3 current', blue: '3 keep' });
-    const ready = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 1 }) } });
-    expect(ready.plan.serviceSlot).toBe('green');
-    expect(sizes(ready)).toEqual({ green: '3 current', blue: '0 keep' });
+    const one = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 1 }) } });
+    expect(one.plan.serviceSlot).toBe('blue');
+    expect(sizes(one)).toEqual({ green: '3 current', blue: '3 keep' });
+    const all = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
+    expect(all.plan.serviceSlot).toBe('green');
+    expect(sizes(all)).toEqual({ green: '3 current', blue: '0 keep' });
+  });
+
+  it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
+    const status = steadyOn(NEW, 'green');
+    const d = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    expect(d.plan.serviceSlot).toBe('green');
   });
 
   it('never points the Service at a slot with no Ready pods while the other has some', () => {

@@ -76,7 +76,7 @@ function rollingUpdate(ctx: Ctx): Decision {
   const active = d.activeSlot;
   d.plan = { ...planRollingUpdate(ms, active, observed), pauseDeployments: ms.spec.paused || !!ctx.rollout.paused };
   if (ms.spec.strategy.type !== 'RollingUpdate') d.plan.previewSlot = otherSlot(active);
-  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed, ctx.total);
   // Not just a template to apply: a paused Deployment already has the spec's template but holds
   // its pods back, so the rollout is under way until the slot has converged.
   d.inProgress = !converged(ms, ctx.desiredRevision, active, observed);
@@ -93,7 +93,7 @@ function steady(ctx: Ctx): Decision {
   const idle = otherSlot(active);
   const scaleDownAt = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt) : undefined;
   const draining = scaleDownAt && now < scaleDownAt && (observed[idle]?.replicas ?? 0) > 0;
-  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(active, observed) : undefined;
+  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(active, observed, ctx.total) : undefined;
   d.plan = { slots: { [active]: { replicas: ctx.total, template: 'current' } }, previewSlot: idle, ...(serving ? { serviceSlot: serving } : {}) };
   // The idle slot is not drained while the Service still selects it (the active slot has no Ready pod yet).
   if (observed[idle]) d.plan.slots[idle] = { replicas: draining || serving === idle ? observed[idle]!.replicas : 0, template: 'keep' };
@@ -121,7 +121,7 @@ function aborted(ctx: Ctx): Decision {
     slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: drain, template: 'keep' } },
     previewSlot: other,
   };
-  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed);
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed, ctx.total);
   const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
   d.problem = {
     reason: 'RolloutAborted',
@@ -286,7 +286,7 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const candSize = r.step === 1 ? total : preview;
   d.plan = {
     slots: { [active]: { replicas: total, template: 'keep' }, [cand]: { replicas: candSize, template: 'current' } },
-    serviceSlot: servingSlot(active, observed),
+    serviceSlot: servingSlot(active, observed, ctx.total),
     previewSlot: cand,
   };
   r.steps = 1;
@@ -312,10 +312,15 @@ function wakeIn(d: Decision, ms: number): void {
   d.requeueAfterMs = Math.max(0, Math.min(d.requeueAfterMs ?? Infinity, ms));
 }
 
-/** Never point the Service at a slot with no Ready pods while the other has some. */
-function servingSlot(active: Slot, observed: ObservedSlots): Slot {
+/**
+ * The slot `<name>` selects: the active one once it can carry what the other serves now (its Ready
+ * pods, up to the total), so an undo, or a slot recreated, never moves all traffic onto its first
+ * Ready pod; until then the other, which is not drained meanwhile.
+ */
+function servingSlot(active: Slot, observed: ObservedSlots, total: number): Slot {
+  const ready = (slot: Slot) => observed[slot]?.readyReplicas ?? 0;
   const other = otherSlot(active);
-  return (observed[active]?.readyReplicas ?? 0) === 0 && (observed[other]?.readyReplicas ?? 0) > 0 ? other : active;
+  return ready(active) >= Math.min(total, ready(other)) ? active : other;
 }
 
 function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
