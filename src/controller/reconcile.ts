@@ -86,7 +86,8 @@ export class Reconciler {
     writes += await this.writeStatus(ms, status, now, decision.events);
     if (action) {
       // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
-      await this.kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION);
+      // Only the value acted on: a newer action written meanwhile stays, and runs next.
+      await this.kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, ms.metadata.annotations![ANNOTATION_ACTION]!);
       writes++;
     }
     const result = problems.length > 0 ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';

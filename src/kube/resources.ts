@@ -84,12 +84,23 @@ export class Kube {
     }
   }
 
-  /** Removes one annotation with a JSON merge patch (not apply: the annotation is the user's field). */
-  async removeAnnotation(r: Resource, namespace: string, name: string, key: string): Promise<void> {
-    await this.client.request('PATCH', resourcePath(r, namespace, name), {
-      contentType: 'application/merge-patch+json',
-      body: { metadata: { annotations: { [key]: null } } },
-    });
+  /**
+   * Removes one annotation if it still holds `value`, with a JSON patch (not apply: the annotation
+   * is the user's field). Returns false when it changed meanwhile (a newer action was written:
+   * it stays, for the next reconcile) or is gone.
+   */
+  async removeAnnotation(r: Resource, namespace: string, name: string, key: string, value: string): Promise<boolean> {
+    const path = `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    try {
+      await this.client.request('PATCH', resourcePath(r, namespace, name), {
+        contentType: 'application/json-patch+json',
+        body: [{ op: 'test', path, value }, { op: 'remove', path }],
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 422 || err.status === 409)) return false;
+      throw err;
+    }
   }
 
   async event(involved: MicroserviceObject, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
