@@ -20,7 +20,8 @@ const atMs = (ms: number) => new Date(T0.getTime() + ms);
 /** A candidate slot whose pods exist but are not Ready. */
 const unready = (revision: string, replicas: number, over: Partial<ObservedSlot> = {}) =>
   readySlot(revision, replicas, { readyReplicas: 0, availableReplicas: 0, ...over });
-const crashing = (revision: string, replicas: number) => unready(revision, replicas, { failingPods: replicas, failure: 'CrashLoopBackOff' });
+const crashing = (revision: string, replicas: number, over: Partial<ObservedSlot> = {}) =>
+  unready(revision, replicas, { failingPods: replicas, failure: 'CrashLoopBackOff', ...over });
 
 /** The steps every canary table below walks through, at 4 replicas: targets 1, 1, 2, 2, 3, then 4. */
 const STEPS = [{ setWeight: 25 }, { pause: { duration: '5m' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 75 }];
@@ -398,8 +399,9 @@ describe('canary: the desired revision changes mid-rollout', () => {
 describe('canary: failure', () => {
   it.each<[string, ObservedSlots, Record<string, string>]>([
     ['crash-looping right away: the candidate goes', { blue: readySlot(OLD, 4), green: crashing(NEW, 1) }, { blue: '4 keep', green: '0 keep' }],
-    ['after the stable slot shrank: the candidate stays until the stable slot is whole again', { blue: readySlot(OLD, 3), green: crashing(NEW, 1) }, { blue: '4 keep', green: '1 keep' }],
-    ['with stable pods not Ready: the candidate never grows', { blue: readySlot(OLD, 4, { readyReplicas: 1, availableReplicas: 1 }), green: crashing(NEW, 1) }, { blue: '4 keep', green: '1 keep' }],
+    ['after the stable slot shrank: its crash-looping pod goes at once, serving nothing', { blue: readySlot(OLD, 3), green: crashing(NEW, 1) }, { blue: '4 keep', green: '0 keep' }],
+    ['after the stable slot shrank: its Ready pod stays until the stable slot is whole again', { blue: readySlot(OLD, 3), green: crashing(NEW, 2, { readyReplicas: 1, availableReplicas: 1 }) }, { blue: '4 keep', green: '1 keep' }],
+    ['with stable pods not Ready: the candidate never grows', { blue: readySlot(OLD, 4, { readyReplicas: 1, availableReplicas: 1 }), green: crashing(NEW, 2, { readyReplicas: 1, availableReplicas: 1 }) }, { blue: '4 keep', green: '1 keep' }],
   ])('aborts when candidate pods fail, %s', (_what, observed, expected) => {
     const d = run({ spec: canarySpec(), status: rolling(), observed });
     expect(d.problem?.reason).toBe('RolloutAborted');
@@ -924,7 +926,9 @@ describe('rollouts on a simulated cluster', () => {
 
       const whole = (r: Reconciled) => plannedSize(r.decision, active) === total && plannedSize(r.decision, otherSlot(active)) === 0;
       const stillAborted = (r: Reconciled) => expect([r.decision.problem?.reason, r.status.stableRevision, r.status.phase]).toEqual(['RolloutAborted', 'r1', 'Degraded']);
-      expect(tickUntil(sim, 100, rand, 30, whole, stillAborted), 'the stable slot whole, the candidate at 0').toBeDefined();
+      // Planned whole at once when the candidate has no Ready pod to keep; then its pods come up.
+      const wholeAndReady = (r: Reconciled) => whole(r) && sim.cluster.slots[active]?.ready === total;
+      expect(tickUntil(sim, 100, rand, 30, wholeAndReady, stillAborted), 'the stable slot whole and Ready, the candidate at 0').toBeDefined();
       // And so it stays, however long.
       for (let t = 0; t < 5; t++) sim.advance(sim.reconcile().decision.plan, 3_600_000);
       const later = sim.reconcile();

@@ -115,8 +115,10 @@ function aborted(ctx: Ctx): Decision {
   const active = d.activeSlot;
   const other = otherSlot(active);
   const activeReady = observed[active]?.readyReplicas ?? 0;
-  // The candidate only shrinks: it keeps what it has while the stable slot is not yet Ready, never more.
-  const drain = Math.min(observed[other]?.replicas ?? 0, Math.max(0, ctx.total - activeReady));
+  // The candidate only shrinks: it keeps its Ready pods (the rest serve nothing, and the ReplicaSet
+  // removes unready pods first) while the stable slot is not yet Ready, never more.
+  const otherObs = observed[other];
+  const drain = Math.min(otherObs?.replicas ?? 0, otherObs?.readyReplicas ?? 0, Math.max(0, ctx.total - activeReady));
   d.plan = {
     slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: drain, template: 'keep' } },
     previewSlot: other,
@@ -314,13 +316,13 @@ function wakeIn(d: Decision, ms: number): void {
 
 /**
  * The slot `<name>` selects: the active one once it can carry what the other serves now (its Ready
- * pods, up to the total), so an undo, or a slot recreated, never moves all traffic onto its first
- * Ready pod; until then the other, which is not drained meanwhile.
+ * pods, up to the total, and at least one), so an undo, or a slot recreated, never moves all
+ * traffic onto its first Ready pod, nor onto none; until then the other, not drained meanwhile.
  */
 function servingSlot(active: Slot, observed: ObservedSlots, total: number): Slot {
   const ready = (slot: Slot) => observed[slot]?.readyReplicas ?? 0;
   const other = otherSlot(active);
-  return ready(active) >= Math.min(total, ready(other)) ? active : other;
+  return ready(active) >= Math.min(Math.max(total, 1), ready(other)) ? active : other;
 }
 
 function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
