@@ -233,6 +233,7 @@ export const MicroserviceStatus = z.object({
   rollout: z.object({
     step: z.int().optional().describe('Index of the current step; steps means the final promotion to 100%.'),
     steps: z.int().optional(),
+    strategy: z.enum(['Canary', 'BlueGreen']).optional().describe('The strategy this rollout runs; a switch mid-rollout starts it over.'),
     weight: z.int().optional().describe('Share of Ready pods that run the candidate, in percent.'),
     desiredWeight: z.int().optional(),
     candidateSlot: z.enum(['blue', 'green']).optional(),

@@ -7,7 +7,7 @@ import { ANNOTATION_ACTION, deploymentName, LABEL_NAME, LABEL_SLOT, render, revi
 import { upToDate } from '../render/diff.js';
 import { ApiError } from '../kube/client.js';
 import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Resource } from '../kube/resources.js';
-import { configMapsReferenced, observeSlot } from '../rollout/observe.js';
+import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, parseAction, type Decision } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { orderResizes } from '../rollout/plan.js';
@@ -55,7 +55,8 @@ export class Reconciler {
     }
     const desiredRevision = revisionOf(ms);
     const action = parseAction(ms.metadata.annotations?.[ANNOTATION_ACTION]);
-    const decision = decide({ ms, observed, desiredRevision, now, action });
+    const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
+    const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot });
     const activeSlot = decision.activeSlot;
     const rendered = render(ms, decision.plan);
 

@@ -56,9 +56,11 @@ interface Case {
   desired?: string;
   now?: Date;
   action?: string;
+  /** The slot the live Service selects. */
+  served?: Slot;
 }
-function run({ spec: s, status, observed = {}, desired = NEW, now = T0, action }: Case): Decision {
-  return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: parseAction(action) });
+function run({ spec: s, status, observed = {}, desired = NEW, now = T0, action, served }: Case): Decision {
+  return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: parseAction(action), servedSlot: served });
 }
 /** The planned sizes, as `{ blue: '4 keep', green: '1 current' }`, for tables that read well. */
 const sizes = (d: Decision) => Object.fromEntries(Object.entries(d.plan.slots).map(([slot, p]) => [slot, `${p.replicas} ${p.template}`]));
@@ -458,6 +460,17 @@ describe('canary: failure', () => {
     expect(d.rollout).toMatchObject({ step: 0, steps: 1, stepStartedAt: iso(5) });
   });
 
+  it('starts over when a one-step canary is switched to BlueGreen, though both have one step', () => {
+    const d = run({ spec: blueGreenSpec(), status: rolling({ step: 1, steps: 1, strategy: 'Canary' }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(5) });
+    expect(d.rollout).toMatchObject({ step: 0, steps: 1, strategy: 'BlueGreen', stepStartedAt: iso(5) });
+    expect(d.activeSlot).toBe('blue'); // not flipped: the preview waits for its promotion
+  });
+
+  it('goes on with a rollout whose status predates the recorded strategy', () => {
+    const d = run({ spec: blueGreenSpec(), status: rolling({ step: 0, steps: 1, pausedUntil: iso(80) }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, now: at(10) });
+    expect(d.rollout).toMatchObject({ step: 0, pausedUntil: iso(80), stepStartedAt: iso(0) });
+  });
+
   it('is not too slow when the candidate is Ready and the stable slot is still shrinking', () => {
     const d = run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 4), green: readySlot(NEW, 1) }, now: at(3600) });
     expect(d.problem).toBeUndefined();
@@ -622,21 +635,41 @@ describe('blue-green', () => {
   it('keeps the idle slot serving until the active slot can carry its load, not just its first Ready pod', () => {
     // Reached by: an abandoned rollout, undo back to its (never Ready) revision, then the spec set to it.
     const status = steadyOn(NEW, 'green');
-    const waiting = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: unready(NEW, 3) } });
+    const served = 'blue';
+    const waiting = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: unready(NEW, 3) } });
     expect(waiting.plan.serviceSlot).toBe('blue');
     expect(sizes(waiting)).toEqual({ green: '3 current', blue: '3 keep' });
-    const one = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 1 }) } });
+    const one = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 1 }) } });
     expect(one.plan.serviceSlot).toBe('blue');
     expect(sizes(one)).toEqual({ green: '3 current', blue: '3 keep' });
-    const all = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
+    const all = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
     expect(all.plan.serviceSlot).toBe('green');
     expect(sizes(all)).toEqual({ green: '3 current', blue: '0 keep' });
   });
 
   it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
     const status = steadyOn(NEW, 'green');
-    const d = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
     expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('never sends traffic to an unpromoted preview because a stable pod restarted', () => {
+    const observed = { blue: readySlot(OLD, 3, { readyReplicas: 2, availableReplicas: 2 }), green: readySlot(NEW, 3) };
+    const d = run({ spec: blueGreenSpec({ scaleDownDelaySeconds: 30 }), status: bgRolling(), served: 'blue', observed });
+    expect([d.activeSlot, d.plan.serviceSlot]).toEqual(['blue', 'blue']);
+  });
+
+  it('does not move traffic back to the old revision when a pod of the promoted slot goes unready', () => {
+    const status = steadyOn(NEW, 'green', { rollout: { scaleDownAt: iso(30), previousRevision: OLD } });
+    const d = run({ spec: blueGreenSpec(), status, served: 'green', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 2 }) }, now: at(60) });
+    expect(d.plan.serviceSlot).toBe('green');
+    expect(sizes(d)).toEqual({ green: '3 current', blue: '0 keep' });
+  });
+
+  it('serves from the active slot at 0 replicas, so the old one scales down too', () => {
+    const d = run({ spec: blueGreenSpec(undefined, { replicas: 0 }), status: steadyOn(NEW, 'green'), served: 'blue', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) } });
+    expect(d.plan.serviceSlot).toBe('green');
+    expect(sizes(d)).toEqual({ green: '0 current', blue: '0 keep' });
   });
 
   it('never points the Service at a slot with no Ready pods while the other has some', () => {
@@ -796,10 +829,11 @@ function checkDecision({ ms, observed }: EngineInput, d: Decision): void {
     expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(candidateFor(total, r.desiredWeight!));
   }
   if (ms.spec.strategy.type === 'BlueGreen') {
-    // (4) the Service selects one slot, never an empty one while the other has Ready pods
+    // (4) the Service selects one slot, never an empty one while the other has Ready pods (unless
+    // the spec asks for 0 replicas: then nothing is to serve, and the old slot must scale down too)
     expect(d.plan.serviceSlot).toBeDefined();
     const serving = d.plan.serviceSlot!;
-    if ((observed[serving]?.readyReplicas ?? 0) === 0) expect(observed[otherSlot(serving)]?.readyReplicas ?? 0).toBe(0);
+    if ((observed[serving]?.readyReplicas ?? 0) === 0 && total > 0) expect(observed[otherSlot(serving)]?.readyReplicas ?? 0).toBe(0);
   }
   if (aborted) {
     // (3) an aborted revision: the stable slot at full size; the candidate only ever shrinks

@@ -23,6 +23,8 @@ export interface EngineInput {
   observed: ObservedSlots;
   desiredRevision: string;
   now: Date;
+  /** The slot the live `<name>` Service selects, if it selects one (blue-green). */
+  servedSlot?: Slot;
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
   action?: { action: string; id: string };
 }
@@ -76,7 +78,7 @@ function rollingUpdate(ctx: Ctx): Decision {
   const active = d.activeSlot;
   d.plan = { ...planRollingUpdate(ms, active, observed), pauseDeployments: ms.spec.paused || !!ctx.rollout.paused };
   if (ms.spec.strategy.type !== 'RollingUpdate') d.plan.previewSlot = otherSlot(active);
-  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed, ctx.total);
+  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(ctx);
   // Not just a template to apply: a paused Deployment already has the spec's template but holds
   // its pods back, so the rollout is under way until the slot has converged.
   d.inProgress = !converged(ms, ctx.desiredRevision, active, observed);
@@ -93,7 +95,7 @@ function steady(ctx: Ctx): Decision {
   const idle = otherSlot(active);
   const scaleDownAt = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt) : undefined;
   const draining = scaleDownAt && now < scaleDownAt && (observed[idle]?.replicas ?? 0) > 0;
-  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(active, observed, ctx.total) : undefined;
+  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(ctx) : undefined;
   d.plan = { slots: { [active]: { replicas: ctx.total, template: 'current' } }, previewSlot: idle, ...(serving ? { serviceSlot: serving } : {}) };
   // The idle slot is not drained while the Service still selects it (the active slot has no Ready pod yet).
   if (observed[idle]) d.plan.slots[idle] = { replicas: draining || serving === idle ? observed[idle]!.replicas : 0, template: 'keep' };
@@ -117,13 +119,16 @@ function aborted(ctx: Ctx): Decision {
   const activeReady = observed[active]?.readyReplicas ?? 0;
   // The candidate only shrinks: it keeps its Ready pods (the rest serve nothing, and the ReplicaSet
   // removes unready pods first) while the stable slot is not yet Ready, never more.
+  // Blue-green after an undo: the slot the Service still selects keeps its size until it moves.
   const otherObs = observed[other];
-  const drain = Math.min(otherObs?.replicas ?? 0, otherObs?.readyReplicas ?? 0, Math.max(0, ctx.total - activeReady));
+  const serving = ms.spec.strategy.type === 'BlueGreen' ? servingSlot(ctx) : undefined;
+  const drain = serving === other ? otherObs?.replicas ?? 0
+    : Math.min(otherObs?.replicas ?? 0, otherObs?.readyReplicas ?? 0, Math.max(0, ctx.total - activeReady));
   d.plan = {
     slots: { [active]: { replicas: ctx.total, template: 'keep' }, [other]: { replicas: drain, template: 'keep' } },
     previewSlot: other,
   };
-  if (ms.spec.strategy.type === 'BlueGreen') d.plan.serviceSlot = servingSlot(active, observed, ctx.total);
+  if (serving) d.plan.serviceSlot = serving;
   const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
   d.problem = {
     reason: 'RolloutAborted',
@@ -135,13 +140,15 @@ function aborted(ctx: Ctx): Decision {
 
 /**
  * Starts a rollout of the desired revision from step 0 unless this very one is already under way
- * with these steps (a strategy switched mid-rollout, Canary to BlueGreen, starts over).
+ * with this strategy and number of steps (switched mid-rollout, it starts over).
  */
 function beginRollout(ctx: Ctx, steps: number): void {
   const cand = otherSlot(ctx.decision.activeSlot);
   const r = ctx.rollout;
-  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && r.steps === steps) return;
-  ctx.rollout = { candidateSlot: cand, step: 0, steps, paused: r.paused };
+  const strategy = ctx.ms.spec.strategy.type === 'BlueGreen' ? 'BlueGreen' : 'Canary';
+  const same = r.steps === steps && (r.strategy ?? strategy) === strategy; // a status from before `strategy` was recorded
+  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
+  ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused };
   startStep(ctx.rollout, ctx.now);
 }
 
@@ -288,7 +295,7 @@ function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const candSize = r.step === 1 ? total : preview;
   d.plan = {
     slots: { [active]: { replicas: total, template: 'keep' }, [cand]: { replicas: candSize, template: 'current' } },
-    serviceSlot: servingSlot(active, observed, ctx.total),
+    serviceSlot: servingSlot(ctx),
     previewSlot: cand,
   };
   r.steps = 1;
@@ -315,14 +322,20 @@ function wakeIn(d: Decision, ms: number): void {
 }
 
 /**
- * The slot `<name>` selects: the active one once it can carry what the other serves now (its Ready
- * pods, up to the total, and at least one), so an undo, or a slot recreated, never moves all
- * traffic onto its first Ready pod, nor onto none; until then the other, not drained meanwhile.
+ * The slot `<name>` selects. While it selects the active slot, it stays there unless that slot has
+ * no Ready pod and the other has some. While it selects the other (after a flip or an undo), it
+ * moves to the active slot once that can carry what the other serves (its Ready pods, up to the
+ * total): an undo never puts all traffic on a returning slot's first Ready pod, and an unpromoted
+ * candidate never gets traffic because a stable pod restarted. At 0 replicas, the active slot.
  */
-function servingSlot(active: Slot, observed: ObservedSlots, total: number): Slot {
-  const ready = (slot: Slot) => observed[slot]?.readyReplicas ?? 0;
+function servingSlot(ctx: Ctx): Slot {
+  const { observed, total, servedSlot } = ctx;
+  const active = ctx.decision.activeSlot;
   const other = otherSlot(active);
-  return ready(active) >= Math.min(Math.max(total, 1), ready(other)) ? active : other;
+  if (total === 0) return active;
+  const ready = (slot: Slot) => observed[slot]?.readyReplicas ?? 0;
+  const need = servedSlot === other ? Math.min(total, ready(other)) : Math.min(1, ready(other));
+  return ready(active) >= need ? active : other;
 }
 
 function compactRollout(r: RolloutStatus): RolloutStatus | undefined {

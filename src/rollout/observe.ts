@@ -1,7 +1,14 @@
-// Reading a slot's state off its Deployment.
+// Reading a slot's state off its Deployment, and which slot the live Service serves.
+import type { Slot } from '../api/schema.js';
 import type { KubeObject } from '../render/meta.js';
-import { LABEL_REVISION } from '../render/meta.js';
+import { LABEL_REVISION, LABEL_SLOT, SLOTS } from '../render/meta.js';
 import type { ObservedSlot } from './types.js';
+
+/** The slot a live Service selects, when it selects just one (blue-green); undefined otherwise. */
+export function servedSlotOf(service: KubeObject | undefined): Slot | undefined {
+  const slot = (service as { spec?: { selector?: Record<string, string> } } | undefined)?.spec?.selector?.[LABEL_SLOT];
+  return SLOTS.find((s) => s === slot);
+}
 
 interface DeploymentShape {
   metadata: { generation?: number };

@@ -122,12 +122,18 @@ export function reconcileOnce(input: EngineInput): Reconciled {
 
 /** A Microservice, its slots and a clock, reconciled and moved forward a tick at a time. */
 export class Sim {
+  /** The slot the Service selects, as the last reconcile left it. */
+  servedSlot?: Slot;
+
   constructor(public ms: Microservice, readonly cluster: Cluster, public desiredRevision: string, public now: Date) {}
 
-  /** Reconciles once and keeps the status written. */
+  /** Reconciles once and keeps the status written, and the Service as it applied it. */
   reconcile(action?: { action: string; id: string }): Reconciled {
-    const r = reconcileOnce({ ms: this.ms, observed: this.cluster.observe(), desiredRevision: this.desiredRevision, now: this.now, ...(action ? { action } : {}) });
+    const r = reconcileOnce({
+      ms: this.ms, observed: this.cluster.observe(), desiredRevision: this.desiredRevision, now: this.now, servedSlot: this.servedSlot, ...(action ? { action } : {}),
+    });
     this.ms = { ...this.ms, status: r.status };
+    this.servedSlot = r.decision.plan.serviceSlot;
     return r;
   }
 
