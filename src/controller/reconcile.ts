@@ -10,7 +10,7 @@ import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Res
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, parseAction, type Decision } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
-import { orderResizes } from '../rollout/plan.js';
+import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { Cache } from './cache.js';
 
@@ -61,23 +61,16 @@ export class Reconciler {
     const rendered = render(ms, decision.plan);
 
     const problems: Problem[] = decision.problem ? [decision.problem] : [];
-    const apply = async (objects: KubeObject[]) => {
-      for (const desired of objects) {
-        const result = await this.applyIfChanged(namespace, desired, mine, ownedBy);
-        if (result === 'applied') writes++;
-        else if (result) problems.push(result);
+    for (const write of writeOrder(rendered, observed)) {
+      if ('resize' in write) {
+        await this.kube.resize(namespace, deploymentName(name, write.resize.slot), write.resize.replicas);
+        writes++;
+        continue;
       }
-    };
-    // In an order that keeps traffic and the surge cap safe between two writes: Services first
-    // (the engine points one at a slot only once it has Ready pods), so no slot shrinks while
-    // selected; then shrinking slots, the rest (the candidate may grow), and growing slots.
-    const isService = (o: KubeObject) => o.kind === 'Service';
-    const resizes = orderResizes(rendered.resize, observed);
-    await apply(rendered.objects.filter(isService));
-    for (const { slot, replicas } of resizes.before) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
-    await apply(rendered.objects.filter((o) => !isService(o)));
-    for (const { slot, replicas } of resizes.after) await this.kube.resize(namespace, deploymentName(name, slot), replicas);
-    writes += resizes.before.length + resizes.after.length;
+      const result = await this.applyIfChanged(namespace, write.apply, mine, ownedBy);
+      if (result === 'applied') writes++;
+      else if (result) problems.push(result);
+    }
 
     const done = converged(ms, desiredRevision, activeSlot, observed);
     const keptDeployments = rendered.resize.map((r) => mine.get(`Deployment/${deploymentName(name, r.slot)}`));

@@ -9,8 +9,10 @@ export interface Rendered {
   /** Objects to apply in full. */
   objects: KubeObject[];
   /** Slots that keep their pod template (an earlier revision) and are only resized. */
-  resize: Array<{ slot: Slot; replicas: number }>;
+  resize: Resize[];
 }
+
+export type Resize = { slot: Slot; replicas: number };
 
 export function render(ms: Microservice, plan: Plan): Rendered {
   const objects: Array<KubeObject | undefined> = [renderConfigMap(ms)];

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceStatus, Slot } from '../api/schema.js';
-import { configMapNameFor, revisionOf, SLOTS, type KubeObject } from '../render/index.js';
+import { configMapNameFor, render, revisionOf, SLOTS, type KubeObject } from '../render/index.js';
 import { renderDeployment } from '../render/workload.js';
 import { arbMicroservice } from '../testing/arbitraries.js';
 import { microservice, readySlot } from '../testing/fixtures.js';
 import { serverLike } from '../testing/server.js';
 import { configMapsReferenced, observeSlot } from './observe.js';
-import { activeSlotOf, orderResizes, planRollingUpdate } from './plan.js';
+import { activeSlotOf, planRollingUpdate, writeOrder } from './plan.js';
 import type { ObservedSlots } from './types.js';
 
 const ms = (status?: MicroserviceStatus) => microservice({ image: 'registry.example/orders:2', replicas: 3 }, {}, status);
@@ -129,28 +129,41 @@ describe('configMapsReferenced', () => {
   });
 });
 
-describe('orderResizes', () => {
+describe('writeOrder', () => {
+  const web = microservice({ image: 'registry.example/orders:2', replicas: 3, ports: [{ port: 8080 }], strategy: { type: 'BlueGreen' } });
+  /** The rendering of a plan where `applied` (if any) gets the current template and the other slot is resized. */
+  const rendered = (want: Record<Slot, number>, applied: Slot | undefined, serviceSlot?: Slot) => render(web, {
+    slots: Object.fromEntries(SLOTS.map((slot) => [slot, { replicas: want[slot], template: slot === applied ? 'current' : 'keep' }])),
+    serviceSlot,
+  });
+  const slotOf = (o: KubeObject) => (o.metadata.name.endsWith('-blue') ? 'blue' : 'green') as Slot;
+
   it('keeps the total of the slots within the larger of before and after, at every write', () => {
     const sizes = fc.record({ blue: fc.nat(10), green: fc.nat(10) });
     fc.assert(fc.property(sizes, sizes, fc.constantFrom<Slot | undefined>('blue', 'green', undefined), (was, want, applied) => {
       const observed: ObservedSlots = { blue: readySlot('a', was.blue), green: readySlot('b', was.green) };
-      const resize = SLOTS.filter((s) => s !== applied).map((slot) => ({ slot, replicas: want[slot] }));
-      const { before, after } = orderResizes(resize, observed);
-      // The writes in the order reconcile sends them: resizes before, the applied slot, resizes after.
       const now = { ...was };
       const totals: number[] = [];
       const write = (slot: Slot, replicas: number) => { now[slot] = replicas; totals.push(now.blue + now.green); };
-      for (const r of before) write(r.slot, r.replicas);
-      if (applied) write(applied, want[applied]);
-      for (const r of after) write(r.slot, r.replicas);
+      for (const w of writeOrder(rendered(want, applied), observed)) {
+        if ('resize' in w) write(w.resize.slot, w.resize.replicas);
+        else if (w.apply.kind === 'Deployment') write(slotOf(w.apply), (w.apply as unknown as { spec: { replicas: number } }).spec.replicas);
+      }
       expect(now).toEqual(want);
       const cap = Math.max(was.blue + was.green, want.blue + want.green);
       for (const total of totals) expect(total).toBeLessThanOrEqual(cap);
     }));
   });
 
+  it('points the Service before any slot shrinks, so none shrinks while it is selected', () => {
+    const observed: ObservedSlots = { blue: readySlot('a', 3), green: readySlot('b', 3) };
+    const kinds = writeOrder(rendered({ blue: 3, green: 0 }, 'blue', 'blue'), observed)
+      .map((w) => ('resize' in w ? `resize ${w.resize.slot} ${w.resize.replicas}` : w.apply.kind));
+    expect(kinds.indexOf('Service')).toBeLessThan(kinds.indexOf('resize green 0'));
+  });
+
   it('leaves out slots already at their size, and slots that do not exist', () => {
-    const observed: ObservedSlots = { blue: readySlot('a', 3) };
-    expect(orderResizes([{ slot: 'blue', replicas: 3 }, { slot: 'green', replicas: 2 }], observed)).toEqual({ before: [], after: [] });
+    const writes = writeOrder(rendered({ blue: 3, green: 2 }, undefined), { blue: readySlot('a', 3) });
+    expect(writes.filter((w) => 'resize' in w)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // Pure planning: which slot serves and how big each slot should be.
 import type { Microservice, Slot } from '../api/schema.js';
-import { otherSlot } from '../render/meta.js';
+import type { Rendered, Resize } from '../render/index.js';
+import { type KubeObject, otherSlot } from '../render/meta.js';
 import type { ObservedSlots, Plan } from './types.js';
 
 /**
@@ -25,14 +26,22 @@ export function planRollingUpdate(ms: Microservice, active: Slot, observed: Obse
   return plan;
 }
 
-export type Resize = { slot: Slot; replicas: number };
+export type Write = { apply: KubeObject } | { resize: Resize };
 
 /**
- * The resizes that change something, split around the applies so that the slots' total never
- * passes the cap between two writes: shrinking slots first, then the applied Deployment (the
- * candidate, which may grow), then growing slots. The engine's plans have one applied slot at most.
+ * A reconcile's writes, in an order that keeps traffic and the surge cap safe between any two:
+ * Services first (the engine points one at a slot only once it has Ready pods), so no slot shrinks
+ * while selected; then shrinking slots; the other objects (the candidate's Deployment may grow:
+ * the engine's plans apply one slot at most); and growing slots. Resizes that change nothing, or
+ * of slots that do not exist, are left out.
  */
-export function orderResizes(resize: Resize[], observed: ObservedSlots): { before: Resize[]; after: Resize[] } {
+export function writeOrder({ objects, resize }: Rendered, observed: ObservedSlots): Write[] {
   const delta = (r: Resize) => r.replicas - (observed[r.slot]?.replicas ?? r.replicas);
-  return { before: resize.filter((r) => delta(r) < 0), after: resize.filter((r) => delta(r) > 0) };
+  const isService = (o: KubeObject) => o.kind === 'Service';
+  return [
+    ...objects.filter(isService).map((apply) => ({ apply })),
+    ...resize.filter((r) => delta(r) < 0).map((r) => ({ resize: r })),
+    ...objects.filter((o) => !isService(o)).map((apply) => ({ apply })),
+    ...resize.filter((r) => delta(r) > 0).map((r) => ({ resize: r })),
+  ];
 }
