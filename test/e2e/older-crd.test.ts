@@ -56,8 +56,8 @@ describe('a Microservice that an older CRD let in', () => {
     expect(Object.keys(before)).toContain('HorizontalPodAutoscaler/api');
 
     const today = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8'));
-    const older = kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(withoutCEL(today)));
-    expect((await older).code).toBe(0);
+    const older = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(withoutCEL(today)));
+    expect(older.code, older.stderr).toBe(0);
     await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev');
 
     // The older CRD lets maxReplicas below minReplicas in (the API server may take a moment to

@@ -1,10 +1,8 @@
 // /metrics, /healthz and /readyz of a running operator, as Prometheus and the kubelet see them;
 // and the operator's idle memory with a few Microservices, reported for sizing the chart's
 // resources.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, ROOT } from './harness.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, PACKAGE_VERSION } from './harness.js';
 import { RunningOperator } from './production-harness.js';
 
 let ns: string;
@@ -69,8 +67,7 @@ describe('health and metrics endpoints', () => {
     expect(sample(text, 'coxswain_queue_depth')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'coxswain_api_writes_total')).toBeGreaterThan(0);
     expect(sample(text, 'coxswain_leader')).toBe(1);
-    const { version } = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
-    expect(sample(text, `coxswain_build_info{version="${version}"}`)).toBe(1);
+    expect(sample(text, `coxswain_build_info{version="${PACKAGE_VERSION}"}`)).toBe(1);
     expect(sample(text, 'coxswain_microservices{phase="Healthy"}')).toBe(names.length - 1);
     expect(sample(text, 'coxswain_microservices{phase="Paused"}')).toBe(1);
     expect(sample(text, 'coxswain_microservices{phase="Degraded"}')).toBe(1);

@@ -1,11 +1,9 @@
 // An operator at rest writes nothing: not while idle, not after a restart, and it stops cleanly
 // on SIGTERM. Counted in the API server's audit log, the ground truth of what it sent.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, microservice,
-  Operator, operatorRequests, ROOT, sleep, WRITE_VERBS,
+  Operator, operatorRequests, PACKAGE_VERSION, sleep, WRITE_VERBS,
 } from './harness.js';
 
 let ns: string;
@@ -56,7 +54,7 @@ describe.skipIf(!hasAuditLog)('an operator at rest (audit log)', () => {
     expect(writes).toEqual([]);
     expect(await allReady()).toBe(true);
     // It says who it is, as kubectl does: name, version and platform in the User-Agent.
-    const { version } = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const version = PACKAGE_VERSION;
     const agents = [...new Set(operatorRequests(mark).map((e) => e.userAgent))];
     expect(agents).toEqual([expect.stringMatching(new RegExp(`^coxswain/${version.replaceAll('.', '\\.')} \\(linux/\\w+\\) node/`))]);
     expect(operator.lines().find((l) => l.msg === 'starting')).toMatchObject({ version });
