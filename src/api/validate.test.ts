@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openAPISchema } from './crd.js';
 import { API_VERSION, KIND, MicroserviceSpec, type MicroserviceSpecInput } from './schema.js';
 import { fieldPath, validateMicroservice } from './validate.js';
-import { arbName, arbSpecInput } from '../testing/arbitraries.js';
+import { arbName, arbSpecInput } from '../../test/support/arbitraries.js';
 
 const object = (spec: unknown, name = 'orders') => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'shop' }, spec });
 

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { MicroserviceObject } from '../api/schema.js';
 import { KubeClient } from '../kube/client.js';
 import { Kube, MICROSERVICES, resourcePath } from '../kube/resources.js';
-import { ANNOTATION_ACTION } from '../render/meta.js';
+import { ANNOTATION_ACTION } from '../api/names.js';
 import { formatList, formatTree } from './show.js';
 import { userAgent } from '../version.js';
 

@@ -2,7 +2,8 @@
 import * as yaml from 'js-yaml';
 import { API_VERSION, KIND, type MicroserviceObject } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { render, type KubeObject } from '../render/index.js';
+import { render } from '../render/index.js';
+import { type KubeObject } from '../kube/object.js';
 import { activeSlotOf, planRollingUpdate } from '../rollout/plan.js';
 
 export type RenderResult = { ok: true; objects: KubeObject[] } | { ok: false; problems: string[] };

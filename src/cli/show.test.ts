@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, KIND, type MicroserviceObject, type MicroserviceSpecInput, type MicroserviceStatus } from '../api/schema.js';
-import { reconcileOnce } from '../testing/cluster.js';
-import { microservice, readySlot } from '../testing/fixtures.js';
+import { reconcileOnce } from '../../test/support/cluster.js';
+import { microservice, readySlot } from '../../test/support/fixtures.js';
 import { formatList, formatTree } from './show.js';
 
 const OLD = 'rev-old';

@@ -1,7 +1,7 @@
 // What `kubectl coxswain list` and `get` print: pure text from Microservice objects.
 import type { MicroserviceObject, Slot } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { SLOTS } from '../render/meta.js';
+import { SLOTS } from '../api/names.js';
 import { stepPlan } from '../rollout/canary.js';
 
 function table(rows: string[][]): string {

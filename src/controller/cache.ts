@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import type { Resource } from '../kube/resources.js';
-import type { KubeObject } from '../render/meta.js';
+import type { KubeObject } from '../kube/object.js';
 import { type Handler, Informer } from './informer.js';
 
 export class Cache {

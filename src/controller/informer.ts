@@ -2,7 +2,7 @@
 // meanwhile as deletes, so no delete is lost across a reconnect), restarts with backoff on any
 // other error, and records when it last heard from the server so a stall detector can act.
 import type { Logger } from 'pino';
-import type { KubeObject } from '../render/meta.js';
+import type { KubeObject } from '../kube/object.js';
 import type { KubeClient, WatchEvent } from '../kube/client.js';
 import { resourcePath, type Resource } from '../kube/resources.js';
 import { Backoff } from './backoff.js';

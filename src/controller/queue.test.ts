@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { deferred, type Deferred } from '../testing/fixtures.js';
+import { deferred, type Deferred } from '../../test/support/fixtures.js';
 import { WorkQueue, type QueueOptions, type WorkResult } from './queue.js';
 
 // Captured before the fake timers replace it: runs once every pending promise callback has run.

@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { ANNOTATION_ACTION, deploymentName, LABEL_NAME, LABEL_SLOT, render, revisionOf, SLOTS, stableJSON, type KubeObject } from '../render/index.js';
+import { ANNOTATION_ACTION, deploymentName, LABEL_NAME, LABEL_SLOT, SLOTS, stableJSON } from '../api/names.js';
+import { render, revisionOf } from '../render/index.js';
+import { type KubeObject } from '../kube/object.js';
 import { upToDate } from '../render/diff.js';
 import { ApiError } from '../kube/client.js';
 import { CONFIGMAPS, DEPLOYMENTS, type Kube, MICROSERVICES, resourceOf, type Resource } from '../kube/resources.js';

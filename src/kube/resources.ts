@@ -2,7 +2,8 @@
 // with field manager `coxswain`, so Coxswain owns exactly the fields it sets and no others.
 import { randomBytes } from 'node:crypto';
 import { GROUP, PLURAL, VERSION, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
-import { MANAGER, type KubeObject } from '../render/meta.js';
+import { MANAGER } from '../api/names.js';
+import { type KubeObject } from './object.js';
 import { ApiError, type KubeClient } from './client.js';
 
 export interface Resource {

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { arbName, arbPlan, arbQuantity, arbSpecInput } from '../testing/arbitraries.js';
-import { getPath, microservice, setPath, stringLeaves } from '../testing/fixtures.js';
-import { canonicalQuantity, serverLike } from '../testing/server.js';
+import { arbName, arbPlan, arbQuantity, arbSpecInput } from '../../test/support/arbitraries.js';
+import { getPath, microservice, setPath, stringLeaves } from '../../test/support/fixtures.js';
+import { canonicalQuantity, serverLike } from '../../test/support/server.js';
 import { holds, quantityValue, upToDate } from './diff.js';
-import { render, type KubeObject } from './index.js';
+import { render } from './index.js';
+import { type KubeObject } from '../kube/object.js';
 
 describe('quantityValue', () => {
   it.each<[unknown, number | undefined]>([

@@ -1,7 +1,7 @@
 // Does an observed object already hold everything we would apply? Then applying would change
 // nothing, and the reconcile sends no write. Fields others set (defaults, status, other
 // managers' fields) are ignored: only what we render is compared.
-import type { KubeObject } from './meta.js';
+import type { KubeObject } from '../kube/object.js';
 
 const SUFFIX: Record<string, number> = {
   n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,

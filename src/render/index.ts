@@ -1,7 +1,8 @@
 // Pure rendering: (Microservice, plan) -> the child objects it should have.
 import type { Microservice, Slot } from '../api/schema.js';
 import type { Plan } from '../rollout/types.js';
-import { ANNOTATION_APPLIED, contentHash, type KubeObject, SLOTS } from './meta.js';
+import { ANNOTATION_APPLIED, contentHash, SLOTS } from '../api/names.js';
+import { type KubeObject } from '../kube/object.js';
 import { renderHPA, renderNetworkPolicy, renderPreviewService, renderService } from './network.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
 
@@ -36,5 +37,5 @@ function stamped(o: KubeObject): KubeObject {
   return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [ANNOTATION_APPLIED]: contentHash(o) } } };
 }
 
-export * from './meta.js';
+export { ownedMeta } from './meta.js';
 export { configMapNameFor, podTemplate, revisionOf } from './workload.js';

@@ -1,6 +1,8 @@
 // Services, the NetworkPolicy and the HorizontalPodAutoscaler.
 import { API_VERSION, KIND, type Microservice, type Slot } from '../api/schema.js';
-import { baseLabels, LABEL_MANAGED_BY, LABEL_NAME, LABEL_SLOT, ownedMeta, previewServiceName, type KubeObject } from './meta.js';
+import { baseLabels, LABEL_MANAGED_BY, LABEL_NAME, LABEL_SLOT, previewServiceName } from '../api/names.js';
+import { ownedMeta } from './meta.js';
+import { type KubeObject } from '../kube/object.js';
 import { compact } from './workload.js';
 
 /** A Service over the Microservice's pods; `slot` narrows it to one slot. */

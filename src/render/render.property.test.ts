@@ -4,9 +4,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceSpecInput } from '../api/schema.js';
 import { planRollingUpdate } from '../rollout/plan.js';
-import { arbName, arbPlan, arbSpecInput } from '../testing/arbitraries.js';
-import { microservice } from '../testing/fixtures.js';
-import { configMapNameFor, LABEL_MANAGED_BY, render, revisionOf, type KubeObject } from './index.js';
+import { arbName, arbPlan, arbSpecInput } from '../../test/support/arbitraries.js';
+import { microservice } from '../../test/support/fixtures.js';
+import { configMapNameFor, render, revisionOf } from './index.js';
+import { LABEL_MANAGED_BY } from '../api/names.js';
+import { type KubeObject } from '../kube/object.js';
 
 type Labels = Record<string, string>;
 const selects = (selector: Labels, labels: Labels | undefined) => Object.entries(selector).every(([k, v]) => labels?.[k] === v);

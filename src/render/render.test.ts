@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Microservice, MicroserviceSpecInput } from '../api/schema.js';
 import type { Plan } from '../rollout/types.js';
-import { microservice, UID } from '../testing/fixtures.js';
-import { ANNOTATION_APPLIED, configMapNameFor, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT, render, revisionOf, type KubeObject } from './index.js';
+import { microservice, UID } from '../../test/support/fixtures.js';
+import { ANNOTATION_APPLIED, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT } from '../api/names.js';
+import { configMapNameFor, render, revisionOf } from './index.js';
+import { type KubeObject } from '../kube/object.js';
 import { holds, upToDate } from './diff.js';
-import { serverLike } from '../testing/server.js';
+import { serverLike } from '../../test/support/server.js';
 
 const SAMPLE: MicroserviceSpecInput = {
   image: 'registry.example/orders:1.4.2',

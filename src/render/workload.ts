@@ -1,8 +1,8 @@
 // The pod template, its revision, the config ConfigMap, and the slot Deployments.
 import type { Microservice, MicroserviceSpec, Slot } from '../api/schema.js';
-import {
-  baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, ownedMeta, slotLabels, type KubeObject,
-} from './meta.js';
+import { baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, slotLabels } from '../api/names.js';
+import { ownedMeta } from './meta.js';
+import { type KubeObject } from '../kube/object.js';
 
 const CONFIG_VOLUME = 'coxswain-config';
 

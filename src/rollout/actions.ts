@@ -1,7 +1,7 @@
 // Actions a person asks for through `kubectl coxswain` (the coxswain.dev/action annotation):
 // each is carried out once, judged against the rollout's state, and answered in a plain sentence
 // recorded in status.lastAction.
-import { otherSlot } from '../render/meta.js';
+import { otherSlot } from '../api/names.js';
 import type { Ctx } from './engine.js';
 
 export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceSpecInput } from '../api/schema.js';
-import { arbCanarySteps, arbIntOrPercent } from '../testing/arbitraries.js';
-import { microservice } from '../testing/fixtures.js';
+import { arbCanarySteps, arbIntOrPercent } from '../../test/support/arbitraries.js';
+import { microservice } from '../../test/support/fixtures.js';
 import { candidateFor, durationMs, resolveIntOrPercent, split, stepPlan, weightAt } from './canary.js';
 
 type Limits = { maxSurge: number | string; maxUnavailable: number | string };

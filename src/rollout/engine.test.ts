@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Microservice, MicroserviceSpecInput, MicroserviceStatus, Slot } from '../api/schema.js';
-import { otherSlot } from '../render/meta.js';
-import { arbObservedSlot, arbRolloutSpec } from '../testing/arbitraries.js';
-import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../testing/cluster.js';
-import { microservice, readySlot } from '../testing/fixtures.js';
+import { otherSlot } from '../api/names.js';
+import { arbObservedSlot, arbRolloutSpec } from '../../test/support/arbitraries.js';
+import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../../test/support/cluster.js';
+import { microservice, readySlot } from '../../test/support/fixtures.js';
 import { candidateFor } from './canary.js';
 import { ACTIONS, decide, parseAction, type Decision, type EngineInput, type RolloutStatus } from './engine.js';
 import type { ObservedSlot, ObservedSlots } from './types.js';

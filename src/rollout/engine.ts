@@ -6,7 +6,7 @@
 // in the other, the candidate, which becomes active by a pointer flip when promoted. While a
 // rollout runs, the stable slot keeps its pod template (`keep`) and is only resized.
 import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import { otherSlot } from '../render/meta.js';
+import { otherSlot } from '../api/names.js';
 import { candidateFor, durationMs, split, weightAt } from './canary.js';
 import { activeSlotOf, planRollingUpdate } from './plan.js';
 import { converged, type Problem } from './status.js';

@@ -1,7 +1,7 @@
 // Reading a slot's state off its Deployment, and which slot the live Service serves.
 import type { Slot } from '../api/schema.js';
-import type { KubeObject } from '../render/meta.js';
-import { LABEL_REVISION, LABEL_SLOT, SLOTS } from '../render/meta.js';
+import type { KubeObject } from '../kube/object.js';
+import { LABEL_REVISION, LABEL_SLOT, SLOTS } from '../api/names.js';
 import type { ObservedSlot } from './types.js';
 
 /** The slot a live Service selects, when it selects just one (blue-green); undefined otherwise. */

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceStatus, Slot } from '../api/schema.js';
-import { configMapNameFor, render, revisionOf, SLOTS, type KubeObject } from '../render/index.js';
+import { configMapNameFor, render, revisionOf } from '../render/index.js';
+import { SLOTS } from '../api/names.js';
+import { type KubeObject } from '../kube/object.js';
 import { renderDeployment } from '../render/workload.js';
-import { arbMicroservice } from '../testing/arbitraries.js';
-import { microservice, readySlot } from '../testing/fixtures.js';
-import { serverLike } from '../testing/server.js';
+import { arbMicroservice } from '../../test/support/arbitraries.js';
+import { microservice, readySlot } from '../../test/support/fixtures.js';
+import { serverLike } from '../../test/support/server.js';
 import { configMapsReferenced, observeSlot } from './observe.js';
 import { activeSlotOf, planRollingUpdate, writeOrder } from './plan.js';
 import type { ObservedSlots } from './types.js';

@@ -1,7 +1,8 @@
 // Pure planning: which slot serves and how big each slot should be.
 import type { Microservice, Slot } from '../api/schema.js';
 import type { Rendered, Resize } from '../render/index.js';
-import { type KubeObject, otherSlot } from '../render/meta.js';
+import { type KubeObject } from '../kube/object.js';
+import { otherSlot } from '../api/names.js';
 import type { ObservedSlots, Plan } from './types.js';
 
 /**

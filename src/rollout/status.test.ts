@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Condition, MicroserviceStatus } from '../api/schema.js';
-import { baseLabels } from '../render/meta.js';
-import { microservice, readySlot } from '../testing/fixtures.js';
+import { baseLabels } from '../api/names.js';
+import { microservice, readySlot } from '../../test/support/fixtures.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem, type RolloutOutcome, type StatusInput } from './status.js';
 import type { ObservedSlot, ObservedSlots } from './types.js';
 

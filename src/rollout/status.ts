@@ -2,7 +2,7 @@
 // kstatus polarity: Ready is normal-true; Reconciling and Stalled are abnormal-true. All three
 // are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
 import type { Condition, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import { baseLabels, selectorString, SLOTS } from '../render/meta.js';
+import { baseLabels, selectorString, SLOTS } from '../api/names.js';
 import type { ObservedSlots } from './types.js';
 
 /** Something that keeps the Microservice from converging until a person acts. */

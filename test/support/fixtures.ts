@@ -1,8 +1,8 @@
 // Test fixtures shared by the unit tests: Microservices built through the real validator (so
 // defaults are applied exactly as at reconcile time), observed slots, and controllable promises.
-import { API_VERSION, KIND, type Microservice, type MicroserviceSpecInput, type MicroserviceStatus, type ObjectMeta } from '../api/schema.js';
-import { validateMicroservice } from '../api/validate.js';
-import type { ObservedSlot } from '../rollout/types.js';
+import { API_VERSION, KIND, type Microservice, type MicroserviceSpecInput, type MicroserviceStatus, type ObjectMeta } from '../../src/api/schema.js';
+import { validateMicroservice } from '../../src/api/validate.js';
+import type { ObservedSlot } from '../../src/rollout/types.js';
 
 export const UID = '0b6f3c1e-5d2a-4e8f-9a71-3c2d1e0f4b5a';
 

@@ -1,7 +1,7 @@
 // fast-check arbitraries for valid Microservice specs and rollout plans.
 import fc from 'fast-check';
-import type { Microservice, MicroserviceSpecInput, Slot } from '../api/schema.js';
-import type { ObservedSlot, Plan, SlotPlan } from '../rollout/types.js';
+import type { Microservice, MicroserviceSpecInput, Slot } from '../../src/api/schema.js';
+import type { ObservedSlot, Plan, SlotPlan } from '../../src/rollout/types.js';
 import { microservice } from './fixtures.js';
 
 export const arbName = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,6})?$/);

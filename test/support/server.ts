@@ -1,8 +1,8 @@
 // What the API server hands back for an object we applied: the same content plus defaulted
 // fields, server metadata and status, with quantities rewritten in canonical form and empty
 // lists dropped (Go's omitempty). Used to check that the diff ignores everything we did not set.
-import { quantityValue } from '../render/diff.js';
-import type { KubeObject } from '../render/meta.js';
+import { quantityValue } from '../../src/render/diff.js';
+import type { KubeObject } from '../../src/kube/object.js';
 
 const BINARY = ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const;
 const DECIMAL = [['E', 1e18], ['P', 1e15], ['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const;

@@ -1,11 +1,11 @@
 // A crude cluster for property tests of the rollout engine. Two slot Deployments whose pods move
 // toward what the engine planned, one tick at a time, with Readiness decided by a seeded coin;
 // and the reconcile loop around `decide` as the controller runs it (decide, then write status).
-import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import { SLOTS } from '../render/meta.js';
-import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
-import { computeStatus } from '../rollout/status.js';
-import type { ObservedSlots, Plan } from '../rollout/types.js';
+import type { Microservice, MicroserviceStatus, Slot } from '../../src/api/schema.js';
+import { SLOTS } from '../../src/api/names.js';
+import { decide, type Decision, type EngineInput } from '../../src/rollout/engine.js';
+import { computeStatus } from '../../src/rollout/status.js';
+import type { ObservedSlots, Plan } from '../../src/rollout/types.js';
 
 /** mulberry32: a small seeded generator, so a failing case replays from the seed fast-check prints. */
 export function prng(seed: number): () => number {
