@@ -50,7 +50,7 @@ export class Manager {
     this.microservices = new Cache(client, MICROSERVICES, opts.namespaces, undefined, log);
     this.owned = new Map(OWNED.map((r) => [r, new Cache(client, r, opts.namespaces, selector, log)]));
     this.pods = new Cache(client, PODS, opts.namespaces, selector, log);
-    this.reconciler = new Reconciler(new Kube(client), this.microservices, this.owned, this.pods, log);
+    this.reconciler = new Reconciler({ kube: new Kube(client), microservices: this.microservices, owned: this.owned, pods: this.pods, log });
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
