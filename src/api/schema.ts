@@ -204,6 +204,8 @@ export const MicroserviceSpec = z.object({
   pod: Pod.optional(),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
+  revisionHistoryLimit: z.int().min(1).max(100).default(10)
+    .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
 });
 
 export const Condition = z.object({

@@ -49,7 +49,7 @@ export class Reconciler {
       if (result === 'written') writes++;
       else if (result) problems.push(result);
     }
-    const { status, events, stalled } = plan.finish(problems);
+    const { status, events, stalled, requeueAfterMs } = plan.finish(problems);
     if (status) {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
@@ -65,7 +65,7 @@ export class Reconciler {
       writes++;
     }
     const result = stalled ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
-    return { outcome: { result, writes }, requeueAfterMs: plan.requeueAfterMs };
+    return { outcome: { result, writes }, requeueAfterMs };
   }
 
   /**

@@ -19,12 +19,13 @@ export const SERVICES: Resource = { group: '', version: 'v1', plural: 'services'
 export const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
 export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' };
 export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
+export const CONTROLLERREVISIONS: Resource = { group: 'apps', version: 'v1', plural: 'controllerrevisions', kind: 'ControllerRevision' };
 
 /** Pods are only read: their containers' states tell a crash-looping candidate. */
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
-export const OWNED: readonly Resource[] = [CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
+export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
 
 export function resourceOf(kind: string): Resource {
   const r = [MICROSERVICES, ...OWNED].find((x) => x.kind === kind);

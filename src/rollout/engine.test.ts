@@ -4,8 +4,8 @@ import type { Microservice, MicroserviceSpecInput, MicroserviceStatus, Slot } fr
 import { otherSlot } from '../api/names.js';
 import { arbObservedSlot, arbRolloutSpec } from '../../test/support/arbitraries.js';
 import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../../test/support/cluster.js';
-import { microservice, readySlot } from '../../test/support/fixtures.js';
-import { candidateFor } from './canary.js';
+import { microservice, readySlot, planFor, renderPlan, SPEC } from '../../test/support/fixtures.js';
+import { candidateFor } from './weights.js';
 import { ACTIONS, decide, parseAction, type Decision, type EngineInput, type RolloutStatus } from './engine.js';
 import type { ObservedSlot, ObservedSlots } from './types.js';
 
@@ -63,7 +63,7 @@ function run({ spec: s, status, observed = {}, desired = NEW, now = T0, action, 
   return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: parseAction(action), servedSlot: served });
 }
 /** The planned sizes, as `{ blue: '4 keep', green: '1 current' }`, for tables that read well. */
-const sizes = (d: Decision) => Object.fromEntries(Object.entries(d.plan.slots).map(([slot, p]) => [slot, `${p.replicas} ${p.template}`]));
+const sizes = (d: Decision, desired = NEW) => Object.fromEntries(Object.entries(d.plan.slots).map(([slot, p]) => [slot, `${p.replicas} ${p.revision === desired ? 'current' : 'keep'}`]));
 
 describe('parseAction', () => {
   it.each<[string | undefined, { action: string; id: string } | undefined]>([
@@ -81,15 +81,15 @@ describe('parseAction', () => {
 describe('the first revision', () => {
   it.each<[Strategy['type'], Slot | undefined, Slot | undefined]>([
     ['RollingUpdate', undefined, undefined],
-    ['Canary', undefined, 'green'],
-    ['BlueGreen', 'blue', 'green'],
+    ['Canary', undefined, 'blue'],
+    ['BlueGreen', 'blue', 'blue'],
   ])('goes straight to full size in the blue slot with %s (Service on %s, preview on %s)', (type, serviceSlot, previewSlot) => {
     const strategy: Strategy = type === 'Canary' ? { type, canary: { steps: STEPS } } : { type };
     // Nothing yet, or a first try of another revision that never came up.
     for (const observed of [{}, { blue: unready(OLD, 1) }]) {
       const d = run({ spec: spec(strategy), observed });
       expect(d.activeSlot).toBe('blue');
-      expect(d.plan.slots).toEqual({ blue: { replicas: 4, template: 'current' } });
+      expect(d.plan.slots).toEqual({ blue: { replicas: 4, revision: NEW } });
       expect([d.plan.serviceSlot, d.plan.previewSlot]).toEqual([serviceSlot, previewSlot]);
       expect(d.inProgress).toBe(true);
       expect([d.stableRevision, d.rollout, d.problem, d.waiting]).toEqual([undefined, undefined, undefined, undefined]);
@@ -187,7 +187,6 @@ describe('canary: setWeight steps', () => {
     ['the candidate pod exists but is not Ready', { blue: readySlot(OLD, 4), green: unready(NEW, 1) }, 0, { blue: '4 keep', green: '1 current' }],
     ['the candidate is Ready: the stable slot may shrink, but has not yet', { blue: readySlot(OLD, 4), green: readySlot(NEW, 1) }, 0, { blue: '3 keep', green: '1 current' }],
     ['the candidate Deployment has not seen its spec', { blue: readySlot(OLD, 3), green: readySlot(NEW, 1, { settled: false }) }, 0, { blue: '3 keep', green: '1 current' }],
-    ['the candidate slot runs another revision', { blue: readySlot(OLD, 3), green: readySlot(NEWER, 1) }, 0, { blue: '4 keep', green: '1 current' }],
     ['the candidate Deployment wants fewer pods than the step', { blue: readySlot(OLD, 3), green: readySlot(NEW, 0, { currentReplicas: 1, readyReplicas: 1 }) }, 0, { blue: '3 keep', green: '1 current' }],
     ['the candidate is Ready and the stable slot has shrunk: on to the pause', { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, 1, { blue: '3 keep', green: '1 current' }],
   ])('%s', (_what, observed, step, expected) => {
@@ -197,6 +196,18 @@ describe('canary: setWeight steps', () => {
     expect(sizes(d)).toEqual(expected);
     expect([d.activeSlot, d.plan.serviceSlot, d.plan.previewSlot, d.inProgress]).toEqual(['blue', undefined, 'green', true]);
     expect(d.problem).toBeUndefined();
+  });
+
+  it('first clears a candidate slot that runs another revision: the stable slot refills, and the slot drains as it does', () => {
+    const clearing = run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEWER, 1) } });
+    expect(sizes(clearing)).toEqual({ blue: '4 keep', green: '1 keep' });
+    expect(clearing.rollout?.message).toContain(`clearing the green slot of revision ${NEWER}`);
+    expect(clearing.plan.serviceSlot).toBeUndefined(); // both serve until the stable slot can carry the load
+    const refilled = run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 4), green: readySlot(NEWER, 1) } });
+    expect(sizes(refilled)).toEqual({ blue: '4 keep', green: '0 keep' });
+    expect(refilled.plan.serviceSlot).toBe('blue'); // the replaced revision serves no more
+    const cleared = run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 4), green: readySlot(NEWER, 0) } });
+    expect(sizes(cleared)).toEqual({ blue: '4 keep', green: '1 current' });
   });
 
   it('starts a rollout from a steady state at step 0, into the idle slot', () => {
@@ -334,7 +345,8 @@ describe('canary: completion', () => {
     expect(d.stableRevision).toBe(NEW);
     expect(sizes(d)).toEqual({ green: '4 current', blue: '0 keep' });
     // The rollout is over; what stays is the revision undo would return to.
-    expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([{ previousRevision: OLD }, false, undefined, 'blue']);
+    // `<name>-preview` follows the new stable slot, never the replaced one.
+    expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([{ previousRevision: OLD }, false, undefined, 'green']);
   });
 
   it('holds the flip while paused, and says so', () => {
@@ -380,21 +392,28 @@ describe('canary: completion', () => {
 describe('canary: the desired revision changes mid-rollout', () => {
   const observed = { blue: readySlot(OLD, 2), green: readySlot(NEW, 2) };
 
-  it('restarts from step 0 with the newest revision, the stable slot back to whole', () => {
+  it('restarts from step 0 with the newest revision: the stable slot refills, and the replaced candidate drains as it does', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 3, desiredWeight: 50 }), observed, desired: NEWER, now: at(60) });
-    expect(d.rollout).toMatchObject({ candidateSlot: 'green', step: 0, stepStartedAt: iso(60), desiredWeight: 25 });
-    expect(sizes(d)).toEqual({ blue: '4 keep', green: '1 current' });
+    expect(d.rollout).toMatchObject({ candidateSlot: 'green', step: 0, stepStartedAt: iso(60) });
+    // Still a rollout, within maxSurge 1: the stable slot grows to 3 while the replaced candidate keeps its 2 Ready pods.
+    expect(sizes(d, NEWER)).toEqual({ blue: '3 keep', green: '2 keep' });
     expect(d.stableRevision).toBe(OLD);
+    const refilled = run({ spec: canarySpec(), status: rolling({ step: 3, desiredWeight: 50 }), observed: { blue: readySlot(OLD, 4), green: readySlot(NEW, 0) }, desired: NEWER, now: at(60) });
+    expect(sizes(refilled, NEWER)).toEqual({ blue: '4 keep', green: '1 current' });
+    expect(refilled.rollout).toMatchObject({ step: 0, desiredWeight: 25 });
   });
 
   it('keeps a kubectl pause across the restart', () => {
     expect(run({ spec: canarySpec(), status: rolling({ step: 3, paused: true }), observed, desired: NEWER }).rollout).toMatchObject({ step: 0, paused: true });
   });
 
-  it('goes back to the stable revision at once: candidate to 0, steady', () => {
+  it('goes back to the stable revision at once, and the candidate drains only as the stable slot refills', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 3 }), observed, desired: OLD });
-    expect(sizes(d)).toEqual({ blue: '4 current', green: '0 keep' });
+    expect(sizes(d, OLD)).toEqual({ blue: '4 current', green: '2 keep' });
     expect([d.activeSlot, d.stableRevision, d.rollout, d.inProgress, d.problem]).toEqual(['blue', OLD, undefined, false, undefined]);
+    const refilled = run({ spec: canarySpec(), status: rolling({ step: 3 }), observed: { blue: readySlot(OLD, 4), green: readySlot(NEW, 2) }, desired: OLD });
+    expect(sizes(refilled, OLD)).toEqual({ blue: '4 current', green: '0 keep' });
+    expect(refilled.plan.serviceSlot).toBe('blue'); // the replaced revision serves no more
   });
 });
 
@@ -497,7 +516,7 @@ describe('canary: failure', () => {
         expect(d.problem?.reason).toBe('RolloutAborted');
         expect(d.problem?.message).toContain(NEW);
         expect(d.rollout).toEqual({ abortedRevision: NEW, message: 'pods failed' });
-        expect(d.plan.slots.blue).toEqual({ replicas: 4, template: 'keep' });
+        expect(d.plan.slots.blue).toEqual({ replicas: 4, revision: OLD }); // rebuilt from its own revision
       }
     });
 
@@ -517,7 +536,7 @@ describe('canary: failure', () => {
       expect(d.problem).toBeUndefined();
       expect(d.rollout).toMatchObject({ candidateSlot: 'green', step: 0, stepStartedAt: iso(9) });
       expect(d.rollout?.abortedRevision).toBeUndefined();
-      expect(sizes(d)).toEqual({ blue: '4 keep', green: '1 current' });
+      expect(sizes(d, NEWER)).toEqual({ blue: '4 keep', green: '1 current' });
     });
 
     it('rolls the same revision out again from step 0 on retry', () => {
@@ -537,7 +556,7 @@ describe('canary: failure', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 2 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 2) }, action: 'abort:a' });
     expect(d.rollout).toMatchObject({ abortedRevision: NEW });
     expect(d.problem?.reason).toBe('RolloutAborted');
-    expect(d.plan.slots.blue).toEqual({ replicas: 4, template: 'keep' });
+    expect(d.plan.slots.blue).toEqual({ replicas: 4, revision: OLD });
     expect(d.lastAction).toMatchObject({ ok: true, action: 'abort', message: expect.stringContaining(NEW) });
   });
 
@@ -608,7 +627,7 @@ describe('blue-green', () => {
 
   it('flips Service and active slot once the candidate is fully Ready, keeping the old slot until scaleDownAt', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
-    expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot, d.plan.previewSlot]).toEqual(['green', NEW, 'green', 'blue']);
+    expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot, d.plan.previewSlot]).toEqual(['green', NEW, 'green', 'green']);
     expect(sizes(d)).toEqual({ green: '3 current', blue: '3 keep' });
     expect(d.rollout).toEqual({ scaleDownAt: iso(130), previousRevision: OLD });
     expect(d.requeueAfterMs).toBe(30_000);
@@ -826,7 +845,9 @@ function checkDecision({ ms, observed }: EngineInput, d: Decision): void {
     // (2) the weight is the one of the current step, and the candidate stays within it
     expect(r.desiredWeight).toBe(weightOfStep(canary.steps, r.step));
     expect(r.candidateSlot).toBe(otherSlot(d.activeSlot));
-    expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(candidateFor(total, r.desiredWeight!));
+    // (a candidate slot still clearing another revision's pods only shrinks)
+    if (d.plan.slots[r.candidateSlot!]?.revision === undefined) expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(observed[r.candidateSlot!]?.replicas ?? 0);
+    else expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(candidateFor(total, r.desiredWeight!));
   }
   if (ms.spec.strategy.type === 'BlueGreen') {
     // (4) the Service selects one slot, never an empty one while the other has Ready pods (unless
@@ -837,7 +858,7 @@ function checkDecision({ ms, observed }: EngineInput, d: Decision): void {
   }
   if (aborted) {
     // (3) an aborted revision: the stable slot at full size; the candidate only ever shrinks
-    expect(d.plan.slots[d.activeSlot]).toEqual({ replicas: total, template: 'keep' });
+    expect(d.plan.slots[d.activeSlot]).toEqual({ replicas: total, revision: d.stableRevision });
     const cand = otherSlot(d.activeSlot);
     expect(plannedSize(d, cand)).toBeLessThanOrEqual(observed[cand]?.replicas ?? 0);
     expect(r?.abortedRevision).toBeDefined();
@@ -896,7 +917,7 @@ describe('decide, over random states', () => {
       const ms = microservice(specInput, {}, status);
       const fresh = decide({ ms, observed, desiredRevision: desired, now, action: { action, id: 'brand-new' } });
       expect(fresh.lastAction).toMatchObject({ id: 'brand-new', action, at: now.toISOString() });
-      expect(fresh.events).toEqual([{ type: fresh.lastAction!.ok ? 'Normal' : 'Warning', reason: fresh.lastAction!.ok ? 'ActionDone' : 'ActionRefused', message: `${action}: ${fresh.lastAction!.message}` }]);
+      expect(fresh.events.filter((e) => e.reason.startsWith('Action'))).toEqual([{ type: fresh.lastAction!.ok ? 'Normal' : 'Warning', reason: fresh.lastAction!.ok ? 'ActionDone' : 'ActionRefused', message: `${action}: ${fresh.lastAction!.message}` }]);
       if (status.lastAction) {
         const repeat = decide({ ms, observed, desiredRevision: desired, now, action: { action, id: status.lastAction.id } });
         expect(repeat).toEqual(decide({ ms, observed, desiredRevision: desired, now }));
@@ -1031,7 +1052,8 @@ describe('rollouts on a simulated cluster', () => {
         // (A slot given a new template is left out: this crude cluster replaces all its pods at once, a Deployment would not.)
         const serving = d.plan.serviceSlot;
         const servingBefore = serving && r.input.observed[serving];
-        const retemplated = servingBefore && d.plan.slots[serving]?.template === 'current' && servingBefore.revision !== sim.desiredRevision;
+        const planned = serving && d.plan.slots[serving]?.revision;
+        const retemplated = servingBefore && planned !== undefined && servingBefore.revision !== planned;
         if (servingBefore && !retemplated && sim.ms.spec.replicas > 0 && servingBefore.readyReplicas > 0) expect(sim.cluster.slots[serving!]?.ready ?? 0).toBeGreaterThan(0);
       }
     }), { numRuns: 200 });
