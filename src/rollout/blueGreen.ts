@@ -53,7 +53,7 @@ export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   }
   // Promotion began (now or earlier): switch in this same pass when the candidate is whole already.
   if (r.step === 1 && ready(ctx, total) && !held) return flip(ctx, bg.scaleDownDelaySeconds);
-  if (r.step === 1 && held) waiting = held;
+  if (held) waiting = held;
   const size = r.step === 1 ? total : preview;
   // Held: the candidate never grows, and a revision that has no pods yet gets none.
   const candSize = held ? Math.min(size, candObs?.replicas ?? 0) : size;
