@@ -3,26 +3,14 @@
 // schemas validate at reconcile time. Rules the OpenAPI schema cannot express are CEL rules
 // attached with `cel()`; they run in the API server at `kubectl apply`.
 import { z } from 'zod';
+import { cel, type Rule } from './cel.js';
+import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES, TrafficStatus } from './traffic.js';
 
 export const GROUP = 'coxswain.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Microservice';
 export const PLURAL = 'microservices';
-
-/**
- * A CEL rule for the API server, with `holds`, its twin in TypeScript over the parsed value, so
- * an object that reached the operator without the rule (an older CRD, a skipped webhook) still
- * gets the same message on the same field, as a Stalled condition, before anything is rendered.
- */
-type Rule<V> = { rule: string; message: string; fieldPath?: string; holds: (value: V) => boolean };
-
-/** Attaches CEL rules (x-kubernetes-validations) to a schema node, and their twins as refinements. */
-function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.output<T>>>): T {
-  const checked = rules.reduce<z.ZodType>((acc, { message, fieldPath, holds }) =>
-    acc.refine((v) => holds(v as z.output<T>), { message, path: fieldPath ? fieldPath.slice(1).split('.') : [] }), schema);
-  return checked.meta({ 'x-kubernetes-validations': rules.map(({ holds: _, ...r }) => r) }) as T;
-}
 
 /** A core/v1 type passed through to the pod template; the API server validates it there. */
 const passThrough = (description: string) =>
@@ -114,10 +102,19 @@ const canMove: Rule<{ maxSurge?: number | string; maxUnavailable?: number | stri
 
 const PauseStep = z.object({ duration: Duration.optional().describe('Wait this long; without it, wait for promotion.') });
 
+/** The step kinds: a step sets exactly one of them (their meaning is in src/rollout/steps.ts). */
+const STEP_KEYS = ['setWeight', 'pause', 'setCanaryScale', 'setHeaderRoute'] as const;
+
 const CanaryStep = cel(
-  z.object({ setWeight: z.int().min(0).max(100).optional(), pause: PauseStep.optional() }),
-  { rule: 'has(self.setWeight) != has(self.pause)', message: 'each step sets exactly one of setWeight or pause',
-    holds: (s) => (s.setWeight !== undefined) !== (s.pause !== undefined) },
+  z.object({
+    setWeight: z.int().min(0).max(100).optional(),
+    pause: PauseStep.optional(),
+    setCanaryScale: SetCanaryScale.optional(),
+    setHeaderRoute: SetHeaderRoute.optional(),
+  }),
+  { rule: `[${STEP_KEYS.map((k) => `has(self.${k})`).join(', ')}].filter(x, x).size() == 1`,
+    message: `each step sets exactly one of ${STEP_KEYS.slice(0, -1).join(', ')} or ${STEP_KEYS.at(-1)}`,
+    holds: (s) => STEP_KEYS.filter((k) => s[k] !== undefined).length === 1 },
 );
 
 export const Canary = cel(
@@ -180,7 +177,7 @@ export const Pod = z.object({
   terminationGracePeriodSeconds: z.int().min(0).optional(),
 });
 
-export const MicroserviceSpec = z.object({
+export const MicroserviceSpec = cel(z.object({
   image: z.string().min(1).describe('Container image, e.g. registry.example/orders:1.4.2.'),
   replicas: z.int().min(0).default(1).describe('Total pods; the HorizontalPodAutoscaler owns it when autoscaling is set.'),
   command: z.array(z.string()).optional(),
@@ -206,7 +203,8 @@ export const MicroserviceSpec = z.object({
   paused: z.boolean().default(false),
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
     .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
-});
+  traffic: Traffic.optional().describe('How traffic reaches the slots; omitted, the Service <name> selects them (traffic by replica weight).'),
+}), ...TRAFFIC_RULES);
 
 export const Condition = z.object({
   type: z.string(),
@@ -253,6 +251,7 @@ export const MicroserviceStatus = z.object({
     .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),
   restartedAt: z.string().optional().describe('Set by the restart action: pods of the serving slot restart.'),
   slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
+  traffic: TrafficStatus.optional().describe('The HTTPRoute, with spec.traffic.gateway: its live weights and whether its parents accepted it.'),
 });
 
 export type MicroserviceSpec = z.output<typeof MicroserviceSpec>;

@@ -42,6 +42,16 @@ describe('defaults', () => {
     expect(read(specOf({ image: 'app:1', ...partial } as MicroserviceSpecInput))).toEqual(expected);
   });
 
+  it('fills in a route\'s path, its parents\' group and kind, and a header match\'s type', () => {
+    const spec = specOf({
+      image: 'app:1', ports: [{ port: 8080 }],
+      traffic: { gateway: { parentRefs: [{ name: 'public' }] } },
+      strategy: { type: 'Canary', canary: { steps: [{ setHeaderRoute: { name: 'beta', match: [{ header: 'X-Beta', value: '1' }] } }, { setCanaryScale: { weight: 25 } }, { setWeight: 5 }] } },
+    });
+    expect(spec.traffic?.gateway).toEqual({ parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public' }], path: '/' });
+    expect(spec.strategy.canary?.steps[0]?.setHeaderRoute?.match).toEqual([{ header: 'X-Beta', value: '1', type: 'Exact' }]);
+  });
+
   it('keeps what the user gave instead of the default', () => {
     const spec = specOf({ image: 'app:1', replicas: 5, ports: [{ port: 53, protocol: 'UDP' }], strategy: { progressDeadlineSeconds: 60 } });
     expect([spec.replicas, spec.ports?.[0]?.protocol, spec.strategy.progressDeadlineSeconds]).toEqual([5, 'UDP', 60]);
@@ -72,6 +82,11 @@ describe('problems name the field', () => {
     ['an unknown strategy', { image: 'a', strategy: { type: 'Recreate' } }, 'spec.strategy.type:'],
     ['a progress deadline below 10s', { image: 'a', strategy: { progressDeadlineSeconds: 5 } }, 'spec.strategy.progressDeadlineSeconds:'],
     ['a setWeight above 100', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 101 }] } } }, 'spec.strategy.canary.steps[0].setWeight:'],
+    ['a route path that is not absolute', { image: 'a', ports: [{ port: 80 }], traffic: { gateway: { parentRefs: [{ name: 'g' }], path: 'api' } } }, 'spec.traffic.gateway.path:'],
+    ['a route without parents', { image: 'a', ports: [{ port: 80 }], traffic: { gateway: { parentRefs: [] } } }, 'spec.traffic.gateway.parentRefs:'],
+    ['an uppercase hostname', { image: 'a', ports: [{ port: 80 }], traffic: { gateway: { parentRefs: [{ name: 'g' }], hostnames: ['Orders.example.com'] } } }, 'spec.traffic.gateway.hostnames[0]:'],
+    ['a header name with a space', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setHeaderRoute: { name: 'b', match: [{ header: 'X Beta', value: '1' }] } }] } } }, 'spec.strategy.canary.steps[0].setHeaderRoute.match[0].header:'],
+    ['matchTrafficWeight false', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setCanaryScale: { matchTrafficWeight: false } }] } } }, 'spec.strategy.canary.steps[0].setCanaryScale.matchTrafficWeight:'],
     ['a pause duration without a unit', { image: 'a', strategy: { type: 'Canary', canary: { steps: [{ pause: { duration: '5' } }] } } }, 'spec.strategy.canary.steps[0].pause.duration:'],
     ['a relative config mountPath', { image: 'a', config: { data: {}, mountPath: 'etc/app' } }, 'spec.config.mountPath:'],
     ['a config value that is not a string', { image: 'a', config: { data: { PORT: 8080 } } }, 'spec.config.data.PORT:'],
@@ -127,6 +142,8 @@ describe('problems name the field', () => {
 
 describe('the CRD\'s CEL rules, checked again by the operator', () => {
   const canary = (c: Record<string, unknown>) => ({ image: 'a', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }], ...c } } });
+  const gateway = { parentRefs: [{ name: 'public', namespace: 'gateways' }], hostnames: ['orders.example.com'] };
+  const routed = { image: 'a', ports: [{ port: 8080, servicePort: 80 }], traffic: { gateway } };
   // Each case breaks one rule; the operator must say what the API server would have said, on the same field.
   const cases: Array<[string, unknown, string]> = [
     ['two unnamed ports', { image: 'a', ports: [{ port: 1 }, { port: 2 }] }, 'spec.ports: every port needs a name when there are several'],
@@ -136,7 +153,21 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['maxReplicas below minReplicas', { image: 'a', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.maxReplicas: maxReplicas must be at least minReplicas'],
     ['a peer with a cidr and a namespace', { image: 'a', networkPolicy: { allowFrom: [{ cidr: '10.0.0.0/8', namespace: 'web' }] } }, 'spec.networkPolicy.allowFrom[0]: set cidr, or microservice and/or namespace'],
     ['an egress peer with nothing', { image: 'a', networkPolicy: { allowTo: [{}] } }, 'spec.networkPolicy.allowTo[0]: set cidr, or microservice and/or namespace'],
-    ['a step with two actions', canary({ steps: [{ setWeight: 50, pause: {} }] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight or pause'],
+    ['a step with two actions', canary({ steps: [{ setWeight: 50, pause: {} }] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, setCanaryScale or setHeaderRoute'],
+    ['a step with no action', canary({ steps: [{}] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, setCanaryScale or setHeaderRoute'],
+    ['a header route without a route', canary({ steps: [{ setHeaderRoute: { name: 'beta', match: [{ header: 'X-Beta', value: '1' }] } }] }),
+      'spec.strategy.canary.steps: setHeaderRoute steps need spec.traffic.gateway: without a route, traffic follows the replicas'],
+    ['a canary scale without a route', canary({ steps: [{ setCanaryScale: { replicas: 1 } }, { setWeight: 10 }] }),
+      'spec.strategy.canary.steps: setCanaryScale steps need spec.traffic.gateway: without a route, traffic follows the replicas'],
+    ['a canary scale with replicas and weight', { ...routed, strategy: { type: 'Canary', canary: { steps: [{ setCanaryScale: { replicas: 1, weight: 5 } }] } } },
+      'spec.strategy.canary.steps[0].setCanaryScale: setCanaryScale sets exactly one of replicas, weight or matchTrafficWeight'],
+    ['a route without ports', { image: 'a', traffic: routed.traffic }, 'spec.traffic.gateway: spec.traffic.gateway needs spec.ports: the route sends traffic to a Service port'],
+    ['a route to a port the Service lacks', { ...routed, traffic: { gateway: { ...gateway, port: 8080 } } },
+      'spec.traffic.gateway.port: traffic.gateway.port must be one of the Service ports in spec.ports'],
+    ['a preview hostname that is also a hostname', { ...routed, traffic: { gateway: { ...gateway, previewHostnames: ['orders.example.com'] } } },
+      'spec.traffic.gateway.previewHostnames: previewHostnames must differ from hostnames: the preview route would take their traffic'],
+    ['a backend timeout above the request timeout', { ...routed, traffic: { gateway: { ...gateway, timeouts: { request: '1s', backendRequest: '1500ms' } } } },
+      'spec.traffic.gateway.timeouts.backendRequest: backendRequest may not be longer than request'],
     ['decreasing weights', canary({ steps: [{ setWeight: 50 }, { pause: {} }, { setWeight: 20 }] }), 'spec.strategy.canary.steps: setWeight values must not decrease from one step to the next'],
     ['a canary that could not move', canary({ maxSurge: '0%', maxUnavailable: 0 }), 'spec.strategy.canary: maxSurge and maxUnavailable may not both be 0: the rollout could not move'],
     ['a rolling update that could not move', { image: 'a', strategy: { rollingUpdate: { maxSurge: 0 } } }, 'spec.strategy.rollingUpdate: maxSurge and maxUnavailable may not both be 0: the rollout could not move'],
