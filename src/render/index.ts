@@ -5,6 +5,7 @@ import type { KubeObject } from '../kube/object.js';
 import type { Plan } from '../rollout/types.js';
 import { renderHPA, renderNetworkPolicy } from './network.js';
 import { revisionOfSpec, type Revision } from './revision.js';
+import { gatewayRouter } from './gateway.js';
 import { serviceRouter, type TrafficRouter } from './traffic.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
 
@@ -21,7 +22,7 @@ export type Resize = { slot: Slot; replicas: number };
  * Every slot the plan gives a revision is rendered from that revision's kept template (the
  * spec's own revision is always at hand); the ConfigMaps of those revisions with them.
  */
-export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, Revision> = new Map(), router: TrafficRouter = serviceRouter): Rendered {
+export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, Revision> = new Map(), router: TrafficRouter = routerFor(ms)): Rendered {
   const spec = revisionOfSpec(ms);
   const revisions = new Map(kept).set(spec.revision, spec);
   const objects: Array<KubeObject | undefined> = [];
@@ -45,6 +46,11 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
     renderNetworkPolicy(ms, [serving, ...running.values()].flatMap((r) => r.ports)),
   );
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
+}
+
+/** The Gateway API route with spec.traffic.gateway, else the Service selector. */
+export function routerFor(ms: Microservice): TrafficRouter {
+  return ms.spec.traffic?.gateway ? gatewayRouter : serviceRouter;
 }
 
 function stamped(o: KubeObject): KubeObject {

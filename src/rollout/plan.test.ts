@@ -147,6 +147,14 @@ describe('writeOrder', () => {
     expect(kinds.indexOf('Service')).toBeLessThan(kinds.indexOf('resize green 0'));
   });
 
+  it('with a route, applies the Services and then the HTTPRoute before any slot shrinks', () => {
+    const routed = microservice({ ...web.spec, strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }] } }, traffic: { gateway: { parentRefs: [{ name: 'public' }] } } });
+    const observed: ObservedSlots = { blue: readySlot('a', 3), green: readySlot('b', 2) };
+    const plan = { slots: { blue: { replicas: 3, revision: SPEC }, green: { replicas: 0 } }, route: { stable: 'blue' as const, weight: 0, headers: [] } };
+    const kinds = writeOrder(renderPlan(routed, plan), observed).map((w) => ('resize' in w ? `resize ${w.resize.slot} ${w.resize.replicas}` : `${w.apply.kind}/${w.apply.metadata.name}`));
+    expect(kinds.slice(0, 5)).toEqual(['Service/orders', 'Service/orders-blue', 'Service/orders-green', 'HTTPRoute/orders', 'resize green 0']);
+  });
+
   it('leaves out slots already at their size, and slots that do not exist', () => {
     const writes = writeOrder(rendered({ blue: 3, green: 2 }, undefined), { blue: readySlot('a', 3) });
     expect(writes.filter((w) => 'resize' in w)).toEqual([]);

@@ -20,8 +20,8 @@ export type Write = { apply: KubeObject } | { resize: Resize };
 
 /**
  * A reconcile's writes, in an order that keeps traffic and the surge cap safe between any two:
- * Services first (the engine points one at a slot only once it has Ready pods), so no slot shrinks
- * while selected; then shrinking slots; the other objects; and growing slots last. A slot
+ * Services and HTTPRoutes first (the engine points one at a slot only once it has Ready pods), so
+ * no slot shrinks while selected; then shrinking slots; the other objects; and growing slots last. A slot
  * Deployment applied whole counts as shrinking or growing by its replicas. Resizes that change
  * nothing, or of slots that do not exist, are left out.
  */
@@ -31,7 +31,8 @@ export function writeOrder({ objects, resize }: Rendered, observed: ObservedSlot
   const delta = (slot: Slot | undefined, replicas: number) => (slot ? replicas - (observed[slot]?.replicas ?? replicas) : 0);
   const applyDelta = (o: KubeObject) => delta(slotOf(o), (o.spec as { replicas?: number } | undefined)?.replicas ?? 0);
   const resizeDelta = (r: Resize) => (observed[r.slot] ? delta(r.slot, r.replicas) : 0);
-  const isService = (o: KubeObject) => o.kind === 'Service';
+  // What routes traffic goes first: Services, then the HTTPRoutes whose backends they are.
+  const isService = (o: KubeObject) => o.kind === 'Service' || o.kind === 'HTTPRoute';
   const others = objects.filter((o) => !isService(o));
   return [
     ...objects.filter(isService).map((apply) => ({ apply })),

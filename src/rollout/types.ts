@@ -1,5 +1,6 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
 import type { Problem } from './status.js';
 
 /** One slot's Deployment as observed, with its pods. */
@@ -55,6 +56,18 @@ export interface Plan {
   pauseDeployments?: boolean;
   /** The restart action's time, stamped on the desired revision's pods so they restart. */
   restartedAt?: string;
+  /** With spec.traffic.gateway: what the HTTPRoute says (see rollout/traffic.ts). */
+  route?: RoutePlan;
+}
+
+/** The HTTPRoute `<name>` a plan asks for: `weight` percent to the candidate slot, the rest to `stable`. */
+export interface RoutePlan {
+  /** The slot the route's remaining weight goes to, and `<name>` selects. */
+  stable: Slot;
+  /** The other slot's share, in percent: exact, whatever the number of pods. */
+  weight: number;
+  /** Requests that match go to the other slot (the candidate) at any weight. */
+  headers: HeaderRoute[];
 }
 
 export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
