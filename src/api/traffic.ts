@@ -127,8 +127,11 @@ export const TRAFFIC_RULES: Array<Rule<SpecShape>> = [
 export const TrafficStatus = z.object({
   route: z.string().optional().describe('The HTTPRoute Coxswain owns.'),
   weights: z.object({ blue: z.int().optional(), green: z.int().optional() }).optional()
-    .describe('The weights of the live route, per slot.'),
-  headerRoutes: z.array(z.string()).optional().describe('Header routes the live route sends to the candidate.'),
+    .describe('The weights of the route as applied, per slot.'),
+  headerRoutes: z.array(z.string()).optional().describe('Header routes of the route as applied (to the candidate).'),
+  acceptedWeights: z.object({ blue: z.int().optional(), green: z.int().optional() }).optional()
+    .describe('The weights of the route as its parents last accepted it: what it serves.'),
+  acceptedHeaderRoutes: z.array(z.string()).optional().describe('Header routes as the parents last accepted them.'),
   accepted: z.enum(['True', 'False', 'Unknown']).optional()
     .describe('Whether every parent has accepted the route as it is now (its current generation).'),
   message: z.string().optional().describe("The parents' word on the route, refusals first."),

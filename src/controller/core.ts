@@ -10,7 +10,8 @@ import { planHistory } from '../render/revision.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, parseAction } from '../rollout/engine.js';
-import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
+import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
+import { observeRoute, wantsRoute } from '../rollout/traffic.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
 
@@ -22,6 +23,8 @@ export interface World {
   /** Pods labelled with the Microservice's name. */
   pods: KubeObject[];
   now: Date;
+  /** Whether the API server serves HTTPRoutes (and the operator watches them); unset: assumed, as offline. */
+  gatewayAPI?: boolean;
 }
 
 export type Event = { type: 'Normal' | 'Warning'; reason: string; message: string };
@@ -60,7 +63,7 @@ const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
-export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePlan {
+export function planReconcile({ ms: obj, owned, pods, now, gatewayAPI }: World): ReconcilePlan {
   const valid = validateMicroservice(obj);
   if (!valid.ok) {
     const status = invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now);
@@ -68,6 +71,7 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   }
   const ms = valid.value;
   const name = ms.metadata.name;
+  if (wantsRoute(ms) && gatewayAPI === false) return blocked(obj, gatewayAPIMissing, now);
   const mine = new Map(owned.map((o) => [id(o), o]));
   const observed: ObservedSlots = {};
   for (const slot of SLOTS) {
@@ -80,7 +84,8 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()) });
+  const route = wantsRoute(ms) ? observeRoute(mine.get(`HTTPRoute/${name}`), name) : undefined;
+  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), route });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
   // The revision is kept before any slot runs it.
@@ -124,6 +129,24 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
       };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
+  };
+}
+
+const gatewayAPIMissing: Problem = {
+  reason: 'GatewayAPIMissing',
+  message: 'spec.traffic.gateway needs the Gateway API: HTTPRoutes (gateway.networking.k8s.io/v1) are not served by this cluster, '
+    + 'or the operator runs with --gateway-api=false; install the Gateway API CRDs (standard channel) and it goes on by itself',
+};
+
+/** Nothing is written until the problem goes: the status says why, once. */
+function blocked(obj: MicroserviceObject, problem: Problem, now: Date): ReconcilePlan {
+  const status = blockedStatus(obj.status, obj.metadata.generation, problem, now, 'the Gateway API is installed');
+  return {
+    writes: [],
+    finish: () => {
+      const written = changed(obj.status, status);
+      return { status: written, events: written ? statusEvents(obj.status, status) : [], stalled: true };
+    },
   };
 }
 

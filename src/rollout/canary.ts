@@ -5,6 +5,7 @@ import { otherSlot } from '../api/names.js';
 import type { Action } from './actions.js';
 import { beginRollout, candidateOf, checkFailure, compactRollout, aborted, flip, mustClear, pausedBy, stableTemplate, startStep, wakeIn, drainTo, stableReady, servingSlot, narrowed } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
+import { routeCanary, routeOverdue } from './traffic.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 
@@ -15,7 +16,8 @@ export function canaryPromotable(ctx: Ctx): true | string {
   const i = sameRollout ? ctx.rollout.step ?? 0 : 0;
   const step = steps[i];
   if (!step || !kindOf(step).promotable) return 'is not paused';
-  return reachedAt(ctx, weightAt(steps, i)) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
+  const route = routeCanary(ctx);
+  return (route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i))) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
 }
 
 /** The candidate has the Ready pods of its own revision that weight w asks, and the stable slot has shrunk to match. */
@@ -39,15 +41,17 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   const candObs = candidateOf(ctx);
   const candReady = candObs?.readyReplicas ?? 0;
   const held = pausedBy(ctx);
+  // With spec.traffic.gateway the weight is the route's, exactly (rollout/traffic.ts).
+  const route = routeCanary(ctx);
   let i = act === 'promote-full' ? steps.length : r.step ?? 0;
   if (act === 'promote-full') startStep(r, now);
   let promote = act === 'promote';
   let waiting: string | undefined;
   let message: string | undefined;
 
-  if (checkFailure(ctx, candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
+  if (checkFailure(ctx, route ? route.target(i) : candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
   for (;;) {
-    const reached = reachedAt(ctx, weightAt(steps, i));
+    const reached = route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i));
     if (i >= steps.length) {
       if (reached && !held) return flip(ctx);
       waiting = held;
@@ -71,7 +75,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   }
 
   const weight = weightAt(steps, i);
-  const sizes = split(total, weight, candReady, canarySpec);
+  const sizes = route ? route.sizes(i) : split(total, weight, candReady, canarySpec);
   // Held: the candidate never grows, and a revision that has no pods yet gets none.
   const candidate = held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate;
   d.plan = {
@@ -79,18 +83,27 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
     slots: { [active]: { replicas: sizes.stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
     previewSlot: cand,
     weight,
+    ...(route ? { route: route.route(i, !!held) } : {}),
   };
   if (held && !candObs) d.plan.slots = { [active]: { replicas: total, ...stableTemplate(ctx) }, [cand]: { replicas: 0 } };
+  const overdue = route && !held ? routeOverdue(ctx, d.plan.route!) : undefined;
+  if (overdue && ms.spec.strategy.abortOnFailure) {
+    ctx.rollout = { abortedRevision: ctx.desiredRevision, message: overdue, paused: r.paused };
+    delete d.plan.route; // the abort's own: everything back to the stable slot
+    return aborted(ctx);
+  }
+  if (overdue) d.problem = { reason: 'RolloutFailing', message: `${overdue}; holding (abortOnFailure is false)` };
   const servedReady = observed[active]?.servingReplicas ?? 0;
   r.step = i;
   r.steps = steps.length;
   r.desiredWeight = weight;
-  r.weight = candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
-  const inexact = inexactWeight(total, weight);
+  r.weight = route ? route.served() : candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
+  const inexact = route ? undefined : inexactWeight(total, weight);
+  const onRoute = route?.waiting(i);
   if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) d.events.push({ type: 'Warning', reason: 'WeightNotExact', message: inexact });
   r.message = [
     waiting ?? message ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
-      : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${candidateFor(total, weight)} candidate pods ready`),
+      : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${route ? route.target(i) : candidateFor(total, weight)} candidate pods ready${onRoute ? `; ${onRoute}` : ''}`),
     inexact,
   ].filter(Boolean).join('; ');
   d.waiting = waiting;

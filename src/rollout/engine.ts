@@ -15,6 +15,7 @@ import { canary, canaryPromotable } from './canary.js';
 import { aborted, steady } from './moves.js';
 import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
+import { finishRoute } from './traffic.js';
 import type { Ctx, Decision, EngineInput } from './types.js';
 import { resolveIntOrPercent } from './weights.js';
 
@@ -76,5 +77,6 @@ function finish(ctx: Ctx, d: Decision): Decision {
   d.plan.servingRevision = stable && ctx.kept.has(stable) ? stable : ctx.desiredRevision;
   d.plan.previewRevision = d.plan.previewSlot === otherSlot(d.activeSlot) ? ctx.desiredRevision : d.plan.servingRevision;
   d.plan.restartedAt = d.restartedAt;
+  finishRoute(ctx, d);
   return d;
 }

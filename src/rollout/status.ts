@@ -20,6 +20,7 @@ export interface RolloutOutcome {
   restartedAt?: string;
   /** The slot `<name>` selects (blue-green); its pods alone count as serving. */
   plan?: { serviceSlot?: Slot };
+  traffic?: MicroserviceStatus['traffic'];
 }
 
 export interface StatusInput {
@@ -111,6 +112,7 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     restartedAt: outcome.restartedAt,
     // An empty map is not sent: server-side apply reads `{}` as null, which the schema refuses.
     ...(Object.keys(slotStatus).length > 0 ? { slots: slotStatus } : {}),
+    ...(outcome.traffic ? { traffic: outcome.traffic } : {}),
   };
 }
 
@@ -135,16 +137,20 @@ export function statusEvents(before: MicroserviceStatus | undefined, after: Micr
  * ours, e.g. an older CRD): Stalled with every problem named; what was live stays as it was.
  */
 export function invalidSpecStatus(prev: MicroserviceStatus | undefined, generation: number | undefined, problems: string[], now: Date): MicroserviceStatus {
-  const message = `invalid spec: ${problems.join('; ')}`;
+  return blockedStatus(prev, generation, { reason: 'InvalidSpec', message: `invalid spec: ${problems.join('; ')}` }, now, 'the spec is fixed');
+}
+
+/** Status for a Microservice nothing can be done for until `until` (e.g. the spec is fixed): Stalled, what was live left as it was. */
+export function blockedStatus(prev: MicroserviceStatus | undefined, generation: number | undefined, problem: Problem, now: Date, until: string): MicroserviceStatus {
   const conds = prev?.conditions;
   return {
     ...prev,
     observedGeneration: generation,
     phase: 'Degraded',
     conditions: [
-      condition('Ready', false, 'InvalidSpec', message, generation, now, conds),
-      condition('Reconciling', false, 'Stalled', 'blocked until the spec is fixed', generation, now, conds),
-      condition('Stalled', true, 'InvalidSpec', message, generation, now, conds),
+      condition('Ready', false, problem.reason, problem.message, generation, now, conds),
+      condition('Reconciling', false, 'Stalled', `blocked until ${until}`, generation, now, conds),
+      condition('Stalled', true, problem.reason, problem.message, generation, now, conds),
     ],
   };
 }

@@ -58,7 +58,25 @@ const pause: StepKind<'pause'> = {
   },
 };
 
-export const STEP_KINDS = [setWeight, pause] as const;
+const setCanaryScale: StepKind<'setCanaryScale'> = {
+  key: 'setCanaryScale',
+  describe: ({ setCanaryScale: c }) => `setCanaryScale ${c?.replicas !== undefined ? `${c.replicas} pod(s)` : c?.weight !== undefined ? `${c.weight}%` : 'matchTrafficWeight'}`,
+  promotable: false,
+  // Done once the candidate has the pods it asks (and, with a route, the route is accepted).
+  progress: (_s, st) => (st.reached ? { done: true } : { done: false }),
+};
+
+const setHeaderRoute: StepKind<'setHeaderRoute'> = {
+  key: 'setHeaderRoute',
+  describe: ({ setHeaderRoute: h }) => (h?.match.length
+    ? `setHeaderRoute ${h.name}: ${h.match.map((m) => `${m.header}${m.type === 'Exact' ? '=' : '~'}${m.value}`).join(', ')}`
+    : `setHeaderRoute ${h?.name} removed`),
+  promotable: false,
+  // Done once the route with it is accepted.
+  progress: (_s, st) => (st.reached ? { done: true } : { done: false }),
+};
+
+export const STEP_KINDS = [setWeight, pause, setCanaryScale, setHeaderRoute] as const;
 
 /** The kind of a step: the one field it sets. The schema guarantees there is exactly one. */
 export function kindOf(step: Step): StepKind<keyof Step> {

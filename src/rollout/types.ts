@@ -2,6 +2,7 @@
 import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
 import type { Problem } from './status.js';
+import type { ObservedRoute } from './traffic.js';
 
 /** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
@@ -88,6 +89,8 @@ export interface EngineInput {
   servedSlot?: Slot;
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
   action?: { action: string; arg?: string; id: string };
+  /** With spec.traffic.gateway: the live HTTPRoute `<name>`, if it exists. */
+  route?: ObservedRoute;
 }
 
 export interface Decision {
@@ -104,6 +107,8 @@ export interface Decision {
   restartedAt?: string;
   requeueAfterMs?: number;
   events: EngineEvent[];
+  /** With spec.traffic.gateway: status.traffic. */
+  traffic?: TrafficStatus;
 }
 
 /** One decision in the making: the input, the previous status, and what is decided so far. */

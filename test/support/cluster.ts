@@ -6,6 +6,7 @@ import { SLOTS } from '../../src/api/names.js';
 import { decide, type Decision, type EngineInput } from '../../src/rollout/engine.js';
 import { computeStatus } from '../../src/rollout/status.js';
 import type { ObservedSlots, Plan } from '../../src/rollout/types.js';
+import type { Gateway } from './gateway.js';
 
 /** mulberry32: a small seeded generator, so a failing case replays from the seed fast-check prints. */
 export function prng(seed: number): () => number {
@@ -126,12 +127,13 @@ export class Sim {
   /** The slot the Service selects, as the last reconcile left it. */
   servedSlot?: Slot;
 
-  constructor(public ms: Microservice, readonly cluster: Cluster, public desiredRevision: string, public now: Date) {}
+  constructor(public ms: Microservice, readonly cluster: Cluster, public desiredRevision: string, public now: Date, readonly gateway?: Gateway) {}
 
   /** Reconciles once and keeps the status written, and the Service as it applied it. */
   reconcile(action?: { action: string; id: string }): Reconciled {
     const r = reconcileOnce({
       ms: this.ms, observed: this.cluster.observe(), desiredRevision: this.desiredRevision, now: this.now, servedSlot: this.servedSlot, ...(action ? { action } : {}),
+      ...(this.gateway?.live ? { route: this.gateway.live } : {}),
     });
     this.ms = { ...this.ms, status: r.status };
     this.servedSlot = r.decision.plan.serviceSlot;
@@ -140,8 +142,11 @@ export class Sim {
 
   /** The cluster moves toward the plan, and `ms` pass. */
   advance(plan: Plan, ms: number): void {
+    // The route goes with the Services, before the slots (writeOrder), and its controller answers as the pods move.
+    this.gateway?.apply(plan.route);
     this.cluster.apply(plan);
     this.cluster.tick();
+    this.gateway?.tick();
     this.now = new Date(this.now.getTime() + ms);
   }
 

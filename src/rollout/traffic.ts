@@ -1,0 +1,347 @@
+// Exact weights through the Gateway API, pure: what the live HTTPRoute says and whether its
+// parents accepted it (read off the observed object), how a canary step with a route sizes its
+// slots and sets its route, when the step may go on, and the hold that keeps a slot's pods until
+// the route that stops sending it traffic is accepted.
+//
+// A step with a route goes: the candidate grows to the pods the step asks (setCanaryScale, or
+// ceil(T*w/100)); once they are Ready the route moves to the step's weight and header routes;
+// once every parent has accepted that generation of the route, the stable slot shrinks to its
+// share (T - floor(T*w/100)) and the step is done. A route not accepted within the progress
+// deadline aborts the rollout with the parents' message. Nothing here has a clock or does I/O.
+import type { Microservice, MicroserviceSpec, Slot } from '../api/schema.js';
+import { otherSlot, SLOTS } from '../api/names.js';
+import { GATEWAY_GROUP, type HeaderRoute, type TrafficStatus } from '../api/traffic.js';
+import type { KubeObject } from '../kube/object.js';
+import { candidateOf, wakeIn } from './moves.js';
+import { kindOf, weightAt, type Step } from './steps.js';
+import type { Ctx, Decision, RoutePlan } from './types.js';
+import { candidateFor, type Split } from './weights.js';
+
+/** What the parents say of the route's current generation. */
+export interface Acceptance {
+  /** Accepted: every parent, at the current generation. Refused: some parent said no to it. */
+  state: 'Accepted' | 'Pending' | 'Refused';
+  /** Per parent, what it said (or that it has not answered yet). */
+  message: string;
+  /** Some parent has accepted some generation: the route has carried traffic. */
+  everAccepted: boolean;
+}
+
+/** A header route as the live route has it, with the slot it sends to. */
+export interface LiveHeaderRoute extends HeaderRoute {
+  slot?: Slot;
+}
+
+/** The live HTTPRoute `<name>` as read back. */
+export interface ObservedRoute {
+  generation: number;
+  /** The weighted rule's weight per slot. */
+  weights: Partial<Record<Slot, number>>;
+  headers: LiveHeaderRoute[];
+  acceptance: Acceptance;
+}
+
+interface RouteShape {
+  metadata: { name: string; namespace?: string; generation?: number };
+  spec?: {
+    parentRefs?: ParentShape[];
+    rules?: Array<{
+      name?: string;
+      matches?: Array<{ headers?: Array<{ type?: string; name: string; value: string }> }>;
+      backendRefs?: Array<{ name: string; weight?: number }>;
+    }>;
+  };
+  status?: { parents?: Array<{ parentRef: ParentShape; conditions?: Array<{ type: string; status: string; reason?: string; message?: string; observedGeneration?: number }> }> };
+}
+interface ParentShape { group?: string; kind?: string; name: string; namespace?: string; sectionName?: string; port?: number }
+
+const HEADER_RULE = /^header-(.+)$/;
+
+function sameParent(a: ParentShape, b: ParentShape, namespace: string): boolean {
+  return (a.group ?? GATEWAY_GROUP) === (b.group ?? GATEWAY_GROUP) && (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway') && a.name === b.name
+    && (a.namespace ?? namespace) === (b.namespace ?? namespace) && (a.sectionName ?? '') === (b.sectionName ?? '') && (a.port ?? 0) === (b.port ?? 0);
+}
+
+/** `Gateway gateways/public (https)`: a parent as a person reads it. */
+export function parentName(p: ParentShape, namespace: string): string {
+  const where = [p.sectionName, p.port].filter((x) => x !== undefined).join(':');
+  return `${p.kind ?? 'Gateway'} ${p.namespace ?? namespace}/${p.name}${where ? ` (${where})` : ''}`;
+}
+
+/**
+ * Whether every parent of the route (its own spec.parentRefs) has accepted its current
+ * generation, from status.parents as the Gateway controllers wrote it: a condition Accepted with
+ * observedGeneration equal to the route's generation. Refusals come first in the message.
+ */
+export function acceptanceOf(obj: KubeObject): Acceptance {
+  const route = obj as unknown as RouteShape;
+  const namespace = route.metadata.namespace ?? '';
+  const generation = route.metadata.generation ?? 0;
+  const statuses = route.status?.parents ?? [];
+  const everAccepted = statuses.some((p) => p.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'));
+  const refused: string[] = [];
+  const pending: string[] = [];
+  const accepted: string[] = [];
+  for (const ref of route.spec?.parentRefs ?? []) {
+    const name = parentName(ref, namespace);
+    const cond = statuses.find((s) => sameParent(s.parentRef, ref, namespace))?.conditions?.find((c) => c.type === 'Accepted');
+    if (!cond || cond.observedGeneration !== generation) pending.push(`${name}: not yet accepted generation ${generation}`);
+    else if (cond.status === 'True') accepted.push(`${name}: accepted`);
+    else refused.push(`${name}: ${[cond.reason, cond.message].filter(Boolean).join(': ') || 'not accepted'}`);
+  }
+  const state = refused.length > 0 ? 'Refused' : pending.length > 0 ? 'Pending' : 'Accepted';
+  return { state, message: [...refused, ...pending, ...accepted].join('; '), everAccepted };
+}
+
+/** The live route read back: the weighted rule's weights per slot, the header routes, and what the parents said. */
+export function observeRoute(obj: KubeObject | undefined, name: string): ObservedRoute | undefined {
+  if (!obj) return undefined;
+  const route = obj as unknown as RouteShape;
+  const slotOf = (backend: string) => SLOTS.find((s) => backend === `${name}-${s}`);
+  const weights: Partial<Record<Slot, number>> = {};
+  const headers: LiveHeaderRoute[] = [];
+  for (const rule of route.spec?.rules ?? []) {
+    const header = HEADER_RULE.exec(rule.name ?? '');
+    if (header) {
+      const slot = slotOf(rule.backendRefs?.[0]?.name ?? '');
+      const match = (rule.matches?.[0]?.headers ?? []).map((h) => ({ header: h.name, value: h.value, type: (h.type ?? 'Exact') as 'Exact' | 'RegularExpression' }));
+      headers.push({ name: header[1]!, match, ...(slot ? { slot } : {}) });
+      continue;
+    }
+    for (const b of rule.backendRefs ?? []) {
+      const slot = slotOf(b.name);
+      if (slot) weights[slot] = (weights[slot] ?? 0) + (b.weight ?? 1);
+    }
+  }
+  return { generation: route.metadata.generation ?? 0, weights, headers, acceptance: acceptanceOf(obj) };
+}
+
+/** The weight per slot a route plan asks. */
+export function weightsOf(route: RoutePlan): Record<Slot, number> {
+  const other = otherSlot(route.stable);
+  return { [route.stable]: 100 - route.weight, [other]: route.weight } as Record<Slot, number>;
+}
+
+const sameMatch = (a: HeaderRoute['match'], b: HeaderRoute['match']) =>
+  a.length === b.length && a.every((m, i) => m.header === b[i]!.header && m.value === b[i]!.value && m.type === b[i]!.type);
+
+/** The live route says what `route` says: the same weight per slot, the same header routes to the same slot. */
+export function routeSays(live: ObservedRoute, route: RoutePlan): boolean {
+  const want = weightsOf(route);
+  const candidate = otherSlot(route.stable);
+  return SLOTS.every((s) => (live.weights[s] ?? 0) === want[s])
+    && live.headers.length === route.headers.length
+    && route.headers.every((h, i) => live.headers[i]!.name === h.name && live.headers[i]!.slot === candidate && sameMatch(live.headers[i]!.match, h.match));
+}
+
+/** The route says `route`, and every parent has accepted it as it is now. */
+export function routeLive(live: ObservedRoute | undefined, route: RoutePlan): boolean {
+  return !!live && live.acceptance.state === 'Accepted' && routeSays(live, route);
+}
+
+// The steps' traffic: header routes and canary scale in force at a step.
+
+/** The header routes in force at step i: each setHeaderRoute so far, by name, the latest winning; none past the last step. */
+export function headersAt(steps: readonly Step[], i: number): HeaderRoute[] {
+  if (i >= steps.length) return [];
+  const byName = new Map<string, HeaderRoute>();
+  for (const s of steps.slice(0, i + 1)) {
+    const h = s.setHeaderRoute;
+    if (!h) continue;
+    byName.delete(h.name);
+    if (h.match.length > 0) byName.set(h.name, h);
+  }
+  return [...byName.values()];
+}
+
+/** The setCanaryScale in force at step i (undefined: pods follow the weight); none past the last step. */
+export function scaleAt(steps: readonly Step[], i: number): NonNullable<Step['setCanaryScale']> | undefined {
+  if (i >= steps.length) return undefined;
+  let scale: Step['setCanaryScale'];
+  for (const s of steps.slice(0, i + 1)) if (s.setCanaryScale) scale = s.setCanaryScale.matchTrafficWeight ? undefined : s.setCanaryScale;
+  return scale;
+}
+
+/** Candidate pods at step i: setCanaryScale's, else the weight's ceil(T*w/100); at least one while a header route sends to it. */
+export function candidateTarget(total: number, steps: readonly Step[], i: number): number {
+  const scale = scaleAt(steps, i);
+  const pods = scale?.replicas ?? candidateFor(total, scale?.weight ?? weightAt(steps, i));
+  return Math.min(total, Math.max(pods, headersAt(steps, i).length > 0 ? 1 : 0));
+}
+
+/** The stable slot's share of the pods for the rest of the traffic: T - floor(T*w/100), at least one below 100%. */
+export function stableShare(total: number, weight: number): number {
+  if (weight >= 100 || total <= 0) return 0;
+  return Math.max(1, total - Math.floor((total * weight) / 100));
+}
+
+/** The target split of every step with a route, for `kubectl coxswain get` and the docs. */
+export function routeStepPlan(spec: MicroserviceSpec): Array<{ step: number; what: string; weight: number; stable: number; candidate: number; headers: string[] }> {
+  const steps = spec.strategy.canary?.steps ?? [];
+  const total = spec.replicas;
+  return [...steps.map((s, i) => ({ step: i, what: kindOf(s).describe(s) })), { step: steps.length, what: 'promote' }].map(({ step, what }) => {
+    const weight = weightAt(steps, step);
+    return { step, what, weight, stable: stableShare(total, weight), candidate: step >= steps.length ? total : candidateTarget(total, steps, step), headers: headersAt(steps, step).map((h) => h.name) };
+  });
+}
+
+// The canary with a route.
+
+/** How a canary step runs with spec.traffic.gateway; undefined without it. */
+export interface RouteCanary {
+  /** Candidate pods step i asks. */
+  target(i: number): number;
+  /** The route as step i has it. */
+  routeAt(i: number): RoutePlan;
+  /** The candidate has step i's pods, the route is live at step i, and the stable slot is down to its share. */
+  reached(i: number): boolean;
+  /** Slot sizes at step i. */
+  sizes(i: number): Split;
+  /** The route to apply at step i: step i's once the candidate is ready for it (and not held), else the live one. */
+  route(i: number, held?: boolean): RoutePlan;
+  /** The weight the live route serves the candidate (what status.rollout.weight says). */
+  served(): number;
+  /** What step i waits for on the route side, if anything. */
+  waiting(i: number): string | undefined;
+}
+
+/** What the route serves: as it is, once accepted; else as its parents last accepted it (status.traffic says), if ever. */
+interface Served {
+  weights: Partial<Record<Slot, number>>;
+  headers: string[];
+  /** The slot header routes send to. */
+  headerSlot?: Slot;
+}
+
+export function servedBy(ctx: Ctx): Served {
+  const live = ctx.route;
+  if (!live) return { weights: {}, headers: [] };
+  if (live.acceptance.state === 'Accepted') {
+    return { weights: live.weights, headers: live.headers.map((h) => h.name), ...(live.headers[0]?.slot ? { headerSlot: live.headers[0].slot } : {}) };
+  }
+  if (!live.acceptance.everAccepted) return { weights: {}, headers: [] };
+  // Status lost (or written before it recorded this): the route as it is is the best guess.
+  const prev = ctx.prev.traffic;
+  const headerSlot = live.headers[0]?.slot ?? (ctx.prev.activeSlot ? otherSlot(ctx.prev.activeSlot) : undefined);
+  return { weights: prev?.acceptedWeights ?? live.weights, headers: prev?.acceptedHeaderRoutes ?? live.headers.map((h) => h.name), ...(headerSlot ? { headerSlot } : {}) };
+}
+
+/** The weight the route serves `slot`. */
+function servedTo(ctx: Ctx, slot: Slot): number {
+  return servedBy(ctx).weights[slot] ?? 0;
+}
+
+export function routeCanary(ctx: Ctx): RouteCanary | undefined {
+  const { ms, total } = ctx;
+  if (!ms.spec.traffic?.gateway) return undefined;
+  const steps = ms.spec.strategy.canary?.steps ?? [];
+  const active = ctx.decision.activeSlot;
+  const cand = otherSlot(active);
+  const candObs = () => candidateOf(ctx);
+  const candReady = () => candObs()?.readyReplicas ?? 0;
+  const explicit = (i: number) => scaleAt(steps, i) !== undefined;
+  const target = (i: number) => (i >= steps.length ? total : candidateTarget(total, steps, i));
+  const routeAt = (i: number): RoutePlan => ({ stable: active, weight: weightAt(steps, i), headers: headersAt(steps, i) });
+  const podsReady = (i: number) => {
+    const o = candObs();
+    return !!o && o.settled && o.readyReplicas >= target(i) && o.replicas >= target(i);
+  };
+  const sizes = (i: number): Split => {
+    const c = target(i);
+    const w = weightAt(steps, i);
+    const cap = explicit(i) ? Infinity : total + ctx.surge - c;
+    const floorStable = ctx.floor - Math.min(candReady(), c);
+    const next = Math.min(stableShare(total, w), Math.max(cap, floorStable));
+    const now = stableShare(total, servedTo(ctx, cand));
+    const stable = Math.max(0, Math.min(total, Math.max(next, floorStable, Math.min(now, cap))));
+    return { stable, candidate: explicit(i) ? c : Math.max(0, Math.min(c, total + ctx.surge - stable)) };
+  };
+  const route = (i: number, held = false): RoutePlan => {
+    const want = routeAt(i);
+    if ((podsReady(i) && !held) || (ctx.route && routeSays(ctx.route, want))) return want;
+    // Not ready for it yet: the live route stays, never above the step's weight, and never
+    // sending anything to a slot that is not this rollout's candidate.
+    const live = ctx.route;
+    const liveHeaders = live?.headers.filter((h) => h.slot === cand) ?? [];
+    return { stable: active, weight: Math.min(live?.weights[cand] ?? 0, want.weight), headers: liveHeaders.map(({ slot: _, ...h }) => h) };
+  };
+  return {
+    target,
+    routeAt,
+    sizes,
+    route,
+    // And both slots are down to their sizes: the stable one to its share, the candidate to what the step asks.
+    reached: (i) => podsReady(i) && routeLive(ctx.route, routeAt(i)) && (ctx.observed[active]?.currentReplicas ?? 0) <= sizes(i).stable
+      && (candObs()?.currentReplicas ?? 0) <= target(i),
+    served: () => servedTo(ctx, cand),
+    waiting: (i) => {
+      if (!podsReady(i)) return undefined;
+      const live = ctx.route;
+      if (!live) return `waiting for the HTTPRoute ${ms.metadata.name} to be created`;
+      if (!routeSays(live, routeAt(i))) return `waiting for the HTTPRoute ${ms.metadata.name} to be updated`;
+      return live.acceptance.state === 'Accepted' ? undefined : `waiting for the parents to accept the HTTPRoute ${ms.metadata.name}: ${live.acceptance.message}`;
+    },
+  };
+}
+
+// After every decision, with a route.
+
+/** Since when the route has waited for its parents: from the last status, or now. Undefined when it is live. */
+function pendingSince(ctx: Ctx, route: RoutePlan): string | undefined {
+  return routeLive(ctx.route, route) ? undefined : ctx.prev.traffic?.pendingSince ?? ctx.now.toISOString();
+}
+
+/**
+ * Why the rollout must abort: the route a step asks has waited for its parents longer than the
+ * progress deadline (counted from the later of the step's start and the wait's), with what the
+ * parents said; undefined while there is time.
+ */
+export function routeOverdue(ctx: Ctx, route: RoutePlan): string | undefined {
+  const since = pendingSince(ctx, route);
+  if (!since) return undefined;
+  const started = Math.max(new Date(since).getTime(), ctx.rollout.stepStartedAt ? new Date(ctx.rollout.stepStartedAt).getTime() : 0);
+  const deadline = ctx.ms.spec.strategy.progressDeadlineSeconds;
+  if (ctx.now.getTime() - started <= deadline * 1000) {
+    wakeIn(ctx.decision, started + deadline * 1000 - ctx.now.getTime() + 1000);
+    return undefined;
+  }
+  const said = ctx.route ? ctx.route.acceptance.message || 'the route has no parents' : 'the route was never created';
+  return `the HTTPRoute ${ctx.ms.metadata.name} was not accepted within ${deadline}s: ${said}`;
+}
+
+/**
+ * Fills in the route of a decision that set none (the stable slot, or the slot `<name>` serves,
+ * takes everything); keeps the pods of any slot the live route still sends traffic to until the
+ * route that stops it is accepted (so an abort or an undo moves the traffic back before a pod
+ * goes); and reports the route in status.traffic.
+ */
+export function finishRoute(ctx: Ctx, d: Decision): void {
+  if (!ctx.ms.spec.traffic?.gateway) return;
+  const route = (d.plan.route ??= { stable: d.plan.serviceSlot ?? d.activeSlot, weight: 0, headers: [] });
+  const live = ctx.route;
+  const served = servedBy(ctx);
+  if (!routeLive(live, route)) {
+    for (const slot of SLOTS) {
+      const p = d.plan.slots[slot];
+      const have = ctx.observed[slot]?.replicas ?? 0;
+      const sends = (served.weights[slot] ?? 0) > 0 || (served.headers.length > 0 && served.headerSlot === slot);
+      if (p && p.replicas < have && sends) d.plan.slots[slot] = { ...p, replicas: have };
+    }
+  }
+  const since = pendingSince(ctx, route);
+  const accepted = !live ? 'Unknown' : live.acceptance.state === 'Accepted' ? 'True' : live.acceptance.state === 'Refused' ? 'False' : 'Unknown';
+  const everServed = Object.keys(served.weights).length > 0;
+  d.traffic = {
+    route: ctx.ms.metadata.name,
+    ...(live ? { weights: { ...live.weights } } : {}),
+    ...(live && live.headers.length > 0 ? { headerRoutes: live.headers.map((h) => h.name) } : {}),
+    ...(everServed ? { acceptedWeights: { ...served.weights } } : {}),
+    ...(served.headers.length > 0 ? { acceptedHeaderRoutes: [...served.headers] } : {}),
+    accepted,
+    message: live ? live.acceptance.message || 'the route has no parents' : 'the route is not created yet',
+    ...(since ? { pendingSince: since } : {}),
+  } satisfies TrafficStatus;
+}
+
+/** Whether the Microservice asks for a route. */
+export const wantsRoute = (ms: Microservice) => !!ms.spec.traffic?.gateway;

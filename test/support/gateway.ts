@@ -1,0 +1,43 @@
+// A Gateway controller for the engine's tests: it holds the live HTTPRoute as the engine reads it
+// back, bumps its generation when the plan's route differs, and answers each generation as told
+// (accept it, refuse it, or say nothing), as a controller writes status.parents.
+import { otherSlot } from '../../src/api/names.js';
+import { routeSays, weightsOf, type ObservedRoute } from '../../src/rollout/traffic.js';
+import type { RoutePlan } from '../../src/rollout/types.js';
+
+export type Answer = 'accept' | 'refuse' | 'silent';
+
+export class Gateway {
+  live?: ObservedRoute;
+  /** How the next generations are answered. */
+  answer: Answer = 'accept';
+  /** Generations written, in order, with the route each carried. */
+  readonly history: Array<{ generation: number; route: RoutePlan }> = [];
+  private ever = false;
+
+  /** The operator applies the plan's route: a new generation when it says something else. */
+  apply(route: RoutePlan | undefined): void {
+    if (!route || (this.live && routeSays(this.live, route))) return;
+    const generation = (this.live?.generation ?? 0) + 1;
+    this.history.push({ generation, route });
+    const candidate = otherSlot(route.stable);
+    this.live = {
+      generation,
+      weights: weightsOf(route),
+      headers: route.headers.map((h) => ({ ...h, slot: candidate })),
+      acceptance: { state: 'Pending', message: `Gateway gateways/public: not yet accepted generation ${generation}`, everAccepted: this.ever },
+    };
+  }
+
+  /** The controller looks at the current generation. */
+  tick(): void {
+    if (!this.live || this.live.acceptance.state !== 'Pending' || this.answer === 'silent') return;
+    if (this.answer === 'accept') this.ever = true;
+    this.live = {
+      ...this.live,
+      acceptance: this.answer === 'accept'
+        ? { state: 'Accepted', message: 'Gateway gateways/public: accepted', everAccepted: true }
+        : { state: 'Refused', message: 'Gateway gateways/public: NotAllowedByListeners: no listener allows routes from this namespace', everAccepted: this.ever },
+    };
+  }
+}
