@@ -1,7 +1,7 @@
 // The pure part of one reconcile: the observed world and the time in, the writes in order, the
 // status and the events out. The Reconciler (I/O) and the simulated cluster of the model tests
 // both run this very function, so the tests exercise what runs in production.
-import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
+import type { KubeEvent, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
 import { ANNOTATION_ACTION, deploymentName, LABEL_SLOT, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
@@ -24,7 +24,7 @@ export interface World {
   now: Date;
 }
 
-export type Event = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type Event = KubeEvent;
 
 export type Write =
   /** Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours might). */

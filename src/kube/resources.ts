@@ -1,7 +1,7 @@
 // Typed operations on the resources Coxswain reads and writes. Writes are server-side apply
 // with field manager `coxswain`, so Coxswain owns exactly the fields it sets and no others.
 import { randomBytes } from 'node:crypto';
-import { GROUP, PLURAL, VERSION, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
+import { GROUP, PLURAL, VERSION, type KubeEvent, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
 import { MANAGER } from '../api/names.js';
 import { type KubeObject } from './object.js';
 import { ApiError, type KubeClient } from './client.js';
@@ -105,7 +105,7 @@ export class Kube {
     }
   }
 
-  async event(involved: MicroserviceObject, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
+  async event(involved: MicroserviceObject, type: KubeEvent['type'], reason: string, message: string, now: Date): Promise<void> {
     const { name, namespace, uid, resourceVersion } = involved.metadata;
     const time = now.toISOString();
     await this.client.request('POST', resourcePath({ group: '', version: 'v1', plural: 'events', kind: 'Event' }, namespace), {

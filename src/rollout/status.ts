@@ -1,7 +1,7 @@
 // Pure status: what the Microservice reports, from what was observed and decided.
 // kstatus polarity: Ready is normal-true; Reconciling and Stalled are abnormal-true. All three
 // are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
-import type { Condition, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { Condition, KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import { baseLabels, selectorString, SLOTS } from '../api/names.js';
 import type { ObservedSlots } from './types.js';
 
@@ -115,8 +115,8 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
 }
 
 /** Events a person should see for a change of status; none at steady state. */
-export function statusEvents(before: MicroserviceStatus | undefined, after: MicroserviceStatus): Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> {
-  const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+export function statusEvents(before: MicroserviceStatus | undefined, after: MicroserviceStatus): KubeEvent[] {
+  const events: KubeEvent[] = [];
   const stalled = (s?: MicroserviceStatus) => s?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
   const was = stalled(before);
   const is = stalled(after);

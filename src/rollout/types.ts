@@ -1,5 +1,5 @@
 // What the rollout engine sees of the cluster, and what it decides.
-import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { Problem } from './status.js';
 
 /** One slot's Deployment as observed, with its pods. */
@@ -59,7 +59,7 @@ export interface Plan {
 
 export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
 export type LastAction = NonNullable<MicroserviceStatus['lastAction']>;
-export type EngineEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type EngineEvent = KubeEvent;
 
 export interface EngineInput {
   ms: Microservice;
