@@ -22,7 +22,7 @@ export function validateMicroservice(obj: MicroserviceObject): Validated {
   if (!name) problems.push('metadata.name: required');
   else {
     const broken = NAME_RULES.find((r) => !r.holds(name));
-    if (broken) problems.push(broken.message);
+    if (broken) problems.push(`metadata.name: ${broken.message.replace(/^metadata\.name /, '')}`);
   }
   const parsed = MicroserviceSpec.safeParse(obj.spec ?? undefined);
   if (!parsed.success) problems.push(...formatIssues('spec', parsed.error));
