@@ -6,8 +6,15 @@ import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
 import { userAgent } from '../version.js';
 
+/** One field an API server's Status blames: `details.causes[]`. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly reason: string, message: string) {
+  constructor(readonly status: number, readonly reason: string, message: string, readonly causes: readonly StatusCause[] = []) {
     super(message);
   }
 }
@@ -123,11 +130,30 @@ export class KubeClient {
   }
 }
 
-function toApiError(status: number, text: string): ApiError {
+/**
+ * The API server adds this fieldless cause (printed `<nil>: Invalid value: null: ...`) to every
+ * refusal of a custom resource that failed its schema before its CEL rules ran. It names no
+ * field and says nothing a person can act on beyond the causes beside it.
+ */
+const UNCHECKED_RULES = /some validation rules were not checked because the object was invalid/;
+
+/** An API server's response body (a Status, usually) as an ApiError, without the `<nil>` note. */
+export function toApiError(status: number, text: string): ApiError {
+  let s: { reason?: string; message?: string; details?: { causes?: StatusCause[] } };
   try {
-    const s = JSON.parse(text) as { reason?: string; message?: string };
-    return new ApiError(status, s.reason ?? String(status), s.message ?? text);
+    s = JSON.parse(text) as typeof s;
   } catch {
     return new ApiError(status, String(status), text.slice(0, 500) || `HTTP ${status}`);
   }
+  const causes = (s.details?.causes ?? []).filter((c) => !UNCHECKED_RULES.test(c.message ?? ''));
+  return new ApiError(status, s.reason ?? String(status), withoutUncheckedNote(s.message ?? text, causes.length), causes);
+}
+
+/** `X is invalid: [a: ..., <nil>: Invalid value: null: some validation rules ...]` -> `X is invalid: a: ...`. */
+function withoutUncheckedNote(message: string, causes: number): string {
+  const note = /(, )?<nil>: Invalid value: "?null"?: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation/;
+  if (!note.test(message)) return message;
+  const rest = message.replace(note, '');
+  // One cause left: printed without brackets, as the API server prints a single cause.
+  return causes === 1 ? rest.replace(/: \[(.*)\]$/s, ': $1') : rest;
 }
