@@ -33,17 +33,21 @@ function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.output<T>>>)
 const passThrough = <S extends z.ZodRawShape>(description: string, keys = {} as S) =>
   z.looseObject(keys).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
 
-const intOrString = (int: z.ZodInt, str: z.ZodString) =>
-  z.union([int, str]).meta({ 'x-kubernetes-int-or-string': true });
+/** `message` is for a value of neither type (null, true, 1.5), which zod would call only "Invalid input". */
+const intOrString = (int: z.ZodInt, str: z.ZodString, message: string) =>
+  z.union([int, str], { error: message }).meta({ 'x-kubernetes-int-or-string': true });
 
+const QUANTITY = 'must be a quantity such as 500m, 1Gi or 2';
 /** A resource quantity such as 500m, 1Gi or 2. */
 export const Quantity = intOrString(
   z.int().min(0),
-  z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, 'must be a quantity such as 500m, 1Gi or 2'),
+  z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, QUANTITY),
+  QUANTITY,
 );
 
+const INT_OR_PERCENT = 'must be a whole number or a percentage such as 25%';
 /** A count or a percentage, like a Deployment's maxSurge. */
-export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a whole number or a percentage such as 25%'));
+export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, INT_OR_PERCENT), INT_OR_PERCENT);
 
 const unique = (xs: unknown[]) => new Set(xs).size === xs.length;
 

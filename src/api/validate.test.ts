@@ -93,6 +93,14 @@ describe('problems name the field', () => {
     expect(problemsOf(spec)).toEqual([problem]);
   });
 
+  it.each<[string, unknown, string]>([
+    ['a null quantity', { image: 'a', resources: { requests: { cpu: null } } }, 'spec.resources.requests.cpu: must be a quantity such as 500m, 1Gi or 2'],
+    ['a fractional number as a quantity', { image: 'a', resources: { limits: { cpu: 1.5 } } }, 'spec.resources.limits.cpu: must be a quantity such as 500m, 1Gi or 2'],
+    ['a boolean maxSurge', { image: 'a', strategy: { rollingUpdate: { maxSurge: true } } }, 'spec.strategy.rollingUpdate.maxSurge: must be a whole number or a percentage such as 25%'],
+  ])('says what an int-or-string takes, not "Invalid input", for %s', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
   it('still says what was wrong when a field is present with the wrong type', () => {
     expect(problemsOf({ image: 42 })).toEqual([expect.stringMatching(/^spec\.image: (?!required).*string/)]);
   });
