@@ -38,6 +38,13 @@ const hpa: KubeObject = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAuto
 const status = (code: number, reason: string, message: string, causes?: Array<{ reason: string; message: string; field: string }>) =>
   toApiError(code, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message, ...(causes ? { details: { causes } } : {}) }));
 
+/** A 422 as the API server writes it: `<object> is invalid: <field>: <message>`, one cause per field. */
+const invalid = (object: string, ...causes: Array<[field: string, message: string]>) => {
+  const listed = causes.map(([field, message]) => `${field}: ${message}`).join(', ');
+  return status(422, 'Invalid', `${object} is invalid: ${causes.length > 1 ? `[${listed}]` : listed}`,
+    causes.map(([field, message]) => ({ reason: 'FieldValueInvalid', message, field })));
+};
+
 const typedPatch = (object: string, rest: string) =>
   status(500, 'InternalError', `failed to create typed patch object (shop/${object}; apps/v1, Kind=Deployment): ${rest}`);
 
@@ -60,52 +67,41 @@ describe('refusalOf: deterministic refusals, named by the Microservice\'s field'
       typedPatch('orders-blue', '.spec.template.spec.containers[name="orders"].env[name="B"].value: expected string, got &value.valueUnstructured{Value:5}'), deployment,
       'spec.env[1].value: expected string, got 5'],
     ['an env entry without a name (422)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.spec.containers[0].env[1].name: Required value',
-        [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.template.spec.containers[0].env[1].name' }]), deployment,
+      invalid('Deployment.apps "orders-blue"', ['spec.template.spec.containers[0].env[1].name', 'Required value']), deployment,
       'spec.env[1].name: Required value'],
     ['a mount of a volume that does not exist (422)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.spec.containers[0].volumeMounts[1].name: Not found: "nope"',
-        [{ reason: 'FieldValueNotFound', message: 'Not found: "nope"', field: 'spec.template.spec.containers[0].volumeMounts[1].name' }]), deployment,
+      invalid('Deployment.apps "orders-blue"', ['spec.template.spec.containers[0].volumeMounts[1].name', 'Not found: "nope"']), deployment,
       'spec.pod.volumeMounts[1].name: Not found: "nope"'],
     ['a bad probe (422)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.spec.containers[0].readinessProbe.httpGet.port: Invalid value: "nope-nope-nope-nope": must be no more than 15 characters',
-        [{ reason: 'FieldValueInvalid', message: 'Invalid value: "nope-nope-nope-nope": must be no more than 15 characters', field: 'spec.template.spec.containers[0].readinessProbe.httpGet.port' }]), deployment,
+      invalid('Deployment.apps "orders-blue"', ['spec.template.spec.containers[0].readinessProbe.httpGet.port', 'Invalid value: "nope-nope-nope-nope": must be no more than 15 characters']), deployment,
       'spec.probes.readiness.httpGet.port: Invalid value: "nope-nope-nope-nope": must be no more than 15 characters'],
     ['requests above limits (422)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
-        [{ reason: 'FieldValueInvalid', message: 'Invalid value: "2": must be less than or equal to cpu limit of 1', field: 'spec.template.spec.containers[0].resources.requests' }]), deployment,
+      invalid('Deployment.apps "orders-blue"', ['spec.template.spec.containers[0].resources.requests', 'Invalid value: "2": must be less than or equal to cpu limit of 1']), deployment,
       'spec.resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1'],
     ['two causes on one toleration (422)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: [spec.template.spec.tolerations[0].operator: Invalid value: "Bogus": operator must be Exists when `key` is empty, spec.template.spec.tolerations[0].operator: Unsupported value: "Bogus": supported values: "Equal", "Exists"]', [
-        { reason: 'FieldValueInvalid', message: 'Invalid value: "Bogus": operator must be Exists when `key` is empty', field: 'spec.template.spec.tolerations[0].operator' },
-        { reason: 'FieldValueNotSupported', message: 'Unsupported value: "Bogus": supported values: "Equal", "Exists"', field: 'spec.template.spec.tolerations[0].operator' },
-      ]), deployment,
+      invalid('Deployment.apps "orders-blue"',
+        ['spec.template.spec.tolerations[0].operator', 'Invalid value: "Bogus": operator must be Exists when `key` is empty'],
+        ['spec.template.spec.tolerations[0].operator', 'Unsupported value: "Bogus": supported values: "Equal", "Exists"']), deployment,
       'spec.pod.tolerations[0].operator: Invalid value: "Bogus": operator must be Exists when `key` is empty; spec.pod.tolerations[0].operator: Unsupported value: "Bogus": supported values: "Equal", "Exists"'],
     ['a bad pod label value (422, printed spec.template.labels)',
-      status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.labels: Invalid value: "not a label value!": a valid label must be an empty string',
-        [{ reason: 'FieldValueInvalid', message: 'Invalid value: "not a label value!": a valid label must be an empty string', field: 'spec.template.labels' }]), deployment,
+      invalid('Deployment.apps "orders-blue"', ['spec.template.labels', 'Invalid value: "not a label value!": a valid label must be an empty string']), deployment,
       'spec.pod.labels: Invalid value: "not a label value!": a valid label must be an empty string'],
     ['a bad Service annotation (422)',
-      status(422, 'Invalid', 'Service "orders" is invalid: metadata.annotations: Invalid value: "bad key!": name part must consist of alphanumeric characters',
-        [{ reason: 'FieldValueInvalid', message: 'Invalid value: "bad key!": name part must consist of alphanumeric characters', field: 'metadata.annotations' }]), service,
+      invalid('Service "orders"', ['metadata.annotations', 'Invalid value: "bad key!": name part must consist of alphanumeric characters']), service,
       'spec.service.annotations: Invalid value: "bad key!": name part must consist of alphanumeric characters'],
     ['a Service port (422)',
-      status(422, 'Invalid', 'Service "orders" is invalid: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive',
-        [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0: must be between 1 and 65535, inclusive', field: 'spec.ports[1].port' }]), service,
+      invalid('Service "orders"', ['spec.ports[1].port', 'Invalid value: 0: must be between 1 and 65535, inclusive']), service,
       'spec.ports[1].servicePort: Invalid value: 0: must be between 1 and 65535, inclusive'],
     ['bad CIDRs, after the DNS egress rule Coxswain puts first (422)',
-      status(422, 'Invalid', 'NetworkPolicy.networking.k8s.io "orders" is invalid: [...]', [
-        { reason: 'FieldValueInvalid', message: 'Invalid value: "1.2.3.4/77": must be a valid CIDR value', field: 'spec.ingress[1].from[0].ipBlock.cidr' },
-        { reason: 'FieldValueInvalid', message: 'Invalid value: "10.0.0.0/99": must be a valid CIDR value', field: 'spec.egress[1].to[0].ipBlock.cidr' },
-      ]), networkPolicy,
+      invalid('NetworkPolicy.networking.k8s.io "orders"',
+        ['spec.ingress[1].from[0].ipBlock.cidr', 'Invalid value: "1.2.3.4/77": must be a valid CIDR value'],
+        ['spec.egress[1].to[0].ipBlock.cidr', 'Invalid value: "10.0.0.0/99": must be a valid CIDR value']), networkPolicy,
       'spec.networkPolicy.allowFrom[1].cidr: Invalid value: "1.2.3.4/77": must be a valid CIDR value; spec.networkPolicy.allowTo[0].cidr: Invalid value: "10.0.0.0/99": must be a valid CIDR value'],
     ['a config too large (422, on the whole object)',
-      status(422, 'Invalid', 'ConfigMap "orders-config-87a077fdac" is invalid: []: Too long: may not be more than 1048576 bytes',
-        [{ reason: 'FieldValueTooLong', message: 'Too long: may not be more than 1048576 bytes', field: '[]' }]), configMap,
+      invalid('ConfigMap "orders-config-87a077fdac"', ['[]', 'Too long: may not be more than 1048576 bytes']), configMap,
       'spec.config.data: Too long: may not be more than 1048576 bytes'],
     ['an HPA behavior (422)',
-      status(422, 'Invalid', 'HorizontalPodAutoscaler.autoscaling "orders" is invalid: spec.behavior.scaleUp.policies[0].type: Unsupported value: "Bogus"',
-        [{ reason: 'FieldValueNotSupported', message: 'Unsupported value: "Bogus"', field: 'spec.behavior.scaleUp.policies[0].type' }]), hpa,
+      invalid('HorizontalPodAutoscaler.autoscaling "orders"', ['spec.behavior.scaleUp.policies[0].type', 'Unsupported value: "Bogus"']), hpa,
       'spec.autoscaling.behavior.scaleUp.policies[0].type: Unsupported value: "Bogus"'],
     ['a 422 without causes, paths rewritten in its message',
       status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.template.spec.containers[0].image: Required value'), deployment,
@@ -120,8 +116,7 @@ describe('refusalOf: deterministic refusals, named by the Microservice\'s field'
   });
 
   it('leaves a field Coxswain sets itself as the child names it', () => {
-    const err = status(422, 'Invalid', 'Deployment.apps "orders-blue" is invalid: spec.selector: Invalid value: "x": field is immutable',
-      [{ reason: 'FieldValueInvalid', message: 'Invalid value: "x": field is immutable', field: 'spec.selector' }]);
+    const err = invalid('Deployment.apps "orders-blue"', ['spec.selector', 'Invalid value: "x": field is immutable']);
     expect(refusalOf(err, deployment)?.message).toMatch(/^spec\.selector: Invalid value: "x": field is immutable \(the API server refused Deployment orders-blue\)$/);
   });
 });
