@@ -217,7 +217,8 @@ export const MicroserviceSpec = cel(z.object({
   args: z.array(z.string()).optional(),
   ports: Ports.optional().describe('Ports; without any, no Service is made.'),
   env: cel(
-    z.array(passThrough('core/v1 EnvVar', { name: z.string().min(1).max(256) })).max(256),
+    // value declared too: `value: 8080` unquoted in YAML is common, and server-side apply refuses it with a 500.
+    z.array(passThrough('core/v1 EnvVar', { name: z.string().min(1).max(256), value: z.string().optional() })).max(256),
     uniqueBy('name', 'env names must be unique'),
   ).optional(),
   envFrom: z.array(passThrough('core/v1 EnvFromSource')).optional(),

@@ -196,6 +196,13 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     expect(problemsOf(spec)).toEqual([problem]);
   });
 
+  it.each<[string, unknown, string]>([
+    ['a number', { image: 'a', env: [{ name: 'PORT', value: 8080 }] }, 'spec.env[0].value: Invalid input: expected string, received number'],
+    ['a boolean', { image: 'a', env: [{ name: 'A', value: '1' }, { name: 'DEBUG', value: true }] }, 'spec.env[1].value: Invalid input: expected string, received boolean'],
+  ])('refuses an env value that is %s (server-side apply could not build the patch)', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
   it('covers every rule of the generated CRD', () => {
     const messages = new Set<string>();
     (function walk(node: unknown): void {
