@@ -238,6 +238,8 @@ export const MicroserviceSpec = cel(z.object({
   pod: Pod.optional(),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
+  revisionHistoryLimit: z.int().min(1).max(100).default(10)
+    .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
 }),
 // The config's volume and mount join the user's own lists, keyed the same way.
 { rule: `!(${mountsConfig} && has(self.pod.volumeMounts)) || self.pod.volumeMounts.all(m, m.mountPath != self.config.mountPath)`,
@@ -247,6 +249,33 @@ export const MicroserviceSpec = cel(z.object({
   message: `the volume name ${CONFIG_VOLUME} is taken by config.mountPath`, fieldPath: '.pod.volumes',
   holds: (s) => !s.config?.mountPath || !(s.pod?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME) },
 );
+
+/**
+ * Rules on metadata.name the OpenAPI schema cannot state: `<name>-preview` and the other derived
+ * names must be valid Service names. CEL in the CRD, with their twins for reconcile time.
+ */
+export const NAME_RULES: Array<{ rule: string; message: string; holds: (name: string) => boolean }> = [
+  {
+    rule: 'self.metadata.name.size() <= 55',
+    message: 'metadata.name must be at most 55 characters, so that <name>-preview is a valid Service name',
+    holds: (name) => name.length <= 55,
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'metadata.name must start with a letter and hold only lowercase letters, digits and -, as a Service name must',
+    holds: (name) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name),
+  },
+];
+
+export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An Event as Coxswain records it. */
+export interface KubeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export const Condition = z.object({
   type: z.string(),
@@ -261,7 +290,7 @@ const SlotStatus = z.object({ revision: z.string().optional(), image: z.string()
 
 export const MicroserviceStatus = z.object({
   observedGeneration: z.int().optional(),
-  phase: z.enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded']).optional(),
+  phase: z.enum(PHASES).optional(),
   conditions: z.array(Condition).optional(),
   replicas: z.int().optional(),
   readyReplicas: z.int().optional(),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ApiError, KubeClient } from '../kube/client.js';
-import { Kube, MICROSERVICES, resourcePath, type Resource } from '../kube/resources.js';
+import { CONTROLLERREVISIONS, Kube, MICROSERVICES, resourcePath } from '../kube/resources.js';
 import { ANNOTATION_ACTION, baseLabels, formatAction, selectorString, type ActionRequest } from '../api/names.js';
 import { findRevision, formatHistory, formatList, formatTree, keptRevisions, revisionHash, type KeptRevision } from './show.js';
 import { answerLine, answerOf, newRequestId, pendingMessage, pendingRequest, requestPatch, type Answer } from './request.js';
@@ -38,7 +38,6 @@ Flags: -n, --namespace NS   -A, --all-namespaces (list)   --kubeconfig FILE   --
 
 const ACTION_COMMANDS = new Set(['promote', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart']);
 const FIELD_MANAGER = 'kubectl-coxswain';
-const CONTROLLER_REVISIONS: Resource = { group: 'apps', version: 'v1', plural: 'controllerrevisions', kind: 'ControllerRevision' };
 
 class UserError extends Error {}
 
@@ -128,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
 /** The Microservice's kept revisions (ControllerRevisions), oldest first. */
 async function history(client: KubeClient, namespace: string, ms: MicroserviceObject): Promise<KeptRevision[]> {
   try {
-    const list = await client.request<{ items: KeptRevision[] }>('GET', resourcePath(CONTROLLER_REVISIONS, namespace), {
+    const list = await client.request<{ items: KeptRevision[] }>('GET', resourcePath(CONTROLLERREVISIONS, namespace), {
       query: { labelSelector: selectorString(baseLabels(ms.metadata.name)) },
     });
     return keptRevisions(list.items, ms);

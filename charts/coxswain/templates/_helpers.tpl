@@ -59,15 +59,11 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   verbs: [patch]
 # What a Microservice becomes: written by server-side apply (create + patch), deleted when unwanted.
 - apiGroups: [apps]
-  resources: [deployments]
+  resources: [deployments, controllerrevisions]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments/scale]
   verbs: [patch]
-# Kept revisions (<name>-<revision>): what a slot is rebuilt from, pruned beyond revisionHistoryLimit.
-- apiGroups: [apps]
-  resources: [controllerrevisions]
-  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [services, configmaps]
   verbs: [get, list, watch, create, patch, delete]
