@@ -3,13 +3,9 @@
 // are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
 import type { Condition, KubeEvent, Microservice, MicroserviceStatus, Phase, Slot } from '../api/schema.js';
 import { baseLabels, selectorString, SLOTS } from '../api/names.js';
-import type { ObservedSlots } from './types.js';
+import type { ObservedSlots, Problem } from './types.js';
 
-/** Something that keeps the Microservice from converging until a person acts. */
-export interface Problem {
-  reason: string;
-  message: string;
-}
+export type { Problem } from './types.js';
 
 /** What the rollout engine decided, as far as status tells it. */
 export interface RolloutOutcome {

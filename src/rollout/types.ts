@@ -1,6 +1,11 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import type { Problem } from './status.js';
+
+/** Something that keeps the Microservice from converging until a person acts. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
 
 /** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
