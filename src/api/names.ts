@@ -50,8 +50,6 @@ export function formatAction({ action, arg, id }: ActionRequest): string {
  */
 export const ANNOTATION_APPLIED = 'coxswain.dev/applied';
 export const SLOTS: readonly Slot[] = ['blue', 'green'];
-/** The pod volume that holds spec.config's files when it has a mountPath. */
-export const CONFIG_VOLUME = 'coxswain-config';
 
 /** Labels that select every pod and object of one Microservice. */
 export function baseLabels(name: string): Record<string, string> {

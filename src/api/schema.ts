@@ -3,7 +3,6 @@
 // schemas validate at reconcile time. Rules the OpenAPI schema cannot express are CEL rules
 // attached with `cel()`; they run in the API server at `kubectl apply`.
 import { z } from 'zod';
-import { CONFIG_VOLUME } from './names.js';
 
 export const GROUP = 'coxswain.dev';
 export const VERSION = 'v1alpha1';
@@ -206,6 +205,9 @@ export const Pod = z.object({
   ).optional(),
   terminationGracePeriodSeconds: z.int().min(0).optional(),
 });
+
+/** The pod volume that holds spec.config's files when it has a mountPath (src/render/workload.ts names it too). */
+export const CONFIG_VOLUME = 'coxswain-config';
 
 /** Fields set from spec.config with a mountPath: a volume CONFIG_VOLUME, mounted there. */
 const mountsConfig = "has(self.config) && has(self.config.mountPath) && has(self.pod)";
