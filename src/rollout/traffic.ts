@@ -14,32 +14,10 @@ import { GATEWAY_GROUP, type HeaderRoute, type TrafficStatus } from '../api/traf
 import type { KubeObject } from '../kube/object.js';
 import { candidateOf, wakeIn } from './moves.js';
 import { kindOf, weightAt, type Step } from './steps.js';
-import type { Ctx, Decision, RoutePlan } from './types.js';
+import type { Acceptance, Ctx, Decision, LiveHeaderRoute, ObservedRoute, RoutePlan } from './types.js';
+
+export type { Acceptance, LiveHeaderRoute, ObservedRoute } from './types.js';
 import { candidateFor, type Split } from './weights.js';
-
-/** What the parents say of the route's current generation. */
-export interface Acceptance {
-  /** Accepted: every parent, at the current generation. Refused: some parent said no to it. */
-  state: 'Accepted' | 'Pending' | 'Refused';
-  /** Per parent, what it said (or that it has not answered yet). */
-  message: string;
-  /** Some parent has accepted some generation: the route has carried traffic. */
-  everAccepted: boolean;
-}
-
-/** A header route as the live route has it, with the slot it sends to. */
-export interface LiveHeaderRoute extends HeaderRoute {
-  slot?: Slot;
-}
-
-/** The live HTTPRoute `<name>` as read back. */
-export interface ObservedRoute {
-  generation: number;
-  /** The weighted rule's weight per slot. */
-  weights: Partial<Record<Slot, number>>;
-  headers: LiveHeaderRoute[];
-  acceptance: Acceptance;
-}
 
 interface RouteShape {
   metadata: { name: string; namespace?: string; generation?: number };

@@ -1,8 +1,12 @@
 // What the rollout engine sees of the cluster, and what it decides.
-import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
-import type { Problem } from './status.js';
-import type { ObservedRoute } from './traffic.js';
+
+/** Something that keeps the Microservice from converging until a person acts. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
 
 /** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
@@ -61,6 +65,30 @@ export interface Plan {
   route?: RoutePlan;
 }
 
+/** What the parents say of the route's current generation. */
+export interface Acceptance {
+  /** Accepted: every parent, at the current generation. Refused: some parent said no to it. */
+  state: 'Accepted' | 'Pending' | 'Refused';
+  /** Per parent, what it said (or that it has not answered yet). */
+  message: string;
+  /** Some parent has accepted some generation: the route has carried traffic. */
+  everAccepted: boolean;
+}
+
+/** A header route as the live route has it, with the slot it sends to. */
+export interface LiveHeaderRoute extends HeaderRoute {
+  slot?: Slot;
+}
+
+/** The live HTTPRoute `<name>` as read back. */
+export interface ObservedRoute {
+  generation: number;
+  /** The weighted rule's weight per slot. */
+  weights: Partial<Record<Slot, number>>;
+  headers: LiveHeaderRoute[];
+  acceptance: Acceptance;
+}
+
 /** The HTTPRoute `<name>` a plan asks for: `weight` percent to the candidate slot, the rest to `stable`. */
 export interface RoutePlan {
   /** The slot the route's remaining weight goes to, and `<name>` selects. */
@@ -73,7 +101,7 @@ export interface RoutePlan {
 
 export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
 export type LastAction = NonNullable<MicroserviceStatus['lastAction']>;
-export type EngineEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type EngineEvent = KubeEvent;
 
 export interface EngineInput {
   ms: Microservice;
