@@ -10,8 +10,11 @@ import { toYamlStream } from './yaml.js';
 const USAGE = `Usage:
   coxswain run [--kubeconfig FILE] [--context NAME] [--namespaces a,b] [--concurrency N]
                [--listen HOST:PORT] [--resync SECONDS] [--log-level LEVEL] [--log-format json|pretty]
+               [--gateway-api true|false]
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
-      COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT and KUBECONFIG.
+      COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT, COXSWAIN_GATEWAY_API and
+      KUBECONFIG. HTTPRoutes are watched once the Gateway API's CRDs are installed (asked of
+      discovery every 10s), unless --gateway-api=false.
   coxswain render -f FILE|-
       Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
       Exit code 2 and one line per problem on stderr when the input is invalid.

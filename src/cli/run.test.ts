@@ -25,3 +25,16 @@ describe('coxswain run: leader election options', () => {
     expect(parseRunOptions(['--leader-elect'], {}).leaderElectionNamespace).toBeUndefined();
   });
 });
+
+describe('coxswain run: the Gateway API', () => {
+  it('watches HTTPRoutes where they are served unless --gateway-api=false or COXSWAIN_GATEWAY_API=false', () => {
+    expect(parseRunOptions([], {}).manager.gatewayAPI).toBe(true);
+    expect(parseRunOptions(['--gateway-api', 'false'], {}).manager.gatewayAPI).toBe(false);
+    expect(parseRunOptions([], { COXSWAIN_GATEWAY_API: 'false' }).manager.gatewayAPI).toBe(false);
+    expect(parseRunOptions(['--gateway-api=true'], { COXSWAIN_GATEWAY_API: 'false' }).manager.gatewayAPI).toBe(true);
+  });
+
+  it('refuses anything but true or false', () => {
+    expect(() => parseRunOptions(['--gateway-api', 'maybe'], {})).toThrow(/--gateway-api must be true or false/);
+  });
+});

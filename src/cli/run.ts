@@ -34,8 +34,11 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'leader-elect': { type: 'boolean' },
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string' },
+      'gateway-api': { type: 'string' },
     },
   });
+  const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
+  if (!/^(true|false)$/.test(gatewayAPI)) throw new Error(`--gateway-api must be true or false, not ${JSON.stringify(gatewayAPI)}`);
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const manager: ManagerOptions = {
     ...DEFAULT_OPTIONS,
@@ -43,6 +46,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     concurrency: positiveInt('concurrency', values.concurrency ?? env.COXSWAIN_CONCURRENCY, DEFAULT_OPTIONS.concurrency),
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
+    gatewayAPI: gatewayAPI === 'true',
   };
   return {
     manager,

@@ -6,12 +6,13 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import { Kube, type Resource } from '../kube/resources.js';
 import { Cache } from './cache.js';
+import { Discovery } from './discovery.js';
 import { keyOf } from './informer.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
 import { serveHealth } from './server.js';
-import { type ControllerWiring, MICROSERVICE_CONTROLLER } from './wiring.js';
+import { type ControllerWiring, MICROSERVICE_CONTROLLER, type Watch } from './wiring.js';
 
 export interface ManagerOptions {
   namespaces: string[];
@@ -21,9 +22,15 @@ export interface ManagerOptions {
   listen: string;
   /** An informer not heard from for this long is restarted. */
   stallSeconds: number;
+  /** Watch HTTPRoutes where the Gateway API is installed (false: never, e.g. without RBAC for them). */
+  gatewayAPI: boolean;
+  /** How often discovery is asked whether optional kinds (HTTPRoutes) are served. */
+  discoverySeconds: number;
 }
 
-export const DEFAULT_OPTIONS: ManagerOptions = { namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360 };
+export const DEFAULT_OPTIONS: ManagerOptions = {
+  namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360, gatewayAPI: true, discoverySeconds: 10,
+};
 
 export class Manager {
   readonly metrics: Metrics = createMetrics({
@@ -36,6 +43,7 @@ export class Manager {
   readonly children: Map<Resource, Cache>;
   readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
+  private readonly discovery: Discovery;
   private timers: NodeJS.Timeout[] = [];
   private server?: http.Server;
   private lastProgress = Date.now();
@@ -63,12 +71,39 @@ export class Manager {
       if (event === 'delete') this.queue.forget(keyOf(obj));
       else if (!old || !wiring.ignoreUpdate(old, obj)) this.queue.add(keyOf(obj));
     });
-    for (const w of wiring.watches) {
-      this.children.get(w.resource)!.on((_event, obj) => {
-        const key = w.keyOf(obj);
-        if (key) this.queue.add(key);
-      });
-    }
+    for (const w of wiring.watches) this.route(w, this.children.get(w.resource)!);
+    const optional = opts.gatewayAPI ? wiring.optionalWatches ?? [] : [];
+    this.discovery = new Discovery(client, optional.map((w) => w.resource), opts.discoverySeconds * 1000, log, (r, served) =>
+      this.setServed(optional.find((w) => w.resource === r)!, served));
+  }
+
+  /** Events of a watched kind queue the key of the Microservice they belong to. */
+  private route(w: Watch, cache: Cache): void {
+    cache.on((_event, obj) => {
+      const key = w.keyOf(obj);
+      if (key) this.queue.add(key);
+    });
+  }
+
+  /**
+   * An optional kind became served (its CRD was installed) or stopped being served: its cache
+   * starts, and joins the reconciler's once synced, or leaves it and stops. Every Microservice is
+   * queued again either way, so one waiting for it (Stalled, GatewayAPIMissing) goes on at once.
+   */
+  private async setServed(w: Watch, served: boolean): Promise<void> {
+    const cache = this.children.get(w.resource);
+    if (served && !cache && !this.stopping) {
+      const fresh = new Cache(this.client, w.resource, this.opts.namespaces, w.labelSelector, this.log);
+      this.route(w, fresh);
+      fresh.start();
+      while (!fresh.synced && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+      if (this.stopping) return void (await fresh.stop());
+      this.children.set(w.resource, fresh);
+    } else if (!served && cache) {
+      this.children.delete(w.resource);
+      await cache.stop();
+    } else return;
+    this.resync();
   }
 
   /**
@@ -80,6 +115,8 @@ export class Manager {
     this.serve();
     for (const cache of this.caches()) cache.start();
     while (!this.caches().every((c) => c.synced) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    // Optional kinds served already are cached before the first reconcile.
+    await this.discovery.start();
     if (elected && !this.stopping) {
       this.log.info('caches synced; waiting for the leader Lease');
       await Promise.race([elected, this.stopRequested]);
@@ -98,6 +135,7 @@ export class Manager {
     this.stopping = true;
     this.onStop?.();
     for (const t of this.timers) clearInterval(t);
+    await this.discovery.stop();
     await this.queue.shutdown();
     await Promise.all(this.caches().map((c) => c.stop()));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

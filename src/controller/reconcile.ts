@@ -5,7 +5,7 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION, LABEL_NAME } from '../api/names.js';
 import { refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
+import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type Write } from './core.js';
@@ -18,7 +18,7 @@ export interface ReconcileOutcome {
 export interface ReconcilerContext {
   kube: Kube;
   microservices: Cache;
-  /** The caches of what the Microservice owns, and of pods. */
+  /** The caches of what the Microservice owns, and of pods; an optional kind's only while it is served. */
   children: ReadonlyMap<Resource, Cache>;
   log: Logger;
   clock?: () => Date;
@@ -39,6 +39,8 @@ export class Reconciler {
       owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.list(namespace).filter(ownedBy)),
       pods: children.get(PODS)?.list(namespace).filter((p) => p.metadata.labels?.[LABEL_NAME] === name) ?? [],
       now: clock(),
+      // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
+      gatewayAPI: children.has(HTTPROUTES),
     };
     const plan = planReconcile(world);
 

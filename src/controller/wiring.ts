@@ -4,7 +4,7 @@
 import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
-import { MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
+import { HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
 
 export interface Watch {
   resource: Resource;
@@ -21,6 +21,11 @@ export interface ControllerWiring {
   ignoreUpdate(old: KubeObject, obj: KubeObject): boolean;
   /** Objects it owns (controller ownerReference) and other objects it watches. */
   watches: Watch[];
+  /**
+   * Watched only while the API server serves them: kinds whose CRDs may be missing, installed or
+   * removed while the operator runs (the manager asks discovery, and starts or stops the cache).
+   */
+  optionalWatches?: Watch[];
 }
 
 const MANAGED = `${LABEL_MANAGED_BY}=${MANAGER}`;
@@ -52,4 +57,6 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
     ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
     { resource: PODS, labelSelector: MANAGED, keyOf: podOwner },
   ],
+  // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed.
+  optionalWatches: [{ resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner }],
 };

@@ -27,8 +27,11 @@ export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
 export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
 
+/** Owned with spec.traffic.gateway, and only where the Gateway API's CRDs are installed. */
+export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' };
+
 export function resourceOf(kind: string): Resource {
-  const r = [MICROSERVICES, ...OWNED].find((x) => x.kind === kind);
+  const r = [MICROSERVICES, ...OWNED, HTTPROUTES].find((x) => x.kind === kind);
   if (!r) throw new Error(`unknown kind ${kind}`);
   return r;
 }
