@@ -205,6 +205,34 @@ describe('formatTree', () => {
     expect(out).not.toContain('Plan at');
   });
 
+  it('draws a canary through the route: the route\'s weights, header routes and acceptance, and the plan with exact weights', () => {
+    const routed = {
+      ...CANARY, ports: [{ port: 8080 }], traffic: { gateway: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } },
+      strategy: { type: 'Canary', canary: { steps: [{ setHeaderRoute: { name: 'beta', match: [{ header: 'X-Canary', value: 'true' }] } }, { setWeight: 5 }, { setWeight: 50 }] } },
+    };
+    const status: MicroserviceStatus = {
+      ...CANARY_MID,
+      rollout: { ...CANARY_MID.rollout, step: 1, steps: 3, weight: 0, desiredWeight: 5 },
+      traffic: { route: 'orders', weights: { blue: 95, green: 5 }, headerRoutes: ['beta'], acceptedWeights: { blue: 100, green: 0 }, acceptedHeaderRoutes: ['beta'], accepted: 'Unknown',
+        message: 'Gateway gateways/public: not yet accepted generation 4', pendingSince: '2024-05-01T12:00:00.000Z' },
+    };
+    const out = formatTree(obj(routed, status));
+    expect(lines(out).filter((l) => l.startsWith('Route:') || l.startsWith('             '))).toEqual([
+      'Route:       HTTPRoute orders: blue 95% / green 5%, header routes beta to the candidate (not yet accepted)',
+      '             serving blue 100% / green 0%, header routes beta, as last accepted',
+      '             Gateway gateways/public: not yet accepted generation 4 (waiting since 2024-05-01T12:00:00.000Z)',
+    ]);
+    expect(out).toContain('Plan at 4 replicas, weights through the route:');
+    expect(planRows(out)).toEqual([
+      { marker: ' ', cells: ['0', 'setHeaderRoute beta: X-Canary=true', '0%', '4', '1', 'beta'] },
+      { marker: '>', cells: ['1', 'setWeight 5', '5%', '4', '1', 'beta'] },
+      { marker: ' ', cells: ['2', 'setWeight 50', '50%', '2', '2', 'beta'] },
+      { marker: ' ', cells: ['3', 'promote', '100%', '0', '4', '-'] },
+    ]);
+    const accepted = formatTree(obj(routed, { ...status, traffic: { route: 'orders', weights: { blue: 95, green: 5 }, accepted: 'True', message: 'ok' } }));
+    expect(lines(accepted).filter((l) => l.startsWith('Route:') || l.startsWith('             '))).toEqual(['Route:       HTTPRoute orders: blue 95% / green 5% (accepted)']);
+  });
+
   it('draws a Microservice with no status yet', () => {
     const out = formatTree(obj(CANARY));
     expect(out).toContain('Phase:       Pending');

@@ -1,8 +1,9 @@
 // What `kubectl coxswain list` and `get` print: pure text from Microservice objects.
-import type { MicroserviceObject, ObjectMeta, Slot } from '../api/schema.js';
+import type { MicroserviceObject, MicroserviceStatus, ObjectMeta, Slot } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
 import { LABEL_REVISION, SLOTS } from '../api/names.js';
 import { stepPlan } from '../rollout/steps.js';
+import { routeStepPlan } from '../rollout/traffic.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -52,19 +53,37 @@ export function formatTree(obj: MicroserviceObject): string {
     const branch = i === present.length - 1 ? '└──' : '├──';
     lines.push(`${branch} ${slot} (${roles.join(', ')})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas ?? 0}/${s.replicas ?? 0} ready`);
   });
+  lines.push(...formatRoute(st.traffic));
   const valid = validateMicroservice(obj);
   if (valid.ok && valid.value.spec.strategy.type === 'Canary') {
-    lines.push(`Plan at ${valid.value.spec.replicas} replicas:`);
-    const rows = [['  STEP', 'WHAT', 'WEIGHT', 'STABLE', 'CANDIDATE']];
-    for (const p of stepPlan(valid.value.spec)) {
+    const routed = !!valid.value.spec.traffic?.gateway;
+    lines.push(`Plan at ${valid.value.spec.replicas} replicas${routed ? ', weights through the route' : ''}:`);
+    const rows = [['  STEP', 'WHAT', 'WEIGHT', 'STABLE', 'CANDIDATE', ...(routed ? ['HEADER ROUTES'] : [])]];
+    const plan = routed ? routeStepPlan(valid.value.spec) : stepPlan(valid.value.spec).map((p) => ({ ...p, headers: [] as string[] }));
+    for (const p of plan) {
       const here = r?.step === p.step && st.desiredRevision !== st.stableRevision ? '>' : ' ';
-      rows.push([`${here} ${p.step}`, p.what, `${p.weight}%`, String(p.stable), String(p.candidate)]);
+      rows.push([`${here} ${p.step}`, p.what, `${p.weight}%`, String(p.stable), String(p.candidate), ...(routed ? [p.headers.join(', ') || '-'] : [])]);
     }
     lines.push(table(rows).trimEnd());
   }
   const a = st.lastAction;
   if (a) lines.push(`Last action: ${a.action} (${a.ok ? 'done' : 'refused'} at ${a.at}): ${a.message}`);
   return lines.join('\n') + '\n';
+}
+
+const slotWeights = (w: { blue?: number; green?: number } | undefined) => SLOTS.map((s) => `${s} ${w?.[s] ?? 0}%`).join(' / ');
+
+/** The route's lines: its weights as applied, whether every parent accepted them, and what it serves meanwhile. */
+export function formatRoute(t: MicroserviceStatus['traffic']): string[] {
+  if (!t) return [];
+  const state = t.accepted === 'True' ? 'accepted' : t.accepted === 'False' ? 'refused' : 'not yet accepted';
+  const headers = t.headerRoutes?.length ? `, header routes ${t.headerRoutes.join(', ')} to the candidate` : '';
+  const out = [`Route:       HTTPRoute ${t.route ?? '-'}: ${t.weights ? slotWeights(t.weights) : 'not created yet'}${headers} (${state})`];
+  if (t.accepted !== 'True') {
+    if (t.acceptedWeights) out.push(`             serving ${slotWeights(t.acceptedWeights)}${t.acceptedHeaderRoutes?.length ? `, header routes ${t.acceptedHeaderRoutes.join(', ')}` : ''}, as last accepted`);
+    if (t.message) out.push(`             ${t.message}${t.pendingSince ? ` (waiting since ${t.pendingSince})` : ''}`);
+  }
+  return out;
 }
 
 /**

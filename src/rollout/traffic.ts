@@ -197,11 +197,14 @@ export function servedBy(ctx: Ctx): Served {
   if (live.acceptance.state === 'Accepted') {
     return { weights: live.weights, headers: live.headers.map((h) => h.name), ...(live.headers[0]?.slot ? { headerSlot: live.headers[0].slot } : {}) };
   }
-  if (!live.acceptance.everAccepted) return { weights: {}, headers: [] };
-  // Status lost (or written before it recorded this): the route as it is is the best guess.
+  // Not accepted as it is: what the parents last accepted, as status recorded it (a refusal
+  // replaces the parents' Accepted=True, so the route's own status no longer says).
   const prev = ctx.prev.traffic;
   const headerSlot = live.headers[0]?.slot ?? (ctx.prev.activeSlot ? otherSlot(ctx.prev.activeSlot) : undefined);
-  return { weights: prev?.acceptedWeights ?? live.weights, headers: prev?.acceptedHeaderRoutes ?? live.headers.map((h) => h.name), ...(headerSlot ? { headerSlot } : {}) };
+  if (prev?.acceptedWeights) return { weights: prev.acceptedWeights, headers: prev.acceptedHeaderRoutes ?? [], ...(headerSlot ? { headerSlot } : {}) };
+  // Status lost (or never accepted): the route as it is, if it ever carried traffic.
+  if (!live.acceptance.everAccepted) return { weights: {}, headers: [] };
+  return { weights: live.weights, headers: live.headers.map((h) => h.name), ...(headerSlot ? { headerSlot } : {}) };
 }
 
 /** The weight the route serves `slot`. */

@@ -37,7 +37,8 @@ export class Gateway {
       ...this.live,
       acceptance: this.answer === 'accept'
         ? { state: 'Accepted', message: 'Gateway gateways/public: accepted', everAccepted: true }
-        : { state: 'Refused', message: 'Gateway gateways/public: NotAllowedByListeners: no listener allows routes from this namespace', everAccepted: this.ever },
+        // As a controller does, the refusal replaces the parent's Accepted=True: the route's status no longer says it was ever accepted.
+        : { state: 'Refused', message: 'Gateway gateways/public: NotAllowedByListeners: no listener allows routes from this namespace', everAccepted: false },
     };
   }
 }
