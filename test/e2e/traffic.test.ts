@@ -53,6 +53,7 @@ const act = (name: string, action: string) => k('annotate', '--overwrite', '-n',
 
 interface Sample {
   at: number;
+  /** Each slot Deployment's spec.replicas, and its Ready pods (read from the pods, as the operator does). */
   slots: Record<string, { replicas: number; ready: number }>;
   /** The candidate's and the stable slot's weights in the route as it is, and whether that generation is accepted. */
   weights: Record<string, number>;
@@ -67,14 +68,18 @@ function record(name: string) {
   const samples: Sample[] = [];
   let running = true;
   const sample = async () => {
-    const deps = await client.request<{ items: any[] }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments?labelSelector=app.kubernetes.io/name=${name}`);
+    // The route first: Ready pods read after it include every pod that was Ready when it was read.
     const route = await client.request<any>('GET', `/apis/${GATEWAY_GROUP}/v1/namespaces/${ns}/httproutes/${name}`);
+    const deps = await client.request<{ items: any[] }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments?labelSelector=app.kubernetes.io/name=${name}`);
+    const pods = await client.request<{ items: any[] }>('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app.kubernetes.io/name=${name}`);
+    const readyIn = (slot: string) => pods.items.filter((p) => p.metadata.labels['coxswain.dev/slot'] === slot && !p.metadata.deletionTimestamp
+      && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')).length;
     const obj = await client.request<any>('GET', `/apis/coxswain.dev/v1alpha1/namespaces/${ns}/microservices/${name}`);
     const weighted = route.spec.rules.find((r: any) => r.name === 'weighted');
     const conditions = route.status?.parents?.[0]?.conditions ?? [];
     samples.push({
       at: Date.now(),
-      slots: Object.fromEntries(deps.items.map((d) => [d.metadata.labels['coxswain.dev/slot'], { replicas: d.spec.replicas, ready: d.status.readyReplicas ?? 0 }])),
+      slots: Object.fromEntries(deps.items.map((d) => [d.metadata.labels['coxswain.dev/slot'], { replicas: d.spec.replicas, ready: readyIn(d.metadata.labels['coxswain.dev/slot']) }])),
       weights: Object.fromEntries(weighted.backendRefs.map((b: any) => [b.name.slice(name.length + 1), b.weight])),
       generation: route.metadata.generation,
       accepted: conditions.some((c: any) => c.type === 'Accepted' && c.status === 'True' && c.observedGeneration === route.metadata.generation),
