@@ -1,0 +1,107 @@
+// What the rollout tests share: reading a Microservice, its slots and what its Services serve, as a
+// user would with kubectl, and recording them continuously while something changes, so that a
+// dip between two polls of a condition is still seen.
+import { condition, getJSON, kubectlCoxswain, sleep } from './harness.js';
+
+export interface SlotState {
+  replicas: number;
+  ready: number;
+  image: string;
+  /** The pod template's coxswain.dev/revision label. */
+  revision?: string;
+}
+
+export const msOf = (ns: string, name: string) => getJSON('microservice', '-n', ns, name);
+
+/** The slot Deployments of a Microservice, by slot: what `kubectl get deploy` shows. */
+export async function slotsOf(ns: string, name: string): Promise<Record<string, SlotState>> {
+  const list = await getJSON('deployments', '-n', ns, '-l', `app.kubernetes.io/name=${name}`);
+  const out: Record<string, SlotState> = {};
+  for (const d of list.items) {
+    out[d.metadata.labels['coxswain.dev/slot']] = {
+      replicas: d.spec.replicas, ready: d.status.readyReplicas ?? 0, image: d.spec.template.spec.containers[0].image,
+      revision: d.spec.template.metadata?.labels?.['coxswain.dev/revision'],
+    };
+  }
+  return out;
+}
+
+/** Healthy at this generation, the active slot running `image`, Ready=True. */
+export const healthyAt = (ns: string, name: string, image: string) => async () => {
+  const o = await msOf(ns, name);
+  return o?.status?.phase === 'Healthy' && o.status.observedGeneration === o.metadata.generation
+    && o.status.slots?.[o.status.activeSlot]?.image === image && condition(o, 'Ready')?.status === 'True' ? o : undefined;
+};
+
+/** Status for the current generation (the operator has seen the latest spec), or undefined. */
+export const current = async (ns: string, name: string) => {
+  const o = await msOf(ns, name);
+  return o?.status?.observedGeneration === o?.metadata.generation ? o : undefined;
+};
+
+/**
+ * Samples `take` until stopped. The last sample is taken after stop, so the settled state is
+ * always in the record however short the window between the last change and the condition that
+ * stopped it. A sample that throws (a transient API error) is skipped.
+ */
+export function record<T>(take: () => Promise<T>, everyMs = 200) {
+  const samples: T[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try { samples.push(await take()); } catch { /* the next one */ }
+      await sleep(everyMs);
+    }
+  })();
+  return { samples, stop: async () => { running = false; await loop; samples.push(await take()); } };
+}
+
+/** Slot sizes until stopped: what a person watching `kubectl get deploy -w` would see. */
+export const recordSplits = (ns: string, name: string) => record(() => slotsOf(ns, name));
+
+export interface ServingPod {
+  name: string;
+  revision?: string;
+  slot?: string;
+}
+
+const isReady = (p: any) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+/**
+ * The pods a Service sends traffic to: Ready, not terminating, matching its selector (what its
+ * EndpointSlices converge to). One list call, so the count is one consistent snapshot.
+ */
+export async function servingPods(ns: string, service: string): Promise<{ selector: Record<string, string>; pods: ServingPod[] } | undefined> {
+  const svc = await getJSON('service', '-n', ns, service);
+  if (!svc?.spec?.selector) return undefined;
+  const selector = svc.spec.selector as Record<string, string>;
+  const pods = await getJSON('pods', '-n', ns, '-l', Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(','));
+  return {
+    selector,
+    pods: (pods?.items ?? []).filter(isReady).map((p: any) => ({
+      name: p.metadata.name, revision: p.metadata.labels?.['coxswain.dev/revision'], slot: p.metadata.labels?.['coxswain.dev/slot'],
+    })),
+  };
+}
+
+/** Pods of a Microservice labelled with a revision (any state, terminating ones left out). */
+export async function podsOfRevision(ns: string, name: string, revision: string): Promise<string[]> {
+  const pods = await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/name=${name},coxswain.dev/revision=${revision}`);
+  return (pods?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp).map((p: any) => p.metadata.name as string);
+}
+
+/** `kubectl coxswain ...` in one namespace. */
+export const pluginIn = (ns: string) => (...args: string[]) => kubectlCoxswain(ns, args);
+
+export const otherSlot = (slot: string) => (slot === 'blue' ? 'green' : 'blue');
+
+/** Ports of every ingress rule of a NetworkPolicy, as `port/protocol`, sorted and unique. */
+export function admittedPorts(np: any): string[] {
+  const ports = (np?.spec?.ingress ?? []).flatMap((r: any) => (r.ports ?? []).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`));
+  return [...new Set<string>(ports)].sort();
+}
+
+/** A Service's ports without the fields the API server fills in (nodePort). */
+export function servicePorts(svc: any): Array<{ name?: string; port: number; targetPort: unknown; protocol: string }> {
+  return (svc?.spec?.ports ?? []).map((p: any) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol }));
+}
