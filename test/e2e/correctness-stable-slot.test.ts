@@ -41,13 +41,22 @@ const holds = (name: string, slot: string, revision: string, image: string) => a
   return t?.metadata.labels['coxswain.dev/revision'] === revision && t.spec.containers[0].image === image && (d.status.readyReplicas ?? 0) > 0 ? d : undefined;
 };
 
+/** What the slot and the Microservice say, for a failure message. */
+async function state(name: string, slot: string): Promise<string> {
+  const d = await getJSON('deployment', '-n', ns, `${name}-${slot}`);
+  const o = await msOf(ns, name);
+  const dep = d ? `revision ${d.spec.template.metadata.labels['coxswain.dev/revision']}, image ${d.spec.template.spec.containers[0].image}, ${d.status.readyReplicas ?? 0}/${d.spec.replicas} ready` : 'not found';
+  return `${name}-${slot}: ${dep}; status: phase ${o?.status?.phase}, stableRevision ${o?.status?.stableRevision}, ready ${o?.status?.ready}, ${o?.status?.rollout?.message}`;
+}
+const explained = (name: string, slot: string) => async (err: Error) => { throw new Error(`${err.message}; ${await state(name, slot)}`); };
+
 describe('the stable slot, mid-canary', () => {
   it('is recreated from the stable revision when its Deployment is deleted', async () => {
     const name = 'atlas';
     const stable = await midCanary(name);
     await k('delete', 'deployment', '-n', ns, `${name}-${stable.slot}`, '--wait=true');
     await eventually(`${name}-${stable.slot} recreated with revision ${stable.revision}`,
-      holds(name, stable.slot, stable.revision, `registry.example/${name}:1`), 90_000);
+      holds(name, stable.slot, stable.revision, `registry.example/${name}:1`), 90_000).catch(explained(name, stable.slot));
     const o = await msOf(ns, name);
     expect(o.status.stableRevision).toBe(stable.revision);
     // And the stable revision serves again behind <name>.
@@ -60,7 +69,7 @@ describe('the stable slot, mid-canary', () => {
     const stable = await midCanary(name);
     await k('set', 'image', '-n', ns, `deployment/${name}-${stable.slot}`, `${name}=registry.example/tampered:0`);
     await eventually(`${name}-${stable.slot} back on the stable image`,
-      holds(name, stable.slot, stable.revision, `registry.example/${name}:1`), 90_000);
+      holds(name, stable.slot, stable.revision, `registry.example/${name}:1`), 90_000).catch(explained(name, stable.slot));
     // The tampered pods are gone again.
     await eventually('no tampered pod left', async () => {
       const pods = (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/name=${name}`))?.items ?? [];
@@ -102,10 +111,7 @@ describe('a RollingUpdate caught mid-roll, switched to Canary, then aborted', ()
       const o = await msOf(ns, name);
       return d?.spec.template.metadata.labels['coxswain.dev/revision'] === o.status.stableRevision
         && d.spec.template.spec.containers[0].image === 'registry.example/cygnus:1';
-    }, 60_000).catch(async (err: Error) => {
-      const d = await getJSON('deployment', '-n', ns, `${name}-${slot}`);
-      throw new Error(`${err.message}; the slot's template has revision ${d?.spec.template.metadata.labels['coxswain.dev/revision']}, image ${d?.spec.template.spec.containers[0].image}`);
-    });
+    }, 60_000).catch(explained(name, slot));
     // No pod of the aborted revision is left in the stable slot.
     await eventually('the aborted revision\'s pods gone from the stable slot', async () => {
       const pods = (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/name=${name},coxswain.dev/slot=${slot},coxswain.dev/revision=${badRevision}`))?.items ?? [];
