@@ -53,6 +53,27 @@ export async function k(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * A long-running kubectl (a watch), its stdout handed over line by line as it comes; stop() ends
+ * it and resolves once the last line has been handed over.
+ */
+export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  const child = spawn('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let rest = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  });
+  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
+  return {
+    stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await closed; },
+    stderr: () => stderr,
+  };
+}
+
 let pluginPath: string | undefined;
 
 /**

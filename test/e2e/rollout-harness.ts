@@ -1,7 +1,7 @@
 // What the rollout tests share: reading a Microservice, its slots and what its Services serve, as a
 // user would with kubectl, and recording them continuously while something changes, so that a
 // dip between two polls of a condition is still seen.
-import { condition, getJSON, kubectlCoxswain, sleep } from './harness.js';
+import { condition, eventually, getJSON, k, kubectlCoxswain, kubectlStream, sleep } from './harness.js';
 
 export interface SlotState {
   replicas: number;
@@ -82,6 +82,86 @@ export async function servingPods(ns: string, service: string): Promise<{ select
       name: p.metadata.name, revision: p.metadata.labels?.['coxswain.dev/revision'], slot: p.metadata.labels?.['coxswain.dev/slot'],
     })),
   };
+}
+
+interface Watched {
+  kind: 'pod' | 'service';
+  type: string;
+  rv: number;
+  object: any;
+}
+
+/** One instant of what a Service serves: the resourceVersion, and its Ready pods then. */
+export interface ServingAt {
+  rv: number;
+  pods: ServingPod[];
+}
+
+const matches = (labels: Record<string, string> | undefined, selector: Record<string, string> | undefined) =>
+  !!selector && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+/**
+ * Every state of what `service` serves, from now until stop(): a list of the Microservice's pods
+ * and of the Service, then a watch of each from its list's resourceVersion, merged in
+ * resourceVersion order (one etcd orders them all). Unlike polling, a dip that lasts a few
+ * milliseconds between two pod updates is seen. stop() waits until the watches have caught up with
+ * a fresh list, then returns the timeline, one entry per change from the start on.
+ */
+export async function watchServing(ns: string, name: string, service = name) {
+  const podsPath = `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/name=${name}`)}`;
+  const svcPath = `/api/v1/namespaces/${ns}/services?fieldSelector=${encodeURIComponent(`metadata.name=${service}`)}`;
+  const list = async (path: string) => JSON.parse(await k('get', '--raw', path));
+  const [podList, svcList] = [await list(podsPath), await list(svcPath)];
+  const events: Watched[] = [];
+  const watch = (kind: Watched['kind'], path: string, rv: string) =>
+    kubectlStream(['get', '--raw', `${path}&watch=1&resourceVersion=${rv}`], (line) => {
+      const e = JSON.parse(line);
+      if (e.type !== 'BOOKMARK' && e.type !== 'ERROR') events.push({ kind, type: e.type, rv: Number(e.object.metadata.resourceVersion), object: e.object });
+    });
+  const watches = [watch('pod', podsPath, podList.metadata.resourceVersion), watch('service', svcPath, svcList.metadata.resourceVersion)];
+  const start = Math.max(Number(podList.metadata.resourceVersion), Number(svcList.metadata.resourceVersion));
+
+  const replay = (): { timeline: ServingAt[]; pods: Map<string, any>; svc: any } => {
+    const pods = new Map<string, any>(podList.items.map((p: any) => [p.metadata.name, p]));
+    let svc: any = svcList.items[0];
+    const now = (rv: number): ServingAt => ({
+      rv,
+      pods: [...pods.values()].filter((p) => isReady(p) && matches(p.metadata.labels, svc?.spec?.selector)).map((p) => ({
+        name: p.metadata.name, revision: p.metadata.labels?.['coxswain.dev/revision'], slot: p.metadata.labels?.['coxswain.dev/slot'],
+      })),
+    });
+    const timeline: ServingAt[] = [];
+    for (const e of [...events].sort((a, b) => a.rv - b.rv)) {
+      if (e.rv > start && timeline.length === 0) timeline.push(now(start)); // the state before the first change
+      if (e.kind === 'pod') {
+        if (e.type === 'DELETED') pods.delete(e.object.metadata.name);
+        else pods.set(e.object.metadata.name, e.object);
+      } else svc = e.type === 'DELETED' ? undefined : e.object;
+      if (e.rv > start) timeline.push(now(e.rv));
+    }
+    if (timeline.length === 0) timeline.push(now(start));
+    return { timeline, pods, svc };
+  };
+
+  return {
+    async stop(): Promise<ServingAt[]> {
+      // Caught up: every pod a fresh list holds is known at its resourceVersion, and no other.
+      await eventually('the watches to catch up', async () => {
+        const [fresh, freshSvc] = [await list(podsPath), await list(svcPath)];
+        const { pods, svc } = replay();
+        return fresh.items.length === pods.size && fresh.items.every((p: any) => pods.get(p.metadata.name)?.metadata.resourceVersion === p.metadata.resourceVersion)
+          && freshSvc.items[0]?.metadata.resourceVersion === svc?.metadata.resourceVersion;
+      }, 30_000, 200).catch((err: Error) => { throw new Error(`${err.message}; ${watches.map((w) => w.stderr()).join(' ')}`); });
+      await Promise.all(watches.map((w) => w.stop()));
+      return replay().timeline;
+    },
+  };
+}
+
+/** A timeline as a short story: the count of Ready pods served at each change, runs collapsed. */
+export function story(timeline: ServingAt[]): string {
+  const counts = timeline.map((t) => t.pods.length);
+  return counts.filter((c, i) => i === 0 || c !== counts[i - 1]).join(' -> ');
 }
 
 /** Pods of a Microservice labelled with a revision (any state, terminating ones left out). */
