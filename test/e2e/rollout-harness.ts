@@ -158,6 +158,35 @@ export async function watchServing(ns: string, name: string, service = name) {
   };
 }
 
+/**
+ * Every pod matching `selector` that exists at any moment from now until stop(), with its
+ * coxswain.dev/revision label: a list, then a watch from its resourceVersion, so a pod created and
+ * deleted between two polls is seen too.
+ */
+export async function watchPods(ns: string, selector: string) {
+  const path = `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`;
+  const list = JSON.parse(await k('get', '--raw', path));
+  const seen = new Map<string, string | undefined>();
+  const note = (p: any) => seen.set(p.metadata.name, p.metadata.labels?.['coxswain.dev/revision']);
+  list.items.forEach(note);
+  const w = kubectlStream(['get', '--raw', `${path}&watch=1&resourceVersion=${list.metadata.resourceVersion}`], (line) => {
+    const e = JSON.parse(line);
+    if (e.type === 'ADDED' || e.type === 'MODIFIED') note(e.object);
+  });
+  return {
+    /** Names of the pods seen, with the revision they carry. */
+    async stop(): Promise<Array<{ name: string; revision?: string }>> {
+      // Caught up: a fresh list holds no pod the watch has not reported.
+      await eventually('the pod watch to catch up', async () => {
+        const fresh = JSON.parse(await k('get', '--raw', path));
+        return fresh.items.every((p: any) => seen.has(p.metadata.name));
+      }, 30_000, 200);
+      await w.stop();
+      return [...seen].map(([name, revision]) => ({ name, revision }));
+    },
+  };
+}
+
 /** A timeline as a short story: the count of Ready pods served at each change, runs collapsed. */
 export function story(timeline: ServingAt[]): string {
   const counts = timeline.map((t) => t.pods.length);
