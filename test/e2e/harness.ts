@@ -223,6 +223,7 @@ export function logLines(output: string): Array<Record<string, unknown>> {
 export interface AuditEvent {
   verb: string;
   userAgent?: string;
+  user?: { username?: string };
   requestReceivedTimestamp: string;
   stage: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
@@ -234,11 +235,15 @@ export function auditMark(): number {
   return hasAuditLog ? statSync(AUDIT_LOG!).size : 0;
 }
 
+/** Every request the API server completed since the mark, one per request (the audit log's ResponseComplete stage). */
+export function auditEvents(since: number): AuditEvent[] {
+  const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent).filter((e) => e.stage === 'ResponseComplete');
+}
+
 /** Requests the operator (user agent `coxswain/<version> ...`) made since the mark, one per request. */
 export function operatorRequests(since: number, namespace?: string): AuditEvent[] {
-  const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent)
-    .filter((e) => e.stage === 'ResponseComplete' && e.userAgent?.startsWith('coxswain/') && (!namespace || e.objectRef?.namespace === namespace));
+  return auditEvents(since).filter((e) => e.userAgent?.startsWith('coxswain/') && (!namespace || e.objectRef?.namespace === namespace));
 }
 
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
