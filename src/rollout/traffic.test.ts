@@ -198,8 +198,10 @@ describe('a canary through the route', () => {
     const aborted = run(sim, (r) => r.decision.problem?.reason === 'RolloutAborted');
     expect(aborted).toBeDefined();
     expect(aborted!.decision.problem!.message).toMatch(/the HTTPRoute orders was not accepted within 20s: Gateway gateways\/public: NotAllowedByListeners: no listener allows routes from this namespace/);
-    // In the abort's pass: the route goes back to the stable slot, and no pod of the candidate goes yet.
-    expect(aborted!.decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] });
+    // In the abort's pass: the candidate gets no more than the 5% it served (the refused 50% never
+    // was), and none of its pods goes yet.
+    expect(aborted!.decision.plan.route).toMatchObject({ stable: 'blue', headers: [] });
+    expect(aborted!.decision.plan.route!.weight).toBeLessThanOrEqual(5);
     expect(aborted!.decision.plan.slots.green?.replicas).toBe(aborted!.input.observed.green?.replicas);
     gateway.answer = 'accept';
     const drained = run(sim, (r) => r.decision.plan.slots.green?.replicas === 0, (r) => {
@@ -210,20 +212,25 @@ describe('a canary through the route', () => {
     expect(gateway.live).toMatchObject({ weights: { blue: 100, green: 0 }, acceptance: { state: 'Accepted' } });
   });
 
-  it('puts the route back on the stable slot first on kubectl coxswain abort, the candidate scaling down only once that is accepted', () => {
+  it('on kubectl coxswain abort, moves the route back to the stable slot as it fills, the candidate scaling down only once that is accepted', () => {
     const { sim, gateway } = start(routed([{ setWeight: 50 }, { pause: {} }]));
     const paused = run(sim, (r) => r.status.phase === 'Paused');
     expect(paused!.status.traffic?.weights).toEqual({ blue: 50, green: 50 });
     gateway.answer = 'silent';
     const abort = sim.reconcile({ action: 'abort', id: 'a1' });
-    expect(abort.decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] });
+    // The stable slot has half the pods: it grows at once, and takes the traffic as its pods come up.
+    expect(abort.decision.plan.route).toEqual({ stable: 'blue', weight: 50, headers: [] });
     expect(abort.decision.plan.slots).toMatchObject({ blue: { replicas: 4 }, green: { replicas: 2 } });
     for (let t = 0; t < 5; t++) {
-      sim.advance(sim.reconcile().decision.plan, 1000);
+      const r = sim.reconcile();
+      expect(r.decision.plan.route!.weight).toBeLessThanOrEqual(50); // never more to the aborted candidate
+      sim.advance(r.decision.plan, 1000);
       expect(sim.cluster.slots.green?.replicas).toBe(2); // the route back is not accepted yet
     }
+    expect(sim.reconcile().decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] }); // blue whole: all of it
     gateway.answer = 'accept';
     expect(run(sim, (r) => r.decision.plan.slots.green?.replicas === 0)).toBeDefined();
+    expect(gateway.live?.weights).toEqual({ blue: 100, green: 0 });
   });
 
   it('sends a header route to the candidate at weight 0 and removes it at promotion', () => {
@@ -263,6 +270,27 @@ describe('a canary through the route', () => {
     const fresh = decide({ ms: sim.ms, observed: sim.cluster.observe(), desiredRevision: 'r2', now: new Date(sim.now.getTime() + 60_000), route: paused!.input.route });
     expect(fresh.plan.route).toEqual({ stable: 'blue', weight: 10, headers: [expect.objectContaining({ name: 'beta' })] });
     expect(fresh.rollout).toMatchObject({ step: 2, weight: 10 });
+  });
+});
+
+describe('undo through the route', () => {
+  it('moves the route back to the previous slot as its pods come up, the slot it leaves keeping its pods until that is accepted', () => {
+    const { sim, gateway } = start(routed([{ setWeight: 50 }]));
+    expect(run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy')).toBeDefined();
+    expect(gateway.live?.weights).toEqual({ blue: 0, green: 100 });
+    gateway.answer = 'silent';
+    const undo = sim.reconcile({ action: 'undo', id: 'u1' });
+    expect(undo.decision.activeSlot).toBe('blue');
+    // Blue has no pods yet: green keeps the traffic until blue can take it.
+    expect(undo.decision.plan.route).toEqual({ stable: 'blue', weight: 100, headers: [] });
+    expect(undo.decision.plan.slots.blue?.replicas).toBe(4);
+    for (let t = 0; t < 20; t++) {
+      sim.advance(sim.reconcile().decision.plan, 1000);
+      expect(sim.cluster.slots.green?.replicas, 'the slot the route still serves keeps its pods').toBe(4);
+    }
+    gateway.answer = 'accept';
+    expect(run(sim, (r) => r.decision.plan.slots.green?.replicas === 0)).toBeDefined();
+    expect(gateway.live?.weights).toEqual({ blue: 100, green: 0 });
   });
 });
 

@@ -291,6 +291,23 @@ export function routeOverdue(ctx: Ctx, route: RoutePlan): string | undefined {
 }
 
 /**
+ * The route outside a canary step, as `<name>` would serve: all of it to the slot `<name>` selects
+ * when it selects one; while both serve (an abort or an undo, the stable slot not whole yet), by
+ * their Ready pods, the slot being left never getting more than the route gives it now. So a
+ * revision left behind stops serving once the stable slot can carry the load, and the stable slot
+ * never gets traffic before it has pods for it.
+ */
+function settledRoute(ctx: Ctx, d: Decision, served: Served): RoutePlan {
+  if (d.plan.serviceSlot) return { stable: d.plan.serviceSlot, weight: 0, headers: [] };
+  const stable = d.activeSlot;
+  const left = otherSlot(stable);
+  const ready = (slot: Slot) => ctx.observed[slot]?.servingReplicas ?? 0;
+  const all = ready(stable) + ready(left);
+  const byPods = all > 0 ? Math.round((100 * ready(left)) / all) : 0;
+  return { stable, weight: Math.min(byPods, served.weights[left] ?? 0), headers: [] };
+}
+
+/**
  * Fills in the route of a decision that set none (the stable slot, or the slot `<name>` serves,
  * takes everything); keeps the pods of any slot the live route still sends traffic to until the
  * route that stops it is accepted (so an abort or an undo moves the traffic back before a pod
@@ -298,9 +315,9 @@ export function routeOverdue(ctx: Ctx, route: RoutePlan): string | undefined {
  */
 export function finishRoute(ctx: Ctx, d: Decision): void {
   if (!ctx.ms.spec.traffic?.gateway) return;
-  const route = (d.plan.route ??= { stable: d.plan.serviceSlot ?? d.activeSlot, weight: 0, headers: [] });
-  const live = ctx.route;
   const served = servedBy(ctx);
+  const route = (d.plan.route ??= settledRoute(ctx, d, served));
+  const live = ctx.route;
   if (!routeLive(live, route)) {
     for (const slot of SLOTS) {
       const p = d.plan.slots[slot];
