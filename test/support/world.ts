@@ -312,6 +312,8 @@ export class World {
   /** Top-level fields and metadata keys Coxswain applied last, per object: SSA removes what it no longer sends. */
   private readonly applied = new Map<string, { fields: string[]; labels: string[]; annotations: string[] }>();
   restarts = 0;
+  /** Off: no operator at all (to test the controllers, or the model's checks, on their own). */
+  operatorEnabled = true;
 
   constructor(readonly opts: WorldOptions) {
     this.name = opts.name ?? 'orders';
@@ -473,8 +475,8 @@ export class World {
         if (!st.containerStatuses?.[0]?.state?.waiting) after(f.crashAt);
       }
     }
-    if (this.op.timerAt !== undefined) next = Math.min(next, Math.max(this.op.timerAt, this.now + 1));
-    if (this.op.dirty) next = Math.min(next, this.now + 1);
+    if (this.op.timerAt !== undefined && this.operatorEnabled) next = Math.min(next, Math.max(this.op.timerAt, this.now + 1));
+    if (this.op.dirty && this.operatorEnabled) next = Math.min(next, this.now + 1);
     for (const t of this.late.values()) after(t);
     for (const d of this.store.list('Deployment') as J[]) {
       const c = (d.status?.conditions ?? []).find((x: J) => x.type === 'Progressing');
@@ -538,6 +540,7 @@ export class World {
   }
 
   private operator(): void {
+    if (!this.operatorEnabled) return;
     const op = this.op;
     const due = op.timerAt !== undefined && op.timerAt <= this.now;
     if (!op.dirty && !due) return;
