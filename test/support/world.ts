@@ -412,12 +412,13 @@ export class World {
     return out;
   }
 
-  /** The pods `service` sends traffic to on every one of its ports. */
+  /**
+   * The pods `service` sends traffic to: the Ready endpoints of its first port (the one a port
+   * that is added later, such as metrics, does not take away).
+   */
   servingPods(service: string): KubeObject[] {
-    const ports = [...this.readyEndpoints(service).values()];
-    if (ports.length === 0) return [];
-    const all = ports.reduce((acc, names) => acc.filter((n) => names.includes(n)));
-    return all.map((n) => this.store.get('Pod', n)).filter((p): p is KubeObject => !!p);
+    const first = [...this.readyEndpoints(service).values()][0] ?? [];
+    return first.map((n) => this.store.get('Pod', n)).filter((p): p is KubeObject => !!p);
   }
 
   /** When the operator is due to reconcile by itself (its requeue), if it is. */
