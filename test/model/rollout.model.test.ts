@@ -15,7 +15,6 @@ import { LABEL_REVISION, LABEL_SLOT, otherSlot } from '../../src/api/names.js';
 import { validateMicroservice } from '../../src/api/validate.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
-import { candidateFor, weightAt } from '../../src/rollout/canary.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
 import { EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
 
@@ -219,6 +218,20 @@ class Violation extends Error {
   constructor(readonly invariant: Invariant, message: string) {
     super(message);
   }
+}
+
+// The step arithmetic as DESIGN.md states it, written again here so the oracle shares no code with the engine.
+/** For weight w of total T, the candidate gets ceil(T*w/100), at least 1 when w > 0. */
+function candidateFor(total: number, weight: number): number {
+  return weight <= 0 || total <= 0 ? 0 : Math.min(total, Math.max(1, Math.ceil((total * weight) / 100)));
+}
+
+/** The weight in force at step i: the last setWeight at or before it (0 before any); 100 past the last step. */
+function weightAt(steps: Step[], i: number): number {
+  if (i >= steps.length) return 100;
+  let w = 0;
+  for (const s of steps.slice(0, i + 1)) if ('setWeight' in s) w = s.setWeight;
+  return w;
 }
 
 /** Problems that must last this long to count: a controller a second late is not a bug. */

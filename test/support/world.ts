@@ -601,7 +601,10 @@ export class World {
       if (result === 'written') record.writes.push(describeWrite(w));
       else if (result) record.problems.push(result);
     }
-    const { status, events } = plan.finish(record.problems);
+    const finished = plan.finish(record.problems);
+    const { status, events } = finished;
+    // The requeue comes with the finish (it may depend on the writes' problems), or with the plan.
+    const requeueAfterMs: number | undefined = (finished as J).requeueAfterMs ?? (plan as J).requeueAfterMs;
     if (status) {
       spend();
       const cur: J = clone(this.microservice());
@@ -625,10 +628,10 @@ export class World {
       this.reconciles.push({ ...record, error: 'operator crashed at the end of a reconcile' });
       throw new Crash();
     }
-    if (plan.requeueAfterMs !== undefined) record.requeueAfterMs = plan.requeueAfterMs;
+    if (requeueAfterMs !== undefined) record.requeueAfterMs = requeueAfterMs;
     this.reconciles.push(record);
     this.opts.onReconciled?.(this, record);
-    return plan.requeueAfterMs;
+    return requeueAfterMs;
   }
 
   private carryOut(write: Write, ownedBy: (o: KubeObject) => boolean): 'written' | Problem | undefined {
