@@ -318,7 +318,7 @@ class Checker {
     const stableSlot = status.activeSlot;
     if (stable && stableSlot) {
       const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && podReady(p) && this.book.truth(p) === stable).length;
-      const bad = carrying >= T - obs.mu
+      const bad = carrying >= Math.max(1, T - obs.mu)
         ? servingPods.filter((p) => {
           const r = this.book.truth(p);
           return r === aborted || (r !== stable && r !== desired);
@@ -431,7 +431,8 @@ class Checker {
     } else if (phase === 'Paused' && waitsForPerson()) {
       // waiting for promotion or a resume, as the spec says
     } else {
-      this.fail('liveness', `still ${phase} (${ready?.reason}: "${ready?.message}") 30 minutes after the last move${quiet ? ', with nothing left to wake it' : ''}`);
+      const message = (ready?.message ?? '').replace(/[0-9a-f]{10}/g, (h) => this.book.name(h));
+      this.fail('liveness', `still ${phase} (${ready?.reason}: "${message}") 30 minutes after the last move${quiet ? ', with nothing left to wake it' : ''}`);
     }
   }
 }
