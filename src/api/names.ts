@@ -34,6 +34,8 @@ export function selectorString(labels: Record<string, string>): string {
 export const deploymentName = (name: string, slot: Slot) => `${name}-${slot}`;
 export const previewServiceName = (name: string) => `${name}-preview`;
 export const configMapName = (name: string, hash: string) => `${name}-config-${hash}`;
+/** The ControllerRevision that keeps a revision. */
+export const revisionName = (name: string, revision: string) => `${name}-${revision}`;
 
 export function otherSlot(slot: Slot): Slot {
   return slot === 'blue' ? 'green' : 'blue';

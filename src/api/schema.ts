@@ -204,7 +204,36 @@ export const MicroserviceSpec = z.object({
   pod: Pod.optional(),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
+  revisionHistoryLimit: z.int().min(1).max(100).default(10)
+    .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
 });
+
+/**
+ * Rules on metadata.name the OpenAPI schema cannot state: `<name>-preview` and the other derived
+ * names must be valid Service names. CEL in the CRD, with their twins for reconcile time.
+ */
+export const NAME_RULES: Array<{ rule: string; message: string; holds: (name: string) => boolean }> = [
+  {
+    rule: 'self.metadata.name.size() <= 55',
+    message: 'metadata.name must be at most 55 characters, so that <name>-preview is a valid Service name',
+    holds: (name) => name.length <= 55,
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'metadata.name must start with a letter and hold only lowercase letters, digits and -, as a Service name must',
+    holds: (name) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name),
+  },
+];
+
+export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An Event as Coxswain records it. */
+export interface KubeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export const Condition = z.object({
   type: z.string(),
@@ -219,7 +248,7 @@ const SlotStatus = z.object({ revision: z.string().optional(), image: z.string()
 
 export const MicroserviceStatus = z.object({
   observedGeneration: z.int().optional(),
-  phase: z.enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded']).optional(),
+  phase: z.enum(PHASES).optional(),
   conditions: z.array(Condition).optional(),
   replicas: z.int().optional(),
   readyReplicas: z.int().optional(),

@@ -2,9 +2,8 @@
 import * as yaml from 'js-yaml';
 import { API_VERSION, KIND, type MicroserviceObject } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { render } from '../render/index.js';
+import { planReconcile } from '../controller/core.js';
 import { type KubeObject } from '../kube/object.js';
-import { activeSlotOf, planRollingUpdate } from '../rollout/plan.js';
 
 export type RenderResult = { ok: true; objects: KubeObject[] } | { ok: false; problems: string[] };
 
@@ -32,8 +31,9 @@ export function renderFile(text: string): RenderResult {
       problems.push(...valid.problems.map((p) => `${where}${p}`));
       return;
     }
-    const ms = valid.value;
-    objects.push(...render(ms, planRollingUpdate(ms, activeSlotOf(ms, {}), {})).objects);
+    // What the operator would write first for it, in a namespace that has none of its objects yet.
+    const plan = planReconcile({ ms: valid.value, owned: [], pods: [], now: new Date(0) });
+    for (const w of plan.writes) if ('apply' in w) objects.push(w.apply);
   });
   if (problems.length > 0) return { ok: false, problems };
   if (objects.length === 0) return { ok: false, problems: [`input: no ${API_VERSION} ${KIND} found`] };

@@ -2,7 +2,7 @@
 import type { MicroserviceObject, Slot } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
 import { SLOTS } from '../api/names.js';
-import { stepPlan } from '../rollout/canary.js';
+import { stepPlan } from '../rollout/steps.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

@@ -1,11 +1,12 @@
 // The pure part of one reconcile: the observed world and the time in, the writes in order, the
 // status and the events out. The Reconciler (I/O) and the simulated cluster of the model tests
 // both run this very function, so the tests exercise what runs in production.
-import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
+import type { KubeEvent, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { ANNOTATION_ACTION, deploymentName, LABEL_SLOT, SLOTS, stableJSON } from '../api/names.js';
+import { ANNOTATION_ACTION, deploymentName, LABEL_SLOT, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { render, revisionOf } from '../render/index.js';
+import { planHistory } from '../render/revision.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, parseAction } from '../rollout/engine.js';
@@ -23,7 +24,7 @@ export interface World {
   now: Date;
 }
 
-export type Event = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type Event = KubeEvent;
 
 export type Write =
   /** Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours might). */
@@ -35,12 +36,27 @@ export type Write =
 
 export interface ReconcilePlan {
   writes: Write[];
-  /** Status and events, given the problems the writes ran into; status undefined when unchanged. */
-  finish(problems: Problem[]): { status?: MicroserviceStatus; events: Event[]; stalled: boolean };
+  /** Status, events and when to come back, given the problems the writes ran into; status undefined when unchanged. */
+  finish(problems: Problem[]): Finished;
   /** The action annotation's value acted on: the shell clears it only if it still holds it. */
   clearAction?: string;
+}
+
+export interface Finished {
+  status?: MicroserviceStatus;
+  events: Event[];
+  stalled: boolean;
   requeueAfterMs?: number;
 }
+
+/**
+ * A status write is no event the operator hears (status-only changes are filtered out), so a
+ * pass that changed status comes back once more by itself: whatever the new state allows next
+ * never waits for an unrelated event. A write that met a problem (a name taken by an object we do
+ * not own) is looked at again, so its removal is noticed.
+ */
+const AFTER_CHANGE_MS = 1000;
+const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
@@ -62,9 +78,13 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
   const action = parseAction(actionValue);
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot });
+  const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
+  const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
+  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()) });
   const activeSlot = decision.activeSlot;
-  const rendered = render(ms, decision.plan);
+  const rendered = render(ms, decision.plan, history.kept);
+  // The revision is kept before any slot runs it.
+  if (history.create) rendered.objects.unshift(history.create);
 
   const writes: Write[] = [];
   for (const w of writeOrder(rendered, observed)) {
@@ -78,7 +98,7 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   // the ConfigMaps they use. Stale ConfigMaps go only once the rollout is done: pods of the old
   // revision may still read them.
   const done = converged(ms, desiredRevision, activeSlot, observed);
-  const wanted = new Set(rendered.objects.map(id));
+  const wanted = new Set([...rendered.objects.map(id), ...[...history.kept.keys()].map((r) => `ControllerRevision/${revisionName(name, r)}`)]);
   for (const r of rendered.resize) {
     const dep = mine.get(`Deployment/${deploymentName(name, r.slot)}`);
     for (const cm of dep ? configMapsReferenced(dep) : []) wanted.add(`ConfigMap/${cm}`);
@@ -92,12 +112,18 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
     writes,
     finish: (problems) => {
       const all = decision.problem ? [decision.problem, ...problems] : problems;
-      const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems: all, now, outcome: decision });
+      // Blocked by something other than its pods: the progress deadline's clock is not kept, so it
+      // starts again once the block is gone.
+      const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
+      const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems: all, now, outcome });
       const written = changed(ms.status, status);
-      return { status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: all.length > 0 };
+      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
+      return {
+        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: all.length > 0,
+        ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
+      };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
-    ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // Typed operations on the resources Coxswain reads and writes. Writes are server-side apply
 // with field manager `coxswain`, so Coxswain owns exactly the fields it sets and no others.
 import { randomBytes } from 'node:crypto';
-import { GROUP, PLURAL, VERSION, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
+import { GROUP, PLURAL, VERSION, type KubeEvent, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
 import { MANAGER } from '../api/names.js';
 import { type KubeObject } from './object.js';
 import { ApiError, type KubeClient } from './client.js';
@@ -19,12 +19,13 @@ export const SERVICES: Resource = { group: '', version: 'v1', plural: 'services'
 export const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
 export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' };
 export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
+export const CONTROLLERREVISIONS: Resource = { group: 'apps', version: 'v1', plural: 'controllerrevisions', kind: 'ControllerRevision' };
 
 /** Pods are only read: their containers' states tell a crash-looping candidate. */
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
-export const OWNED: readonly Resource[] = [CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
+export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
 
 export function resourceOf(kind: string): Resource {
   const r = [MICROSERVICES, ...OWNED].find((x) => x.kind === kind);
@@ -104,7 +105,7 @@ export class Kube {
     }
   }
 
-  async event(involved: MicroserviceObject, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
+  async event(involved: MicroserviceObject, type: KubeEvent['type'], reason: string, message: string, now: Date): Promise<void> {
     const { name, namespace, uid, resourceVersion } = involved.metadata;
     const time = now.toISOString();
     await this.client.request('POST', resourcePath({ group: '', version: 'v1', plural: 'events', kind: 'Event' }, namespace), {

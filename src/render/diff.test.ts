@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arbName, arbPlan, arbQuantity, arbSpecInput } from '../../test/support/arbitraries.js';
-import { getPath, microservice, setPath, stringLeaves } from '../../test/support/fixtures.js';
+import { getPath, microservice, setPath, stringLeaves, planFor, renderPlan, SPEC } from '../../test/support/fixtures.js';
 import { canonicalQuantity, serverLike } from '../../test/support/server.js';
 import { holds, quantityValue, upToDate } from './diff.js';
 import { render } from './index.js';
@@ -101,7 +101,7 @@ describe('upToDate', () => {
     config: { data: { LOG_LEVEL: 'info' } },
     autoscaling: { maxReplicas: 4 },
   });
-  const objects = render(ms, { slots: { blue: { replicas: 3, template: 'current' } } }).objects;
+  const objects = renderPlan(ms, { slots: { blue: { replicas: 3, revision: SPEC } } }).objects;
   const deployment = objects.find((o) => o.kind === 'Deployment')!;
 
   it.each(objects.map((o) => [o.kind, o] as const))('holds for a %s as the API server returns it', (_kind, o) => {
@@ -143,7 +143,7 @@ describe('canonical quantities in the test server', () => {
 });
 
 describe('upToDate properties', () => {
-  const arbObjects = fc.tuple(arbName, arbSpecInput, arbPlan).map(([name, spec, plan]) => render(microservice(spec, { name }), plan).objects);
+  const arbObjects = fc.tuple(arbName, arbSpecInput, arbPlan).map(([name, spec, plan]) => renderPlan(microservice(spec, { name }), plan).objects);
 
   it('holds for every rendered object as the API server returns it', () => {
     fc.assert(fc.property(arbObjects, (objects) => {

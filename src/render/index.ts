@@ -1,34 +1,48 @@
-// Pure rendering: (Microservice, plan) -> the child objects it should have.
+// Pure rendering: (Microservice, plan, kept revisions) -> the child objects it should have.
 import type { Microservice, Slot } from '../api/schema.js';
-import type { Plan } from '../rollout/types.js';
 import { ANNOTATION_APPLIED, contentHash, SLOTS } from '../api/names.js';
-import { type KubeObject } from '../kube/object.js';
-import { renderHPA, renderNetworkPolicy, renderPreviewService, renderService } from './network.js';
+import type { KubeObject } from '../kube/object.js';
+import type { Plan } from '../rollout/types.js';
+import { renderHPA, renderNetworkPolicy } from './network.js';
+import { revisionOfSpec, type Revision } from './revision.js';
+import { serviceRouter, type TrafficRouter } from './traffic.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
 
 export interface Rendered {
   /** Objects to apply in full. */
   objects: KubeObject[];
-  /** Slots that keep their pod template (an earlier revision) and are only resized. */
+  /** Slots that keep their pod template (a revision not kept) and are only resized. */
   resize: Resize[];
 }
 
 export type Resize = { slot: Slot; replicas: number };
 
-export function render(ms: Microservice, plan: Plan): Rendered {
-  const objects: Array<KubeObject | undefined> = [renderConfigMap(ms)];
-  const resize: Rendered['resize'] = [];
+/**
+ * Every slot the plan gives a revision is rendered from that revision's kept template (the
+ * spec's own revision is always at hand); the ConfigMaps of those revisions with them.
+ */
+export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, Revision> = new Map(), router: TrafficRouter = serviceRouter): Rendered {
+  const spec = revisionOfSpec(ms);
+  const revisions = new Map(kept).set(spec.revision, spec);
+  const objects: Array<KubeObject | undefined> = [];
+  const resize: Resize[] = [];
+  const running = new Map<string, Revision>();
   for (const slot of SLOTS) {
     const p = plan.slots[slot];
     if (!p) continue;
-    if (p.template === 'current') objects.push(renderDeployment(ms, slot, p.replicas, { paused: plan.pauseDeployments, restartedAt: plan.restartedAt }));
-    else resize.push({ slot, replicas: p.replicas });
+    const rev = p.revision !== undefined ? revisions.get(p.revision) : undefined;
+    if (!rev) { resize.push({ slot, replicas: p.replicas }); continue; }
+    const ours = rev.revision === spec.revision;
+    objects.push(renderDeployment(ms, slot, p.replicas, { template: rev.template, ...(ours ? { paused: plan.pauseDeployments, restartedAt: plan.restartedAt } : {}) }));
+    if (!running.has(rev.revision)) running.set(rev.revision, rev);
   }
+  const serving = revisions.get(plan.servingRevision) ?? spec;
+  running.set(serving.revision, serving);
+  objects.unshift(...[...running.values()].map((r) => renderConfigMap(ms, r.config)));
   objects.push(
-    renderService(ms, ms.metadata.name, plan.serviceSlot),
-    plan.previewSlot ? renderPreviewService(ms, plan.previewSlot) : undefined,
+    ...router.objects(ms, plan, revisions),
     renderHPA(ms),
-    renderNetworkPolicy(ms),
+    renderNetworkPolicy(ms, [serving, ...running.values()].flatMap((r) => r.ports)),
   );
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
 }

@@ -5,9 +5,10 @@ import { ownedMeta } from './meta.js';
 import { type KubeObject } from '../kube/object.js';
 import { compact } from './workload.js';
 
-/** A Service over the Microservice's pods; `slot` narrows it to one slot. */
-export function renderService(ms: Microservice, name: string, slot?: Slot): KubeObject | undefined {
-  const ports = ms.spec.ports ?? [];
+type Port = NonNullable<Microservice['spec']['ports']>[number];
+
+/** A Service over the Microservice's pods on a revision's ports; `slot` narrows it to one slot. */
+export function renderService(ms: Microservice, name: string, ports: readonly Port[], slot?: Slot): KubeObject | undefined {
   if (ports.length === 0) return undefined;
   const svc = ms.spec.service;
   const selector = { ...baseLabels(ms.metadata.name), ...(slot ? { [LABEL_SLOT]: slot } : {}) };
@@ -26,8 +27,8 @@ export function renderService(ms: Microservice, name: string, slot?: Slot): Kube
   };
 }
 
-export function renderPreviewService(ms: Microservice, slot: Slot): KubeObject | undefined {
-  return renderService(ms, previewServiceName(ms.metadata.name), slot);
+export function renderPreviewService(ms: Microservice, ports: readonly Port[], slot: Slot): KubeObject | undefined {
+  return renderService(ms, previewServiceName(ms.metadata.name), ports, slot);
 }
 
 export function renderHPA(ms: Microservice): KubeObject | undefined {
@@ -70,10 +71,12 @@ function peerSelector(peer: Peer): Record<string, unknown> {
 // An empty list counts as unset: in a NetworkPolicy rule, `ports: []` would open every port.
 const peerPorts = (peer: Peer) => (peer.ports?.length ? peer.ports.map((p) => ({ port: p.port, protocol: p.protocol })) : undefined);
 
-export function renderNetworkPolicy(ms: Microservice): KubeObject | undefined {
+/** The NetworkPolicy, admitting the ports of every revision that runs (`ports`: theirs, in order). */
+export function renderNetworkPolicy(ms: Microservice, ports: readonly Port[] = ms.spec.ports ?? []): KubeObject | undefined {
   const np = ms.spec.networkPolicy;
   if (np && !np.enabled) return undefined;
-  const declared = (ms.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol }));
+  const seen = new Set<string>();
+  const declared = ports.map((p) => ({ port: p.port, protocol: p.protocol })).filter((p) => !seen.has(`${p.port}/${p.protocol}`) && !!seen.add(`${p.port}/${p.protocol}`));
   // No declared port means nothing to admit: the policy then denies all ingress.
   const sameNamespace = [{ from: [{ podSelector: {} }], ports: declared }];
   const ingress = declared.length === 0 ? []

@@ -3,9 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceSpecInput } from '../api/schema.js';
-import { planRollingUpdate } from '../rollout/plan.js';
 import { arbName, arbPlan, arbSpecInput } from '../../test/support/arbitraries.js';
-import { microservice } from '../../test/support/fixtures.js';
+import { microservice, planFor, renderPlan, SPEC } from '../../test/support/fixtures.js';
 import { configMapNameFor, render, revisionOf } from './index.js';
 import { LABEL_MANAGED_BY } from '../api/names.js';
 import { type KubeObject } from '../kube/object.js';
@@ -17,7 +16,7 @@ const deployments = (objects: KubeObject[]) => objects.filter((o) => o.kind === 
 describe('render properties', () => {
   it('gives every Deployment a selector that matches its own pod template', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
-      for (const d of deployments(render(microservice(spec, { name }), plan).objects)) {
+      for (const d of deployments(renderPlan(microservice(spec, { name }), plan).objects)) {
         expect(Object.keys(d.spec.selector.matchLabels).length).toBeGreaterThan(0);
         expect(selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
       }
@@ -26,14 +25,14 @@ describe('render properties', () => {
 
   it('gives no two Deployments overlapping selectors, so each slot owns its pods', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
-      const deps = deployments(render(microservice(spec, { name }), plan).objects);
+      const deps = deployments(renderPlan(microservice(spec, { name }), plan).objects);
       for (const a of deps) for (const b of deps) if (a !== b) expect(selects(a.spec.selector.matchLabels, b.spec.template.metadata.labels)).toBe(false);
     }));
   });
 
   it('selects the pods of some rendered Deployment with every Service', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
-      const objects = render(microservice(spec, { name }), plan).objects;
+      const objects = renderPlan(microservice(spec, { name }), plan).objects;
       const templates = deployments(objects).map((d) => d.spec.template.metadata.labels as Labels);
       for (const svc of objects.filter((o) => o.kind === 'Service') as any[]) {
         expect(templates.some((labels) => selects(svc.spec.selector, labels)), `${svc.metadata.name} selects no rendered pods`).toBe(true);
@@ -80,9 +79,9 @@ describe('render properties', () => {
   it('renders the same objects for the same input, also from a copy', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
       const ms = microservice(spec, { name });
-      const first = render(ms, plan);
-      expect(render(ms, plan)).toStrictEqual(first);
-      expect(render(structuredClone(ms), structuredClone(plan))).toStrictEqual(first);
+      const first = renderPlan(ms, plan);
+      expect(renderPlan(ms, plan)).toStrictEqual(first);
+      expect(renderPlan(structuredClone(ms), structuredClone(plan))).toStrictEqual(first);
     }));
   });
 
@@ -90,14 +89,14 @@ describe('render properties', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, (name, spec, plan) => {
       const ms = microservice(spec, { name });
       const before = structuredClone(ms);
-      render(ms, plan);
+      renderPlan(ms, plan);
       expect(ms).toStrictEqual(before);
     }));
   });
 
   it('labels every object managed-by coxswain and gives it a controller reference to the Microservice uid', () => {
     fc.assert(fc.property(arbName, arbSpecInput, arbPlan, fc.uuid(), (name, spec, plan, uid) => {
-      for (const o of render(microservice(spec, { name, uid }), plan).objects) {
+      for (const o of renderPlan(microservice(spec, { name, uid }), plan).objects) {
         expect(o.metadata.labels?.[LABEL_MANAGED_BY]).toBe('coxswain');
         const controllers = (o.metadata.ownerReferences ?? []).filter((r) => r.controller);
         expect(controllers).toEqual([expect.objectContaining({ kind: 'Microservice', apiVersion: 'coxswain.dev/v1alpha1', name, uid })]);
@@ -108,7 +107,7 @@ describe('render properties', () => {
   it('renders the first revision of any spec at full size in the blue slot', () => {
     fc.assert(fc.property(arbName, arbSpecInput, (name, spec) => {
       const ms = microservice(spec, { name });
-      const deps = deployments(render(ms, planRollingUpdate(ms, 'blue', {})).objects);
+      const deps = deployments(renderPlan(ms, { slots: { blue: { replicas: ms.spec.replicas, revision: SPEC } } }).objects);
       expect(deps.map((d) => [d.metadata.name, d.spec.replicas])).toEqual([[`${name}-blue`, ms.spec.replicas]]);
     }));
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Microservice, MicroserviceSpecInput } from '../api/schema.js';
 import type { Plan } from '../rollout/types.js';
-import { microservice, UID } from '../../test/support/fixtures.js';
+import { microservice, UID, planFor, renderPlan, SPEC, type TestPlan } from '../../test/support/fixtures.js';
 import { ANNOTATION_APPLIED, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT } from '../api/names.js';
 import { configMapNameFor, render, revisionOf } from './index.js';
 import { type KubeObject } from '../kube/object.js';
@@ -15,11 +15,11 @@ const SAMPLE: MicroserviceSpecInput = {
   config: { data: { LOG_LEVEL: 'info' } },
   autoscaling: { minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 70 },
 };
-const BLUE_ONLY: Plan = { slots: { blue: { replicas: 3, template: 'current' } } };
+const BLUE_ONLY: TestPlan = { slots: { blue: { replicas: 3, revision: SPEC } } };
 const MANAGED = { [LABEL_NAME]: 'orders', [LABEL_MANAGED_BY]: 'coxswain' };
 
-function objectsOf(spec: Partial<MicroserviceSpecInput>, plan: Plan = BLUE_ONLY): KubeObject[] {
-  return render(microservice({ ...SAMPLE, ...spec }), plan).objects;
+function objectsOf(spec: Partial<MicroserviceSpecInput>, plan: TestPlan = BLUE_ONLY): KubeObject[] {
+  return renderPlan(microservice({ ...SAMPLE, ...spec }), plan).objects;
 }
 
 function find(objects: KubeObject[], kind: string, name?: string): any {
@@ -31,7 +31,7 @@ const policy = (spec: Partial<MicroserviceSpecInput>) => find(objectsOf(spec), '
 
 describe('the objects of a Microservice', () => {
   const ms = microservice(SAMPLE);
-  const objects = render(ms, BLUE_ONLY).objects;
+  const objects = renderPlan(ms, BLUE_ONLY).objects;
   const cmName = configMapNameFor(ms)!;
 
   it('are a ConfigMap, the blue Deployment, the Service, the HPA and the NetworkPolicy', () => {
@@ -54,7 +54,7 @@ describe('the objects of a Microservice', () => {
   });
 
   it('give the Deployment the plan\'s replicas, a slot selector and a template labelled with slot and revision', () => {
-    const dep = find(render(ms, { slots: { blue: { replicas: 7, template: 'current' } } }).objects, 'Deployment');
+    const dep = find(renderPlan(ms, { slots: { blue: { replicas: 7, revision: SPEC } } }).objects, 'Deployment');
     expect(dep.apiVersion).toBe('apps/v1');
     expect(dep.spec.replicas).toBe(7);
     expect(dep.spec.selector).toEqual({ matchLabels: { ...MANAGED, [LABEL_SLOT]: 'blue' } });
@@ -146,13 +146,13 @@ describe('pod template', () => {
 
 describe('plan', () => {
   it('renders a Deployment per slot with the current template, and only resizes a kept slot', () => {
-    const rendered = render(microservice(SAMPLE), { slots: { blue: { replicas: 0, template: 'keep' }, green: { replicas: 3, template: 'current' } } });
+    const rendered = renderPlan(microservice(SAMPLE), { slots: { blue: { replicas: 0 }, green: { replicas: 3, revision: SPEC } } });
     expect(rendered.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['orders-green']);
     expect(rendered.resize).toEqual([{ slot: 'blue', replicas: 0 }]);
   });
 
   it('gives two slots on the same spec the same revision but their own slot label', () => {
-    const objects = objectsOf({}, { slots: { blue: { replicas: 1, template: 'current' }, green: { replicas: 2, template: 'current' } } });
+    const objects = objectsOf({}, { slots: { blue: { replicas: 1, revision: SPEC }, green: { replicas: 2, revision: SPEC } } });
     const labels = objects.filter((o) => o.kind === 'Deployment').map((d: any) => d.spec.template.metadata.labels);
     expect(labels.map((l) => l[LABEL_SLOT])).toEqual(['blue', 'green']);
     expect(labels[0][LABEL_REVISION]).toBe(labels[1][LABEL_REVISION]);
@@ -161,7 +161,7 @@ describe('plan', () => {
   it('narrows <name> to the serving slot and adds <name>-preview over the candidate', () => {
     const objects = objectsOf(
       { service: { type: 'LoadBalancer', annotations: { 'lb.example/internal': 'true' } } },
-      { slots: { blue: { replicas: 3, template: 'keep' }, green: { replicas: 3, template: 'current' } }, serviceSlot: 'blue', previewSlot: 'green' },
+      { slots: { blue: { replicas: 3 }, green: { replicas: 3, revision: SPEC } }, serviceSlot: 'blue', previewSlot: 'green' },
     );
     const main = find(objects, 'Service', 'orders');
     const preview = find(objects, 'Service', 'orders-preview');
@@ -175,7 +175,7 @@ describe('plan', () => {
 });
 
 describe('the applied-content hash', () => {
-  const plan = (pauseDeployments: boolean): Plan => ({ slots: { blue: { replicas: 3, template: 'current' } }, pauseDeployments });
+  const plan = (pauseDeployments: boolean): TestPlan => ({ slots: { blue: { replicas: 3, revision: SPEC } }, pauseDeployments });
 
   it('makes a live object that still holds a field no longer rendered out of date (resume unpauses)', () => {
     const live: any = serverLike(find(objectsOf({}, plan(true)), 'Deployment', 'orders-blue'));
@@ -287,7 +287,7 @@ describe('NetworkPolicy', () => {
 describe('ownership', () => {
   it('refers to the uid of whichever Microservice it renders', () => {
     const other: Microservice = microservice(SAMPLE, { name: 'billing', uid: 'uid-2' });
-    for (const o of render(other, BLUE_ONLY).objects) {
+    for (const o of renderPlan(other, BLUE_ONLY).objects) {
       expect(o.metadata.ownerReferences?.[0]).toMatchObject({ name: 'billing', uid: 'uid-2', controller: true });
       expect(o.metadata.labels?.[LABEL_NAME]).toBe('billing');
     }

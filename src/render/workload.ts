@@ -12,10 +12,10 @@ export function configMapNameFor(ms: Microservice): string | undefined {
   return config ? configMapName(ms.metadata.name, contentHash(config.data)) : undefined;
 }
 
-export function renderConfigMap(ms: Microservice): KubeObject | undefined {
-  const name = configMapNameFor(ms);
-  if (!name || !ms.spec.config) return undefined;
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(ms, name), immutable: true, data: ms.spec.config.data };
+/** The immutable ConfigMap a revision reads its config from, if it has config. */
+export function renderConfigMap(ms: Microservice, config: { name: string; data: Record<string, string> } | undefined): KubeObject | undefined {
+  if (!config) return undefined;
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(ms, config.name), immutable: true, data: config.data };
 }
 
 function container(ms: Microservice, cmName: string | undefined): Record<string, unknown> {
@@ -45,7 +45,12 @@ function container(ms: Microservice, cmName: string | undefined): Record<string,
  * The pod template for the current spec, without slot or revision labels: it is what the
  * revision hashes, so two slots running the same spec share a revision.
  */
-export function podTemplate(ms: Microservice): { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } {
+export interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+export function podTemplate(ms: Microservice): PodTemplate {
   const s = ms.spec;
   const cmName = configMapNameFor(ms);
   const volumes = [...(s.pod?.volumes ?? [])];
@@ -74,11 +79,12 @@ export function revisionOf(ms: Microservice): string {
 export const ANNOTATION_RESTARTED_AT = 'coxswain.dev/restartedAt';
 
 /**
- * A slot's Deployment running the current spec's revision with the given replica count.
- * `restartedAt` restarts its pods without making a new revision (like kubectl rollout restart).
+ * A slot's Deployment running a revision's pod template (by default the current spec's) with the
+ * given replica count. `restartedAt` restarts its pods without making a new revision (like
+ * kubectl rollout restart).
  */
-export function renderDeployment(ms: Microservice, slot: Slot, replicas: number, opts: { paused?: boolean; restartedAt?: string } = {}): KubeObject {
-  const template = podTemplate(ms);
+export function renderDeployment(ms: Microservice, slot: Slot, replicas: number, opts: { paused?: boolean; restartedAt?: string; template?: PodTemplate } = {}): KubeObject {
+  const template = opts.template ?? podTemplate(ms);
   const revision = contentHash(template);
   const annotations = opts.restartedAt ? { ...template.metadata.annotations, [ANNOTATION_RESTARTED_AT]: opts.restartedAt } : template.metadata.annotations;
   const name = ms.metadata.name;

@@ -2,23 +2,30 @@
 // each is carried out once, judged against the rollout's state, and answered in a plain sentence
 // recorded in status.lastAction.
 import { otherSlot } from '../api/names.js';
-import type { Ctx } from './engine.js';
+import type { Ctx } from './types.js';
 
 export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-/** The action annotation's value, `<action>:<id>` (a bare `<action>` is its own id). */
-export function parseAction(value: string | undefined): { action: string; id: string } | undefined {
+/**
+ * The action annotation's value, `<action>[=<arg>]:<id>` (`undo=<revision>:<id>`). A bare
+ * `<action>` has no id of its own: it gets one before it runs (see bareActionId).
+ */
+export function parseAction(value: string | undefined): { action: string; arg?: string; id: string } | undefined {
   if (!value) return undefined;
   const i = value.indexOf(':');
-  return i < 0 ? { action: value, id: value } : { action: value.slice(0, i), id: value.slice(i + 1) };
+  const head = i < 0 ? value : value.slice(0, i);
+  const eq = head.indexOf('=');
+  const action = eq < 0 ? head : head.slice(0, eq);
+  return { action, ...(eq < 0 ? {} : { arg: head.slice(eq + 1) }), id: i < 0 ? value : value.slice(i + 1) };
 }
 
 /**
  * Carries out an action once, recording what came of it. Refusals are plain sentences.
- * `allowed` narrows the actions a strategy takes.
+ * `allowed` narrows the actions a strategy takes; `promotable` says whether the rollout waits
+ * where a promote goes on (the strategy judges it from its own steps and pods).
  */
-export function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Action | undefined {
+export function takeAction(ctx: Ctx, { allowed = ACTIONS, promotable = 'is not paused' }: { allowed?: readonly Action[]; promotable?: true | string } = {}): Action | undefined {
   const { action, prev, now, ms, decision: d } = ctx;
   if (!action || action.id === prev.lastAction?.id) return undefined;
   const name = ms.metadata.name;
@@ -66,6 +73,7 @@ export function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Acti
       reply(true, `retrying the rollout of revision ${ctx.desiredRevision} from step 0`);
       return act;
     case 'undo': {
+      if (action.arg !== undefined) return undoTo(ctx, action.arg, reply);
       if (rolling) {
         ctx.rollout = { abortedRevision: ctx.desiredRevision, message: 'rolled back by kubectl coxswain undo', paused: r.paused };
         reply(true, `aborted the rollout of revision ${ctx.desiredRevision}; revision ${stable} serves`);
@@ -88,7 +96,7 @@ export function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Acti
     case 'promote':
     case 'promote-full': {
       if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to promote`); return undefined; }
-      if (act === 'promote' && !atPause(ctx)) { reply(false, `${name} is not paused; nothing to promote`); return undefined; }
+      if (act === 'promote' && promotable !== true) { reply(false, `${name} ${promotable}; nothing to promote`); return undefined; }
       const switching = ms.spec.strategy.type === 'BlueGreen';
       reply(true, switching ? `promoting revision ${ctx.desiredRevision}: the Service switches once it has ${ctx.total} Ready pods`
         : act === 'promote' ? 'promoted past the pause' : `promoting revision ${ctx.desiredRevision} to 100% now`);
@@ -97,12 +105,22 @@ export function takeAction(ctx: Ctx, allowed: readonly Action[] = ACTIONS): Acti
   }
 }
 
-/** The rollout waits at a pause step (canary) or before the switch (blue-green). */
-function atPause(ctx: Ctx): boolean {
-  const { ms, rollout: r } = ctx;
-  if (ms.spec.strategy.type === 'BlueGreen') return (r.step ?? 0) === 0;
-  const steps = ms.spec.strategy.canary?.steps ?? [];
-  const sameRollout = ctx.prev.desiredRevision === ctx.desiredRevision;
-  const step = steps[sameRollout ? r.step ?? 0 : 0];
-  return !!step?.pause;
+/**
+ * Undo to a kept revision: it becomes the stable one, and the stable slot is rebuilt from it
+ * (the idle slot's, by a flip, when that slot holds it); the spec's revision is held back.
+ */
+function undoTo(ctx: Ctx, revision: string, reply: (ok: boolean, message: string) => void): Action | undefined {
+  const { decision: d, ms } = ctx;
+  const name = ms.metadata.name;
+  if (!ctx.kept.has(revision)) { reply(false, `${name} keeps no revision ${revision}; kubectl coxswain history ${name} lists them`); return undefined; }
+  if (revision === d.stableRevision) { reply(false, `revision ${revision} already serves`); return undefined; }
+  const idle = otherSlot(d.activeSlot);
+  if (ctx.observed[idle]?.revision === revision) d.activeSlot = idle;
+  ctx.rollout = { previousRevision: d.stableRevision, paused: ctx.rollout.paused };
+  d.stableRevision = revision;
+  if (revision !== ctx.desiredRevision) ctx.rollout.abortedRevision = ctx.desiredRevision;
+  ctx.rollout.message = `rolled back to revision ${revision} by kubectl coxswain undo`;
+  reply(true, revision === ctx.desiredRevision ? `rolling back to revision ${revision}, the spec's own`
+    : `rolled back to revision ${revision}; revision ${ctx.desiredRevision} is held back until the spec changes or a retry`);
+  return 'undo';
 }

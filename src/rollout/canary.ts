@@ -1,70 +1,139 @@
-// Canary arithmetic: how a total splits between the stable and candidate slots at a weight.
-import type { MicroserviceSpec } from '../api/schema.js';
+// Canary: the candidate slot grows step by step, the weight being its share of the pods; the
+// stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
+// step the candidate takes 100% and the pointer flips.
+import { otherSlot } from '../api/names.js';
+import type { Action } from './actions.js';
+import { beginRollout, candidateOf, checkFailure, compactRollout, aborted, flip, mustClear, pausedBy, stableTemplate, startStep, wakeIn, drainTo, stableReady, servingSlot, narrowed } from './moves.js';
+import { kindOf, weightAt } from './steps.js';
+import type { Ctx, Decision } from './types.js';
+import { candidateFor, inexactWeight, split } from './weights.js';
 
-type IntOrPercent = number | string;
-
-/** A count or percentage of total: surge rounds up, unavailability down, as Deployments do. */
-export function resolveIntOrPercent(v: IntOrPercent, total: number, round: (x: number) => number): number {
-  if (typeof v === 'number') return v;
-  return round((total * Number(v.replace('%', ''))) / 100);
+/** At a step a promote goes past, with the candidate serving that step's weight; else why not. */
+export function canaryPromotable(ctx: Ctx): true | string {
+  const steps = ctx.ms.spec.strategy.canary?.steps ?? [];
+  const sameRollout = ctx.prev.desiredRevision === ctx.desiredRevision;
+  const i = sameRollout ? ctx.rollout.step ?? 0 : 0;
+  const step = steps[i];
+  if (!step || !kindOf(step).promotable) return 'is not paused';
+  return reachedAt(ctx, weightAt(steps, i)) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
 }
 
-/** Candidate pods for weight w of total: ceil(total*w/100), at least 1 when w > 0. */
-export function candidateFor(total: number, weight: number): number {
-  if (weight <= 0 || total <= 0) return 0;
-  return Math.min(total, Math.max(1, Math.ceil((total * weight) / 100)));
+/** The candidate has the Ready pods of its own revision that weight w asks, and the stable slot has shrunk to match. */
+function reachedAt(ctx: Ctx, weight: number): boolean {
+  const cand = candidateOf(ctx);
+  const target = candidateFor(ctx.total, weight);
+  const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
+  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target
+    && (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter;
 }
 
-export interface Split {
-  stable: number;
-  candidate: number;
+export function canary(ctx: Ctx, act: Action | undefined): Decision {
+  const { decision: d, ms, observed, now, total } = ctx;
+  const canarySpec = ms.spec.strategy.canary!;
+  const steps = canarySpec.steps;
+  beginRollout(ctx, steps.length);
+  const r = ctx.rollout;
+  const active = d.activeSlot;
+  const cand = otherSlot(active);
+  if (mustClear(ctx)) return clearCandidate(ctx);
+  const candObs = candidateOf(ctx);
+  const candReady = candObs?.readyReplicas ?? 0;
+  const held = pausedBy(ctx);
+  let i = act === 'promote-full' ? steps.length : r.step ?? 0;
+  if (act === 'promote-full') startStep(r, now);
+  let promote = act === 'promote';
+  let waiting: string | undefined;
+  let message: string | undefined;
+
+  if (checkFailure(ctx, candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
+  for (;;) {
+    const reached = reachedAt(ctx, weightAt(steps, i));
+    if (i >= steps.length) {
+      if (reached && !held) return flip(ctx);
+      waiting = held;
+      break;
+    }
+    const step = steps[i]!;
+    const kind = kindOf(step);
+    const advance = () => { i++; startStep(r, now); };
+    // A promote was accepted at this step: it goes past it even while paused, and holds at the next one.
+    if (promote && kind.promotable) { promote = false; advance(); continue; }
+    if (held) { waiting = held; break; }
+    const p = kind.progress(step, { reached, now, rollout: r, name: ms.metadata.name, index: i });
+    if (p.done) { advance(); continue; }
+    waiting = p.waiting;
+    message = p.message;
+    if (p.until) {
+      r.pausedUntil = p.until.toISOString();
+      wakeIn(d, p.until.getTime() - now.getTime());
+    }
+    break;
+  }
+
+  const weight = weightAt(steps, i);
+  const sizes = split(total, weight, candReady, canarySpec);
+  // Held: the candidate never grows, and a revision that has no pods yet gets none.
+  const candidate = held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate;
+  d.plan = {
+    ...d.plan,
+    slots: { [active]: { replicas: sizes.stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
+    previewSlot: cand,
+    weight,
+  };
+  if (held && !candObs) d.plan.slots = { [active]: { replicas: total, ...stableTemplate(ctx) }, [cand]: { replicas: 0 } };
+  const servedReady = observed[active]?.servingReplicas ?? 0;
+  r.step = i;
+  r.steps = steps.length;
+  r.desiredWeight = weight;
+  r.weight = candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
+  const inexact = inexactWeight(total, weight);
+  if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) d.events.push({ type: 'Warning', reason: 'WeightNotExact', message: inexact });
+  r.message = [
+    waiting ?? message ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
+      : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${candidateFor(total, weight)} candidate pods ready`),
+    inexact,
+  ].filter(Boolean).join('; ');
+  d.waiting = waiting;
+  d.inProgress = true;
+  d.rollout = compactRollout(r);
+  return d;
+}
+
+/** The stable slot's size beside `otherKeeps` pods: the total, within total + surge, and never below the pods it serves with. */
+function withinSurge(ctx: Ctx, otherKeeps: number): number {
+  const o = ctx.observed[ctx.decision.activeSlot];
+  return Math.min(ctx.total, Math.max(ctx.total + ctx.surge - otherKeeps, Math.min(o?.replicas ?? 0, o?.servingReplicas ?? 0)));
 }
 
 /**
- * The slot sizes for a weight, given how many candidate pods are Ready now. The stable slot
- * shrinks only as candidate pods become Ready, so Ready pods never drop below
- * total - maxUnavailable; and the sum never exceeds total + maxSurge.
+ * The candidate slot still holds another revision's pods: the stable slot fills, and the slot
+ * drains as it does; the desired revision moves in once it is empty.
  */
-export function split(total: number, weight: number, candidateReady: number, limits: { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent }): Split {
-  const surge = resolveIntOrPercent(limits.maxSurge, total, Math.ceil);
-  // Both 0 after rounding (maxSurge 0, maxUnavailable 10% of 3) and nothing could move: as a
-  // Deployment does, let one pod be unavailable.
-  const unavailable = Math.max(resolveIntOrPercent(limits.maxUnavailable, total, Math.floor), surge === 0 ? 1 : 0);
-  const target = candidateFor(total, weight);
-  const stable = Math.min(total, Math.max(total - target, total - unavailable - Math.min(candidateReady, target)));
-  const candidate = Math.max(0, Math.min(target, total + surge - stable));
-  return { stable, candidate };
-}
-
-/** The weight in force at step i: the last setWeight at or before it (0 before any); 100 past the last step. */
-export function weightAt(steps: NonNullable<MicroserviceSpec['strategy']['canary']>['steps'], i: number): number {
-  if (i >= steps.length) return 100;
-  let w = 0;
-  for (let j = 0; j <= i; j++) {
-    const s = steps[j];
-    if (s?.setWeight !== undefined) w = s.setWeight;
-  }
-  return w;
-}
-
-/** The target split of every step at a total, for `kubectl coxswain get` and the docs. */
-export function stepPlan(spec: MicroserviceSpec): Array<{ step: number; what: string; weight: number; stable: number; candidate: number }> {
-  const steps = spec.strategy.canary?.steps ?? [];
-  const total = spec.replicas;
-  const rows = steps.map((s, i) => {
-    const weight = weightAt(steps, i);
-    const candidate = candidateFor(total, weight);
-    const what = s.setWeight !== undefined ? `setWeight ${s.setWeight}` : s.pause?.duration ? `pause ${s.pause.duration}` : 'pause until promoted';
-    return { step: i, what, weight, stable: total - candidate, candidate };
-  });
-  rows.push({ step: steps.length, what: 'promote', weight: 100, stable: 0, candidate: total });
-  return rows;
-}
-
-/** "1h30m" -> milliseconds. The schema has checked the form already. */
-export function durationMs(d: string): number {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const m of d.matchAll(/([0-9]+)(ms|s|m|h)/g)) total += Number(m[1]) * (unit[m[2]!] ?? 0);
-  return total;
+export function clearCandidate(ctx: Ctx): Decision {
+  const d = ctx.decision;
+  const cand = otherSlot(d.activeSlot);
+  const ready = stableReady(ctx);
+  const strategyIsCanary = ctx.ms.spec.strategy.type === 'Canary';
+  const serving = strategyIsCanary ? narrowed(ctx, ready) : servingSlot(ctx);
+  // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
+  // it): it goes at once.
+  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary ? drainTo(ctx, cand, ready) : 0;
+  d.plan = {
+    ...d.plan,
+    // Still a rollout: the stable slot grows within the surge cap as the slot drains.
+    slots: { [d.activeSlot]: { replicas: withinSurge(ctx, keep), ...stableTemplate(ctx) }, [cand]: { replicas: keep } },
+    serviceSlot: serving,
+    previewSlot: d.activeSlot,
+    weight: 0,
+  };
+  const steps = ctx.ms.spec.strategy.canary?.steps ?? [];
+  ctx.rollout.desiredWeight = strategyIsCanary ? weightAt(steps, ctx.rollout.step ?? 0) : 0;
+  ctx.rollout.weight = 0;
+  ctx.rollout.message = `clearing the ${cand} slot of revision ${ctx.observed[cand]?.revision} before revision ${ctx.desiredRevision} moves in`;
+  d.waiting = undefined;
+  d.inProgress = true;
+  d.rollout = compactRollout(ctx.rollout);
+  // The drain's next move depends on pods becoming Ready or going, which are events; and on
+  // nothing else.
+  return d;
 }

@@ -24,7 +24,16 @@ const FAILING = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull',
 
 interface PodShape {
   metadata: { labels?: Record<string, string>; deletionTimestamp?: string };
-  status?: { phase?: string; reason?: string; containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }> };
+  status?: {
+    phase?: string; reason?: string; conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }>;
+  };
+}
+
+/** A pod that serves: Ready and not terminating. */
+export function podReady(obj: KubeObject): boolean {
+  const pod = obj as unknown as PodShape;
+  return !pod.metadata.deletionTimestamp && !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** Why a pod is failing (Failed, or a container stuck in CrashLoopBackOff and the like), or undefined. */
@@ -39,12 +48,17 @@ export function podFailure(obj: KubeObject): string | undefined {
   return undefined;
 }
 
-/** A slot's state from its Deployment and its pods (only pods of the Deployment's revision count as failing). */
-export function observeSlot(obj: KubeObject, pods: KubeObject[] = []): ObservedSlot {
+/**
+ * A slot's state from its Deployment and its pods. In the middle of its own rolling update a
+ * slot holds pods of two revisions: only Ready pods of the Deployment's revision count as its
+ * Ready pods, and only they as failing; every Ready pod counts as serving.
+ */
+export function observeSlot(obj: KubeObject, pods: KubeObject[]): ObservedSlot {
   const d = obj as unknown as DeploymentShape;
   const st = d.status ?? {};
   const revision = d.spec?.template?.metadata?.labels?.[LABEL_REVISION];
-  const failures = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision).map(podFailure).filter((f) => f !== undefined);
+  const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision);
+  const failures = own.map(podFailure).filter((f) => f !== undefined);
   return {
     revision,
     failingPods: failures.length,
@@ -52,7 +66,8 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[] = []): ObservedS
     image: d.spec?.template?.spec?.containers?.[0]?.image,
     replicas: d.spec?.replicas ?? 1,
     currentReplicas: st.replicas ?? 0,
-    readyReplicas: st.readyReplicas ?? 0,
+    readyReplicas: own.filter(podReady).length,
+    servingReplicas: pods.filter(podReady).length,
     updatedReplicas: st.updatedReplicas ?? 0,
     availableReplicas: st.availableReplicas ?? 0,
     settled: (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0),

@@ -6,10 +6,11 @@ import { SLOTS } from '../api/names.js';
 import { type KubeObject } from '../kube/object.js';
 import { renderDeployment } from '../render/workload.js';
 import { arbMicroservice } from '../../test/support/arbitraries.js';
-import { microservice, readySlot } from '../../test/support/fixtures.js';
+import { microservice, readySlot, planFor, renderPlan, SPEC } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
 import { configMapsReferenced, observeSlot } from './observe.js';
-import { activeSlotOf, planRollingUpdate, writeOrder } from './plan.js';
+import { activeSlotOf, writeOrder } from './plan.js';
+import { LABEL_REVISION } from '../api/names.js';
 import type { ObservedSlots } from './types.js';
 
 const ms = (status?: MicroserviceStatus) => microservice({ image: 'registry.example/orders:2', replicas: 3 }, {}, status);
@@ -28,31 +29,6 @@ describe('activeSlotOf', () => {
   });
 });
 
-describe('planRollingUpdate', () => {
-  it('rolls the active slot to the current spec at full size', () => {
-    expect(planRollingUpdate(ms(), 'blue', {})).toEqual({ slots: { blue: { replicas: 3, template: 'current' } } });
-  });
-
-  it('keeps an existing idle slot at zero pods, with its own template, as the rollback target', () => {
-    expect(planRollingUpdate(ms(), 'green', { blue: readySlot('old', 2), green: readySlot('new', 3) })).toEqual({
-      slots: { green: { replicas: 3, template: 'current' }, blue: { replicas: 0, template: 'keep' } },
-    });
-  });
-
-  it('selects every slot with <name> and makes no preview Service', () => {
-    const plan = planRollingUpdate(ms(), 'blue', { green: readySlot('old', 0) });
-    expect(plan.serviceSlot).toBeUndefined();
-    expect(plan.previewSlot).toBeUndefined();
-  });
-
-  it('follows spec.replicas whatever the slots hold now', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.constantFrom<Slot>('blue', 'green'), (replicas, observedNow, active) => {
-      const plan = planRollingUpdate(microservice({ image: 'a:1', replicas }), active, { [active]: readySlot('x', observedNow) });
-      expect(plan.slots[active]).toEqual({ replicas, template: 'current' });
-    }));
-  });
-});
-
 describe('observeSlot', () => {
   const spec = { image: 'registry.example/orders:2', replicas: 3, config: { data: { A: '1' } } };
   const deployment = (status: Record<string, unknown> | undefined, generation = 2) => {
@@ -63,22 +39,29 @@ describe('observeSlot', () => {
     return d;
   };
 
-  it('reads revision and image from the pod template, sizes from status', () => {
-    const o = observeSlot(deployment({ observedGeneration: 2, replicas: 4, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 1 }));
+  const pod = (revision: string, ready: boolean, over: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${revision}`, labels: { [LABEL_REVISION]: revision }, ...over },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+
+  it('reads revision and image from the pod template, sizes from status, Ready pods of its own revision from its pods', () => {
+    const rev = revisionOf(microservice(spec));
+    const pods = [pod(rev, true), pod(rev, true), pod(rev, false), pod('older', true), pod(rev, true, { deletionTimestamp: '2024-05-01T12:00:00Z' })];
+    const o = observeSlot(deployment({ observedGeneration: 2, replicas: 4, readyReplicas: 4, updatedReplicas: 3, availableReplicas: 1 }), pods);
     expect(o).toEqual({
-      revision: revisionOf(microservice(spec)), image: spec.image, replicas: 3,
-      currentReplicas: 4, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
+      revision: rev, image: spec.image, replicas: 3,
+      currentReplicas: 4, readyReplicas: 2, servingReplicas: 3, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
       failingPods: 0, failure: undefined,
     });
   });
 
   it('counts nothing Ready and nothing settled before the Deployment controller reports', () => {
-    expect(observeSlot(deployment(undefined))).toMatchObject({ currentReplicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, settled: false });
+    expect(observeSlot(deployment(undefined), [])).toMatchObject({ currentReplicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, settled: false });
   });
 
   it.each<[number | undefined, number, boolean]>([[1, 2, false], [2, 2, true], [3, 2, true], [undefined, 1, false]])(
     'with observedGeneration %s and generation %s, is settled: %s', (observedGeneration, generation, settled) => {
-      expect(observeSlot(deployment({ observedGeneration }, generation)).settled).toBe(settled);
+      expect(observeSlot(deployment({ observedGeneration }, generation), []).settled).toBe(settled);
     });
 
   it.each<[string, Array<Record<string, string>>, boolean]>([
@@ -87,18 +70,18 @@ describe('observeSlot', () => {
     ['Available=False ProgressDeadlineExceeded (wrong type)', [{ type: 'Available', status: 'False', reason: 'ProgressDeadlineExceeded' }], false],
     ['Progressing=False with another reason', [{ type: 'Progressing', status: 'False', reason: 'ReplicaSetCreateError' }], false],
   ])('reads the deadline from %s', (_what, conditions, exceeded) => {
-    expect(observeSlot(deployment({ observedGeneration: 2, conditions })).deadlineExceeded).toBe(exceeded);
+    expect(observeSlot(deployment({ observedGeneration: 2, conditions }), []).deadlineExceeded).toBe(exceeded);
   });
 
   it('takes a Deployment without spec.replicas as wanting one pod, as Kubernetes defaults it', () => {
     const d = deployment({ observedGeneration: 2 }) as any;
     delete d.spec.replicas;
-    expect(observeSlot(d).replicas).toBe(1);
+    expect(observeSlot(d, []).replicas).toBe(1);
   });
 
   it('reads back the revision, image and size of whatever it rendered', () => {
     fc.assert(fc.property(arbMicroservice, fc.integer({ min: 0, max: 20 }), (m, replicas) => {
-      const o = observeSlot(serverLike(renderDeployment(m, 'green', replicas)));
+      const o = observeSlot(serverLike(renderDeployment(m, 'green', replicas)), []);
       expect([o.revision, o.image, o.replicas]).toEqual([revisionOf(m), m.spec.image, replicas]);
     }));
   });
@@ -134,7 +117,7 @@ describe('configMapsReferenced', () => {
 describe('writeOrder', () => {
   const web = microservice({ image: 'registry.example/orders:2', replicas: 3, ports: [{ port: 8080 }], strategy: { type: 'BlueGreen' } });
   /** The rendering of a plan where `applied` (if any) gets the current template and the other slot is resized. */
-  const rendered = (want: Record<Slot, number>, applied: Slot | undefined, serviceSlot?: Slot) => render(web, {
+  const rendered = (want: Record<Slot, number>, applied: Slot | undefined, serviceSlot?: Slot) => renderPlan(web, {
     slots: Object.fromEntries(SLOTS.map((slot) => [slot, { replicas: want[slot], template: slot === applied ? 'current' : 'keep' }])),
     serviceSlot,
   });

@@ -1,9 +1,9 @@
-// Pure planning: which slot serves and how big each slot should be.
+// Pure planning around the engine: which slot serves, and the order of a reconcile's writes.
 import type { Microservice, Slot } from '../api/schema.js';
+import { SLOTS } from '../api/names.js';
+import type { KubeObject } from '../kube/object.js';
 import type { Rendered, Resize } from '../render/index.js';
-import { type KubeObject } from '../kube/object.js';
-import { otherSlot } from '../api/names.js';
-import type { ObservedSlots, Plan } from './types.js';
+import type { ObservedSlots } from './types.js';
 
 /**
  * The slot that serves. status.activeSlot says so once it is written; before that (a new
@@ -16,33 +16,29 @@ export function activeSlotOf(ms: Microservice, observed: ObservedSlots): Slot {
   return 'blue';
 }
 
-/**
- * RollingUpdate: the active slot's Deployment rolls natively to the current spec at full size.
- * An idle slot left by an earlier strategy keeps its revision at zero pods, as a rollback target.
- */
-export function planRollingUpdate(ms: Microservice, active: Slot, observed: ObservedSlots): Plan {
-  const idle = otherSlot(active);
-  const plan: Plan = { slots: { [active]: { replicas: ms.spec.replicas, template: 'current' } } };
-  if (observed[idle]) plan.slots[idle] = { replicas: 0, template: 'keep' };
-  return plan;
-}
-
 export type Write = { apply: KubeObject } | { resize: Resize };
 
 /**
  * A reconcile's writes, in an order that keeps traffic and the surge cap safe between any two:
  * Services first (the engine points one at a slot only once it has Ready pods), so no slot shrinks
- * while selected; then shrinking slots; the other objects (the candidate's Deployment may grow:
- * the engine's plans apply one slot at most); and growing slots. Resizes that change nothing, or
- * of slots that do not exist, are left out.
+ * while selected; then shrinking slots; the other objects; and growing slots last. A slot
+ * Deployment applied whole counts as shrinking or growing by its replicas. Resizes that change
+ * nothing, or of slots that do not exist, are left out.
  */
 export function writeOrder({ objects, resize }: Rendered, observed: ObservedSlots): Write[] {
-  const delta = (r: Resize) => r.replicas - (observed[r.slot]?.replicas ?? r.replicas);
+  const name = (o: KubeObject) => o.metadata.name;
+  const slotOf = (o: KubeObject) => (o.kind === 'Deployment' ? SLOTS.find((s) => name(o).endsWith(`-${s}`)) : undefined);
+  const delta = (slot: Slot | undefined, replicas: number) => (slot ? replicas - (observed[slot]?.replicas ?? replicas) : 0);
+  const applyDelta = (o: KubeObject) => delta(slotOf(o), (o.spec as { replicas?: number } | undefined)?.replicas ?? 0);
+  const resizeDelta = (r: Resize) => (observed[r.slot] ? delta(r.slot, r.replicas) : 0);
   const isService = (o: KubeObject) => o.kind === 'Service';
+  const others = objects.filter((o) => !isService(o));
   return [
     ...objects.filter(isService).map((apply) => ({ apply })),
-    ...resize.filter((r) => delta(r) < 0).map((r) => ({ resize: r })),
-    ...objects.filter((o) => !isService(o)).map((apply) => ({ apply })),
-    ...resize.filter((r) => delta(r) > 0).map((r) => ({ resize: r })),
+    ...resize.filter((r) => resizeDelta(r) < 0).map((r) => ({ resize: r })),
+    ...others.filter((o) => applyDelta(o) < 0).map((apply) => ({ apply })),
+    ...others.filter((o) => applyDelta(o) === 0).map((apply) => ({ apply })),
+    ...others.filter((o) => applyDelta(o) > 0).map((apply) => ({ apply })),
+    ...resize.filter((r) => resizeDelta(r) > 0).map((r) => ({ resize: r })),
   ];
 }

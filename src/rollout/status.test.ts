@@ -237,6 +237,7 @@ describe('invalidSpecStatus', () => {
 
 describe('status properties', () => {
   const arbSlot: fc.Arbitrary<ObservedSlot> = fc.record({
+    servingReplicas: fc.integer({ min: 0, max: 4 }),
     revision: fc.constantFrom(NEW, OLD),
     replicas: fc.integer({ min: 0, max: 4 }),
     currentReplicas: fc.integer({ min: 0, max: 5 }),

@@ -1,15 +1,25 @@
 // What the rollout engine sees of the cluster, and what it decides.
-import type { Slot } from '../api/schema.js';
+import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 
-/** One slot's Deployment as observed. */
+/** Something that keeps the Microservice from converging until a person acts. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
+
+/** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
+  /** The revision of the Deployment's pod template. */
   revision?: string;
   image?: string;
   /** Desired pods (spec.replicas). */
   replicas: number;
   /** Pods that exist (status.replicas). */
   currentReplicas: number;
+  /** Ready pods of this slot's revision only: pods of an older template in the same slot never count. */
   readyReplicas: number;
+  /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
+  servingReplicas: number;
   updatedReplicas: number;
   availableReplicas: number;
   /** The Deployment controller has seen its latest spec. */
@@ -23,20 +33,80 @@ export interface ObservedSlot {
 
 export type ObservedSlots = Partial<Record<Slot, ObservedSlot>>;
 
-/** What one slot should be: the current spec at some size, or kept as it is, only resized. */
+/** What one slot should be: a revision's template at some size, or (revision unset) only resized. */
 export interface SlotPlan {
   replicas: number;
-  template: 'current' | 'keep';
+  revision?: string;
 }
 
+/**
+ * What each slot should be and how traffic reaches them. The traffic fields are what a router
+ * reads: the Service selector router (render/traffic.ts) turns them into `<name>` and
+ * `<name>-preview`; another router (a Gateway API route) reads the same fields.
+ */
 export interface Plan {
   slots: Partial<Record<Slot, SlotPlan>>;
-  /** The slot that serves: `<name>` selects it (undefined: every slot). */
+  /** The slot that serves: `<name>` selects it (undefined: every slot, traffic by replica weight). */
   serviceSlot?: Slot;
-  /** The candidate slot behind `<name>-preview` (undefined: no preview Service). */
+  /** The slot behind `<name>-preview`: the candidate while a rollout runs, else the active slot. */
   previewSlot?: Slot;
+  /** The revision whose ports `<name>` exposes: the stable one until promotion. */
+  servingRevision: string;
+  /** The revision behind `<name>-preview`. */
+  previewRevision: string;
+  /** The candidate's share of traffic the current step asks for, in percent. */
+  weight: number;
   /** Pause the slot Deployments' own rollout (RollingUpdate with spec.paused). */
   pauseDeployments?: boolean;
-  /** The restart action's time, stamped on the serving pods' template so they restart. */
+  /** The restart action's time, stamped on the desired revision's pods so they restart. */
   restartedAt?: string;
 }
+
+export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
+export type LastAction = NonNullable<MicroserviceStatus['lastAction']>;
+export type EngineEvent = KubeEvent;
+
+export interface EngineInput {
+  ms: Microservice;
+  observed: ObservedSlots;
+  desiredRevision: string;
+  now: Date;
+  /**
+   * Revisions whose template is kept (ControllerRevisions, and the spec's own): a slot can be
+   * rebuilt from them. Unset: the spec's and the stable one.
+   */
+  kept?: ReadonlySet<string>;
+  /** The slot the live `<name>` Service selects, if it selects one. */
+  servedSlot?: Slot;
+  /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
+  action?: { action: string; arg?: string; id: string };
+}
+
+export interface Decision {
+  plan: Plan;
+  activeSlot: Slot;
+  stableRevision?: string;
+  rollout?: RolloutStatus;
+  /** Why the rollout waits for a person (a pause step, promotion, a pause), if it does. */
+  waiting?: string;
+  problem?: Problem;
+  /** A rollout is under way: a candidate coming up, or the previous slot still draining. */
+  inProgress: boolean;
+  lastAction?: LastAction;
+  restartedAt?: string;
+  requeueAfterMs?: number;
+  events: EngineEvent[];
+}
+
+/** One decision in the making: the input, the previous status, and what is decided so far. */
+export type Ctx = EngineInput & {
+  kept: ReadonlySet<string>;
+  prev: MicroserviceStatus;
+  total: number;
+  /** Most pods above total in all (the strategy's maxSurge). */
+  surge: number;
+  /** Fewest Ready pods that must serve (total less the strategy's maxUnavailable). */
+  floor: number;
+  decision: Decision;
+  rollout: RolloutStatus;
+};

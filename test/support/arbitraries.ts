@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import type { Microservice, MicroserviceSpecInput, Slot } from '../../src/api/schema.js';
 import type { ObservedSlot, Plan, SlotPlan } from '../../src/rollout/types.js';
-import { microservice } from './fixtures.js';
+import { microservice, SPEC } from './fixtures.js';
 
 export const arbName = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,6})?$/);
 const arbKey = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/);
@@ -61,7 +61,8 @@ export const arbSpecInput: fc.Arbitrary<MicroserviceSpecInput> = fc.record({
 /** A valid Microservice (defaults applied) with a generated name and spec. */
 export const arbMicroservice: fc.Arbitrary<Microservice> = fc.tuple(arbName, arbSpecInput).map(([name, spec]) => microservice(spec, { name, namespace: 'ns1' }));
 
-const arbSlotPlan = (template: SlotPlan['template']) => fc.record({ replicas: fc.integer({ min: 0, max: 10 }), template: fc.constant(template) });
+const arbSlotPlan = (current: boolean): fc.Arbitrary<SlotPlan> =>
+  fc.record({ replicas: fc.integer({ min: 0, max: 10 }) }).map((p) => (current ? { ...p, revision: SPEC } : p));
 
 /**
  * A plan in which at least one slot gets the current template, and the Services select only
@@ -75,10 +76,10 @@ export const arbPlan: fc.Arbitrary<Plan> = fc.record({
 }).chain(({ current, keepOther, serviceIndex, previewIndex }) => {
   const other = (['blue', 'green'] as const).find((s) => !current.includes(s));
   return fc.record({
-    cur: fc.tuple(...current.map(() => arbSlotPlan('current'))),
-    keep: arbSlotPlan('keep'),
+    cur: fc.tuple(...current.map(() => arbSlotPlan(true))),
+    keep: arbSlotPlan(false),
   }).map(({ cur, keep }) => {
-    const plan: Plan = { slots: {} };
+    const plan: Plan = { slots: {}, servingRevision: SPEC, previewRevision: SPEC, weight: 0 };
     current.forEach((slot, i) => { plan.slots[slot] = cur[i]!; });
     if (other && keepOther) plan.slots[other] = keep;
     plan.serviceSlot = current[serviceIndex];
@@ -166,6 +167,6 @@ export function arbObservedSlot(revisions: readonly string[]): fc.Arbitrary<Obse
     failingPods: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 })),
   }).map(({ readyShare, ...o }) => {
     const ready = Math.floor(o.currentReplicas * readyShare);
-    return { ...o, readyReplicas: ready, updatedReplicas: o.currentReplicas, availableReplicas: ready, ...(o.failingPods > 0 ? { failure: 'CrashLoopBackOff' } : {}) };
+    return { ...o, readyReplicas: ready, servingReplicas: ready, updatedReplicas: o.currentReplicas, availableReplicas: ready, ...(o.failingPods > 0 ? { failure: 'CrashLoopBackOff' } : {}) };
   });
 }

@@ -62,6 +62,7 @@ export class Cluster {
         replicas: s.replicas,
         currentReplicas: s.pods,
         readyReplicas: s.ready,
+        servingReplicas: s.ready,
         updatedReplicas: s.pods,
         availableReplicas: s.ready,
         settled: s.settled,
@@ -74,17 +75,17 @@ export class Cluster {
   }
 
   /**
-   * What the reconciler does with a plan: a `current` slot gets the desired revision (created if
-   * missing; its old pods replaced); a `keep` slot is only resized, and only if it exists.
+   * What the reconciler does with a plan: a slot given a revision gets it (created if missing; its
+   * old pods replaced); a slot given none is only resized, and only if it exists.
    */
-  apply(plan: Plan, desiredRevision: string): void {
+  apply(plan: Plan): void {
     for (const slot of SLOTS) {
       const p = plan.slots[slot];
       if (!p) continue;
       let s = this.slots[slot];
-      if (p.template === 'current') {
-        if (!s) s = this.slots[slot] = { revision: desiredRevision, replicas: p.replicas, pods: 0, ready: 0, settled: false };
-        if (s.revision !== desiredRevision) Object.assign(s, { revision: desiredRevision, pods: 0, ready: 0, settled: false });
+      if (p.revision !== undefined) {
+        if (!s) s = this.slots[slot] = { revision: p.revision, replicas: p.replicas, pods: 0, ready: 0, settled: false };
+        if (s.revision !== p.revision) Object.assign(s, { revision: p.revision, pods: 0, ready: 0, settled: false });
       }
       if (s && s.replicas !== p.replicas) Object.assign(s, { replicas: p.replicas, settled: false });
     }
@@ -139,7 +140,7 @@ export class Sim {
 
   /** The cluster moves toward the plan, and `ms` pass. */
   advance(plan: Plan, ms: number): void {
-    this.cluster.apply(plan, this.desiredRevision);
+    this.cluster.apply(plan);
     this.cluster.tick();
     this.now = new Date(this.now.getTime() + ms);
   }

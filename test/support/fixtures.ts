@@ -2,7 +2,8 @@
 // defaults are applied exactly as at reconcile time), observed slots, and controllable promises.
 import { API_VERSION, KIND, type Microservice, type MicroserviceSpecInput, type MicroserviceStatus, type ObjectMeta } from '../../src/api/schema.js';
 import { validateMicroservice } from '../../src/api/validate.js';
-import type { ObservedSlot } from '../../src/rollout/types.js';
+import type { ObservedSlot, Plan } from '../../src/rollout/types.js';
+import { render, revisionOf } from '../../src/render/index.js';
 
 export const UID = '0b6f3c1e-5d2a-4e8f-9a71-3c2d1e0f4b5a';
 
@@ -26,7 +27,8 @@ export function readySlot(revision: string, replicas: number, over: Partial<Obse
     image: 'registry.example/orders:1.0.0',
     replicas,
     currentReplicas: replicas,
-    readyReplicas: replicas,
+    readyReplicas: over.readyReplicas ?? replicas,
+    servingReplicas: over.servingReplicas ?? over.readyReplicas ?? replicas,
     updatedReplicas: replicas,
     availableReplicas: replicas,
     settled: true,
@@ -71,3 +73,17 @@ export function stringLeaves(value: unknown, path: Array<string | number> = []):
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...path, k]));
   return [];
 }
+
+/** In a test's plan, the slot revision that stands for the spec's own. */
+export const SPEC = 'spec';
+
+/** A test plan's defaults, with SPEC read as the spec's revision. */
+export type TestPlan = Partial<Plan> & Pick<Plan, 'slots'>;
+export function planFor(ms: Microservice, plan: TestPlan): Plan {
+  const revision = revisionOf(ms);
+  const slots = Object.fromEntries(Object.entries(plan.slots).map(([s, p]) => [s, p.revision === SPEC ? { ...p, revision } : p]));
+  return { servingRevision: revision, previewRevision: revision, weight: 0, ...plan, slots };
+}
+
+/** render() of a test plan. */
+export const renderPlan = (ms: Microservice, plan: TestPlan) => render(ms, planFor(ms, plan));

@@ -59,7 +59,7 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   verbs: [patch]
 # What a Microservice becomes: written by server-side apply (create + patch), deleted when unwanted.
 - apiGroups: [apps]
-  resources: [deployments]
+  resources: [deployments, controllerrevisions]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments/scale]

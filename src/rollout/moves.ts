@@ -1,0 +1,209 @@
+// The moves every strategy shares: settling on the stable revision (steady, or after an abort),
+// draining a slot that no longer serves, the flip of the serving pointer, the failure check,
+// and the small sentences and clocks they have in common.
+import { otherSlot } from '../api/names.js';
+import type { Slot } from '../api/schema.js';
+import type { Ctx, Decision, ObservedSlot, RolloutStatus, SlotPlan } from './types.js';
+
+/** Why a rollout holds, when spec.paused or `kubectl coxswain pause` holds it. */
+export function pausedBy(ctx: Ctx): string | undefined {
+  if (ctx.ms.spec.paused) return 'paused by spec.paused';
+  if (ctx.rollout.paused) return 'paused by kubectl coxswain pause';
+  return undefined;
+}
+
+/** Asks to be reconciled again within ms (the earliest of several asks wins). */
+export function wakeIn(d: Decision, ms: number): void {
+  d.requeueAfterMs = Math.max(0, Math.min(d.requeueAfterMs ?? Infinity, ms));
+}
+
+/** A step begins: its clock starts, and the progress deadline's with it. */
+export function startStep(r: RolloutStatus, now: Date): void {
+  r.stepStartedAt = now.toISOString();
+  r.unreadySince = now.toISOString();
+  delete r.pausedUntil;
+}
+
+export function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
+  const out = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined && v !== false)) as RolloutStatus;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The revision a slot plan renders for the stable revision: its own template when kept, else resize only. */
+export function stableTemplate(ctx: Ctx): Pick<SlotPlan, 'revision'> {
+  const stable = ctx.decision.stableRevision;
+  return stable && ctx.kept.has(stable) ? { revision: stable } : {};
+}
+
+/**
+ * How many pods a slot that no longer serves may keep: its Ready pods, only while the slot that
+ * serves has fewer than `floor` Ready pods of its own revision, and never more than it has. So
+ * Ready pods behind `<name>` never drop because of a drain, and a replaced revision stops
+ * serving once the stable slot can carry the load.
+ */
+export function drainTo(ctx: Ctx, slot: Slot, servingReady: number): number {
+  const o = ctx.observed[slot];
+  if (!o) return 0;
+  return Math.min(o.replicas, o.servingReplicas, Math.max(0, ctx.floor - servingReady));
+}
+
+/**
+ * `<name>` without blue-green selects every slot (traffic by replica weight); once the slot that
+ * serves can carry the load alone, it selects only that one while the other still has Ready pods
+ * (of a replaced or aborted revision), so those never serve again.
+ */
+export function narrowed(ctx: Ctx, servingReady: number): Slot | undefined {
+  const active = ctx.decision.activeSlot;
+  return servingReady >= ctx.floor && (ctx.observed[otherSlot(active)]?.servingReplicas ?? 0) > 0 ? active : undefined;
+}
+
+/** Ready pods of the stable revision in the active slot. */
+export function stableReady(ctx: Ctx): number {
+  const o = ctx.observed[ctx.decision.activeSlot];
+  return o && o.revision === ctx.decision.stableRevision ? o.readyReplicas : 0;
+}
+
+/**
+ * The Microservice settles on its stable revision: the active slot serves it at full size,
+ * rebuilt from its own template; the other slot drains as the active one fills. Blue-green
+ * keeps the previous slot through its scale-down delay. `<name>` selects the active slot once
+ * it can carry the load; until then (canary) both; `<name>-preview` the active slot.
+ */
+export function settle(ctx: Ctx, opts: { keepIdle?: boolean } = {}): void {
+  const { decision: d, observed } = ctx;
+  const active = d.activeSlot;
+  const idle = otherSlot(active);
+  const ready = stableReady(ctx);
+  const blueGreen = ctx.ms.spec.strategy.type === 'BlueGreen';
+  const serving = blueGreen ? servingSlot(ctx) : narrowed(ctx, ready);
+  const idleObs = observed[idle];
+  const keep = !idleObs ? 0 : opts.keepIdle || serving === idle ? idleObs.replicas : blueGreen ? 0 : drainTo(ctx, idle, ready);
+  d.plan = {
+    ...d.plan,
+    // A way back to the stable revision: it is whole at once, above the surge cap if need be.
+    slots: { [active]: { replicas: ctx.total, ...stableTemplate(ctx) } },
+    serviceSlot: serving,
+    previewSlot: active,
+    weight: 0,
+  };
+  if (idleObs) d.plan.slots[idle] = { replicas: keep };
+}
+
+/** The spec's revision is the stable one: it serves at full size; the other slot drains to 0. */
+export function steady(ctx: Ctx): Decision {
+  const { decision: d, observed, now } = ctx;
+  const idle = otherSlot(d.activeSlot);
+  const scaleDownAt = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt) : undefined;
+  const delaying = !!scaleDownAt && now < scaleDownAt && (observed[idle]?.replicas ?? 0) > 0;
+  settle(ctx, { keepIdle: delaying });
+  if (delaying) wakeIn(d, scaleDownAt.getTime() - now.getTime());
+  // Under way until the other slot is empty and the active one whole.
+  d.inProgress = delaying;
+  d.rollout = compactRollout({
+    paused: ctx.rollout.paused,
+    scaleDownAt: delaying ? ctx.rollout.scaleDownAt : undefined,
+    previousRevision: ctx.rollout.previousRevision,
+  });
+  return d;
+}
+
+/** The spec's revision was aborted: the stable slot serves it all, the candidate drains as it fills. */
+export function aborted(ctx: Ctx): Decision {
+  const d = ctx.decision;
+  settle(ctx);
+  const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
+  d.problem = {
+    reason: 'RolloutAborted',
+    message: `revision ${ctx.desiredRevision} was aborted${why}; revision ${d.stableRevision} serves. Change the spec, or run kubectl coxswain retry`,
+  };
+  d.rollout = compactRollout({ abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision });
+  return d;
+}
+
+/** Flips the serving pointer to the candidate: it becomes the stable revision. */
+export function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
+  const d = ctx.decision;
+  d.activeSlot = otherSlot(d.activeSlot);
+  const scaleDownAt = scaleDownDelaySeconds ? new Date(ctx.now.getTime() + scaleDownDelaySeconds * 1000).toISOString() : undefined;
+  ctx.rollout = { paused: ctx.rollout.paused, scaleDownAt, previousRevision: d.stableRevision };
+  d.stableRevision = ctx.desiredRevision;
+  return steady(ctx);
+}
+
+/** The candidate slot's state when it holds the desired revision, else undefined. */
+export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
+  const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
+  return o?.revision === ctx.desiredRevision ? o : undefined;
+}
+
+/**
+ * The candidate slot still holds pods of another revision (a candidate replaced mid-rollout, the
+ * previous one in its scale-down delay): they drain before the desired revision moves in, so a
+ * replaced revision never serves once the stable slot can carry the load.
+ */
+export function mustClear(ctx: Ctx): boolean {
+  const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
+  return !!o && o.revision !== ctx.desiredRevision && o.replicas > 0;
+}
+
+/** Candidate failing or too slow: abort (or, without abortOnFailure, report and hold). Returns true on abort. */
+export function checkFailure(ctx: Ctx, target: number): boolean {
+  const { decision: d, ms, now } = ctx;
+  const cand = candidateOf(ctx);
+  const deadline = ms.spec.strategy.progressDeadlineSeconds * 1000;
+  // The clock runs while the candidate is short of Ready pods: from the start of a step, or from
+  // when it fell short after having them (a pod evicted, the HPA growing the total), however long
+  // the step has been waiting at a pause.
+  const short = (cand?.readyReplicas ?? 0) < target;
+  if (short) ctx.rollout.unreadySince ??= now.toISOString();
+  else delete ctx.rollout.unreadySince;
+  const started = ctx.rollout.unreadySince ? new Date(ctx.rollout.unreadySince).getTime() : now.getTime();
+  let reason: string | undefined;
+  if (cand && cand.failingPods > 0) reason = `${cand.failingPods} pod(s) of revision ${ctx.desiredRevision} are failing (${cand.failure ?? 'failed'})`;
+  else if (short && now.getTime() - started > deadline) {
+    reason = `revision ${ctx.desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s`;
+  }
+  if (!reason) {
+    // Still within the deadline but not there yet: come back when it runs out, events or not.
+    if (short) wakeIn(d, started + deadline - now.getTime() + 1000);
+    return false;
+  }
+  if (!ms.spec.strategy.abortOnFailure) {
+    d.problem = { reason: 'RolloutFailing', message: `${reason}; holding (abortOnFailure is false)` };
+    return false;
+  }
+  ctx.rollout = { abortedRevision: ctx.desiredRevision, message: reason, paused: ctx.rollout.paused };
+  return true;
+}
+
+/**
+ * Starts a rollout of the desired revision from step 0 unless this very one is already under way
+ * with this strategy and number of steps (switched mid-rollout, it starts over).
+ */
+export function beginRollout(ctx: Ctx, steps: number): void {
+  const cand = otherSlot(ctx.decision.activeSlot);
+  const r = ctx.rollout;
+  const strategy = ctx.ms.spec.strategy.type === 'BlueGreen' ? 'BlueGreen' : 'Canary';
+  const same = r.steps === steps && (r.strategy ?? strategy) === strategy; // a status from before `strategy` was recorded
+  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
+  ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision };
+  startStep(ctx.rollout, ctx.now);
+}
+
+/**
+ * The slot `<name>` selects in blue-green. While it selects the active slot, it stays there unless
+ * that slot has no Ready pod and the other has some. While it selects the other (after a flip or
+ * an undo), it moves to the active slot once that can carry what the other serves (its Ready
+ * pods, up to the total): an undo never puts all traffic on a returning slot's first Ready pod,
+ * and an unpromoted candidate never gets traffic because a stable pod restarted. At 0 replicas,
+ * the active slot.
+ */
+export function servingSlot(ctx: Ctx): Slot {
+  const { observed, total, servedSlot } = ctx;
+  const active = ctx.decision.activeSlot;
+  const other = otherSlot(active);
+  if (total === 0) return active;
+  const ready = (slot: Slot) => observed[slot]?.servingReplicas ?? 0;
+  const need = servedSlot === other ? Math.min(total, ready(other)) : Math.min(1, ready(other));
+  return ready(active) >= need ? active : other;
+}

@@ -1,0 +1,35 @@
+// RollingUpdate (and every first revision): the active slot's Deployment rolls natively to the
+// spec at full size. A slot left by another strategy drains as the active one fills, and keeps
+// its revision at 0 pods, as a rollback target.
+import { otherSlot } from '../api/names.js';
+import { takeAction } from './actions.js';
+import { compactRollout, drainTo, narrowed, pausedBy, servingSlot } from './moves.js';
+import { converged } from './status.js';
+import type { Ctx, Decision } from './types.js';
+
+export function rollingUpdate(ctx: Ctx): Decision {
+  const { decision: d, ms, observed } = ctx;
+  takeAction(ctx, { allowed: ['pause', 'resume', 'restart'] });
+  const active = d.activeSlot;
+  const idle = otherSlot(active);
+  // Every Ready pod of the active slot serves here, whichever of its revisions it runs.
+  const activeReady = observed[active]?.servingReplicas ?? 0;
+  const keep = drainTo(ctx, idle, activeReady);
+  const blueGreen = ms.spec.strategy.type === 'BlueGreen';
+  d.plan = {
+    ...d.plan,
+    slots: { [active]: { replicas: ctx.total, revision: ctx.desiredRevision } },
+    serviceSlot: blueGreen ? servingSlot(ctx) : narrowed(ctx, activeReady),
+    // `<name>-preview` is for strategies with a candidate; it shows the active slot between rollouts.
+    ...(ms.spec.strategy.type === 'RollingUpdate' ? {} : { previewSlot: active }),
+    weight: 0,
+    pauseDeployments: ms.spec.paused || !!ctx.rollout.paused,
+  };
+  if (observed[idle]) d.plan.slots[idle] = { replicas: keep };
+  // Not just a template to apply: a paused Deployment already has the spec's template but holds
+  // its pods back, so the rollout is under way until the slot has converged.
+  d.inProgress = !converged(ms, ctx.desiredRevision, active, observed);
+  d.rollout = compactRollout({ paused: ctx.rollout.paused });
+  if (d.inProgress) d.waiting = pausedBy(ctx);
+  return d;
+}
