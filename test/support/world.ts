@@ -789,12 +789,17 @@ export class World {
       const rs: J = rs0;
       const pods = this.store.list('Pod').filter((p) => controllerOf(p)?.uid === rs.metadata.uid);
       const active = pods.filter((p) => !isTerminating(p) && !['Failed', 'Succeeded'].includes((p as J).status?.phase));
-      // Status from the pods as seen before this sync's own creations and deletions.
-      const ready = active.filter(podReady).length;
-      const status = { replicas: active.length, fullyLabeledReplicas: active.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
       const diff = active.length - rs.spec.replicas;
       if (diff < 0) for (let i = 0; i < -diff; i++) this.makePod(rs);
-      if (diff > 0) for (const p of rankForDeletion(active, this.fates).slice(0, diff)) this.deleteNow(p);
+      const deleted = diff > 0 ? rankForDeletion(active, this.fates).slice(0, diff) : [];
+      for (const p of deleted) this.deleteNow(p);
+      // Status from the pods as seen before this sync's own creations. (The real controller counts
+      // the pods it just deleted too, until its next sync a moment later; left out here, so that
+      // the Deployment controller never scales down on availability that is already gone: a race
+      // real clusters lose only within milliseconds would otherwise be blamed on Coxswain.)
+      const counted = active.filter((p) => !deleted.includes(p));
+      const ready = counted.filter(podReady).length;
+      const status = { replicas: counted.length, fullyLabeledReplicas: counted.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
       const cur: J = this.store.get('ReplicaSet', rs.metadata.name);
       if (cur && cur.metadata.uid === rs.metadata.uid) this.store.update({ ...cur, status: { ...cur.status, ...status } });
     }
