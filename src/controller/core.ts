@@ -9,7 +9,7 @@ import { render, revisionOf } from '../render/index.js';
 import { planHistory } from '../render/revision.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
-import { decide, parseAction } from '../rollout/engine.js';
+import { decide, parseAction, type Decision, type EngineInput } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
@@ -40,6 +40,11 @@ export interface ReconcilePlan {
   finish(problems: Problem[]): Finished;
   /** The action annotation's value acted on: the shell clears it only if it still holds it. */
   clearAction?: string;
+  /**
+   * A bare action (`kubectl annotate ... coxswain.dev/action=pause`) has no id to run it once by:
+   * the shell gives it one (only if the annotation still holds `from`), and the next pass runs it.
+   */
+  nameAction?: { from: string; to: string };
 }
 
 export interface Finished {
@@ -76,7 +81,8 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   }
   const desiredRevision = revisionOf(ms);
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
-  const action = parseAction(actionValue);
+  const bare = !!actionValue && !actionValue.includes(':');
+  const action = bare ? undefined : parseAction(actionValue);
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
@@ -112,10 +118,7 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
     writes,
     finish: (problems) => {
       const all = decision.problem ? [decision.problem, ...problems] : problems;
-      // Blocked by something other than its pods: the progress deadline's clock is not kept, so it
-      // starts again once the block is gone.
-      const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
-      const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems: all, now, outcome });
+      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, problems);
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {
@@ -124,7 +127,20 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
       };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
+    ...(bare ? { nameAction: { from: actionValue, to: `${actionValue}:rv${ms.metadata.resourceVersion ?? '0'}` } } : {}),
   };
+}
+
+/**
+ * The status a decision leads to, given the problems its writes met. Blocked by something other
+ * than its pods, the rollout's progress-deadline clock is not kept, so it starts again once the
+ * block is gone.
+ */
+export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = []): MicroserviceStatus {
+  const { ms, observed, desiredRevision, now } = input;
+  const all = decision.problem ? [decision.problem, ...problems] : problems;
+  const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
+  return computeStatus({ ms, desiredRevision, activeSlot: decision.activeSlot, observed, problems: all, now, outcome });
 }
 
 function changed(before: MicroserviceStatus | undefined, after: MicroserviceStatus): MicroserviceStatus | undefined {

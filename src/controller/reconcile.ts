@@ -64,6 +64,10 @@ export class Reconciler {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.clearAction);
       writes++;
     }
+    if (plan.nameAction) {
+      await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.nameAction.from, plan.nameAction.to);
+      writes++;
+    }
     const result = stalled ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
     return { outcome: { result, writes }, requeueAfterMs };
   }

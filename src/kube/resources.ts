@@ -87,16 +87,17 @@ export class Kube {
   }
 
   /**
-   * Removes one annotation if it still holds `value`, with a JSON patch (not apply: the annotation
+   * Removes one annotation (or replaces it, with `replaceWith`) if it still holds `value`, with a JSON patch (not apply: the annotation
    * is the user's field). Returns false when it changed meanwhile (a newer action was written:
    * it stays, for the next reconcile) or is gone.
    */
-  async removeAnnotation(r: Resource, namespace: string, name: string, key: string, value: string): Promise<boolean> {
+  async removeAnnotation(r: Resource, namespace: string, name: string, key: string, value: string, replaceWith?: string): Promise<boolean> {
     const path = `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const change = replaceWith === undefined ? { op: 'remove', path } : { op: 'replace', path, value: replaceWith };
     try {
       await this.client.request('PATCH', resourcePath(r, namespace, name), {
         contentType: 'application/json-patch+json',
-        body: [{ op: 'test', path, value }, { op: 'remove', path }],
+        body: [{ op: 'test', path, value }, change],
       });
       return true;
     } catch (err) {

@@ -9,7 +9,7 @@ export type Action = (typeof ACTIONS)[number];
 
 /**
  * The action annotation's value, `<action>[=<arg>]:<id>` (`undo=<revision>:<id>`). A bare
- * `<action>` has no id of its own: it gets one before it runs (see bareActionId).
+ * `<action>` is its own id here; the reconcile core gives it a real one before it runs.
  */
 export function parseAction(value: string | undefined): { action: string; arg?: string; id: string } | undefined {
   if (!value) return undefined;

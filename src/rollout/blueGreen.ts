@@ -1,10 +1,8 @@
 // Blue-green: the candidate slot comes up (previewReplicas, default full) behind `<name>-preview`;
 // on promotion, by hand or after autoPromotionSeconds, it grows to full size and `<name>` switches
 // to it; the previous slot scales to 0 after scaleDownDelaySeconds.
-import { otherSlot } from '../api/names.js';
 import type { Action } from './actions.js';
-import { clearCandidate } from './canary.js';
-import { aborted, beginRollout, candidateOf, checkFailure, compactRollout, flip, mustClear, pausedBy, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
 
 const previewSize = (ctx: Ctx) => Math.min(ctx.total, ctx.ms.spec.strategy.blueGreen?.previewReplicas ?? ctx.total);
@@ -24,15 +22,10 @@ function ready(ctx: Ctx, size: number): boolean {
 export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const { decision: d, ms, now, total } = ctx;
   const bg = ms.spec.strategy.blueGreen ?? { scaleDownDelaySeconds: 30 };
-  beginRollout(ctx, 1);
-  const r = ctx.rollout;
-  const active = d.activeSlot;
-  const cand = otherSlot(active);
-  if (mustClear(ctx)) return clearCandidate(ctx);
-  const candObs = candidateOf(ctx);
-  const candReady = candObs?.readyReplicas ?? 0;
+  const opened = openRollout(ctx, 1);
+  if ('plan' in opened) return opened;
+  const { r, active, cand, candObs, candReady, held } = opened;
   const preview = previewSize(ctx);
-  const held = pausedBy(ctx);
   if (act === 'promote' || act === 'promote-full') { r.step = 1; startStep(r, now); }
   let waiting: string | undefined;
 
