@@ -364,7 +364,9 @@ class Checker {
       const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === D && podReady(p)).length;
       const type = spec.strategy.type;
       const promotable = readyCond?.reason === 'Paused' && !!readyCond.message?.includes('waiting for promotion');
-      if (type === 'Canary' && r.step !== undefined && r.steps === steps.length) {
+      // promote-full skips the steps on purpose: what it asks for is the promotion itself, checked below.
+      const skipped = status.lastAction?.action === 'promote-full' && status.lastAction.ok;
+      if (type === 'Canary' && r.step !== undefined && r.steps === steps.length && !skipped) {
         const ask = promotable ? candidateFor(Tmin, weightAt(steps, r.step)) : r.step === 0 ? 0 : candidateFor(Tmin, weightAt(steps, r.step - 1));
         if (own < ask) this.fail('step', `revision ${this.book.name(D)} is reported at step ${r.step}/${r.steps}${promotable ? ', waiting for promotion,' : ''} with ${own} of its own pods Ready; the step asks ${ask}`);
       }
