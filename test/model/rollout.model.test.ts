@@ -297,6 +297,9 @@ class Checker {
   /** The last move disrupted what serves (a child deleted, the stable slot edited): capacity is not Coxswain's then. */
   disrupted = false;
   undone = false;
+  private lastActionId?: string;
+  /** The revision a promote-full was accepted for: it skips its steps on purpose. */
+  private promotedFully?: string;
 
   constructor(readonly only: ReadonlySet<Invariant>, readonly book: RevisionBook) {}
 
@@ -355,6 +358,11 @@ class Checker {
 
     // a step, or promotable, with too few Ready pods of the revision itself
     const D = status.desiredRevision;
+    const last = status.lastAction;
+    if (last && last.id !== this.lastActionId) {
+      this.lastActionId = last.id;
+      if (last.action === 'promote-full' && last.ok) this.promotedFully = D;
+    }
     const r = status.rollout ?? {};
     const readyCond = status.conditions?.find((c) => c.type === 'Ready');
     const steps = spec.strategy.canary?.steps ?? [];
@@ -365,7 +373,7 @@ class Checker {
       const type = spec.strategy.type;
       const promotable = readyCond?.reason === 'Paused' && !!readyCond.message?.includes('waiting for promotion');
       // promote-full skips the steps on purpose: what it asks for is the promotion itself, checked below.
-      const skipped = status.lastAction?.action === 'promote-full' && status.lastAction.ok;
+      const skipped = this.promotedFully === D;
       if (type === 'Canary' && r.step !== undefined && r.steps === steps.length && !skipped) {
         const ask = promotable ? candidateFor(Tmin, weightAt(steps, r.step)) : r.step === 0 ? 0 : candidateFor(Tmin, weightAt(steps, r.step - 1));
         if (own < ask) this.fail('step', `revision ${this.book.name(D)} is reported at step ${r.step}/${r.steps}${promotable ? ', waiting for promotion,' : ''} with ${own} of its own pods Ready; the step asks ${ask}`);
