@@ -3,13 +3,13 @@
 // both run this very function, so the tests exercise what runs in production.
 import type { KubeEvent, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { ANNOTATION_ACTION, deploymentName, LABEL_SLOT, revisionName, SLOTS, stableJSON } from '../api/names.js';
+import { ANNOTATION_ACTION, deploymentName, formatAction, LABEL_SLOT, parseAction, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { render, revisionOf } from '../render/index.js';
 import { planHistory } from '../render/revision.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
-import { decide, parseAction, type Decision, type EngineInput } from '../rollout/engine.js';
+import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
@@ -81,8 +81,9 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   }
   const desiredRevision = revisionOf(ms);
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
-  const bare = !!actionValue && !actionValue.includes(':');
-  const action = bare ? undefined : parseAction(actionValue);
+  const request = parseAction(actionValue);
+  const bare = !!request && !request.id;
+  const action = request?.id ? { ...request, id: request.id } : undefined;
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
@@ -127,7 +128,7 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
       };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
-    ...(bare ? { nameAction: { from: actionValue, to: `${actionValue}:rv${ms.metadata.resourceVersion ?? '0'}` } } : {}),
+    ...(bare && actionValue ? { nameAction: { from: actionValue, to: formatAction({ ...request, id: `rv${ms.metadata.resourceVersion ?? '0'}` }) } } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION, LABEL_NAME } from '../api/names.js';
-import { ApiError } from '../kube/client.js';
+import { refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
 import { type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
@@ -102,9 +102,10 @@ export class Reconciler {
       children.get(resource)?.remember(await kube.apply(desired));
       return 'written';
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
-        return { reason: 'ApplyFailed', message: `${desired.kind} ${desired.metadata.name}: ${err.message}` };
-      }
+      // Refused for good (a person must fix the spec): Stalled with the Microservice's field named.
+      // Anything else (overload, a restarting API server) is retried with backoff.
+      const refusal = refusalOf(err, desired);
+      if (refusal) return refusal;
       throw err;
     }
   }

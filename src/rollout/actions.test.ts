@@ -1,21 +1,9 @@
 // Actions through the coxswain.dev/action annotation: parsed, carried out once, answered.
 import { describe, expect, it } from 'vitest';
 import { readySlot } from '../../test/support/fixtures.js';
-import { ACTIONS, parseAction, type RolloutStatus } from './engine.js';
+import { ACTIONS, type RolloutStatus } from './engine.js';
 import { OLD, NEW, T0, at, iso, spec, canarySpec, rolling, steadyOn, run } from '../../test/support/engine.js';
 
-describe('parseAction', () => {
-  it.each<[string | undefined, { action: string; id: string } | undefined]>([
-    ['promote:abc', { action: 'promote', id: 'abc' }],
-    ['promote-full:lz3k-9f2a1c', { action: 'promote-full', id: 'lz3k-9f2a1c' }],
-    ['abort', { action: 'abort', id: 'abort' }],
-    ['undo:a:b', { action: 'undo', id: 'a:b' }],
-    ['', undefined],
-    [undefined, undefined],
-  ])('reads %j as %j', (value, expected) => {
-    expect(parseAction(value)).toEqual(expected);
-  });
-});
 
 describe('actions', () => {
   const observed = { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }; // step 0 met

@@ -1,9 +1,9 @@
 // What the engine's table tests share: revisions, a clock, slot fixtures, specs and statuses in
 // the shapes the engine writes, and a one-line view of a plan's slot sizes.
 import type { MicroserviceSpecInput, MicroserviceStatus, Slot } from '../../src/api/schema.js';
-import { decide, parseAction, type Decision, type RolloutStatus } from '../../src/rollout/engine.js';
+import { decide, type Decision, type RolloutStatus } from '../../src/rollout/engine.js';
 import type { ObservedSlot, ObservedSlots } from '../../src/rollout/types.js';
-import { microservice, readySlot } from './fixtures.js';
+import { actionOf, microservice, readySlot } from './fixtures.js';
 
 export const OLD = 'rev-old';
 export const NEW = 'rev-new';
@@ -56,7 +56,7 @@ export interface Case {
   served?: Slot;
 }
 export function run({ spec: s, status, observed = {}, desired = NEW, now = T0, action, served }: Case): Decision {
-  return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: parseAction(action), servedSlot: served });
+  return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: actionOf(action), servedSlot: served });
 }
 /** The planned sizes, as `{ blue: '4 keep', green: '1 current' }`, for tables that read well. */
 export const sizes = (d: Decision, desired = NEW) => Object.fromEntries(Object.entries(d.plan.slots).map(([slot, p]) => [slot, `${p.replicas} ${p.revision === desired ? 'current' : 'keep'}`]));
