@@ -124,6 +124,18 @@ describe('the Deployment controller', () => {
     expect(readyPods(w).map(imageOf)).toEqual(['img:v2', 'img:v2']);
   });
 
+  it('hashes again when a ReplicaSet of its name is someone else\'s (deleted and made again before the GC came)', () => {
+    const w = new World({ seed: 15 });
+    w.store.create(deployment(2, 'img:v1', { maxSurge: 1, maxUnavailable: 0 }));
+    w.runUntilQuiet(600_000);
+    w.deleteObject('Deployment', 'web');
+    w.store.create(deployment(2, 'img:v1', { maxSurge: 1, maxUnavailable: 0 }));
+    w.runUntilQuiet(600_000);
+    const d: J = w.store.get('Deployment', 'web');
+    expect(w.store.list('ReplicaSet').map((rs) => rs.metadata.ownerReferences?.[0]?.uid)).toEqual([d.metadata.uid]);
+    expect(readyPods(w)).toHaveLength(2);
+  });
+
   it('can be a second late', () => {
     const w = new World({ seed: 7, lateness: 1 });
     w.store.create(deployment(2, 'img:v1', { maxSurge: 1, maxUnavailable: 0 }));

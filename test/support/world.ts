@@ -814,7 +814,7 @@ export class World {
   private syncDeployment(name: string): void {
     let d: J = this.store.get('Deployment', name);
     const rsOf = () => this.store.list('ReplicaSet').filter((rs) => controllerOf(rs)?.uid === d.metadata.uid) as J[];
-    const hash = templateHash(d.spec.template);
+    const hash = templateHash(d.spec.template, d.status?.collisionCount);
     const split = () => {
       const all = rsOf();
       return { all, newRS: all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash), old: all.filter((rs) => rs.metadata.labels?.[HASH_LABEL] !== hash) };
@@ -828,6 +828,13 @@ export class World {
       return;
     }
     if (!newRS) {
+      const taken = this.store.get('ReplicaSet', `${d.metadata.name}-${hash}`);
+      if (taken) {
+        // A ReplicaSet of that name that is not ours (the Deployment was deleted and made again
+        // before the garbage collector came by): count a collision, and hash again next sync.
+        this.store.update({ ...d, status: { ...d.status, collisionCount: (d.status?.collisionCount ?? 0) + 1 } });
+        return;
+      }
       newRS = this.createNewRS(d, hash, old);
       d = this.setProgressing(d, 'True', 'NewReplicaSetCreated', `Created new replica set "${newRS.metadata.name}"`);
     }
@@ -1116,8 +1123,8 @@ export function resolveTargetPort(pod: KubeObject, target: number | string | und
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 5);
 
 /** The pod-template-hash of a template (the real one is an FNV hash of the template; any stable hash will do). */
-export function templateHash(template: unknown): string {
-  return createHash('sha256').update(stableJSON(template)).digest('hex').slice(0, 10);
+export function templateHash(template: unknown, collisionCount = 0): string {
+  return createHash('sha256').update(stableJSON(template) + (collisionCount ? `/${collisionCount}` : '')).digest('hex').slice(0, 10);
 }
 
 const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
