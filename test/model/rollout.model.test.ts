@@ -205,6 +205,28 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 });
 
 // ---- the invariants ---------------------------------------------------------------------------------
+//
+// How each is read, where the words leave room:
+// - capacity: T is spec.replicas; maxUnavailable the larger of the strategy's before and after the
+//   move (canary.maxUnavailable or rollingUpdate.maxUnavailable, 0 for blue-green, and the slots'
+//   own rollingUpdate when one is set), resolved as a Deployment does. Checked at every instant
+//   against the one before, except at the instant of a user's delete or edit of a child; "before"
+//   counts only pods their ReplicaSet still wants (see `promised`). Pods behind `<name>` are the
+//   Ready endpoints of its first port.
+// - replaced and ports: a problem counts once it has lasted GRACE_MS (a controller a second late
+//   is no bug); "the stable slot can carry the load" is >= max(1, T - maxUnavailable) Ready pods of
+//   the stable revision in status.activeSlot. A pod's revision is what it runs: its label, or
+//   `<label>~edited` after a kubectl set image.
+// - step: checked whenever what status reports changes (revision, step, steps, reason): at step i
+//   of a canary, the revision's own Ready pods (by label) must reach step i-1's weight, at a pause
+//   waiting for promotion its own weight, a blue-green preview reported ready its preview size,
+//   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
+// - paused: the revisions allowed are those with pods, the one rolling out and the stable one
+//   when the pause began (spec.paused, or status.rollout.paused after the action).
+// - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
+//   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
+// - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
+//   its one slot natively to the desired revision by design).
 
 export const INVARIANTS = {
   capacity: 'Ready pods behind <name> never drop below T - maxUnavailable (while they were there and T did not drop)',
@@ -590,7 +612,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
 
 // ---- the properties ------------------------------------------------------------------------------------
 
-const RUNS = Number(process.env.COXSWAIN_MODEL_RUNS ?? 40);
+const RUNS = Number(process.env.COXSWAIN_MODEL_RUNS ?? 50);
 const SEED = process.env.COXSWAIN_MODEL_SEED ? Number(process.env.COXSWAIN_MODEL_SEED) : undefined;
 const ONLY = process.env.COXSWAIN_MODEL_ONLY?.split(',');
 /** Each invariant's time, shrinking included: a long shrink ends with the smallest story found so far. */
