@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
-import { eventually, k, KUBECONFIG, kubectl, ROOT, sleep } from './harness.js';
+import { eventually, getJSON, k, KUBECONFIG, kubectl, ROOT, sleep } from './harness.js';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 export const CONTROLLER_NAME = 'e2e.coxswain.dev/gateway';
@@ -20,11 +20,39 @@ export function gatewayAPICRDs(): Promise<string> {
   });
 }
 
-/** Installs the Gateway API's standard CRDs (a no-op when they are there) and waits until HTTPRoutes are served. */
+/** The bundle version of the Gateway API CRDs installed in the cluster, if any. */
+export async function installedGatewayAPI(): Promise<string | undefined> {
+  const crd = await getJSON('crd', `httproutes.${GATEWAY_GROUP}`);
+  return crd ? crd.metadata.annotations?.['gateway.networking.k8s.io/bundle-version'] ?? 'unknown' : undefined;
+}
+
+/** The version pinned in hack/tools/gateway-api/go.mod, which the cache directory is named by. */
+export async function pinnedGatewayAPI(): Promise<string> {
+  return (await gatewayAPICRDs()).replace(/^.*gateway-api-/, '');
+}
+
+/**
+ * Installs the Gateway API's standard CRDs (a no-op when they are there) and waits until
+ * HTTPRoutes are served. A cluster that has another version of them (a real one the suite is
+ * pointed at) keeps its own: HTTPRoute v1 is all the tests need.
+ */
 export async function installGatewayAPI(): Promise<void> {
-  await k('apply', '--server-side', '--force-conflicts', '-f', await gatewayAPICRDs());
+  const installed = await installedGatewayAPI();
+  if (installed === undefined || installed === (await pinnedGatewayAPI())) await k('apply', '--server-side', '--force-conflicts', '-f', await gatewayAPICRDs());
   await k('wait', '--for', 'condition=Established', '--timeout=60s', `crd/httproutes.${GATEWAY_GROUP}`);
   await eventually('HTTPRoutes served by discovery', async () => (await kubectl(['get', '--raw', `/apis/${GATEWAY_GROUP}/v1`])).stdout.includes('"httproutes"'), 60_000);
+}
+
+/**
+ * Whether the CRDs may be removed: only this suite's own (the pinned version), with no HTTPRoute
+ * outside its namespaces, since every HTTPRoute in the cluster goes with them.
+ */
+export async function mayRemoveGatewayAPI(): Promise<true | string> {
+  const installed = await installedGatewayAPI();
+  if (installed !== undefined && installed !== (await pinnedGatewayAPI())) return `the cluster has Gateway API ${installed}, not the suite's`;
+  const routes = (await getJSON('httproutes', '--all-namespaces'))?.items ?? [];
+  const foreign = routes.filter((r: { metadata: { namespace: string } }) => !r.metadata.namespace.startsWith('e2e-'));
+  return foreign.length === 0 ? true : `${foreign.length} HTTPRoute(s) outside the suite's namespaces would be deleted with the CRDs`;
 }
 
 /** Removes them (every HTTPRoute in the cluster goes with them) and waits until HTTPRoutes are no longer served. */
