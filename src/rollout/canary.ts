@@ -72,10 +72,17 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   const drain = Math.min(candObs?.replicas ?? 0, candReady, Math.max(0, ctx.floor - stableServing));
   const candidate = Math.max(held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate, drain);
   const activeObs = observed[active];
-  const stable = Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
+  // A stable slot that still rolls back to its own revision (it held another template: a
+  // RollingUpdate switched mid-roll, a hand edit) loses pods to its own roll: it does not also
+  // shrink for the weight until that is done.
+  const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
+  const capped = Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
+  const stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
+  // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
+  const candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
   d.plan = {
     ...d.plan,
-    slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
+    slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidateSize, revision: ctx.desiredRevision } },
     previewSlot: cand,
     weight,
   };

@@ -144,7 +144,9 @@ export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
  */
 export function mustClear(ctx: Ctx): boolean {
   const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
-  return !!o && o.revision !== ctx.desiredRevision && o.replicas > 0;
+  // Until its pods are gone, not only asked to go: a new template applied beside them would make
+  // the Deployment keep them (maxUnavailable) until the new pods are Ready, serving meanwhile.
+  return !!o && o.revision !== ctx.desiredRevision && (o.replicas > 0 || o.currentReplicas > 0 || o.servingReplicas > 0 || !o.settled);
 }
 
 /** Candidate failing or too slow: abort (or, without abortOnFailure, report and hold). Returns true on abort. */
