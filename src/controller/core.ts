@@ -12,7 +12,9 @@ import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/obse
 import { decide, parseAction } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { writeOrder } from '../rollout/plan.js';
-import type { ObservedSlots } from '../rollout/types.js';
+import type { Decision, ObservedSlots } from '../rollout/types.js';
+import type { MeasurementRequest, MeasurementResult } from '../rollout/analysis.js';
+import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -22,6 +24,10 @@ export interface World {
   /** Pods labelled with the Microservice's name. */
   pods: KubeObject[];
   now: Date;
+  /** The AnalysisTemplates and ClusterAnalysisTemplates as read (unset: none are read). */
+  templates?: TemplateLookup;
+  /** Measurements that came back since the last reconcile (src/analysis/runner.ts). */
+  measurements?: readonly MeasurementResult[];
 }
 
 export type Event = { type: 'Normal' | 'Warning'; reason: string; message: string };
@@ -40,6 +46,10 @@ export interface ReconcilePlan {
   finish(problems: Problem[]): Finished;
   /** The action annotation's value acted on: the shell clears it only if it still holds it. */
   clearAction?: string;
+  /** Measurements due now, for the shell to take (with a timeout, off the reconcile). */
+  measurements: MeasurementRequest[];
+  /** Measurements folded into status by this reconcile. */
+  measured: NonNullable<Decision['measured']>;
 }
 
 export interface Finished {
@@ -60,11 +70,12 @@ const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
-export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePlan {
+export function planReconcile(world: World): ReconcilePlan {
+  const { ms: obj, owned, pods, now } = world;
   const valid = validateMicroservice(obj);
   if (!valid.ok) {
     const status = invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now);
-    return { writes: [], finish: () => ({ status: changed(obj.status, status), events: [], stalled: true }) };
+    return { writes: [], finish: () => ({ status: changed(obj.status, status), events: [], stalled: true }), measurements: [], measured: [] };
   }
   const ms = valid.value;
   const name = ms.metadata.name;
@@ -80,7 +91,9 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()) });
+  const resolved = resolveMetrics(ms.spec, ms.metadata.namespace ?? '', world.templates);
+  const analysis = { metrics: resolved.metrics, results: world.measurements ?? [], ...(resolved.unresolved ? { unresolved: resolved.unresolved } : {}) };
+  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
   // The revision is kept before any slot runs it.
@@ -111,7 +124,7 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
   return {
     writes,
     finish: (problems) => {
-      const all = decision.problem ? [decision.problem, ...problems] : problems;
+      const all = [...(decision.problem ? [decision.problem] : []), ...problems, ...resolved.problems];
       // Blocked by something other than its pods: the progress deadline's clock is not kept, so it
       // starts again once the block is gone.
       const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
@@ -124,6 +137,8 @@ export function planReconcile({ ms: obj, owned, pods, now }: World): ReconcilePl
       };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
+    measurements: decision.measurements ?? [],
+    measured: decision.measured ?? [],
   };
 }
 

@@ -1,6 +1,7 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { Problem } from './status.js';
+import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysis.js';
 
 /** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
@@ -75,6 +76,8 @@ export interface EngineInput {
   servedSlot?: Slot;
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
   action?: { action: string; arg?: string; id: string };
+  /** The metrics analyses may use, and the measurements that came back since the last pass. */
+  analysis?: AnalysisInput;
 }
 
 export interface Decision {
@@ -91,6 +94,10 @@ export interface Decision {
   restartedAt?: string;
   requeueAfterMs?: number;
   events: EngineEvent[];
+  /** Measurements due now: the shell takes them, and hands the results to a later pass. */
+  measurements?: MeasurementRequest[];
+  /** Measurements folded into status on this pass. */
+  measured?: RunOutcome['measured'];
 }
 
 /** One decision in the making: the input, the previous status, and what is decided so far. */
