@@ -19,6 +19,7 @@ build: deps
 
 typecheck: deps
 	npm run --silent typecheck
+	node hack/check-cycles.mjs
 
 ## gen-crd: regenerate crds/ from the zod schema in src/api (and its copies in charts/ and config/)
 gen-crd: deps

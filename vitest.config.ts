@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/model/**/*.test.ts'], environment: 'node' } },
+      // Property tests run thousands of cases; on a loaded 2-core machine that takes more than the default 5 s.
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/model/**/*.test.ts'], environment: 'node', testTimeout: 120_000 } },
       {
         test: {
           name: 'e2e',

@@ -184,6 +184,41 @@ describe('the schema is structural', () => {
   });
 });
 
+describe('the CEL rules stay within the API server\'s cost budget', () => {
+  /** `self.pod.volumes` -> the schema node of pod.volumes under `node`. */
+  const below = (node: Node, fields: string[]) =>
+    fields.reduce<Node | undefined>((n, f) => (n?.properties as Node | undefined)?.[f] as Node | undefined, node);
+  /** Every list a rule walks with a macro (all, exists, exists_one, filter, map), and the node it hangs on. */
+  const walked = nodes.flatMap(([path, n]) => ((n['x-kubernetes-validations'] as Array<{ rule: string }> | undefined) ?? [])
+    .flatMap(({ rule }) => [...rule.matchAll(/\bself((?:\.\w+)*)\.(?:all|exists|exists_one|filter|map)\(/g)]
+      .map((m) => ({ at: `${path}${m[1]}`, rule, list: below(n, m[1]!.split('.').slice(1)) }))))
+    .filter(({ list }) => list?.type === 'array');
+
+  it('finds the lists the uniqueness rules walk', () => {
+    expect(walked.map((w) => w.at)).toEqual(expect.arrayContaining(['.spec.env', '.spec.ports', '.spec.pod.volumes', '.spec.pod.volumeMounts', '.spec.pod.imagePullSecrets']));
+  });
+
+  // The API server estimates each rule's worst case from maxItems and maxLength, and refuses the
+  // whole CRD when one is unbounded: a rule over a list of any length costs more than any budget.
+  it('bounds every list a rule walks with maxItems', () => {
+    expect(walked.filter(({ list }) => typeof list!.maxItems !== 'number').map(({ at, rule }) => `${at}: ${rule}`)).toEqual([]);
+  });
+
+  it('bounds the strings of every item a rule compares with maxLength or an enum', () => {
+    /** Fields read through a macro's variable: `x.name` in `self.all(x, ...)`. */
+    const fieldsRead = (rule: string) => {
+      const vars = [...rule.matchAll(/\b(?:all|exists|exists_one|filter|map)\((\w+),/g)].map((m) => m[1]);
+      return new Set([...rule.matchAll(new RegExp(`\\b(?:${vars.join('|')})\\.(\\w+)`, 'g'))].map((m) => m[1]!));
+    };
+    const open = walked.flatMap(({ at, rule, list }) => [...fieldsRead(rule)].flatMap((field) => {
+      const p = ((list!.items as Node).properties as Record<string, Node> | undefined)?.[field];
+      return p?.type === 'string' && typeof p.maxLength !== 'number' && !p.enum ? [`${at}[*].${field}`] : [];
+    }));
+    expect(walked.some(({ rule }) => fieldsRead(rule).has('name'))).toBe(true);
+    expect(open).toEqual([]);
+  });
+});
+
 describe('openAPISchema', () => {
   it('refuses a recursive schema, which would need $ref', () => {
     const Tree: z.ZodType = z.lazy(() => z.object({ children: z.array(Tree) }));

@@ -2,7 +2,7 @@
 // Kubernetes wants a structural schema: every node typed, no $ref, no additionalProperties next
 // to properties; int-or-string and preserve-unknown-fields marked with their extensions.
 import { z } from 'zod';
-import { API_VERSION, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION } from './schema.js';
+import { API_VERSION, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION, NAME_RULES } from './schema.js';
 import { ANALYSIS_TEMPLATE, AnalysisTemplateSpec, CLUSTER_ANALYSIS_TEMPLATE } from './analysis.js';
 
 type JsonSchema = { [key: string]: unknown };
@@ -54,16 +54,6 @@ export function openAPISchema(schema: z.ZodType): JsonSchema {
   return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' })) as JsonSchema;
 }
 
-const NAME_RULES = [
-  {
-    rule: 'self.metadata.name.size() <= 55',
-    message: 'metadata.name must be at most 55 characters, so that <name>-preview is a valid Service name',
-  },
-  {
-    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-    message: 'metadata.name must start with a letter and hold only lowercase letters, digits and -, as a Service name must',
-  },
-];
 
 export function microserviceCRD(): JsonSchema {
   return {
@@ -102,7 +92,7 @@ export function microserviceCRD(): JsonSchema {
                 spec: openAPISchema(MicroserviceSpec),
                 status: openAPISchema(MicroserviceStatus),
               },
-              'x-kubernetes-validations': NAME_RULES,
+              'x-kubernetes-validations': NAME_RULES.map(({ rule, message }) => ({ rule, message })),
             },
           },
         },

@@ -7,8 +7,42 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_SLOT = 'coxswain.dev/slot';
 export const LABEL_REVISION = 'coxswain.dev/revision';
 export const MANAGER = 'coxswain';
-/** `kubectl coxswain` asks for an action by setting this annotation to `<action>:<id>`. */
+/** `kubectl coxswain` asks for an action by setting this annotation to `<action>[=<arg>]:<id>`. */
 export const ANNOTATION_ACTION = 'coxswain.dev/action';
+
+/**
+ * An action asked for: `promote`, `undo` with `arg` the revision (content hash) to go back to,
+ * and `id`, unique per request, under which the operator answers in status.lastAction.
+ */
+export interface ActionRequest {
+  action: string;
+  arg?: string;
+  /** Absent when the annotation was written by hand without one: each such write is a new request. */
+  id?: string;
+}
+
+/**
+ * The action annotation's value: `<action>[=<arg>]:<id>`, e.g. `promote:lx2k9-3f00aa` or
+ * `undo=4b1c0d9e2a:lx2k9-3f00ab`. Neither action nor arg holds `=` or `:`; the id is what
+ * follows the first `:`. Only an empty value is no request; anything else parses, and an
+ * unknown action is the operator's to refuse.
+ */
+export function parseAction(value: string | undefined): ActionRequest | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const colon = text.indexOf(':');
+  const head = colon < 0 ? text : text.slice(0, colon);
+  const id = colon < 0 ? '' : text.slice(colon + 1).trim();
+  const eq = head.indexOf('=');
+  const action = (eq < 0 ? head : head.slice(0, eq)).trim();
+  const arg = eq < 0 ? '' : head.slice(eq + 1).trim();
+  return { action, ...(arg ? { arg } : {}), ...(id ? { id } : {}) };
+}
+
+/** The annotation value for a request: the inverse of parseAction. */
+export function formatAction({ action, arg, id }: ActionRequest): string {
+  return `${action}${arg ? `=${arg}` : ''}${id ? `:${id}` : ''}`;
+}
 /**
  * On every object Coxswain applies: a hash of what it rendered. Comparing fields finds drift, but
  * not a field Coxswain stopped rendering (spec.paused after a resume, a removed annotation); the

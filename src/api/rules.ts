@@ -17,6 +17,6 @@ export function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.outpu
   return checked.meta({ 'x-kubernetes-validations': rules.map(({ holds: _, ...r }) => r) }) as T;
 }
 
-export const unique = (xs: string[]) => new Set(xs).size === xs.length;
+export const unique = (xs: unknown[]) => new Set(xs).size === xs.length;
 export const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
 export const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');

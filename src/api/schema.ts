@@ -12,22 +12,38 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Microservice';
 export const PLURAL = 'microservices';
 
-/** A core/v1 type passed through to the pod template; the API server validates it there. */
-const passThrough = (description: string) =>
-  z.looseObject({}).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+/**
+ * A core/v1 type passed through to the pod template; the API server validates it there. `keys`
+ * declares the fields its list is merged by (server-side apply keys env by name), so CEL rules
+ * can see them; every other field stays open.
+ */
+const passThrough = <S extends z.ZodRawShape>(description: string, keys = {} as S) =>
+  z.looseObject(keys).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
 
-const intOrString = (int: z.ZodInt, str: z.ZodString) =>
-  z.union([int, str]).meta({ 'x-kubernetes-int-or-string': true });
+/** `message` is for a value of neither type (null, true, 1.5), which zod would call only "Invalid input". */
+const intOrString = (int: z.ZodInt, str: z.ZodString, message: string) =>
+  z.union([int, str], { error: message }).meta({ 'x-kubernetes-int-or-string': true });
 
+const QUANTITY = 'must be a quantity such as 500m, 1Gi or 2';
 /** A resource quantity such as 500m, 1Gi or 2. */
 export const Quantity = intOrString(
   z.int().min(0),
-  z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, 'must be a quantity such as 500m, 1Gi or 2'),
+  z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, QUANTITY),
+  QUANTITY,
 );
 
+const INT_OR_PERCENT = 'must be a whole number or a percentage such as 25%';
 /** A count or a percentage, like a Deployment's maxSurge. */
-export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a whole number or a percentage such as 25%'));
+export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, INT_OR_PERCENT), INT_OR_PERCENT);
 
+/**
+ * No two items share `key`. The rendered pod template and Service hold these lists as map lists
+ * keyed by that field; server-side apply cannot build a patch from duplicates (HTTP 500), so the
+ * CRD refuses them instead. CEL's cost grows with the list's maxItems and the key's maxLength.
+ */
+function uniqueBy<K extends string>(key: K, message: string): Rule<Array<Record<K, unknown>>> {
+  return { rule: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`, message, holds: (xs) => unique(xs.map((x) => x[key])) };
+}
 const StringMap = z.record(z.string(), z.string());
 
 export const Port = z.object({
@@ -46,6 +62,9 @@ const Ports = cel(
     holds: (ps) => unique(ps.map((p) => `${p.port}/${p.protocol}`)) },
   { rule: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))', message: 'port names must be unique',
     holds: (ps) => unique(ps.flatMap((p) => p.name ?? [])) },
+  { rule: 'self.all(p, self.exists_one(q, q.protocol == p.protocol && (has(q.servicePort) ? q.servicePort : q.port) == (has(p.servicePort) ? p.servicePort : p.port)))',
+    message: 'service ports must be unique: two ports have the same servicePort (port when unset) and protocol',
+    holds: (ps) => unique(ps.map((p) => `${p.servicePort ?? p.port}/${p.protocol}`)) },
 );
 
 export const Config = z.object({
@@ -166,11 +185,23 @@ export const Pod = z.object({
   affinity: passThrough('core/v1 Affinity').optional(),
   securityContext: passThrough('core/v1 PodSecurityContext').optional(),
   containerSecurityContext: passThrough('core/v1 SecurityContext of the container').optional(),
-  imagePullSecrets: z.array(z.object({ name: Name })).optional(),
-  volumes: z.array(passThrough('core/v1 Volume')).optional(),
-  volumeMounts: z.array(passThrough('core/v1 VolumeMount')).optional(),
+  imagePullSecrets: cel(z.array(z.object({ name: Name })).max(32), uniqueBy('name', 'imagePullSecrets names must be unique')).optional(),
+  volumes: cel(
+    z.array(passThrough('core/v1 Volume', { name: z.string().min(1).max(63) })).max(128),
+    uniqueBy('name', 'volume names must be unique'),
+  ).optional(),
+  volumeMounts: cel(
+    z.array(passThrough('core/v1 VolumeMount', { mountPath: z.string().min(1).max(1024) })).max(128),
+    uniqueBy('mountPath', 'volumeMount mountPaths must be unique'),
+  ).optional(),
   terminationGracePeriodSeconds: z.int().min(0).optional(),
 });
+
+/** The pod volume that holds spec.config's files when it has a mountPath (src/render/workload.ts names it too). */
+export const CONFIG_VOLUME = 'coxswain-config';
+
+/** Fields set from spec.config with a mountPath: a volume CONFIG_VOLUME, mounted there. */
+const mountsConfig = "has(self.config) && has(self.config.mountPath) && has(self.pod)";
 
 export const MicroserviceSpec = cel(z.object({
   image: z.string().min(1).describe('Container image, e.g. registry.example/orders:1.4.2.'),
@@ -178,7 +209,11 @@ export const MicroserviceSpec = cel(z.object({
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   ports: Ports.optional().describe('Ports; without any, no Service is made.'),
-  env: z.array(passThrough('core/v1 EnvVar')).optional(),
+  env: cel(
+    // value declared too: `value: 8080` unquoted in YAML is common, and server-side apply refuses it with a 500.
+    z.array(passThrough('core/v1 EnvVar', { name: z.string().min(1).max(256), value: z.string().optional() })).max(256),
+    uniqueBy('name', 'env names must be unique'),
+  ).optional(),
   envFrom: z.array(passThrough('core/v1 EnvFromSource')).optional(),
   config: Config.optional(),
   resources: z.object({ requests: z.record(z.string(), Quantity).optional(), limits: z.record(z.string(), Quantity).optional() }).optional(),
@@ -199,7 +234,43 @@ export const MicroserviceSpec = cel(z.object({
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
     .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
   analysis: AnalysisSpec.optional().describe('Metrics that judge a release (docs/analysis.md); analysis steps and strategies name them.'),
-}), ...ANALYSIS_NAME_RULES);
+}),
+// The config's volume and mount join the user's own lists, keyed the same way.
+{ rule: `!(${mountsConfig} && has(self.pod.volumeMounts)) || self.pod.volumeMounts.all(m, m.mountPath != self.config.mountPath)`,
+  message: 'config.mountPath is also the mountPath of an entry in pod.volumeMounts', fieldPath: '.config.mountPath',
+  holds: (s) => !s.config?.mountPath || !(s.pod?.volumeMounts ?? []).some((m) => m.mountPath === s.config?.mountPath) },
+{ rule: `!(${mountsConfig} && has(self.pod.volumes)) || self.pod.volumes.all(v, v.name != '${CONFIG_VOLUME}')`,
+  message: `the volume name ${CONFIG_VOLUME} is taken by config.mountPath`, fieldPath: '.pod.volumes',
+  holds: (s) => !s.config?.mountPath || !(s.pod?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME) },
+...ANALYSIS_NAME_RULES,
+);
+
+/**
+ * Rules on metadata.name the OpenAPI schema cannot state: `<name>-preview` and the other derived
+ * names must be valid Service names. CEL in the CRD, with their twins for reconcile time.
+ */
+export const NAME_RULES: Array<{ rule: string; message: string; holds: (name: string) => boolean }> = [
+  {
+    rule: 'self.metadata.name.size() <= 55',
+    message: 'metadata.name must be at most 55 characters, so that <name>-preview is a valid Service name',
+    holds: (name) => name.length <= 55,
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'metadata.name must start with a letter and hold only lowercase letters, digits and -, as a Service name must',
+    holds: (name) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name),
+  },
+];
+
+export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An Event as Coxswain records it. */
+export interface KubeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export const Condition = z.object({
   type: z.string(),
@@ -214,7 +285,7 @@ const SlotStatus = z.object({ revision: z.string().optional(), image: z.string()
 
 export const MicroserviceStatus = z.object({
   observedGeneration: z.int().optional(),
-  phase: z.enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded']).optional(),
+  phase: z.enum(PHASES).optional(),
   conditions: z.array(Condition).optional(),
   replicas: z.int().optional(),
   readyReplicas: z.int().optional(),

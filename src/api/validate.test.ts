@@ -94,6 +94,14 @@ describe('problems name the field', () => {
     expect(problemsOf(spec)).toEqual([problem]);
   });
 
+  it.each<[string, unknown, string]>([
+    ['a null quantity', { image: 'a', resources: { requests: { cpu: null } } }, 'spec.resources.requests.cpu: must be a quantity such as 500m, 1Gi or 2'],
+    ['a fractional number as a quantity', { image: 'a', resources: { limits: { cpu: 1.5 } } }, 'spec.resources.limits.cpu: must be a quantity such as 500m, 1Gi or 2'],
+    ['a boolean maxSurge', { image: 'a', strategy: { rollingUpdate: { maxSurge: true } } }, 'spec.strategy.rollingUpdate.maxSurge: must be a whole number or a percentage such as 25%'],
+  ])('says what an int-or-string takes, not "Invalid input", for %s', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
   it('still says what was wrong when a field is present with the wrong type', () => {
     expect(problemsOf({ image: 42 })).toEqual([expect.stringMatching(/^spec\.image: (?!required).*string/)]);
   });
@@ -131,7 +139,21 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
   // Each case breaks one rule; the operator must say what the API server would have said, on the same field.
   const cases: Array<[string, unknown, string]> = [
     ['two unnamed ports', { image: 'a', ports: [{ port: 1 }, { port: 2 }] }, 'spec.ports: every port needs a name when there are several'],
-    ['a container port twice', { image: 'a', ports: [{ name: 'a', port: 1 }, { name: 'b', port: 1 }] }, 'spec.ports: container ports must be unique'],
+    ['a container port twice', { image: 'a', ports: [{ name: 'a', port: 1, servicePort: 80 }, { name: 'b', port: 1, servicePort: 81 }] }, 'spec.ports: container ports must be unique'],
+    ['two ports on one servicePort', { image: 'a', ports: [{ name: 'a', port: 8080, servicePort: 80 }, { name: 'b', port: 8081, servicePort: 80 }] },
+      'spec.ports: service ports must be unique: two ports have the same servicePort (port when unset) and protocol'],
+    ['a servicePort that is another port\'s default', { image: 'a', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 8081, servicePort: 80 }] },
+      'spec.ports: service ports must be unique: two ports have the same servicePort (port when unset) and protocol'],
+    ['an env name twice', { image: 'a', env: [{ name: 'A', value: '1' }, { name: 'B' }, { name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] },
+      'spec.env: env names must be unique'],
+    ['a volume name twice', { image: 'a', pod: { volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'tmp', configMap: { name: 'x' } }] } }, 'spec.pod.volumes: volume names must be unique'],
+    ['a mountPath twice', { image: 'a', pod: { volumeMounts: [{ name: 'a', mountPath: '/data' }, { name: 'b', mountPath: '/data' }] } },
+      'spec.pod.volumeMounts: volumeMount mountPaths must be unique'],
+    ['an imagePullSecret twice', { image: 'a', pod: { imagePullSecrets: [{ name: 'reg' }, { name: 'reg' }] } }, 'spec.pod.imagePullSecrets: imagePullSecrets names must be unique'],
+    ['a volumeMount on the config\'s mountPath', { image: 'a', config: { data: {}, mountPath: '/etc/app' }, pod: { volumeMounts: [{ name: 'v', mountPath: '/etc/app' }] } },
+      'spec.config.mountPath: config.mountPath is also the mountPath of an entry in pod.volumeMounts'],
+    ['a volume named as the config\'s', { image: 'a', config: { data: {}, mountPath: '/etc/app' }, pod: { volumes: [{ name: 'coxswain-config', emptyDir: {} }] } },
+      'spec.pod.volumes: the volume name coxswain-config is taken by config.mountPath'],
     ['a port name twice', { image: 'a', ports: [{ name: 'a', port: 1 }, { name: 'a', port: 2 }] }, 'spec.ports: port names must be unique'],
     ['a config key with a space', { image: 'a', config: { data: { 'a b': '1' } } }, 'spec.config.data: keys may hold only letters, digits, -, _ and .'],
     ['maxReplicas below minReplicas', { image: 'a', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.maxReplicas: maxReplicas must be at least minReplicas'],
@@ -147,6 +169,39 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ...ANALYSIS_CASES,
   ];
   it.each(cases)('%s', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
+  it.each<[string, MicroserviceSpecInput]>([
+    ['env names that differ only in case', { image: 'a', env: [{ name: 'A', value: '1' }, { name: 'a', value: '2' }] }],
+    ['one volume mounted twice, at two paths', { image: 'a', pod: { volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/a' }, { name: 'v', mountPath: '/b' }] } }],
+    ['a volume named coxswain-config when the config is not mounted', { image: 'a', config: { data: {} }, pod: { volumes: [{ name: 'coxswain-config', emptyDir: {} }] } }],
+    ['a mount under the config\'s mountPath', { image: 'a', config: { data: {}, mountPath: '/etc/app' }, pod: { volumeMounts: [{ name: 'v', mountPath: '/etc/app/extra' }] } }],
+    ['one servicePort for TCP and for UDP', { image: 'a', ports: [{ name: 'dns', port: 5353, servicePort: 53 }, { name: 'dns-udp', port: 5353, servicePort: 53, protocol: 'UDP' }] }],
+  ])('still accepts %s', (_what, spec) => {
+    expect(specOf(spec)).toBeDefined();
+  });
+
+  it('keeps every field of a passed-through entry, not only the key it declares for CEL', () => {
+    const env = [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+    const volumes = [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }];
+    const volumeMounts = [{ name: 'data', mountPath: '/data', readOnly: true }];
+    const spec = specOf({ image: 'a', env, pod: { volumes, volumeMounts } });
+    expect([spec.env, spec.pod?.volumes, spec.pod?.volumeMounts]).toEqual([env, volumes, volumeMounts]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an env entry', { image: 'a', env: [{ value: '1' }] }, 'spec.env[0].name: required'],
+    ['a volume', { image: 'a', pod: { volumes: [{ emptyDir: {} }] } }, 'spec.pod.volumes[0].name: required'],
+    ['a volumeMount', { image: 'a', pod: { volumeMounts: [{ name: 'v' }] } }, 'spec.pod.volumeMounts[0].mountPath: required'],
+  ])('says which key %s lacks', (_what, spec, problem) => {
+    expect(problemsOf(spec)).toEqual([problem]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a number', { image: 'a', env: [{ name: 'PORT', value: 8080 }] }, 'spec.env[0].value: Invalid input: expected string, received number'],
+    ['a boolean', { image: 'a', env: [{ name: 'A', value: '1' }, { name: 'DEBUG', value: true }] }, 'spec.env[1].value: Invalid input: expected string, received boolean'],
+  ])('refuses an env value that is %s (server-side apply could not build the patch)', (_what, spec, problem) => {
     expect(problemsOf(spec)).toEqual([problem]);
   });
 

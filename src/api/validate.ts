@@ -1,6 +1,6 @@
 // Validation at reconcile time, with the same schema the CRD is generated from.
 import { z } from 'zod';
-import { MicroserviceSpec, type Microservice, type MicroserviceObject } from './schema.js';
+import { MicroserviceSpec, NAME_RULES, type Microservice, type MicroserviceObject } from './schema.js';
 
 export type Validated = { ok: true; value: Microservice } | { ok: false; problems: string[] };
 
@@ -20,8 +20,10 @@ export function validateMicroservice(obj: MicroserviceObject): Validated {
   const problems: string[] = [];
   const name = obj.metadata?.name;
   if (!name) problems.push('metadata.name: required');
-  else if (name.length > 55) problems.push('metadata.name: must be at most 55 characters');
-  else if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) problems.push('metadata.name: must start with a letter and hold only lowercase letters, digits and -');
+  else {
+    const broken = NAME_RULES.find((r) => !r.holds(name));
+    if (broken) problems.push(`metadata.name: ${broken.message.replace(/^metadata\.name /, '')}`);
+  }
   const parsed = MicroserviceSpec.safeParse(obj.spec ?? undefined);
   if (!parsed.success) problems.push(...formatIssues('spec', parsed.error));
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };

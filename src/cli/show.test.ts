@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { API_VERSION, KIND, type MicroserviceObject, type MicroserviceSpecInput, type MicroserviceStatus } from '../api/schema.js';
 import { reconcileOnce } from '../../test/support/cluster.js';
 import { microservice, readySlot } from '../../test/support/fixtures.js';
-import { formatList, formatTree } from './show.js';
+import { findRevision, formatHistory, formatList, formatTree, keptRevisions, type KeptRevision } from './show.js';
 
 const OLD = 'rev-old';
 const NEW = 'rev-new';
@@ -210,5 +210,62 @@ describe('formatTree', () => {
     expect(out).toContain('Phase:       Pending');
     expect(lines(out)).toContain('Slots:');
     expect(planRows(out)).toHaveLength(6);
+  });
+});
+
+describe('history: the kept revisions', () => {
+  const UID_MS = 'uid-orders';
+  const owner = (uid = UID_MS) => [{ apiVersion: API_VERSION, kind: KIND, name: 'orders', uid, controller: true }];
+  const kept = (revision: number, hash: string, image: string, created: string, uid = UID_MS): KeptRevision => ({
+    metadata: { name: `orders-${hash}`, namespace: 'shop', creationTimestamp: created, labels: { 'coxswain.dev/revision': hash }, ownerReferences: owner(uid) },
+    revision,
+    data: { image, template: { spec: { containers: [{ image }] } }, ports: [] },
+  });
+  const ms = (status: MicroserviceStatus): MicroserviceObject => ({ ...obj(CANARY, status), metadata: { name: 'orders', namespace: 'shop', uid: UID_MS } });
+  const r1 = kept(1, '37d48e7125', IMAGE_OLD, '2026-11-20T10:00:00Z');
+  const r2 = kept(2, '2114b664f6', IMAGE_NEW, '2026-11-21T10:00:00Z');
+  const r3 = kept(3, 'bad0bad0ba', 'registry.example/orders:1.2', '2026-11-22T10:00:00Z');
+
+  it('prints number, hash, image and creation, and marks the stable, desired and aborted revisions', () => {
+    const status: MicroserviceStatus = { stableRevision: '2114b664f6', desiredRevision: 'bad0bad0ba', rollout: { abortedRevision: 'bad0bad0ba' } };
+    expect(formatHistory(ms(status), [r1, r2, r3])).toBe([
+      'REVISION  HASH        IMAGE                        CREATED               ROLE',
+      '1         37d48e7125  registry.example/orders:1.0  2026-11-20T10:00:00Z',
+      '2         2114b664f6  registry.example/orders:1.1  2026-11-21T10:00:00Z  stable',
+      '3         bad0bad0ba  registry.example/orders:1.2  2026-11-22T10:00:00Z  desired, aborted',
+      '',
+    ].join('\n'));
+  });
+
+  it('marks one revision both stable and desired once a rollout is done', () => {
+    const out = formatHistory(ms({ stableRevision: '2114b664f6', desiredRevision: '2114b664f6' }), [r1, r2]);
+    expect(lines(out).map(cells)[2]).toEqual(['2', '2114b664f6', IMAGE_NEW, '2026-11-21T10:00:00Z', 'stable, desired']);
+  });
+
+  it('reads the image from the template when data has none, and says so when nothing is kept', () => {
+    const bare: KeptRevision = { ...r1, data: { template: { spec: { containers: [{ image: 'from/template:1' }] } } } };
+    expect(formatHistory(ms({}), [bare])).toContain('from/template:1');
+    expect(formatHistory(ms({}), [])).toBe('orders has no kept revisions yet.\n');
+  });
+
+  it('keeps only the Microservice\'s own revisions (its controller reference), oldest first', () => {
+    const foreign = kept(9, 'f0f0f0f0f0', 'x', '2026-11-23T10:00:00Z', 'uid-someone-else');
+    expect(keptRevisions([r3, foreign, r1, r2], ms({})).map((cr) => cr.revision)).toEqual([1, 2, 3]);
+  });
+
+  it.each<[string, number | undefined]>([
+    ['2', 2],
+    ['37d48e7125', 1],
+    ['bad0', 3],
+    ['7', undefined],
+    ['ffff', undefined],
+  ])('finds the revision %s names', (rev, revision) => {
+    expect(findRevision([r1, r2, r3], rev, 'orders')?.revision).toBe(revision);
+  });
+
+  it('finds no revision by a prefix that two hashes share', () => {
+    const twin = kept(4, 'bad0ffffff', 'x', '2026-11-24T10:00:00Z');
+    expect(findRevision([r3, twin], 'bad0', 'orders')).toBeUndefined();
+    expect(findRevision([r3, twin], 'bad0ffffff', 'orders')?.revision).toBe(4);
   });
 });

@@ -1,7 +1,7 @@
 // What `kubectl coxswain list` and `get` print: pure text from Microservice objects.
-import type { MicroserviceObject, Slot } from '../api/schema.js';
+import type { MicroserviceObject, ObjectMeta, Slot } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { SLOTS } from '../api/names.js';
+import { LABEL_REVISION, SLOTS } from '../api/names.js';
 import { stepPlan } from '../rollout/steps.js';
 
 function table(rows: string[][]): string {
@@ -65,4 +65,52 @@ export function formatTree(obj: MicroserviceObject): string {
   const a = st.lastAction;
   if (a) lines.push(`Last action: ${a.action} (${a.ok ? 'done' : 'refused'} at ${a.at}): ${a.message}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A kept revision: an apps/v1 ControllerRevision `<name>-<revision>` owned by the Microservice,
+ * `revision` its sequence number, `data` what the slot is rebuilt from.
+ */
+export interface KeptRevision {
+  metadata: ObjectMeta;
+  revision: number;
+  data?: { image?: string; template?: { spec?: { containers?: Array<{ image?: string }> } }; config?: { name?: string }; ports?: unknown[] };
+}
+
+/** The content hash a kept revision holds: its coxswain.dev/revision label, else its name's suffix. */
+export function revisionHash(cr: KeptRevision, name: string): string {
+  return cr.metadata.labels?.[LABEL_REVISION] ?? cr.metadata.name.slice(name.length + 1);
+}
+
+/** The Microservice's own kept revisions (its controller reference, not just its labels), oldest first. */
+export function keptRevisions(items: KeptRevision[], ms: MicroserviceObject): KeptRevision[] {
+  const ours = items.filter((cr) => cr.metadata.ownerReferences?.some((o) => o.controller && o.kind === ms.kind && o.uid === ms.metadata.uid));
+  return ours.sort((a, b) => a.revision - b.revision);
+}
+
+/** The kept revision `rev` names: its sequence number, its hash, or a prefix of exactly one hash. */
+export function findRevision(revisions: KeptRevision[], rev: string, name: string): KeptRevision | undefined {
+  const bySequence = /^[0-9]+$/.test(rev) ? revisions.find((cr) => cr.revision === Number(rev)) : undefined;
+  const byHash = revisions.find((cr) => revisionHash(cr, name) === rev);
+  const byPrefix = revisions.filter((cr) => revisionHash(cr, name).startsWith(rev));
+  return bySequence ?? byHash ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
+}
+
+/** `kubectl coxswain history`: the kept revisions, and which one is stable, desired or aborted. */
+export function formatHistory(obj: MicroserviceObject, revisions: KeptRevision[]): string {
+  const name = obj.metadata.name;
+  if (revisions.length === 0) return `${name} has no kept revisions yet.\n`;
+  const st = obj.status ?? {};
+  const rows = [['REVISION', 'HASH', 'IMAGE', 'CREATED', 'ROLE']];
+  for (const cr of revisions) {
+    const hash = revisionHash(cr, name);
+    const roles = [
+      ...(hash === st.stableRevision ? ['stable'] : []),
+      ...(hash === st.desiredRevision ? ['desired'] : []),
+      ...(hash === st.rollout?.abortedRevision ? ['aborted'] : []),
+    ];
+    const image = cr.data?.image ?? cr.data?.template?.spec?.containers?.[0]?.image ?? '';
+    rows.push([String(cr.revision), hash, image, cr.metadata.creationTimestamp ?? '', roles.join(', ')]);
+  }
+  return table(rows);
 }

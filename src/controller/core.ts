@@ -1,18 +1,18 @@
 // The pure part of one reconcile: the observed world and the time in, the writes in order, the
 // status and the events out. The Reconciler (I/O) and the simulated cluster of the model tests
 // both run this very function, so the tests exercise what runs in production.
-import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
+import type { KubeEvent, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { ANNOTATION_ACTION, deploymentName, LABEL_SLOT, revisionName, SLOTS, stableJSON } from '../api/names.js';
+import { ANNOTATION_ACTION, deploymentName, formatAction, LABEL_SLOT, parseAction, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { render, revisionOf } from '../render/index.js';
 import { planHistory } from '../render/revision.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
-import { decide, parseAction } from '../rollout/engine.js';
+import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { writeOrder } from '../rollout/plan.js';
-import type { Decision, ObservedSlots } from '../rollout/types.js';
+import type { ObservedSlots } from '../rollout/types.js';
 import type { MeasurementRequest, MeasurementResult } from '../rollout/analysis.js';
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 
@@ -30,7 +30,7 @@ export interface World {
   measurements?: readonly MeasurementResult[];
 }
 
-export type Event = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type Event = KubeEvent;
 
 export type Write =
   /** Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours might). */
@@ -46,6 +46,11 @@ export interface ReconcilePlan {
   finish(problems: Problem[]): Finished;
   /** The action annotation's value acted on: the shell clears it only if it still holds it. */
   clearAction?: string;
+  /**
+   * A bare action (`kubectl annotate ... coxswain.dev/action=pause`) has no id to run it once by:
+   * the shell gives it one (only if the annotation still holds `from`), and the next pass runs it.
+   */
+  nameAction?: { from: string; to: string };
   /** Measurements due now, for the shell to take (with a timeout, off the reconcile). */
   measurements: MeasurementRequest[];
   /** Measurements folded into status by this reconcile. */
@@ -87,7 +92,9 @@ export function planReconcile(world: World): ReconcilePlan {
   }
   const desiredRevision = revisionOf(ms);
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
-  const action = parseAction(actionValue);
+  const request = parseAction(actionValue);
+  const bare = !!request && !request.id;
+  const action = request?.id ? { ...request, id: request.id } : undefined;
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
@@ -124,11 +131,10 @@ export function planReconcile(world: World): ReconcilePlan {
   return {
     writes,
     finish: (problems) => {
-      const all = [...(decision.problem ? [decision.problem] : []), ...problems, ...resolved.problems];
-      // Blocked by something other than its pods: the progress deadline's clock is not kept, so it
-      // starts again once the block is gone.
-      const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
-      const status = computeStatus({ ms, desiredRevision, activeSlot, observed, problems: all, now, outcome });
+      // A template that is missing or invalid stalls the Microservice as a refused write does.
+      const blocked = [...problems, ...resolved.problems];
+      const all = decision.problem ? [decision.problem, ...blocked] : blocked;
+      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, blocked);
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {
@@ -137,9 +143,22 @@ export function planReconcile(world: World): ReconcilePlan {
       };
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
+    ...(bare && actionValue ? { nameAction: { from: actionValue, to: formatAction({ ...request, id: `rv${ms.metadata.resourceVersion ?? '0'}` }) } } : {}),
     measurements: decision.measurements ?? [],
     measured: decision.measured ?? [],
   };
+}
+
+/**
+ * The status a decision leads to, given the problems its writes met. Blocked by something other
+ * than its pods, the rollout's progress-deadline clock is not kept, so it starts again once the
+ * block is gone.
+ */
+export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = []): MicroserviceStatus {
+  const { ms, observed, desiredRevision, now } = input;
+  const all = decision.problem ? [decision.problem, ...problems] : problems;
+  const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
+  return computeStatus({ ms, desiredRevision, activeSlot: decision.activeSlot, observed, problems: all, now, outcome });
 }
 
 function changed(before: MicroserviceStatus | undefined, after: MicroserviceStatus): MicroserviceStatus | undefined {

@@ -1,17 +1,17 @@
-// Wires the controller together: caches, the work queue, the reconciler, the resync and stall
-// timers, and the health and metrics server. Start it, stop it; it keeps no rollout state.
-import * as http from 'node:http';
+// The controller runtime: caches for what the wiring declares, the work queue, the reconciler, the
+// resync and stall timers, and the health and metrics server. Start it, stop it; it keeps no
+// rollout state. What is watched and how events map to keys is in wiring.ts.
+import type * as http from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { Kube, MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
-import { KIND } from '../api/schema.js';
-import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
-import { type KubeObject } from '../kube/object.js';
+import { Kube, type Resource } from '../kube/resources.js';
 import { Cache } from './cache.js';
 import { keyOf } from './informer.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
+import { serveHealth } from './server.js';
+import { type ControllerWiring, MICROSERVICE_CONTROLLER } from './wiring.js';
 
 export interface ManagerOptions {
   namespaces: string[];
@@ -32,8 +32,8 @@ export class Manager {
     leading: () => this.working,
   });
   readonly microservices: Cache;
-  readonly owned: Map<Resource, Cache>;
-  readonly pods: Cache;
+  /** A cache for each resource the wiring watches besides Microservices. */
+  readonly children: Map<Resource, Cache>;
   readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private timers: NodeJS.Timeout[] = [];
@@ -45,12 +45,10 @@ export class Manager {
   private onStop?: () => void;
   private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
 
-  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger) {
-    const selector = `${LABEL_MANAGED_BY}=${MANAGER}`;
-    this.microservices = new Cache(client, MICROSERVICES, opts.namespaces, undefined, log);
-    this.owned = new Map(OWNED.map((r) => [r, new Cache(client, r, opts.namespaces, selector, log)]));
-    this.pods = new Cache(client, PODS, opts.namespaces, selector, log);
-    this.reconciler = new Reconciler({ kube: new Kube(client), microservices: this.microservices, owned: this.owned, pods: this.pods, log });
+  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
+    this.microservices = new Cache(client, wiring.for, opts.namespaces, undefined, log);
+    this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, w.labelSelector, log)]));
+    this.reconciler = new Reconciler({ kube: new Kube(client), microservices: this.microservices, children: this.children, log });
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
@@ -63,14 +61,14 @@ export class Manager {
     });
     this.microservices.on((event, obj, old) => {
       if (event === 'delete') this.queue.forget(keyOf(obj));
-      else if (!old || !onlyStatusChanged(old, obj)) this.queue.add(keyOf(obj));
+      else if (!old || !wiring.ignoreUpdate(old, obj)) this.queue.add(keyOf(obj));
     });
-    for (const cache of this.owned.values()) cache.on((_event, obj) => this.enqueueOwner(obj));
-    // A pod's Microservice is in its name label (its owner is a ReplicaSet): failing pods abort rollouts.
-    this.pods.on((_event, obj) => {
-      const name = obj.metadata.labels?.[LABEL_NAME];
-      if (name) this.queue.add(`${obj.metadata.namespace}/${name}`);
-    });
+    for (const w of wiring.watches) {
+      this.children.get(w.resource)!.on((_event, obj) => {
+        const key = w.keyOf(obj);
+        if (key) this.queue.add(key);
+      });
+    }
   }
 
   /**
@@ -119,7 +117,7 @@ export class Manager {
   }
 
   private caches(): Cache[] {
-    return [this.microservices, ...this.owned.values(), this.pods];
+    return [this.microservices, ...this.children.values()];
   }
 
   private async reconcileKey(key: string) {
@@ -131,11 +129,6 @@ export class Manager {
     this.metrics.writes.inc(outcome.writes);
     this.log.info({ key, result: outcome.result, writes: outcome.writes, durationMs: Date.now() - started }, 'reconciled');
     return { requeueAfterMs };
-  }
-
-  private enqueueOwner(obj: KubeObject): void {
-    const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND);
-    if (owner) this.queue.add(`${obj.metadata.namespace}/${owner.name}`);
   }
 
   private resync(): void {
@@ -156,33 +149,8 @@ export class Manager {
   }
 
   private serve(): void {
-    if (!this.opts.listen) return;
-    const [host, port] = splitHostPort(this.opts.listen);
-    this.server = http.createServer((req, res) => {
-      const reply = (code: number, body: string, type = 'text/plain') => { res.writeHead(code, { 'Content-Type': type }); res.end(body); };
-      if (req.url === '/healthz') return this.live ? reply(200, 'ok\n') : reply(500, 'work queue is stuck\n');
-      if (req.url === '/readyz') return this.ready ? reply(200, 'ok\n') : reply(503, 'caches not synced\n');
-      if (req.url === '/metrics') {
-        void this.metrics.registry.metrics().then((m) => reply(200, m, this.metrics.registry.contentType));
-        return;
-      }
-      reply(404, 'not found\n');
-    });
-    this.server.listen(port, host || undefined);
+    if (this.opts.listen) this.server = serveHealth(this.opts.listen, { live: () => this.live, ready: () => this.ready, registry: this.metrics.registry });
   }
-}
-
-/** A status write (ours, mostly) needs no reconcile; spec, labels and annotations (actions) do. */
-function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
-  const a = old.metadata;
-  const b = obj.metadata;
-  return a.generation === b.generation && !b.deletionTimestamp
-    && stableJSON(a.annotations ?? {}) === stableJSON(b.annotations ?? {}) && stableJSON(a.labels ?? {}) === stableJSON(b.labels ?? {});
-}
-
-function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  return [addr.slice(0, i), Number(addr.slice(i + 1))];
 }
 
 export function errorText(err: unknown): string {

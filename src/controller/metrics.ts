@@ -3,8 +3,8 @@
 // scrape time, so they are never stale and never need a timer.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../version.js';
+import { PHASES } from '../api/schema.js';
 
-export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
 
 /** What the scrape-time gauges read. Each is optional: a missing source leaves its gauge empty. */
 export interface MetricSources {

@@ -51,6 +51,18 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+
+/** A queue whose one reconcile always fails, with Math.random pinned to `random`; `times` records each run. */
+function alwaysFailing(random: number, maxDelayMs: number): { q: WorkQueue; times: number[] } {
+  vi.spyOn(Math, 'random').mockReturnValue(random);
+  const times: number[] = [];
+  const q = new WorkQueue({ concurrency: 1, baseDelayMs: 100, maxDelayMs }, async () => {
+    times.push(Date.now());
+    throw new Error('boom');
+  });
+  return { q, times };
+}
+
 describe('de-duplication', () => {
   it('runs a key added several times while it waits only once', async () => {
     const h = harness({ concurrency: 1 });
@@ -74,9 +86,7 @@ describe('de-duplication', () => {
 describe('per-key serialization', () => {
   it('runs a key added while it runs once more, after the running one ends, never beside it', async () => {
     const h = harness({ concurrency: 4 });
-    h.queue.add('a');
-    h.queue.add('a');
-    h.queue.add('a');
+    for (const k of ['a', 'a', 'a']) h.queue.add(k);
     await settle();
     expect(h.keys()).toEqual(['a']);
     await h.finish('a');
@@ -88,9 +98,7 @@ describe('per-key serialization', () => {
 
   it('lets other keys run while one key waits for itself', async () => {
     const h = harness({ concurrency: 2 });
-    h.queue.add('a');
-    h.queue.add('a');
-    h.queue.add('b');
+    for (const k of ['a', 'a', 'b']) h.queue.add(k);
     await settle();
     expect(h.keys()).toEqual(['a', 'b']);
   });
@@ -149,12 +157,7 @@ describe('retries', () => {
   });
 
   it('waits at least half the backoff ceiling with jitter', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0);
-    const times: number[] = [];
-    const q = new WorkQueue({ concurrency: 1, baseDelayMs: 100, maxDelayMs: 1000 }, async () => {
-      times.push(Date.now());
-      throw new Error('boom');
-    });
+    const { q, times } = alwaysFailing(0, 1000);
     q.add('a');
     await vi.advanceTimersByTimeAsync(1000);
     expect(times.slice(1).map((t, i) => t - times[i]!).slice(0, 3)).toEqual([50, 100, 200]);
@@ -193,12 +196,7 @@ describe('retries', () => {
   });
 
   it('forgets a key\'s failures on forget()', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const times: number[] = [];
-    const q = new WorkQueue({ concurrency: 1, baseDelayMs: 100, maxDelayMs: 10_000 }, async () => {
-      times.push(Date.now());
-      throw new Error('boom');
-    });
+    const { q, times } = alwaysFailing(1, 10_000);
     q.add('a');
     await vi.advanceTimersByTimeAsync(300); // runs at 0, 100, 300; next retry due at 700
     q.forget('a');

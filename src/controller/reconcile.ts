@@ -3,9 +3,9 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION, LABEL_NAME } from '../api/names.js';
-import { ApiError } from '../kube/client.js';
+import { refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { type Kube, MICROSERVICES, resourceOf, type Resource } from '../kube/resources.js';
+import { type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type Write } from './core.js';
@@ -18,8 +18,8 @@ export interface ReconcileOutcome {
 export interface ReconcilerContext {
   kube: Kube;
   microservices: Cache;
-  owned: ReadonlyMap<Resource, Cache>;
-  pods: Cache;
+  /** The caches of what the Microservice owns, and of pods. */
+  children: ReadonlyMap<Resource, Cache>;
   log: Logger;
   clock?: () => Date;
 }
@@ -28,7 +28,7 @@ export class Reconciler {
   constructor(private readonly ctx: ReconcilerContext) {}
 
   async reconcile(key: string): Promise<{ outcome: ReconcileOutcome; requeueAfterMs?: number }> {
-    const { kube, microservices, owned, pods, clock = () => new Date() } = this.ctx;
+    const { kube, microservices, children, clock = () => new Date() } = this.ctx;
     const [namespace = '', name = ''] = key.split('/');
     const ms = microservices.get(namespace, name) as MicroserviceObject | undefined;
     if (!ms || ms.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
@@ -36,8 +36,8 @@ export class Reconciler {
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const world = {
       ms,
-      owned: [...owned.values()].flatMap((cache) => cache.list(namespace).filter(ownedBy)),
-      pods: pods.list(namespace).filter((p) => p.metadata.labels?.[LABEL_NAME] === name),
+      owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.list(namespace).filter(ownedBy)),
+      pods: children.get(PODS)?.list(namespace).filter((p) => p.metadata.labels?.[LABEL_NAME] === name) ?? [],
       now: clock(),
     };
     const plan = planReconcile(world);
@@ -64,6 +64,10 @@ export class Reconciler {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.clearAction);
       writes++;
     }
+    if (plan.nameAction) {
+      await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.nameAction.from, plan.nameAction.to);
+      writes++;
+    }
     const result = stalled ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
     return { outcome: { result, writes }, requeueAfterMs };
   }
@@ -74,7 +78,7 @@ export class Reconciler {
    * something rendered from an accepted spec is for a person to fix.
    */
   private async carryOut(namespace: string, write: Write, ownedBy: (o: KubeObject) => boolean): Promise<'written' | Problem | undefined> {
-    const { kube, owned, log } = this.ctx;
+    const { kube, children, log } = this.ctx;
     if ('resize' in write) {
       await kube.resize(namespace, write.resize.name, write.resize.replicas);
       return 'written';
@@ -95,12 +99,13 @@ export class Reconciler {
       }
     }
     try {
-      owned.get(resource)?.remember(await kube.apply(desired));
+      children.get(resource)?.remember(await kube.apply(desired));
       return 'written';
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
-        return { reason: 'ApplyFailed', message: `${desired.kind} ${desired.metadata.name}: ${err.message}` };
-      }
+      // Refused for good (a person must fix the spec): Stalled with the Microservice's field named.
+      // Anything else (overload, a restarting API server) is retried with backoff.
+      const refusal = refusalOf(err, desired);
+      if (refusal) return refusal;
       throw err;
     }
   }

@@ -1,13 +1,23 @@
 // The only place that talks to the API server: JSON over HTTPS, authenticated as kubectl would be
 // (client-node's KubeConfig: KUBECONFIG, ~/.kube/config, in-cluster, exec plugins, tokens).
+import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
 import { userAgent } from '../version.js';
 
+/** One field an API server's Status blames: `details.causes[]`. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly reason: string, message: string) {
+  constructor(readonly status: number, readonly reason: string, message: string, readonly causes: readonly StatusCause[] = []) {
     super(message);
   }
 }
@@ -31,21 +41,39 @@ export class KubeClient {
   private readonly agent: http.Agent;
 
   private constructor(private readonly kc: KubeConfig, tls: https.AgentOptions, private readonly userAgent: string) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const cluster = kc.getCurrentCluster()!;
     this.server = new URL(cluster.server);
     const Agent = this.server.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ ...tls, keepAlive: true, maxSockets: 32 });
   }
 
-  /** Loads credentials as kubectl does: KUBECONFIG, then ~/.kube/config, then in-cluster. */
+  /** Loads credentials as kubectl does: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster. */
   static async fromEnvironment(kubeconfig?: string, context?: string, agent = userAgent('coxswain')): Promise<KubeClient> {
     const kc = new KubeConfig();
-    if (kubeconfig) kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
+    const source = findKubeconfig(kubeconfig, process.env, homedir(), existsSync);
+    if ('problem' in source) throw new Error(source.problem);
+    if ('inCluster' in source) kc.loadFromCluster();
+    else {
+      kc.loadFromFile(source.files[0]!);
+      for (const file of source.files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        kc.mergeConfig(more);
+      }
+    }
     if (context) kc.setCurrentContext(context);
+    const problem = contextProblem(kc, source.describe, !!context);
+    if (problem) throw new Error(problem);
     const opts: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
+    try {
+      await kc.applyToHTTPSOptions(opts);
+    } catch (err) {
+      const server = kc.getCurrentCluster()?.server;
+      if (err instanceof Error && /HTTP protocol is not allowed/.test(err.message)) {
+        throw new Error(`the cluster of context "${kc.getCurrentContext()}" in ${source.describe} is plain HTTP (${server}); use its https address, or set insecure-skip-tls-verify: true on it`);
+      }
+      throw err;
+    }
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
     return new KubeClient(kc, { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }, agent);
   }
@@ -123,11 +151,72 @@ export class KubeClient {
   }
 }
 
-function toApiError(status: number, text: string): ApiError {
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export type KubeconfigSource =
+  | { files: string[]; describe: string }
+  | { inCluster: true; describe: string }
+  | { problem: string };
+
+/**
+ * Where credentials come from, looked for as kubectl does: the --kubeconfig flag, else the
+ * files of KUBECONFIG (those that exist), else ~/.kube/config, else the pod's service account.
+ * Finding none is a problem that says where it looked and what to set, rather than the HTTP
+ * default to localhost:8080 that client-node would fall back to.
+ */
+export function findKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv, home: string | undefined, exists: (path: string) => boolean): KubeconfigSource {
+  if (flag) return exists(flag) ? { files: [flag], describe: flag } : { problem: `--kubeconfig ${flag}: no such file` };
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
+    const found = files.filter(exists);
+    if (found.length === 0) return { problem: `KUBECONFIG=${env.KUBECONFIG}: no such file${files.length > 1 ? 's' : ''}; point it (or --kubeconfig) at a kubeconfig file` };
+    return { files: found, describe: found.length === 1 ? found[0]! : `KUBECONFIG (${found.join(delimiter)})` };
+  }
+  const config = home ? join(home, '.kube', 'config') : undefined;
+  if (config && exists(config)) return { files: [config], describe: config };
+  if (exists(SERVICE_ACCOUNT_TOKEN)) return { inCluster: true, describe: 'the in-cluster service account' };
+  return {
+    problem: `no cluster to talk to: KUBECONFIG is not set, ${config ?? '~/.kube/config'} does not exist, and this is not a pod with a service account (no ${SERVICE_ACCOUNT_TOKEN}); `
+      + 'set KUBECONFIG or pass --kubeconfig FILE with a kubeconfig for your cluster (the one kubectl uses)',
+  };
+}
+
+/** What is wrong with the chosen context (missing, or naming a cluster that is not there), if anything. */
+export function contextProblem(kc: Pick<KubeConfig, 'getCurrentContext' | 'getContexts' | 'getContextObject' | 'getCurrentCluster'>, where: string, chosen: boolean): string | undefined {
+  const current = kc.getCurrentContext();
+  const names = kc.getContexts().map((c) => c.name);
+  const choices = names.length > 0 ? `it has ${names.map((n) => `"${n}"`).join(', ')}` : 'it has no contexts';
+  if (!current) return `${where} sets no current context; choose one with --context (${choices})`;
+  const context = kc.getContextObject(current);
+  if (!context) return chosen ? `context "${current}" does not exist in ${where}; ${choices}` : `the current context "${current}" of ${where} does not exist; ${choices}`;
+  if (!kc.getCurrentCluster()) return `context "${current}" in ${where} names cluster "${context.cluster}", which is not defined there`;
+  return undefined;
+}
+
+/**
+ * The API server adds this fieldless cause (printed `<nil>: Invalid value: null: ...`) to every
+ * refusal of a custom resource that failed its schema before its CEL rules ran. It names no
+ * field and says nothing a person can act on beyond the causes beside it.
+ */
+const UNCHECKED_RULES = /some validation rules were not checked because the object was invalid/;
+
+/** An API server's response body (a Status, usually) as an ApiError, without the `<nil>` note. */
+export function toApiError(status: number, text: string): ApiError {
+  let s: { reason?: string; message?: string; details?: { causes?: StatusCause[] } };
   try {
-    const s = JSON.parse(text) as { reason?: string; message?: string };
-    return new ApiError(status, s.reason ?? String(status), s.message ?? text);
+    s = JSON.parse(text) as typeof s;
   } catch {
     return new ApiError(status, String(status), text.slice(0, 500) || `HTTP ${status}`);
   }
+  const causes = (s.details?.causes ?? []).filter((c) => !UNCHECKED_RULES.test(c.message ?? ''));
+  return new ApiError(status, s.reason ?? String(status), withoutUncheckedNote(s.message ?? text, causes.length), causes);
+}
+
+/** `X is invalid: [a: ..., <nil>: Invalid value: null: some validation rules ...]` -> `X is invalid: a: ...`. */
+function withoutUncheckedNote(message: string, causes: number): string {
+  const note = /(, )?<nil>: Invalid value: "?null"?: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation/;
+  if (!note.test(message)) return message;
+  const rest = message.replace(note, '');
+  // One cause left: printed without brackets, as the API server prints a single cause.
+  return causes === 1 ? rest.replace(/: \[(.*)\]$/s, ': $1') : rest;
 }

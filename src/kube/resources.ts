@@ -1,7 +1,7 @@
 // Typed operations on the resources Coxswain reads and writes. Writes are server-side apply
 // with field manager `coxswain`, so Coxswain owns exactly the fields it sets and no others.
 import { randomBytes } from 'node:crypto';
-import { GROUP, PLURAL, VERSION, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
+import { GROUP, PLURAL, VERSION, type KubeEvent, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
 import { MANAGER } from '../api/names.js';
 import { type KubeObject } from './object.js';
 import { ApiError, type KubeClient } from './client.js';
@@ -87,16 +87,17 @@ export class Kube {
   }
 
   /**
-   * Removes one annotation if it still holds `value`, with a JSON patch (not apply: the annotation
+   * Removes one annotation (or replaces it, with `replaceWith`) if it still holds `value`, with a JSON patch (not apply: the annotation
    * is the user's field). Returns false when it changed meanwhile (a newer action was written:
    * it stays, for the next reconcile) or is gone.
    */
-  async removeAnnotation(r: Resource, namespace: string, name: string, key: string, value: string): Promise<boolean> {
+  async removeAnnotation(r: Resource, namespace: string, name: string, key: string, value: string, replaceWith?: string): Promise<boolean> {
     const path = `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const change = replaceWith === undefined ? { op: 'remove', path } : { op: 'replace', path, value: replaceWith };
     try {
       await this.client.request('PATCH', resourcePath(r, namespace, name), {
         contentType: 'application/json-patch+json',
-        body: [{ op: 'test', path, value }, { op: 'remove', path }],
+        body: [{ op: 'test', path, value }, change],
       });
       return true;
     } catch (err) {
@@ -105,7 +106,7 @@ export class Kube {
     }
   }
 
-  async event(involved: MicroserviceObject, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
+  async event(involved: MicroserviceObject, type: KubeEvent['type'], reason: string, message: string, now: Date): Promise<void> {
     const { name, namespace, uid, resourceVersion } = involved.metadata;
     const time = now.toISOString();
     await this.client.request('POST', resourcePath({ group: '', version: 'v1', plural: 'events', kind: 'Event' }, namespace), {

@@ -1,10 +1,9 @@
 // The pod template, its revision, the config ConfigMap, and the slot Deployments.
-import type { Microservice, MicroserviceSpec, Slot } from '../api/schema.js';
+import { CONFIG_VOLUME, type Microservice, type MicroserviceSpec, type Slot } from '../api/schema.js';
 import { baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, slotLabels } from '../api/names.js';
 import { ownedMeta } from './meta.js';
 import { type KubeObject } from '../kube/object.js';
 
-const CONFIG_VOLUME = 'coxswain-config';
 
 /** The ConfigMap name for spec.config, or undefined when there is none. Named by its content. */
 export function configMapNameFor(ms: Microservice): string | undefined {

@@ -8,19 +8,6 @@ export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pa
 export type Action = (typeof ACTIONS)[number];
 
 /**
- * The action annotation's value, `<action>[=<arg>]:<id>` (`undo=<revision>:<id>`). A bare
- * `<action>` has no id of its own: it gets one before it runs (see bareActionId).
- */
-export function parseAction(value: string | undefined): { action: string; arg?: string; id: string } | undefined {
-  if (!value) return undefined;
-  const i = value.indexOf(':');
-  const head = i < 0 ? value : value.slice(0, i);
-  const eq = head.indexOf('=');
-  const action = eq < 0 ? head : head.slice(0, eq);
-  return { action, ...(eq < 0 ? {} : { arg: head.slice(eq + 1) }), id: i < 0 ? value : value.slice(i + 1) };
-}
-
-/**
  * Carries out an action once, recording what came of it. Refusals are plain sentences.
  * `allowed` narrows the actions a strategy takes; `promotable` says whether the rollout waits
  * where a promote goes on (the strategy judges it from its own steps and pods).

@@ -6,10 +6,8 @@
 // grows to full size), and with postPromotionAnalysis 2: `<name>` serves the candidate while the
 // previous slot stays whole; the flip to stable waits for the analysis, and a failure switches
 // `<name>` back.
-import { otherSlot } from '../api/names.js';
 import type { Action } from './actions.js';
-import { clearCandidate } from './canary.js';
-import { aborted, beginRollout, candidateOf, checkFailure, compactRollout, flip, mustClear, pausedBy, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
 import { abortByAnalysis, runAnalysis } from './analysis.js';
 import type { GatingAnalysis } from '../api/analysis.js';
@@ -36,15 +34,10 @@ export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const { decision: d, ms, now, total } = ctx;
   const bg: NonNullable<typeof ms.spec.strategy.blueGreen> = ms.spec.strategy.blueGreen ?? { scaleDownDelaySeconds: 30 };
   const steps = bg.postPromotionAnalysis ? 2 : 1;
-  beginRollout(ctx, steps);
-  const r = ctx.rollout;
-  const active = d.activeSlot;
-  const cand = otherSlot(active);
-  if (mustClear(ctx)) return clearCandidate(ctx);
-  const candObs = candidateOf(ctx);
-  const candReady = candObs?.readyReplicas ?? 0;
+  const opened = openRollout(ctx, steps);
+  if ('plan' in opened) return opened;
+  const { r, active, cand, candObs, candReady, held } = opened;
   const preview = previewSize(ctx);
-  const held = pausedBy(ctx);
   if (act === 'promote' || act === 'promote-full') { r.step = 1; startStep(r, now); }
   let waiting: string | undefined;
   let analysisMessage: string | undefined;

@@ -1,9 +1,8 @@
 // Canary: the candidate slot grows step by step, the weight being its share of the pods; the
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
-import { otherSlot } from '../api/names.js';
 import type { Action } from './actions.js';
-import { beginRollout, candidateOf, checkFailure, compactRollout, aborted, flip, mustClear, pausedBy, stableTemplate, startStep, wakeIn, drainTo, stableReady, servingSlot, narrowed } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { abortByAnalysis, runAnalysis, type RunSpec } from './analysis.js';
 import type { Ctx, Decision } from './types.js';
@@ -32,14 +31,9 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   const { decision: d, ms, observed, now, total } = ctx;
   const canarySpec = ms.spec.strategy.canary!;
   const steps = canarySpec.steps;
-  beginRollout(ctx, steps.length);
-  const r = ctx.rollout;
-  const active = d.activeSlot;
-  const cand = otherSlot(active);
-  if (mustClear(ctx)) return clearCandidate(ctx);
-  const candObs = candidateOf(ctx);
-  const candReady = candObs?.readyReplicas ?? 0;
-  const held = pausedBy(ctx);
+  const opened = openRollout(ctx, steps.length);
+  if ('plan' in opened) return opened;
+  const { r, active, cand, candObs, candReady, held } = opened;
   let i = act === 'promote-full' ? steps.length : r.step ?? 0;
   if (act === 'promote-full') startStep(r, now);
   let promote = act === 'promote';
@@ -105,44 +99,5 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   d.waiting = waiting;
   d.inProgress = true;
   d.rollout = compactRollout(r);
-  return d;
-}
-
-/** The stable slot's size beside `otherKeeps` pods: the total, within total + surge, and never below the pods it serves with. */
-function withinSurge(ctx: Ctx, otherKeeps: number): number {
-  const o = ctx.observed[ctx.decision.activeSlot];
-  return Math.min(ctx.total, Math.max(ctx.total + ctx.surge - otherKeeps, Math.min(o?.replicas ?? 0, o?.servingReplicas ?? 0)));
-}
-
-/**
- * The candidate slot still holds another revision's pods: the stable slot fills, and the slot
- * drains as it does; the desired revision moves in once it is empty.
- */
-export function clearCandidate(ctx: Ctx): Decision {
-  const d = ctx.decision;
-  const cand = otherSlot(d.activeSlot);
-  const ready = stableReady(ctx);
-  const strategyIsCanary = ctx.ms.spec.strategy.type === 'Canary';
-  const serving = strategyIsCanary ? narrowed(ctx, ready) : servingSlot(ctx);
-  // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
-  // it): it goes at once.
-  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary ? drainTo(ctx, cand, ready) : 0;
-  d.plan = {
-    ...d.plan,
-    // Still a rollout: the stable slot grows within the surge cap as the slot drains.
-    slots: { [d.activeSlot]: { replicas: withinSurge(ctx, keep), ...stableTemplate(ctx) }, [cand]: { replicas: keep } },
-    serviceSlot: serving,
-    previewSlot: d.activeSlot,
-    weight: 0,
-  };
-  const steps = ctx.ms.spec.strategy.canary?.steps ?? [];
-  ctx.rollout.desiredWeight = strategyIsCanary ? weightAt(steps, ctx.rollout.step ?? 0) : 0;
-  ctx.rollout.weight = 0;
-  ctx.rollout.message = `clearing the ${cand} slot of revision ${ctx.observed[cand]?.revision} before revision ${ctx.desiredRevision} moves in`;
-  d.waiting = undefined;
-  d.inProgress = true;
-  d.rollout = compactRollout(ctx.rollout);
-  // The drain's next move depends on pods becoming Ready or going, which are events; and on
-  // nothing else.
   return d;
 }

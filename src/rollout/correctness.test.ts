@@ -2,8 +2,8 @@
 // middle of a rollout, and what must hold.
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceSpecInput, MicroserviceStatus } from '../api/schema.js';
-import { microservice, readySlot } from '../../test/support/fixtures.js';
-import { decide, parseAction, type Decision } from './engine.js';
+import { actionOf, microservice, readySlot } from '../../test/support/fixtures.js';
+import { decide, type Decision } from './engine.js';
 import type { ObservedSlots } from './types.js';
 
 const OLD = 'rev-old';
@@ -23,7 +23,7 @@ const rollingAt = (step: number, over: MicroserviceStatus = {}): MicroserviceSta
 const run = (spec: MicroserviceSpecInput, status: MicroserviceStatus, observed: ObservedSlots, extra: { desired?: string; action?: string; now?: Date; kept?: string[] } = {}): Decision =>
   decide({
     ms: microservice(spec, {}, status), observed, desiredRevision: extra.desired ?? NEW, now: extra.now ?? T0,
-    action: parseAction(extra.action), ...(extra.kept ? { kept: new Set(extra.kept) } : {}),
+    action: actionOf(extra.action), ...(extra.kept ? { kept: new Set(extra.kept) } : {}),
   });
 
 describe('(1) readiness counts only pods of the slot\'s own revision', () => {

@@ -18,7 +18,7 @@ import { rollingUpdate } from './rolling.js';
 import type { Ctx, Decision, EngineInput } from './types.js';
 import { resolveIntOrPercent } from './weights.js';
 
-export { ACTIONS, type Action, parseAction } from './actions.js';
+export { ACTIONS, type Action } from './actions.js';
 export type { Decision, EngineInput, LastAction, RolloutStatus } from './types.js';
 
 type Strategy = { run: (ctx: Ctx, act: Action | undefined) => Decision; promotable: (ctx: Ctx) => true | string };

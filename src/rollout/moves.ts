@@ -4,6 +4,7 @@
 import { otherSlot } from '../api/names.js';
 import type { Slot } from '../api/schema.js';
 import type { Ctx, Decision, ObservedSlot, RolloutStatus, SlotPlan } from './types.js';
+import { weightAt } from './steps.js';
 
 /** Why a rollout holds, when spec.paused or `kubectl coxswain pause` holds it. */
 export function pausedBy(ctx: Ctx): string | undefined {
@@ -212,4 +213,64 @@ export function servingSlot(ctx: Ctx): Slot {
   const ready = (slot: Slot) => observed[slot]?.servingReplicas ?? 0;
   const need = servedSlot === other ? Math.min(total, ready(other)) : Math.min(1, ready(other));
   return ready(active) >= need ? active : other;
+}
+
+/** The stable slot's size beside `otherKeeps` pods: the total, within total + surge, and never below the pods it serves with. */
+function withinSurge(ctx: Ctx, otherKeeps: number): number {
+  const o = ctx.observed[ctx.decision.activeSlot];
+  return Math.min(ctx.total, Math.max(ctx.total + ctx.surge - otherKeeps, Math.min(o?.replicas ?? 0, o?.servingReplicas ?? 0)));
+}
+
+/**
+ * The candidate slot still holds another revision's pods: the stable slot fills, and the slot
+ * drains as it does; the desired revision moves in once it is empty.
+ */
+function clearCandidate(ctx: Ctx): Decision {
+  const d = ctx.decision;
+  const cand = otherSlot(d.activeSlot);
+  const ready = stableReady(ctx);
+  const strategyIsCanary = ctx.ms.spec.strategy.type === 'Canary';
+  const serving = strategyIsCanary ? narrowed(ctx, ready) : servingSlot(ctx);
+  // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
+  // it): it goes at once.
+  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary ? drainTo(ctx, cand, ready) : 0;
+  d.plan = {
+    ...d.plan,
+    // Still a rollout: the stable slot grows within the surge cap as the slot drains.
+    slots: { [d.activeSlot]: { replicas: withinSurge(ctx, keep), ...stableTemplate(ctx) }, [cand]: { replicas: keep } },
+    serviceSlot: serving,
+    previewSlot: d.activeSlot,
+    weight: 0,
+  };
+  const steps = ctx.ms.spec.strategy.canary?.steps ?? [];
+  ctx.rollout.desiredWeight = strategyIsCanary ? weightAt(steps, ctx.rollout.step ?? 0) : 0;
+  ctx.rollout.weight = 0;
+  ctx.rollout.message = `clearing the ${cand} slot of revision ${ctx.observed[cand]?.revision} before revision ${ctx.desiredRevision} moves in`;
+  d.waiting = undefined;
+  d.inProgress = true;
+  d.rollout = compactRollout(ctx.rollout);
+  // The drain's next move depends on pods becoming Ready or going, which are events; and on
+  // nothing else.
+  return d;
+}
+
+/** What a strategy opens with: its rollout begun (or going on), the slots, the candidate's state. */
+export interface Opened {
+  r: RolloutStatus;
+  active: Slot;
+  cand: Slot;
+  candObs?: ObservedSlot;
+  candReady: number;
+  /** Why it holds (spec.paused, kubectl coxswain pause), if it does. */
+  held?: string;
+}
+
+/** Begins or resumes the rollout of the desired revision; a Decision instead while the candidate slot is cleared first. */
+export function openRollout(ctx: Ctx, steps: number): Opened | Decision {
+  beginRollout(ctx, steps);
+  if (mustClear(ctx)) return clearCandidate(ctx);
+  const active = ctx.decision.activeSlot;
+  const candObs = candidateOf(ctx);
+  const held = pausedBy(ctx);
+  return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs?.readyReplicas ?? 0, ...(held ? { held } : {}) };
 }

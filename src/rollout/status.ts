@@ -1,15 +1,11 @@
 // Pure status: what the Microservice reports, from what was observed and decided.
 // kstatus polarity: Ready is normal-true; Reconciling and Stalled are abnormal-true. All three
 // are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
-import type { Condition, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { Condition, KubeEvent, Microservice, MicroserviceStatus, Phase, Slot } from '../api/schema.js';
 import { baseLabels, selectorString, SLOTS } from '../api/names.js';
-import type { ObservedSlots } from './types.js';
+import type { ObservedSlots, Problem } from './types.js';
 
-/** Something that keeps the Microservice from converging until a person acts. */
-export interface Problem {
-  reason: string;
-  message: string;
-}
+export type { Problem } from './types.js';
 
 /** What the rollout engine decided, as far as status tells it. */
 export interface RolloutOutcome {
@@ -52,6 +48,42 @@ function condition(type: string, status: boolean, reason: string, message: strin
   return { type, status: s, reason, message, lastTransitionTime, observedGeneration: generation };
 }
 
+/** Where the Microservice stands, which decides its conditions and phase. */
+type State = { kind: 'stalled'; problem: Problem } | { kind: 'done' } | { kind: 'paused'; waiting: string } | { kind: 'progressing' };
+type ConditionRow = [type: 'Ready' | 'Reconciling' | 'Stalled', status: boolean, reason: string, message: string];
+
+/** The three kstatus conditions and the phase of each state, in one table. */
+function viewOf(state: State, at: { desiredRevision: string; progress: string; ready: string; hasStable: boolean }): { conditions: ConditionRow[]; phase: Phase } {
+  const noProblem: ConditionRow = ['Stalled', false, 'NoProblems', 'no problems'];
+  const rollingOut = `rolling out revision ${at.desiredRevision}: ${at.progress}`;
+  switch (state.kind) {
+    case 'stalled':
+      return { phase: 'Degraded', conditions: [
+        ['Ready', false, state.problem.reason, state.problem.message],
+        ['Reconciling', false, 'Stalled', 'blocked until the problem is fixed'],
+        ['Stalled', true, state.problem.reason, state.problem.message],
+      ] };
+    case 'done':
+      return { phase: 'Healthy', conditions: [
+        ['Ready', true, 'Available', `revision ${at.desiredRevision} is available: ${at.ready} pods ready`],
+        ['Reconciling', false, 'Reconciled', 'up to date'],
+        noProblem,
+      ] };
+    case 'paused':
+      return { phase: 'Paused', conditions: [
+        ['Ready', false, 'Paused', at.progress === state.waiting ? state.waiting : `${state.waiting}; ${at.progress}`],
+        ['Reconciling', false, 'Paused', state.waiting],
+        noProblem,
+      ] };
+    case 'progressing':
+      return { phase: at.hasStable ? 'Progressing' : 'Pending', conditions: [
+        ['Ready', false, 'Progressing', rollingOut],
+        ['Reconciling', true, 'Progressing', rollingOut],
+        noProblem,
+      ] };
+  }
+}
+
 export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now, outcome }: StatusInput): MicroserviceStatus {
   const prev = ms.status ?? {};
   const generation = ms.metadata.generation;
@@ -60,34 +92,23 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
   const slots = SLOTS.map((s) => observed[s]).filter((o) => o !== undefined);
   const sum = (f: (o: NonNullable<ObservedSlots[Slot]>) => number) => slots.reduce((n, o) => n + f(o), 0);
   const replicas = sum((o) => o.currentReplicas);
-  const readyReplicas = sum((o) => o.readyReplicas);
+  const readyReplicas = sum((o) => o.servingReplicas);
   const updatedReplicas = slots.filter((o) => o.revision === desiredRevision).reduce((n, o) => n + o.updatedReplicas, 0);
   const active = observed[activeSlot];
   const serviceSlot = outcome.plan?.serviceSlot;
-  const serving = serviceSlot ? observed[serviceSlot]?.readyReplicas ?? 0 : readyReplicas;
+  const serving = serviceSlot ? observed[serviceSlot]?.servingReplicas ?? 0 : readyReplicas;
 
   const deadline = active?.deadlineExceeded && !done
     ? [{ reason: 'ProgressDeadlineExceeded', message: `revision ${desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s` }]
     : [];
   const stalled = [...problems, ...deadline][0];
   const waiting = outcome.waiting;
-  const paused = !!waiting && !done;
   const progress = outcome.rollout?.message ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
-  const reconcilingMessage = `rolling out revision ${desiredRevision}: ${progress}`;
-
-  const conditions = [
-    stalled
-      ? condition('Ready', false, stalled.reason, stalled.message, generation, now, prev.conditions)
-      : done
-        ? condition('Ready', true, 'Available', `revision ${desiredRevision} is available: ${readyReplicas}/${want} pods ready`, generation, now, prev.conditions)
-        : condition('Ready', false, paused ? 'Paused' : 'Progressing', paused ? (progress === waiting ? waiting : `${waiting}; ${progress}`) : reconcilingMessage, generation, now, prev.conditions),
-    condition('Reconciling', !done && !stalled && !paused, stalled ? 'Stalled' : done ? 'Reconciled' : paused ? 'Paused' : 'Progressing',
-      stalled ? 'blocked until the problem is fixed' : done ? 'up to date' : paused ? waiting : reconcilingMessage, generation, now, prev.conditions),
-    condition('Stalled', !!stalled, stalled?.reason ?? 'NoProblems', stalled?.message ?? 'no problems', generation, now, prev.conditions),
-  ];
-
+  const state: State = stalled ? { kind: 'stalled', problem: stalled } : done ? { kind: 'done' } : waiting ? { kind: 'paused', waiting } : { kind: 'progressing' };
   const stableRevision = done ? desiredRevision : outcome.stableRevision;
-  const phase = stalled ? 'Degraded' : paused ? 'Paused' : done ? 'Healthy' : stableRevision ? 'Progressing' : 'Pending';
+  const view = viewOf(state, { desiredRevision, progress, ready: `${readyReplicas}/${want}`, hasStable: !!stableRevision });
+  const conditions = view.conditions.map(([type, status, reason, message]) => condition(type, status, reason, message, generation, now, prev.conditions));
+  const phase = view.phase;
   const slotStatus: NonNullable<MicroserviceStatus['slots']> = {};
   for (const s of SLOTS) {
     const o = observed[s];
@@ -115,8 +136,8 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
 }
 
 /** Events a person should see for a change of status; none at steady state. */
-export function statusEvents(before: MicroserviceStatus | undefined, after: MicroserviceStatus): Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> {
-  const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+export function statusEvents(before: MicroserviceStatus | undefined, after: MicroserviceStatus): KubeEvent[] {
+  const events: KubeEvent[] = [];
   const stalled = (s?: MicroserviceStatus) => s?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
   const was = stalled(before);
   const is = stalled(after);

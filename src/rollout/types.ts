@@ -1,7 +1,12 @@
 // What the rollout engine sees of the cluster, and what it decides.
-import type { Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import type { Problem } from './status.js';
+import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysis.js';
+
+/** Something that keeps the Microservice from converging until a person acts. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
 
 /** One slot's Deployment as observed, with its pods. */
 export interface ObservedSlot {
@@ -60,7 +65,7 @@ export interface Plan {
 
 export type RolloutStatus = NonNullable<MicroserviceStatus['rollout']>;
 export type LastAction = NonNullable<MicroserviceStatus['lastAction']>;
-export type EngineEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+export type EngineEvent = KubeEvent;
 
 export interface EngineInput {
   ms: Microservice;

@@ -25,7 +25,9 @@ const arbPorts = fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength:
       servicePort: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
       protocol: fc.constantFrom('TCP' as const, 'UDP' as const),
     }, { requiredKeys: ports.length > 1 ? ['name', 'port', 'protocol'] : ['port', 'protocol'] }),
-  )));
+  )))
+  // The Service keys its ports by servicePort (port when unset) and protocol: no two may share them.
+  .filter((ps) => new Set(ps.map((p) => `${p.servicePort ?? p.port}/${p.protocol}`)).size === ps.length);
 
 const arbPeer = fc.oneof(
   fc.record({ microservice: arbName }),
@@ -40,7 +42,7 @@ export const arbSpecInput: fc.Arbitrary<MicroserviceSpecInput> = fc.record({
   replicas: fc.integer({ min: 0, max: 10 }),
   command: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }),
   ports: arbPorts,
-  env: fc.array(fc.record({ name: arbKey, value: fc.string({ maxLength: 6 }) }), { maxLength: 3 }),
+  env: fc.uniqueArray(fc.record({ name: arbKey, value: fc.string({ maxLength: 6 }) }), { maxLength: 3, selector: (e) => e.name }),
   config: fc.record({ data: dict(arbKey, fc.string({ maxLength: 8 }), 4), mountPath: fc.constantFrom('/etc/app', '/config') }, { requiredKeys: ['data'] }),
   resources: fc.record({ requests: dict(fc.constantFrom('cpu', 'memory'), arbQuantity, 2), limits: dict(fc.constantFrom('cpu', 'memory'), arbQuantity, 2) }),
   autoscaling: fc.integer({ min: 1, max: 4 }).chain((min) => fc.record({

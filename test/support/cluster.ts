@@ -4,7 +4,7 @@
 import type { Microservice, MicroserviceStatus, Slot } from '../../src/api/schema.js';
 import { SLOTS } from '../../src/api/names.js';
 import { decide, type Decision, type EngineInput } from '../../src/rollout/engine.js';
-import { computeStatus } from '../../src/rollout/status.js';
+import { statusAfter } from '../../src/controller/core.js';
 import type { ObservedSlots, Plan } from '../../src/rollout/types.js';
 
 /** mulberry32: a small seeded generator, so a failing case replays from the seed fast-check prints. */
@@ -111,14 +111,10 @@ export interface Reconciled {
   status: MicroserviceStatus;
 }
 
-/** One reconcile as the controller runs it: decide, then the status it would write. */
+/** One reconcile of the engine as the controller runs it: decide, then the status the core would write. */
 export function reconcileOnce(input: EngineInput): Reconciled {
   const decision = decide(input);
-  const status = computeStatus({
-    ms: input.ms, desiredRevision: input.desiredRevision, activeSlot: decision.activeSlot, observed: input.observed,
-    problems: decision.problem ? [decision.problem] : [], now: input.now, outcome: decision,
-  });
-  return { input, decision, status };
+  return { input, decision, status: statusAfter(input, decision) };
 }
 
 /** A Microservice, its slots and a clock, reconciled and moved forward a tick at a time. */

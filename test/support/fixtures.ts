@@ -2,6 +2,7 @@
 // defaults are applied exactly as at reconcile time), observed slots, and controllable promises.
 import { API_VERSION, KIND, type Microservice, type MicroserviceSpecInput, type MicroserviceStatus, type ObjectMeta } from '../../src/api/schema.js';
 import { validateMicroservice } from '../../src/api/validate.js';
+import { parseAction } from '../../src/api/names.js';
 import type { ObservedSlot, Plan } from '../../src/rollout/types.js';
 import { render, revisionOf } from '../../src/render/index.js';
 
@@ -87,3 +88,10 @@ export function planFor(ms: Microservice, plan: TestPlan): Plan {
 
 /** render() of a test plan. */
 export const renderPlan = (ms: Microservice, plan: TestPlan) => render(ms, planFor(ms, plan));
+
+/** An action as the engine takes it, from an annotation value a test writes with its id (`promote:p1`). */
+export function actionOf(value: string | undefined): { action: string; arg?: string; id: string } | undefined {
+  const r = parseAction(value);
+  if (r && !r.id) throw new Error(`test action ${value} needs an id`);
+  return r ? { ...r, id: r.id! } : undefined;
+}

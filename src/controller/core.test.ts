@@ -1,0 +1,122 @@
+// The pure reconcile core on a tiny world of API-server-shaped objects: the kept revisions, the
+// stable slot rebuilt from its own, the history limit, bare actions, and when it comes back.
+import { describe, expect, it } from 'vitest';
+import type { MicroserviceObject, MicroserviceSpecInput } from '../api/schema.js';
+import { ANNOTATION_ACTION, LABEL_REVISION } from '../api/names.js';
+import type { KubeObject } from '../kube/object.js';
+import { revisionOf } from '../render/index.js';
+import { renderControllerRevision, revisionOfSpec } from '../render/revision.js';
+import { microservice } from '../../test/support/fixtures.js';
+import { serverLike } from '../../test/support/server.js';
+import { planReconcile, type ReconcilePlan, type World } from './core.js';
+
+const T0 = new Date('2024-05-01T12:00:00.000Z');
+const base = (image: string): MicroserviceSpecInput => ({
+  image, replicas: 2, ports: [{ name: 'http', port: 8080 }],
+  strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
+});
+
+/** Ready pods for a Deployment, labelled as its ReplicaSet's would be. */
+function podsOf(dep: KubeObject): KubeObject[] {
+  const spec = dep.spec as { replicas: number; template: { metadata: { labels: Record<string, string> } } };
+  return Array.from({ length: spec.replicas }, (_, i) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: `${dep.metadata.name}-${i}`, namespace: 'shop', labels: spec.template.metadata.labels },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+  }));
+}
+
+/** A Deployment the controller has rolled out completely. */
+function rolledOut(o: KubeObject): KubeObject {
+  if (o.kind !== 'Deployment') return o;
+  const n = (o.spec as { replicas: number }).replicas;
+  return { ...o, status: { observedGeneration: o.metadata.generation, replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n } };
+}
+
+/** Carries out a plan's writes as the API server would, every pod Ready at once; the status written. */
+function carryOut(world: World, plan: ReconcilePlan): World {
+  const owned = new Map(world.owned.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+  for (const w of plan.writes) {
+    if ('apply' in w) owned.set(`${w.apply.kind}/${w.apply.metadata.name}`, rolledOut(serverLike(w.apply)));
+    if ('delete' in w) owned.delete(`${w.delete.kind}/${w.delete.metadata.name}`);
+    if ('resize' in w) {
+      const dep = owned.get(`Deployment/${w.resize.name}`)!;
+      owned.set(`Deployment/${w.resize.name}`, rolledOut(serverLike({ ...dep, spec: { ...(dep.spec as object), replicas: w.resize.replicas } })));
+    }
+  }
+  const { status } = plan.finish([]);
+  const objects = [...owned.values()];
+  return { ...world, owned: objects, pods: objects.filter((o) => o.kind === 'Deployment').flatMap(podsOf), ms: { ...world.ms, ...(status ? { status } : {}) } };
+}
+
+function settled(spec: MicroserviceSpecInput): World {
+  const ms = microservice(spec) as MicroserviceObject;
+  let world: World = { ms, owned: [], pods: [], now: T0 };
+  for (let i = 0; i < 4; i++) world = carryOut(world, planReconcile(world));
+  return world;
+}
+
+const revisions = (w: World) => w.owned.filter((o) => o.kind === 'ControllerRevision');
+const deployment = (w: World, slot: string) => w.owned.find((o) => o.metadata.name === `orders-${slot}`);
+const templateRevision = (dep: KubeObject | undefined) => (dep?.spec as { template: { metadata: { labels: Record<string, string> } } } | undefined)?.template.metadata.labels[LABEL_REVISION];
+
+describe('planReconcile', () => {
+  it('keeps the first revision as ControllerRevision 1 before any slot runs it, and then writes nothing', () => {
+    const ms = microservice(base('a:1')) as MicroserviceObject;
+    const plan = planReconcile({ ms, owned: [], pods: [], now: T0 });
+    const kinds = plan.writes.map((w) => ('apply' in w ? w.apply.kind : ''));
+    expect(kinds.indexOf('ControllerRevision')).toBeLessThan(kinds.indexOf('Deployment'));
+    const world = settled(base('a:1'));
+    expect(revisions(world).map((r) => [r.metadata.name, r.revision])).toEqual([[`orders-${revisionOf(microservice(base('a:1')))}`, 1]]);
+    const steady = planReconcile(world);
+    expect(steady.writes).toEqual([]);
+    expect(steady.finish([])).toEqual({ events: [], stalled: false });
+  });
+
+  it('rebuilds a deleted stable slot from its kept revision mid-rollout, not from the spec', () => {
+    let world = settled(base('a:1'));
+    const stable = world.ms.status!.stableRevision!;
+    world = { ...world, ms: { ...microservice(base('a:2')), status: world.ms.status } as MicroserviceObject };
+    world = carryOut(world, planReconcile(world));
+    expect(revisions(world)).toHaveLength(2);
+    world = { ...world, owned: world.owned.filter((o) => o.metadata.name !== 'orders-blue') };
+    const plan = planReconcile(world);
+    const blue = plan.writes.flatMap((w) => ('apply' in w && w.apply.metadata.name === 'orders-blue' ? [w.apply] : []))[0];
+    expect(templateRevision(blue)).toBe(stable);
+  });
+
+  it('drops the oldest revisions beyond revisionHistoryLimit, never one in use', () => {
+    const world = settled({ ...base('a:1'), revisionHistoryLimit: 2 });
+    const ms = microservice({ ...base('a:1'), revisionHistoryLimit: 2 });
+    const old = [1, 2, 3].map((n) => serverLike(renderControllerRevision(ms, { ...revisionOfSpec(microservice(base(`a:old${n}`))) }, n)));
+    const plan = planReconcile({ ...world, owned: [...world.owned, ...old] });
+    const deleted = plan.writes.flatMap((w) => ('delete' in w ? [w.delete.metadata.name] : []));
+    // Four kept (three old, one in use), two allowed: the two oldest go.
+    expect(deleted).toEqual([old[0]!.metadata.name, old[1]!.metadata.name]);
+  });
+
+  it('comes back after a pass that changed status, and after a problem, and not at rest', () => {
+    const world = settled(base('a:1'));
+    const next = { ...world, ms: { ...microservice(base('a:2')), status: world.ms.status } as MicroserviceObject };
+    expect(planReconcile(next).finish([]).requeueAfterMs).toBe(1000);
+    const blocked = planReconcile(next).finish([{ reason: 'NameConflict', message: 'taken' }]);
+    expect(blocked.stalled).toBe(true);
+    expect(blocked.status?.rollout?.unreadySince).toBeUndefined(); // the deadline does not run while blocked
+    const conflict = [{ reason: 'NameConflict', message: 'taken' }];
+    const stalled = { ...world, ms: { ...world.ms, status: planReconcile(world).finish(conflict).status } };
+    expect(planReconcile(stalled).finish(conflict)).toMatchObject({ status: undefined, requeueAfterMs: 15_000 }); // nothing new to say: look again later
+    expect(planReconcile(world).finish([]).requeueAfterMs).toBeUndefined();
+  });
+
+  it('gives a bare action an id instead of running it, so it runs once however often it is set', () => {
+    const world = settled(base('a:1'));
+    const ms = { ...world.ms, metadata: { ...world.ms.metadata, resourceVersion: '42', annotations: { [ANNOTATION_ACTION]: 'pause' } } };
+    const plan = planReconcile({ ...world, ms });
+    expect(plan.nameAction).toEqual({ from: 'pause', to: 'pause:rv42' });
+    expect(plan.clearAction).toBeUndefined();
+    expect(plan.finish([]).status?.lastAction).toBeUndefined();
+    const named = { ...ms, metadata: { ...ms.metadata, annotations: { [ANNOTATION_ACTION]: 'pause:rv42' } } };
+    const run = planReconcile({ ...world, ms: named });
+    expect(run.clearAction).toBe('pause:rv42');
+    expect(run.finish([]).status?.lastAction).toMatchObject({ id: 'rv42', action: 'pause', ok: true });
+  });
+});

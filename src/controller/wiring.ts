@@ -1,0 +1,55 @@
+// The Microservice controller's wiring, declared in one place: what it is for, what it owns, what
+// else it watches and how each event maps to the key of the Microservice to reconcile; and which
+// changes of its own object need no reconcile. The runtime (manager.ts) knows none of this.
+import { KIND } from '../api/schema.js';
+import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
+import type { KubeObject } from '../kube/object.js';
+import { MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
+
+export interface Watch {
+  resource: Resource;
+  /** Only objects with these labels are cached. */
+  labelSelector?: string;
+  /** The key (namespace/name) of the object to reconcile for an event on `obj`, if any. */
+  keyOf(obj: KubeObject): string | undefined;
+}
+
+export interface ControllerWiring {
+  /** The resource reconciled, keyed by its own namespace/name. */
+  for: Resource;
+  /** A change of the reconciled object that needs no reconcile. */
+  ignoreUpdate(old: KubeObject, obj: KubeObject): boolean;
+  /** Objects it owns (controller ownerReference) and other objects it watches. */
+  watches: Watch[];
+}
+
+const MANAGED = `${LABEL_MANAGED_BY}=${MANAGER}`;
+
+/** The Microservice a child belongs to: its controller ownerReference. */
+const owner = (obj: KubeObject) => {
+  const ref = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND);
+  return ref ? `${obj.metadata.namespace}/${ref.name}` : undefined;
+};
+
+/** A pod's Microservice is in its name label (its owner is a ReplicaSet): failing pods abort rollouts. */
+const podOwner = (obj: KubeObject) => {
+  const name = obj.metadata.labels?.[LABEL_NAME];
+  return name ? `${obj.metadata.namespace}/${name}` : undefined;
+};
+
+/** A status write (ours, mostly) needs no reconcile; spec, labels and annotations (actions) do. */
+export function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
+  const a = old.metadata;
+  const b = obj.metadata;
+  return a.generation === b.generation && !b.deletionTimestamp
+    && stableJSON(a.annotations ?? {}) === stableJSON(b.annotations ?? {}) && stableJSON(a.labels ?? {}) === stableJSON(b.labels ?? {});
+}
+
+export const MICROSERVICE_CONTROLLER: ControllerWiring = {
+  for: MICROSERVICES,
+  ignoreUpdate: onlyStatusChanged,
+  watches: [
+    ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
+    { resource: PODS, labelSelector: MANAGED, keyOf: podOwner },
+  ],
+};

@@ -1,0 +1,193 @@
+// Blue-green: preview, promotion, the switch, the scale-down delay, undo.
+import { describe, expect, it } from 'vitest';
+import type { MicroserviceStatus } from '../api/schema.js';
+import { reconcileOnce } from '../../test/support/cluster.js';
+import { microservice, readySlot } from '../../test/support/fixtures.js';
+import { type RolloutStatus } from './engine.js';
+import type { ObservedSlots } from './types.js';
+import { OLD, NEW, NEWER, T0, at, iso, unready, crashing, spec, blueGreenSpec, rolling, steadyOn, sizes, run } from '../../test/support/engine.js';
+
+describe('blue-green', () => {
+  const bgRolling = (rollout: RolloutStatus = {}): MicroserviceStatus => rolling({ steps: 1, ...rollout });
+
+  it('brings the candidate up at previewReplicas behind the preview Service, serving from the active slot', () => {
+    const d = run({ spec: blueGreenSpec(), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 3) }, now: at(2) });
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '1 current' });
+    expect([d.plan.serviceSlot, d.plan.previewSlot]).toEqual(['blue', 'green']);
+    expect(d.rollout).toMatchObject({ candidateSlot: 'green', step: 0, steps: 1, stepStartedAt: iso(2), desiredWeight: 0 });
+    expect(d.inProgress).toBe(true);
+  });
+
+  it.each<[number | undefined, string]>([[undefined, '3 current'], [2, '2 current'], [9, '3 current']])('with previewReplicas %s, plans the candidate at %s', (previewReplicas, expected) => {
+    const d = run({ spec: blueGreenSpec({ previewReplicas }), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 3) } });
+    expect(sizes(d).green).toBe(expected);
+  });
+
+  it('schedules the promotion autoPromotionSeconds after the preview is Ready', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, now: at(20) });
+    expect(d.rollout).toMatchObject({ step: 0, pausedUntil: iso(80) });
+    expect(d.requeueAfterMs).toBe(60_000);
+    expect(d.plan.serviceSlot).toBe('blue');
+  });
+
+  it('does not schedule it before the preview is Ready', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: unready(NEW, 1) }, now: at(20) });
+    expect(d.rollout?.pausedUntil).toBeUndefined();
+    // The only wake-up asked for is the progress deadline (600 s from the step's start), not a promotion.
+    expect(d.requeueAfterMs).toBe(600_000 - 20_000 + 1000);
+  });
+
+  it.each<[number, number, string]>([[79, 0, '1 current'], [80, 1, '3 current'], [500, 1, '3 current']])('at %s s, is at step %s with the candidate at %s', (seconds, step, candidate) => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ pausedUntil: iso(80) }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, now: at(seconds) });
+    expect(d.rollout?.step).toBe(step);
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: candidate });
+    expect(d.plan.serviceSlot).toBe('blue');
+    expect(d.rollout?.desiredWeight).toBe(step === 1 ? 100 : 0);
+  });
+
+  it('without autoPromotionSeconds, waits for promote however long it takes', () => {
+    for (const now of [at(0), at(86_400)]) {
+      const d = run({ spec: blueGreenSpec({ previewReplicas: 1 }), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, now });
+      expect(d.waiting).toBe('preview ready at orders-preview; waiting for promotion: kubectl coxswain promote orders');
+      expect([d.rollout?.step, d.rollout?.pausedUntil, d.requeueAfterMs]).toEqual([0, undefined, undefined]);
+    }
+  });
+
+  it('promotes on promote: the candidate to full size, the Service still on the active slot', () => {
+    const d = run({ spec: blueGreenSpec({ previewReplicas: 1 }), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, action: 'promote:p', now: at(4) });
+    expect(d.rollout).toMatchObject({ step: 1, stepStartedAt: iso(4), desiredWeight: 100 });
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '3 current' });
+    expect(d.plan.serviceSlot).toBe('blue');
+    expect(d.lastAction).toMatchObject({ ok: true });
+  });
+
+  it('refuses promote while already promoting', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: unready(NEW, 3) }, action: 'promote:p' });
+    expect(d.lastAction).toMatchObject({ ok: false, message: 'orders is not paused; nothing to promote' });
+  });
+
+  it('flips Service and active slot once the candidate is fully Ready, keeping the old slot until scaleDownAt', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
+    expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot, d.plan.previewSlot]).toEqual(['green', NEW, 'green', 'green']);
+    expect(sizes(d)).toEqual({ green: '3 current', blue: '3 keep' });
+    expect(d.rollout).toEqual({ scaleDownAt: iso(130), previousRevision: OLD });
+    expect(d.requeueAfterMs).toBe(30_000);
+    expect(d.inProgress).toBe(true);
+  });
+
+  it('holds the switch while spec.paused, even once the candidate is fully Ready', () => {
+    const d = run({ spec: blueGreenSpec(undefined, { paused: true }), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
+    expect([d.activeSlot, d.plan.serviceSlot, d.waiting]).toEqual(['blue', 'blue', 'paused by spec.paused']);
+  });
+
+  it('does not flip while a candidate pod is not Ready', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    expect([d.activeSlot, d.plan.serviceSlot]).toEqual(['blue', 'blue']);
+  });
+
+  it.each<[number, string, boolean]>([[129, '3 keep', true], [130, '0 keep', false], [1000, '0 keep', false]])('at %s s, after the flip, plans the old slot at %s', (seconds, old, inProgress) => {
+    const d = run({ spec: blueGreenSpec(), status: steadyOn(NEW, 'green', { rollout: { scaleDownAt: iso(130) } }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(seconds) });
+    expect(sizes(d)).toEqual({ green: '3 current', blue: old });
+    expect(d.inProgress).toBe(inProgress);
+    expect(d.rollout).toEqual(inProgress ? { scaleDownAt: iso(130) } : undefined);
+  });
+
+  it('keeps the idle slot serving until the active slot can carry its load, not just its first Ready pod', () => {
+    // Reached by: an abandoned rollout, undo back to its (never Ready) revision, then the spec set to it.
+    const status = steadyOn(NEW, 'green');
+    const served = 'blue';
+    const waiting = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: unready(NEW, 3) } });
+    expect(waiting.plan.serviceSlot).toBe('blue');
+    expect(sizes(waiting)).toEqual({ green: '3 current', blue: '3 keep' });
+    const one = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 1 }) } });
+    expect(one.plan.serviceSlot).toBe('blue');
+    expect(sizes(one)).toEqual({ green: '3 current', blue: '3 keep' });
+    const all = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
+    expect(all.plan.serviceSlot).toBe('green');
+    expect(sizes(all)).toEqual({ green: '3 current', blue: '0 keep' });
+  });
+
+  it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
+    const status = steadyOn(NEW, 'green');
+    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('never sends traffic to an unpromoted preview because a stable pod restarted', () => {
+    const observed = { blue: readySlot(OLD, 3, { readyReplicas: 2, availableReplicas: 2 }), green: readySlot(NEW, 3) };
+    const d = run({ spec: blueGreenSpec({ scaleDownDelaySeconds: 30 }), status: bgRolling(), served: 'blue', observed });
+    expect([d.activeSlot, d.plan.serviceSlot]).toEqual(['blue', 'blue']);
+  });
+
+  it('does not move traffic back to the old revision when a pod of the promoted slot goes unready', () => {
+    const status = steadyOn(NEW, 'green', { rollout: { scaleDownAt: iso(30), previousRevision: OLD } });
+    const d = run({ spec: blueGreenSpec(), status, served: 'green', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3, { readyReplicas: 2 }) }, now: at(60) });
+    expect(d.plan.serviceSlot).toBe('green');
+    expect(sizes(d)).toEqual({ green: '3 current', blue: '0 keep' });
+  });
+
+  it('serves from the active slot at 0 replicas, so the old one scales down too', () => {
+    const d = run({ spec: blueGreenSpec(undefined, { replicas: 0 }), status: steadyOn(NEW, 'green'), served: 'blue', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) } });
+    expect(d.plan.serviceSlot).toBe('green');
+    expect(sizes(d)).toEqual({ green: '0 current', blue: '0 keep' });
+  });
+
+  it('never points the Service at a slot with no Ready pods while the other has some', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3, { readyReplicas: 0 }), green: readySlot(NEW, 1) } });
+    expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('aborts a failing candidate and keeps serving the active slot', () => {
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: crashing(NEW, 1) } });
+    expect(d.problem?.reason).toBe('RolloutAborted');
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '0 keep' });
+    expect(d.plan.serviceSlot).toBe('blue');
+  });
+
+  describe('undo', () => {
+    const live = steadyOn(NEW, 'green', { rollout: { previousRevision: OLD } });
+    const observed = { blue: readySlot(OLD, 0), green: readySlot(NEW, 3) };
+
+    it('flips back to the idle slot, whose revision serves again, holding the desired one back', () => {
+      const d = run({ spec: blueGreenSpec(), status: live, observed, action: 'undo:u' });
+      expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);
+      expect(d.rollout).toMatchObject({ abortedRevision: NEW });
+      expect(d.problem?.reason).toBe('RolloutAborted');
+      expect(sizes(d)).toEqual({ blue: '3 keep', green: '3 keep' });
+      // Blue has no Ready pod yet: the Service stays on green until it has.
+      expect(d.plan.serviceSlot).toBe('green');
+      expect(d.lastAction).toMatchObject({ ok: true, message: expect.stringContaining(`rolled back to revision ${OLD}`) });
+    });
+
+    it('then serves from blue and drains green as blue becomes Ready, held until the spec changes', () => {
+      const { status } = reconcileOnce({ ms: microservice(blueGreenSpec(), {}, live), observed, desiredRevision: NEW, now: T0, action: { action: 'undo', id: 'u' } });
+      const d = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(86_400) });
+      expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot]).toEqual(['blue', OLD, 'blue']);
+      expect(sizes(d)).toEqual({ blue: '3 keep', green: '0 keep' });
+      expect(d.rollout?.abortedRevision).toBe(NEW);
+
+      const changed = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) }, desired: NEWER });
+      expect(changed.rollout).toMatchObject({ candidateSlot: 'green', step: 0 });
+      expect(changed.problem).toBeUndefined();
+
+      const retried = run({ spec: blueGreenSpec(), status, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) }, action: 'retry:r' });
+      expect(retried.rollout).toMatchObject({ candidateSlot: 'green', step: 0 });
+      expect(retried.problem).toBeUndefined();
+    });
+
+    it.each<[string, ObservedSlots]>([
+      ['no idle slot', { green: readySlot(NEW, 3) }],
+      ['an idle slot of the same revision', { blue: readySlot(NEW, 0), green: readySlot(NEW, 3) }],
+      ['an idle slot holding an abandoned candidate, not the previous revision', { blue: readySlot(NEWER, 0), green: readySlot(NEW, 3) }],
+    ])('is refused with %s', (_what, obs) => {
+      const d = run({ spec: blueGreenSpec(), status: live, observed: obs, action: 'undo:u' });
+      expect(d.lastAction).toMatchObject({ ok: false, message: 'orders has no previous revision to go back to' });
+      expect([d.activeSlot, d.stableRevision, d.problem]).toEqual(['green', NEW, undefined]);
+    });
+
+    it('aborts a rollout in progress', () => {
+      const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) }, action: 'undo:u' });
+      expect([d.activeSlot, d.stableRevision, d.rollout?.abortedRevision]).toEqual(['blue', OLD, NEW]);
+    });
+  });
+});
