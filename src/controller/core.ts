@@ -13,7 +13,7 @@ import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
 import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
-import type { MeasurementRequest, MeasurementResult } from '../rollout/analysis.js';
+import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 
 export interface World {

@@ -9,71 +9,10 @@
 // only the result with the number after the last one counted is folded in, so a result is never
 // counted twice, and one lost to a restart is simply taken again.
 import type { AnalysisRunStatus, MeasurementPhase, MeasurementStatus, Metric, MetricStatus } from '../api/analysis.js';
-import { otherSlot } from '../api/names.js';
-import { wakeIn } from './moves.js';
-import type { Ctx, EngineEvent } from './types.js';
+import type { Measured, RunEnv, RunOutcome, RunSpec, Sample, Value } from './analysisTypes.js';
 import { durationMs } from './weights.js';
 
-export type Value = number | string | boolean;
-
-/** What a provider returned: the values of every series (none: no data), or why it could not. */
-export type Sample = { values: Value[] } | { error: string };
-
-/** What the placeholders of a query or URL stand for, for the revision being measured. */
-export interface Vars {
-  name: string;
-  namespace: string;
-  revision: string;
-  slot: string;
-  stableRevision: string;
-  candidateRevision: string;
-}
-
-/** A measurement the engine wants taken now. */
-export interface MeasurementRequest {
-  /** Unique for this Microservice: the same measurement asked again has the same key. */
-  key: string;
-  run: string;
-  /** When the run started: a result from an earlier run of the same id is never folded in. */
-  runStartedAt: string;
-  revision: string;
-  metric: Metric;
-  seq: number;
-  vars: Vars;
-  /** Set for maxRatioToStable: the same query, for the stable revision. */
-  stableVars?: Vars;
-}
-
-/** A measurement taken, as the shell hands it back. */
-export interface MeasurementResult {
-  key: string;
-  run: string;
-  runStartedAt: string;
-  revision: string;
-  metric: string;
-  seq: number;
-  /** When the query finished (ISO). */
-  at: string;
-  candidate: Sample;
-  stable?: Sample;
-}
-
-/** What a pass of the engine knows of analysis: the metrics it may use, and the results that came back. */
-export interface AnalysisInput {
-  /** Every metric by name: inline ones, and those of the referenced templates. */
-  metrics: ReadonlyMap<string, Metric>;
-  results: readonly MeasurementResult[];
-  /** Why some metrics could not be resolved (a template not found), by metric name when known. */
-  unresolved?: string;
-}
-
-/** One measurement judged. */
-export interface Measured {
-  phase: MeasurementPhase;
-  value?: string;
-  stableValue?: string;
-  message: string;
-}
+export type * from './analysisTypes.js';
 
 // ---- one measurement ----------------------------------------------------------------------
 
@@ -243,36 +182,6 @@ export function metricMessage(st: MetricStatus, m: Metric, gate: Gate | undefine
 
 // ---- one run ------------------------------------------------------------------------------
 
-/** What runs an analysis, and how it gates. */
-export interface RunSpec {
-  id: string;
-  metrics: readonly string[];
-  duration?: string;
-  count?: number;
-  /** A gating run passes; a background run only ever fails. */
-  gating: boolean;
-}
-
-export interface RunEnv {
-  input: AnalysisInput;
-  now: Date;
-  revision: string;
-  vars: Vars;
-  stableVars: Vars;
-}
-
-export interface RunOutcome {
-  run: AnalysisRunStatus;
-  verdict: 'Passed' | 'Failed' | 'Running';
-  message: string;
-  requests: MeasurementRequest[];
-  events: EngineEvent[];
-  /** When the next measurement is due (none in flight or due now). */
-  wakeAt?: Date;
-  /** The measurements folded in on this pass, for metrics. */
-  measured: Array<{ metric: string; phase: MeasurementPhase; value?: string; stableValue?: string }>;
-}
-
 const RUN_LABEL: Record<string, string> = { background: 'background analysis', prePromotion: 'pre-promotion analysis', postPromotion: 'post-promotion analysis' };
 export const runLabel = (id: string) => RUN_LABEL[id] ?? (id.startsWith('step-') ? `analysis at step ${id.slice(5)}` : `analysis ${id}`);
 
@@ -358,45 +267,4 @@ export function advanceRun(prev: AnalysisRunStatus | undefined, spec: RunSpec, e
   out.message = run.message;
   if (run.phase === 'Running' && wake < Infinity) out.wakeAt = new Date(wake);
   return out;
-}
-
-// ---- in the engine ------------------------------------------------------------------------
-
-/** The two runs a rollout may have at once: the one that gates the current step, and the canary's background one. */
-export type RunSlot = 'step' | 'background';
-
-/**
- * Advances one of the rollout's analysis runs within a decision: its status goes to
- * status.rollout.analysis, the measurements due to the decision, and the engine is woken when
- * the next one is due.
- */
-export function runAnalysis(ctx: Ctx, slot: RunSlot, spec: RunSpec): RunOutcome {
-  const d = ctx.decision;
-  const active = d.activeSlot;
-  const stable = d.stableRevision ?? '';
-  const base = { name: ctx.ms.metadata.name, namespace: ctx.ms.metadata.namespace ?? '', stableRevision: stable, candidateRevision: ctx.desiredRevision };
-  const out = advanceRun(ctx.rollout.analysis?.[slot], spec, {
-    input: ctx.analysis ?? { metrics: new Map(), results: [] },
-    now: ctx.now,
-    revision: ctx.desiredRevision,
-    vars: { ...base, revision: ctx.desiredRevision, slot: otherSlot(active) },
-    stableVars: { ...base, revision: stable, slot: active },
-  });
-  ctx.rollout.analysis = { ...ctx.rollout.analysis, [slot]: out.run };
-  if (out.requests.length > 0) d.measurements = [...(d.measurements ?? []), ...out.requests];
-  if (out.measured.length > 0) d.measured = [...(d.measured ?? []), ...out.measured];
-  d.events.push(...out.events);
-  if (out.wakeAt) wakeIn(d, out.wakeAt.getTime() - ctx.now.getTime());
-  return out;
-}
-
-/** The rollout is aborted by a failed analysis: as a failing candidate aborts it, with the analysis kept in status to show why. */
-export function abortByAnalysis(ctx: Ctx, message: string): void {
-  const r = ctx.rollout;
-  ctx.rollout = { abortedRevision: ctx.desiredRevision, message, paused: r.paused, previousRevision: r.previousRevision, analysis: r.analysis };
-}
-
-/** The rollout was aborted by analysis: its status says so, with the run that failed. */
-export function abortedByAnalysis(r: { analysis?: { step?: { phase: string }; background?: { phase: string } } }): boolean {
-  return r.analysis?.step?.phase === 'Failed' || r.analysis?.background?.phase === 'Failed';
 }

@@ -9,7 +9,7 @@
 import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
-import { abortByAnalysis, runAnalysis } from './analysis.js';
+import { abortByAnalysis, runAnalysis } from './analysisRun.js';
 import type { GatingAnalysis } from '../api/analysis.js';
 
 /** A blue-green analysis that gates: before promotion, or after the switch. */

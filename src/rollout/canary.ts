@@ -4,7 +4,8 @@
 import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
-import { abortByAnalysis, runAnalysis, type RunSpec } from './analysis.js';
+import { abortByAnalysis, runAnalysis } from './analysisRun.js';
+import type { RunSpec } from './analysisTypes.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 

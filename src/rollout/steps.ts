@@ -4,7 +4,7 @@
 // through this table and knows no kind by name.
 import type { MicroserviceSpec } from '../api/schema.js';
 import type { RolloutStatus } from './types.js';
-import type { RunOutcome, RunSpec } from './analysis.js';
+import type { RunOutcome, RunSpec } from './analysisTypes.js';
 import { candidateFor, durationMs } from './weights.js';
 
 export type Step = NonNullable<MicroserviceSpec['strategy']['canary']>['steps'][number];

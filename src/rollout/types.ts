@@ -1,6 +1,6 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
-import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysis.js';
+import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysisTypes.js';
 
 /** Something that keeps the Microservice from converging until a person acts. */
 export interface Problem {
