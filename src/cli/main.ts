@@ -11,6 +11,9 @@ import { toYamlStream } from './yaml.js';
 const USAGE = `Usage:
   coxswain run [--kubeconfig FILE] [--context NAME] [--namespaces a,b] [--concurrency N]
                [--listen HOST:PORT] [--resync SECONDS] [--log-level LEVEL] [--log-format json|pretty]
+               [--prometheus-address URL] [--prometheus-timeout SECONDS] [--prometheus-ca-file FILE]
+               [--prometheus-bearer-token-file FILE | --prometheus-basic-auth-username NAME
+                --prometheus-basic-auth-password-file FILE] [--prometheus-header NAME=VALUE ...]
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
       COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT and KUBECONFIG.
   coxswain render -f FILE|-

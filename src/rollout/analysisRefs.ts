@@ -10,9 +10,11 @@ import type { Problem } from './status.js';
 
 /** The templates as the operator's caches hold them. */
 export interface TemplateLookup {
-  get(ref: TemplateRef, namespace: string): { spec?: unknown } | undefined;
+  get(ref: TemplateRef, namespace: string): object | undefined;
   /** False until the template caches have listed once: a template not seen yet may still exist. */
   synced: boolean;
+  /** False when ClusterAnalysisTemplates are not read (the operator watches only some namespaces). */
+  clusterWide?: boolean;
 }
 
 export interface ResolvedMetrics {
@@ -42,6 +44,11 @@ export function resolveMetrics(spec: MicroserviceSpec, namespace: string, templa
   (a?.templateRefs ?? []).forEach((ref, i) => {
     const obj = templates?.get(ref, namespace);
     const what = refName(ref, namespace);
+    if (!obj && ref.kind === 'ClusterAnalysisTemplate' && templates?.clusterWide === false) {
+      problems.push({ reason: 'AnalysisTemplateNotFound', message: `spec.analysis.templateRefs[${i}]: ${what} is not read: the operator watches only some namespaces (--namespaces), with no cluster-wide read` });
+      missing.push(`${what} is not read`);
+      return;
+    }
     if (!obj) {
       if (templates && templates.synced) {
         problems.push({ reason: 'AnalysisTemplateNotFound', message: `spec.analysis.templateRefs[${i}]: ${what} not found` });
@@ -49,7 +56,7 @@ export function resolveMetrics(spec: MicroserviceSpec, namespace: string, templa
       missing.push(templates?.synced ? `${what} not found` : `${what} not read yet`);
       return;
     }
-    const parsed = AnalysisTemplateSpec.safeParse(obj.spec);
+    const parsed = AnalysisTemplateSpec.safeParse((obj as { spec?: unknown }).spec);
     if (!parsed.success) {
       problems.push({ reason: 'AnalysisTemplateInvalid', message: `${what}: ${formatIssues('spec', parsed.error).join('; ')}` });
       missing.push(`${what} is invalid`);
