@@ -3,7 +3,8 @@
 // cluster without their CRDs still runs every Microservice that uses none), and a reference
 // resolved before they have listed holds its analyses instead of calling the template missing.
 // Watching only some namespaces (--namespaces), the operator has no cluster-wide read, so
-// ClusterAnalysisTemplates are not read at all and a reference to one says so.
+// ClusterAnalysisTemplates are not read (unless --cluster-analysis-templates says it may), and a
+// reference to one says so.
 import type { Logger } from 'pino';
 import type { TemplateRef } from '../api/analysis.js';
 import type { KubeClient } from '../kube/client.js';
@@ -16,9 +17,10 @@ export class TemplateCaches implements TemplateLookup {
   readonly namespaced: Cache;
   readonly cluster?: Cache;
 
-  constructor(client: KubeClient, namespaces: string[], log: Logger) {
+  /** clusterWide: read ClusterAnalysisTemplates (by default only when watching every namespace). */
+  constructor(client: KubeClient, namespaces: string[], log: Logger, clusterWide = namespaces.length === 0) {
     this.namespaced = new Cache(client, ANALYSIS_TEMPLATES, namespaces, undefined, log);
-    if (namespaces.length === 0) this.cluster = new Cache(client, CLUSTER_ANALYSIS_TEMPLATES, [], undefined, log);
+    if (clusterWide) this.cluster = new Cache(client, CLUSTER_ANALYSIS_TEMPLATES, [], undefined, log);
   }
 
   get(ref: TemplateRef, namespace: string): KubeObject | undefined {

@@ -14,6 +14,7 @@ const USAGE = `Usage:
                [--prometheus-address URL] [--prometheus-timeout SECONDS] [--prometheus-ca-file FILE]
                [--prometheus-bearer-token-file FILE | --prometheus-basic-auth-username NAME
                 --prometheus-basic-auth-password-file FILE] [--prometheus-header NAME=VALUE ...]
+               [--cluster-analysis-templates]  (read them with --namespaces too; needs that read)
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
       COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT and KUBECONFIG.
   coxswain render -f FILE|-

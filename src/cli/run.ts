@@ -73,6 +73,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'prometheus-header': { type: 'string', multiple: true },
       'prometheus-ca-file': { type: 'string' },
       'prometheus-timeout': { type: 'string' },
+      'cluster-analysis-templates': { type: 'boolean' },
     },
   });
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -83,6 +84,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
     prometheus: prometheusOptions(values, env),
+    ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
   };
   return {
     manager,

@@ -26,6 +26,8 @@ export interface ManagerOptions {
   stallSeconds: number;
   /** The operator's Prometheus (--prometheus-*): default address, credentials, CA, timeout. */
   prometheus?: PrometheusOptions;
+  /** Read ClusterAnalysisTemplates; unset: only when watching every namespace (a cluster-wide read). */
+  clusterAnalysisTemplates?: boolean;
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = { namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360 };
@@ -56,7 +58,7 @@ export class Manager {
   constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
     this.microservices = new Cache(client, wiring.for, opts.namespaces, undefined, log);
     this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, w.labelSelector, log)]));
-    this.templates = new TemplateCaches(client, opts.namespaces, log);
+    this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
     this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
     this.reconciler = new Reconciler({
       kube: new Kube(client), microservices: this.microservices, children: this.children, log, analysis: { runner: this.analysis, templates: this.templates },
