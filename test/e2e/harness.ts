@@ -1,8 +1,9 @@
 // What the end-to-end tests share: kubectl against the test cluster, the operator as a child
 // process (the same binary users run), polling, and the API server's audit log.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -18,13 +19,31 @@ export interface Result {
   stderr: string;
 }
 
-export function kubectl(args: string[], input?: string): Promise<Result> {
+export interface RunOptions {
+  cwd?: string;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The one way the suite runs a command: its exit code and output, never a throw. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<Result> {
   return new Promise((done) => {
-    const child = execFile('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
-    if (input !== undefined) child.stdin?.end(input);
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
+}
+
+/** Runs a command that must succeed; returns stdout. */
+export async function must(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function kubectl(args: string[], input?: string): Promise<Result> {
+  return run('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { input });
 }
 
 /** kubectl that must succeed; returns stdout. */
@@ -32,6 +51,49 @@ export async function k(...args: string[]): Promise<string> {
   const r = await kubectl(args);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * A long-running kubectl (a watch), its stdout handed over line by line as it comes; stop() ends
+ * it and resolves once the last line has been handed over.
+ */
+export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  const child = spawn('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let rest = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  });
+  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
+  return {
+    stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await closed; },
+    stderr: () => stderr,
+  };
+}
+
+let pluginPath: string | undefined;
+
+/**
+ * A PATH on which kubectl finds the plugin by its file name, as it would after `npm install -g`
+ * (dist/cli/plugin.js linked as kubectl-coxswain), with the project's Node 24 first.
+ */
+function pluginPATH(): string {
+  if (pluginPath) return pluginPath;
+  const bin = join(tmpdir(), `coxswain-plugin-${process.pid}`);
+  mkdirSync(bin, { recursive: true });
+  const plugin = resolve(ROOT, 'dist/cli/plugin.js');
+  chmodSync(plugin, 0o755);
+  try { symlinkSync(plugin, join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
+  pluginPath = `${bin}:${resolve(ROOT, 'node_modules/.bin')}:${process.env.PATH}`;
+  return pluginPath;
+}
+
+/** `kubectl coxswain ARGS -n NS` exactly as typed, through kubectl's plugin mechanism. */
+export function kubectlCoxswain(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return run('kubectl', ['coxswain', ...args, '-n', ns], { env: { ...process.env, PATH: pluginPATH(), KUBECONFIG, ...env } });
 }
 
 export async function apply(manifest: object | string, ...args: string[]): Promise<Result> {
@@ -84,23 +146,36 @@ export async function deleteNamespace(ns: string): Promise<void> {
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
 }
 
-export class Operator {
+export interface OperatorProcessOptions {
+  /** Defaults to the admin kubeconfig of the test cluster. */
+  kubeconfig?: string;
+  /** --listen; empty (the default) serves no health or metrics port. */
+  listen?: string;
+  args?: string[];
+  /** Where dist/cli/main.js is: the repository, or a folder laid out like the image. */
+  appDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `coxswain run` as a child process, the same binary users run, with its output kept (and, with
+ * COXSWAIN_E2E_OPERATOR_LOG=FILE, appended to FILE, to read after a failure).
+ */
+export class OperatorProcess {
   private child?: ChildProcess;
   output = '';
+  exit?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(private readonly args: string[]) {}
-
-  start(): this {
-    this.child = spawn(process.execPath, [resolve(ROOT, 'dist/cli/main.js'), 'run', '--kubeconfig', KUBECONFIG, '--listen', '', ...this.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'debug' },
-    });
-    // COXSWAIN_E2E_OPERATOR_LOG keeps every operator's output in a file, to read after a failure.
+  protected spawn(opts: OperatorProcessOptions): void {
+    const appDir = opts.appDir ?? ROOT;
+    const args = [resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', ...(opts.args ?? [])];
+    const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...opts.env } });
+    this.child = child;
     const keep = process.env.COXSWAIN_E2E_OPERATOR_LOG;
     const take = (d: Buffer) => { this.output += d; if (keep) appendFileSync(keep, d); };
-    this.child.stdout?.on('data', take);
-    this.child.stderr?.on('data', take);
-    return this;
+    child.stdout?.on('data', take);
+    child.stderr?.on('data', take);
+    this.exit = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
   }
 
   get pid(): number | undefined {
@@ -111,18 +186,33 @@ export class Operator {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Stops it as Kubernetes would (SIGTERM); resolves with its exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    const child = this.child;
-    if (!child || !this.alive) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-    child.kill(signal);
-    return exited;
+  /** Stops it as Kubernetes would (SIGTERM, unless told otherwise); resolves once it has exited. */
+  protected async terminate(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+    if (!this.child) return undefined;
+    if (this.alive) this.child.kill(signal);
+    return this.exit;
   }
 
   /** Its structured log lines. */
   lines(): Array<Record<string, unknown>> {
     return logLines(this.output);
+  }
+}
+
+/** The operator with no health port, on the admin kubeconfig: what most files run. */
+export class Operator extends OperatorProcess {
+  constructor(private readonly args: string[]) {
+    super();
+  }
+
+  start(): this {
+    this.spawn({ args: this.args });
+    return this;
+  }
+
+  /** Stops it as Kubernetes would (SIGTERM); resolves with its exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return (await this.terminate(signal))?.code ?? null;
   }
 }
 
@@ -134,6 +224,7 @@ export function logLines(output: string): Array<Record<string, unknown>> {
 export interface AuditEvent {
   verb: string;
   userAgent?: string;
+  user?: { username?: string };
   requestReceivedTimestamp: string;
   stage: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
@@ -145,11 +236,15 @@ export function auditMark(): number {
   return hasAuditLog ? statSync(AUDIT_LOG!).size : 0;
 }
 
+/** Every request the API server completed since the mark, one per request (the audit log's ResponseComplete stage). */
+export function auditEvents(since: number): AuditEvent[] {
+  const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent).filter((e) => e.stage === 'ResponseComplete');
+}
+
 /** Requests the operator (user agent `coxswain/<version> ...`) made since the mark, one per request. */
 export function operatorRequests(since: number, namespace?: string): AuditEvent[] {
-  const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent)
-    .filter((e) => e.stage === 'ResponseComplete' && e.userAgent?.startsWith('coxswain/') && (!namespace || e.objectRef?.namespace === namespace));
+  return auditEvents(since).filter((e) => e.userAgent?.startsWith('coxswain/') && (!namespace || e.objectRef?.namespace === namespace));
 }
 
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);

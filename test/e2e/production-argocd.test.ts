@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, ROOT } from './harness.js';
-import { must, RunningOperator } from './production-harness.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, must, ROOT } from './harness.js';
+import { RunningOperator } from './production-harness.js';
 
 const TOOL_DIR = resolve(ROOT, 'hack/tools/argocd-health');
 const SCRIPT = resolve(ROOT, 'docs/argocd/health.lua');

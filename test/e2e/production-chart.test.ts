@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, ROOT } from './harness.js';
-import { CHART, CLUSTER_SCOPED, helm, helm3, type Manifest, must, parseManifests, run, suffix, template } from './production-harness.js';
+import { createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, must, ROOT, run } from './harness.js';
+import { CHART, CLUSTER_SCOPED, helm, helm3, type Manifest, parseManifests, suffix, template } from './production-harness.js';
 
 let ns: string;
 const cleanups: Array<() => Promise<unknown>> = [];

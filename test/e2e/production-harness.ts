@@ -1,33 +1,17 @@
 // What the production tests share: helm (built from its Go module), the chart's RBAC installed
 // under a unique release name, kubeconfigs that authenticate as a ServiceAccount, operators run
-// with their own kubeconfig, health port and working directory, and small HTTP helpers.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+// with their own kubeconfig, health port and working directory, and small HTTP helpers. Commands
+// run through harness.ts's run()/must(), as in every other file.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as yaml from 'js-yaml';
-import { KUBECONFIG, k, kubectl, logLines, ROOT, type Result } from './harness.js';
+import { KUBECONFIG, k, kubectl, OperatorProcess, type OperatorProcessOptions, ROOT, run } from './harness.js';
 
 export const HELM = resolve(ROOT, 'hack/tools/helm/helm.sh');
 export const CHART = resolve(ROOT, 'charts/coxswain');
-
-export function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  return new Promise((done) => {
-    const child = execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
-
-/** Runs a command that must succeed; returns stdout. */
-export async function must(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): Promise<string> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Helm 4 against the test cluster (`helm template` and `lint` never contact it). */
 export const helm = (...args: string[]) => run(HELM, ['--kubeconfig', KUBECONFIG, ...args]);
@@ -111,42 +95,20 @@ export async function http(url: string): Promise<{ status: number; body: string 
   }
 }
 
-export interface RunningOptions {
-  /** Defaults to the admin kubeconfig of the test cluster. */
-  kubeconfig?: string;
-  args?: string[];
-  /** Where dist/cli/main.js is: the repository, or a folder laid out like the image. */
-  appDir?: string;
-  env?: NodeJS.ProcessEnv;
-}
+export interface RunningOptions extends Omit<OperatorProcessOptions, 'listen'> {}
 
 /** The operator as a child process with its health server on a free loopback port. */
-export class RunningOperator {
-  private child?: ChildProcess;
-  output = '';
+export class RunningOperator extends OperatorProcess {
   port = 0;
-  exit?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(private readonly opts: RunningOptions = {}) {}
+  constructor(private readonly opts: RunningOptions = {}) {
+    super();
+  }
 
   async start(): Promise<this> {
     this.port = await freePort();
-    const appDir = this.opts.appDir ?? ROOT;
-    const args = [resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', this.opts.kubeconfig ?? KUBECONFIG, '--listen', `127.0.0.1:${this.port}`, ...(this.opts.args ?? [])];
-    this.child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...this.opts.env } });
-    this.child.stdout?.on('data', (d) => (this.output += d));
-    this.child.stderr?.on('data', (d) => (this.output += d));
-    const child = this.child;
-    this.exit = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
+    this.spawn({ ...this.opts, listen: `127.0.0.1:${this.port}` });
     return this;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  get alive(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   url(path: string): string {
@@ -158,12 +120,7 @@ export class RunningOperator {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.alive) this.child!.kill(signal);
-    return this.exit!;
-  }
-
-  lines(): Array<Record<string, unknown>> {
-    return logLines(this.output);
+    return (await this.terminate(signal))!;
   }
 
   /** The identity it campaigns with for the leader Lease. */

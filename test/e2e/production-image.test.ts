@@ -7,8 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, microservice, ROOT } from './harness.js';
-import { must, RunningOperator } from './production-harness.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, microservice, must, ROOT } from './harness.js';
+import { RunningOperator } from './production-harness.js';
 
 interface Stage { name: string; lines: string[] }
 

@@ -3,10 +3,9 @@
 // reconciles; killed with SIGKILL, the standby takes over within the lease duration (plus its
 // retry period) and reconciles; stopped with SIGTERM, a leader hands over at once; a leader whose
 // Lease is taken from it exits non-zero.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apply, AUDIT_LOG, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, microservice, WRITE_VERBS,
+  apply, auditEvents, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, microservice, WRITE_VERBS,
 } from './harness.js';
 import { installChartRBAC, RunningOperator, serviceAccountKubeconfig, suffix } from './production-harness.js';
 
@@ -33,9 +32,7 @@ const metric = async (op: RunningOperator, name: string) => {
   return m ? Number(m[1]) : undefined;
 };
 function writesBy(user: string, since: number) {
-  return readFileSync(AUDIT_LOG!).subarray(since).toString('utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l) as { stage: string; verb: string; user?: { username?: string }; objectRef?: { resource?: string; name?: string } })
-    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === user && WRITE_VERBS.has(e.verb));
+  return auditEvents(since).filter((e) => e.user?.username === user && WRITE_VERBS.has(e.verb));
 }
 
 beforeAll(async () => {

@@ -5,17 +5,12 @@
 // audit log must then show no request of that ServiceAccount refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, k, kubectl, microservice, AUDIT_LOG,
+  apply, auditEvents, type AuditEvent, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, k, kubectl, microservice,
 } from './harness.js';
 import { installChartRBAC, RunningOperator, serviceAccountKubeconfig, suffix } from './production-harness.js';
-import { readFileSync } from 'node:fs';
 
-interface Audit { user?: { username?: string }; verb: string; objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string }; responseStatus?: { code?: number }; stage: string }
-
-function refusals(since: number, username: string): Audit[] {
-  return readFileSync(AUDIT_LOG!).subarray(since).toString('utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l) as Audit)
-    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === username && e.responseStatus?.code === 403);
+function refusals(since: number, username: string): AuditEvent[] {
+  return auditEvents(since).filter((e) => e.user?.username === username && e.responseStatus?.code === 403);
 }
 
 const ready = (ns: string, name: string) => async () => {

@@ -1,29 +1,19 @@
 // Progressive delivery on a real cluster: canary by replica weights, pauses and promotion, bad
 // canaries aborted by themselves, blue-green with preview and undo, a restart mid-rollout, and
 // kubectl scale during a canary. Actions go through the kubectl plugin, typed as a user would.
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, KUBECONFIG, kubectl, microservice, Operator, ROOT, sleep,
+  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectlCoxswain, microservice, Operator, sleep,
 } from './harness.js';
+import { healthyAt as healthyIn, msOf, recordSplits as recordSplitsIn, slotsOf } from './rollout-harness.js';
 
 let ns: string;
 let operator: Operator;
-let pluginPath: string;
 
 beforeAll(async () => {
   await installCRD();
   ns = await createNamespace('e2e-roll');
   operator = new Operator(['--namespaces', ns]).start();
-  // kubectl finds plugins on PATH by their file name, as it would after `npm install -g`.
-  const bin = join(tmpdir(), `coxswain-plugin-${process.pid}`);
-  mkdirSync(bin, { recursive: true });
-  const plugin = resolve(ROOT, 'dist/cli/plugin.js');
-  chmodSync(plugin, 0o755);
-  try { symlinkSync(plugin, join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
-  pluginPath = `${bin}:${resolve(ROOT, 'node_modules/.bin')}:${process.env.PATH}`;
 });
 afterAll(async () => {
   await operator.stop();
@@ -31,48 +21,16 @@ afterAll(async () => {
 });
 
 /** `kubectl coxswain ...` exactly as typed, through kubectl's plugin mechanism. */
-function coxswain(...args: string[]) {
-  return kubectlWithPath(['coxswain', ...args, '-n', ns]);
-}
-async function kubectlWithPath(args: string[]) {
-  const { execFile } = await import('node:child_process');
-  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile('kubectl', args, { env: { ...process.env, PATH: pluginPath, KUBECONFIG } }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
-
-const ms = (name: string) => getJSON('microservice', '-n', ns, name);
-async function slots(name: string) {
-  const list = await getJSON('deployments', '-n', ns, '-l', `app.kubernetes.io/name=${name}`);
-  const out: Record<string, { replicas: number; ready: number; image: string }> = {};
-  for (const d of list.items) {
-    out[d.metadata.labels['coxswain.dev/slot']] = { replicas: d.spec.replicas, ready: d.status.readyReplicas ?? 0, image: d.spec.template.spec.containers[0].image };
-  }
-  return out;
-}
-const healthyAt = (name: string, image: string) => async () => {
-  const o = await ms(name);
-  return o?.status?.phase === 'Healthy' && o.status.observedGeneration === o.metadata.generation
-    && o.status.slots?.[o.status.activeSlot]?.image === image && condition(o, 'Ready')?.status === 'True' ? o : undefined;
-};
-
+const coxswain = (...args: string[]) => kubectlCoxswain(ns, args);
+const ms = (name: string) => msOf(ns, name);
+const slots = (name: string) => slotsOf(ns, name);
+const healthyAt = (name: string, image: string) => healthyIn(ns, name, image);
 /**
  * Samples slot sizes until stopped: what a person watching `kubectl get deploy -w` would see. The
  * last sample is taken after stop, so the settled state is always in the record however short the
  * window between the last scale and the condition that stopped it.
  */
-function recordSplits(name: string) {
-  const samples: Array<Record<string, { replicas: number; ready: number; image: string }>> = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      samples.push(await slots(name));
-      await sleep(200);
-    }
-  })();
-  return { samples, stop: async () => { running = false; await loop; samples.push(await slots(name)); } };
-}
+const recordSplits = (name: string) => recordSplitsIn(ns, name);
 
 const canarySpec = (image: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
   image, replicas: 4, ports: [{ name: 'http', port: 8080 }],

@@ -1,0 +1,92 @@
+// Issue 8, class 8: specs that the API server would refuse further down (server-side apply of the
+// Deployment or the Service fails on them) are refused at `kubectl apply` already, with a message
+// that names the field, instead of being admitted and retried for ever. And one that got in all
+// the same (a CRD older than the rule) is reported in status, for its generation, not retried
+// for ever behind a status that still says Healthy. Files run one at a time, so this one may swap
+// the CRD, and puts it back.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply, condition, createNamespace, deleteNamespace, eventually, installCRD, k, kubectl, microservice, Operator, ROOT } from './harness.js';
+import { healthyAt, msOf } from './rollout-harness.js';
+
+let ns: string;
+let operator: Operator;
+beforeAll(async () => {
+  await installCRD();
+  ns = await createNamespace('e2e-c-refuse');
+  operator = new Operator(['--namespaces', ns]).start();
+});
+afterAll(async () => {
+  await operator.stop();
+  await installCRD(); // today's CRD, every rule in it
+  await deleteNamespace(ns);
+});
+
+const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['two env entries with the same name', {
+    image: 'x:1', env: [{ name: 'MODE', value: 'a' }, { name: 'MODE', value: 'b' }],
+  }, /spec\.env\b/],
+  ['two ports on the same servicePort', {
+    image: 'x:1', ports: [{ name: 'http', port: 8080, servicePort: 80 }, { name: 'admin', port: 8081, servicePort: 80 }],
+  }, /spec\.ports\b.*servicePort|servicePort.*spec\.ports\b/],
+];
+
+describe('kubectl apply of a spec the objects could not hold', () => {
+  it.each(bad)('refuses %s, naming the field', async (_what, spec, message) => {
+    // A server-side dry run: the API server's whole validation, nothing stored.
+    const r = await apply(microservice('twice', spec, ns), '--dry-run=server');
+    expect(r.code, `kubectl apply said: ${r.stdout}${r.stderr}`).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('still accepts one port number on two protocols, and distinct servicePorts', async () => {
+    const ok = await apply(microservice('fine', {
+      image: 'x:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }],
+      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }, { name: 'http', port: 8080, servicePort: 80 }],
+    }, ns), '--dry-run=server');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+});
+
+/**
+ * The generated CRD without anything that could refuse a duplicate: no CEL rules, no list-map
+ * keys, no uniqueItems. What a cluster with a CRD older than the rule has.
+ */
+function permissive(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(permissive);
+  if (node === null || typeof node !== 'object') return node;
+  const drop = new Set(['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'uniqueItems']);
+  return Object.fromEntries(Object.entries(node).filter(([key]) => !drop.has(key)).map(([key, v]) => [key, permissive(v)]));
+}
+
+describe('a duplicate env name that got past an older CRD', () => {
+  it('is Stalled for its generation, naming spec.env, instead of being retried for ever', async () => {
+    const name = 'dupe';
+    const spec = (env: unknown[]) => ({ image: 'registry.example/dupe:1', replicas: 1, ports: [{ name: 'http', port: 8080 }], env });
+    await apply(microservice(name, spec([{ name: 'MODE', value: 'a' }]), ns));
+    await eventually('Healthy', healthyAt(ns, name, 'registry.example/dupe:1'), 120_000);
+
+    const today = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8'));
+    const older = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(permissive(today)));
+    expect(older.code, older.stderr).toBe(0);
+    await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev');
+    // The API server may take a moment to serve the new schema.
+    await eventually('the older CRD to admit the duplicate', async () =>
+      (await apply(microservice(name, spec([{ name: 'MODE', value: 'a' }, { name: 'MODE', value: 'b' }]), ns))).code === 0, 30_000);
+
+    const stalled = await eventually('Stalled at the new generation', async () => {
+      const o = await msOf(ns, name);
+      return o?.status?.observedGeneration === o?.metadata.generation && condition(o, 'Stalled')?.status === 'True' ? o : undefined;
+    }, 60_000).catch(async (err: Error) => {
+      const o = await msOf(ns, name);
+      throw new Error(`${err.message}; generation ${o?.metadata.generation}, observedGeneration ${o?.status?.observedGeneration}, phase ${o?.status?.phase}`);
+    });
+    expect(['ApplyFailed', 'InvalidSpec']).toContain(condition(stalled, 'Stalled')!.reason);
+    expect(condition(stalled, 'Stalled')!.message).toMatch(/spec\.env/);
+    expect(stalled.status.phase).toBe('Degraded');
+    expect(operator.alive).toBe(true);
+  });
+});
