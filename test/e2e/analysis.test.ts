@@ -3,9 +3,12 @@
 // Prometheus that is down, an operator killed mid-analysis, and a ClusterAnalysisTemplate shared
 // by two namespaces. The exporter plays the application's metrics per revision (KWOK pods serve
 // nothing), with the error rate each test sets; Prometheus scrapes it every second.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, Operator,
+  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, Operator, ROOT,
 } from './harness.js';
 import { ERROR_RATE, Exporter, P99_LATENCY, Prometheus, prometheusBinary } from './prometheus.js';
 
@@ -48,6 +51,14 @@ function canary(image: string, steps: unknown[], over: Record<string, unknown> =
 }
 
 const get = (name: string, namespace = ns) => getJSON('microservice', '-n', namespace, name);
+
+/** COXSWAIN_ARGOCD_FIXTURES=docs/argocd/testdata keeps an object as a fixture of the Argo CD health check (hack/tools/argocd-health). */
+function capture(obj: any, fixture: string): void {
+  const dir = process.env.COXSWAIN_ARGOCD_FIXTURES;
+  if (!dir) return;
+  delete obj.metadata.managedFields;
+  writeFileSync(resolve(ROOT, dir, `${fixture}.yaml`), `# Captured by test/e2e/analysis.test.ts from the local cluster.\n${yaml.dump(obj, { noRefs: true, lineWidth: -1 })}`);
+}
 
 /** Applies the first revision, waits for it to be live, and starts its traffic. */
 async function live(name: string, spec: Record<string, unknown>, namespace = ns, traffic: { errorRate?: number } = {}) {
@@ -121,6 +132,7 @@ describe('the analysis step', () => {
       samples.push(await slotSizes('bad'));
       return abortedWith('bad', 'AnalysisFailed')();
     }, 120_000);
+    capture(aborted, 'degraded-analysis');
     const message = condition(aborted, 'Stalled')!.message;
     expect(message).toMatch(/metric error-rate failed: value 0\.\d+, threshold <= 0\.05/);
     expect(aborted.status.rollout.abortedRevision).toBe(candidate);
@@ -158,6 +170,7 @@ describe('the analysis step', () => {
       const x = await get('quiet');
       return x?.status?.rollout?.step === 1 && /no data; holding \(noData: Hold\)/.test(x.status.rollout.message ?? '') ? x : undefined;
     }, 120_000);
+    capture(holding, 'progressing-analysis-hold');
     expect(holding.status.phase).toBe('Progressing');
     expect(condition(holding, 'Ready')!.message).toContain('no data');
     // It keeps holding: no data never passes.
