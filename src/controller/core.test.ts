@@ -84,6 +84,23 @@ describe('planReconcile', () => {
     expect(templateRevision(blue)).toBe(stable);
   });
 
+  it('goes back to a kept revision on undo=<revision> and stays there, its slot rebuilt from it', () => {
+    const quick = (image: string) => ({ ...base(image), strategy: { type: 'Canary' as const, canary: { steps: [{ setWeight: 50 }] } } });
+    let world = settled(quick('a:1'));
+    const first = world.ms.status!.stableRevision!;
+    for (const image of ['a:2', 'a:3']) {
+      world = { ...world, ms: { ...microservice(quick(image)), status: world.ms.status } as MicroserviceObject };
+      for (let i = 0; i < 6; i++) world = carryOut(world, planReconcile(world));
+    }
+    world = { ...world, ms: { ...world.ms, metadata: { ...world.ms.metadata, annotations: { [ANNOTATION_ACTION]: `undo=${first}:u1` } } } };
+    for (let i = 0; i < 4; i++) {
+      world = carryOut(world, planReconcile(world));
+      world = { ...world, ms: { ...world.ms, metadata: { ...world.ms.metadata, annotations: {} } } };
+    }
+    expect(world.ms.status?.stableRevision).toBe(first);
+    expect(templateRevision(deployment(world, world.ms.status!.activeSlot!))).toBe(first);
+  });
+
   it('drops the oldest revisions beyond revisionHistoryLimit, never one in use', () => {
     const world = settled({ ...base('a:1'), revisionHistoryLimit: 2 });
     const ms = microservice({ ...base('a:1'), revisionHistoryLimit: 2 });

@@ -75,13 +75,16 @@ export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   }
   if (held) waiting = held;
   const size = (r.step ?? 0) >= 1 ? total : preview;
-  // Held: the candidate never grows, and a revision that has no pods yet gets none.
-  const candSize = held ? Math.min(size, candObs?.replicas ?? 0) : size;
+  // Under post-promotion analysis `<name>` serves the candidate (whole: step 2 is reached only then).
+  const serving = r.step === 2 ? cand : servingSlot(ctx);
+  // Held: the candidate never grows, and a revision that has no pods yet gets none. While `<name>`
+  // still sends it traffic (switched from a canary), it keeps the pods that serve.
+  const servingThere = serving !== active ? Math.min(candObs?.replicas ?? 0, candObs?.servingReplicas ?? 0) : 0;
+  const candSize = Math.max(held ? Math.min(size, candObs?.replicas ?? 0) : size, servingThere);
   d.plan = {
     ...d.plan,
     slots: { [active]: { replicas: total, ...stableTemplate(ctx) }, [cand]: held && !candObs ? { replicas: 0 } : { replicas: candSize, revision: ctx.desiredRevision } },
-    // Under post-promotion analysis `<name>` serves the candidate (whole: step 2 is reached only then).
-    serviceSlot: r.step === 2 ? cand : servingSlot(ctx),
+    serviceSlot: serving,
     previewSlot: cand,
     weight: (r.step ?? 0) >= 1 ? 100 : 0,
   };

@@ -76,11 +76,16 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
 
   const weight = weightAt(steps, i);
   const sizes = split(total, weight, candReady, canarySpec);
-  // Held: the candidate never grows, and a revision that has no pods yet gets none.
-  const candidate = held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate;
+  // Held: the candidate never grows, and a revision that has no pods yet gets none. Above its
+  // weight (the steps were edited), it drains only as the stable slot fills.
+  const stableServing = observed[active]?.servingReplicas ?? 0;
+  const drain = Math.min(candObs?.replicas ?? 0, candReady, Math.max(0, ctx.floor - stableServing));
+  const candidate = Math.max(held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate, drain);
+  const activeObs = observed[active];
+  const stable = Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
   d.plan = {
     ...d.plan,
-    slots: { [active]: { replicas: sizes.stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
+    slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
     previewSlot: cand,
     weight,
   };

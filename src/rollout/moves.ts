@@ -202,15 +202,17 @@ export function beginRollout(ctx: Ctx, steps: number): void {
  * that slot has no Ready pod and the other has some. While it selects the other (after a flip or
  * an undo), it moves to the active slot once that can carry what the other serves (its Ready
  * pods, up to the total): an undo never puts all traffic on a returning slot's first Ready pod,
- * and an unpromoted candidate never gets traffic because a stable pod restarted. At 0 replicas,
- * the active slot.
+ * and an unpromoted candidate never gets traffic because a stable pod restarted. Switched from a
+ * canary (the Service selecting every slot), it narrows once the active slot can carry the load.
+ * At 0 replicas, the active slot.
  */
-export function servingSlot(ctx: Ctx): Slot {
+export function servingSlot(ctx: Ctx): Slot | undefined {
   const { observed, total, servedSlot } = ctx;
   const active = ctx.decision.activeSlot;
   const other = otherSlot(active);
   if (total === 0) return active;
   const ready = (slot: Slot) => observed[slot]?.servingReplicas ?? 0;
+  if (servedSlot === 'all' && ready(active) < ctx.floor && ready(other) > 0) return undefined;
   const need = servedSlot === other ? Math.min(total, ready(other)) : Math.min(1, ready(other));
   return ready(active) >= need ? active : other;
 }

@@ -4,10 +4,11 @@ import type { KubeObject } from '../kube/object.js';
 import { LABEL_REVISION, LABEL_SLOT, SLOTS } from '../api/names.js';
 import type { ObservedSlot } from './types.js';
 
-/** The slot a live Service selects, when it selects just one (blue-green); undefined otherwise. */
-export function servedSlotOf(service: KubeObject | undefined): Slot | undefined {
-  const slot = (service as { spec?: { selector?: Record<string, string> } } | undefined)?.spec?.selector?.[LABEL_SLOT];
-  return SLOTS.find((s) => s === slot);
+/** The slot a live Service selects: one slot, 'all' when it selects every slot, undefined when there is no Service. */
+export function servedSlotOf(service: KubeObject | undefined): Slot | 'all' | undefined {
+  if (!service) return undefined;
+  const slot = (service as { spec?: { selector?: Record<string, string> } }).spec?.selector?.[LABEL_SLOT];
+  return SLOTS.find((s) => s === slot) ?? 'all';
 }
 
 interface DeploymentShape {

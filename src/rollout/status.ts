@@ -88,7 +88,9 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
   const prev = ms.status ?? {};
   const generation = ms.metadata.generation;
   const want = ms.spec.replicas;
-  const done = converged(ms, desiredRevision, activeSlot, observed, !!outcome.rollout?.scaleDownAt);
+  // A revision held back (aborted, or undone to another) is never done, however whole its slot
+  // still is in this pass's observation.
+  const done = converged(ms, desiredRevision, activeSlot, observed, !!outcome.rollout?.scaleDownAt) && outcome.rollout?.abortedRevision !== desiredRevision;
   const slots = SLOTS.map((s) => observed[s]).filter((o) => o !== undefined);
   const sum = (f: (o: NonNullable<ObservedSlots[Slot]>) => number) => slots.reduce((n, o) => n + f(o), 0);
   const replicas = sum((o) => o.currentReplicas);

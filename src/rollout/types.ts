@@ -77,8 +77,8 @@ export interface EngineInput {
    * rebuilt from them. Unset: the spec's and the stable one.
    */
   kept?: ReadonlySet<string>;
-  /** The slot the live `<name>` Service selects, if it selects one. */
-  servedSlot?: Slot;
+  /** The slot the live `<name>` Service selects; 'all' when it selects every slot; unset when there is none. */
+  servedSlot?: Slot | 'all';
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
   action?: { action: string; arg?: string; id: string };
   /** The metrics analyses may use, and the measurements that came back since the last pass. */
