@@ -328,3 +328,15 @@ describe('properties', () => {
     }));
   });
 });
+
+describe('status at rest', () => {
+  it('a pass with nothing new (no result, no measurement due) changes nothing in the run, so status is not rewritten', () => {
+    const m = metric({ max: 1, interval: '30s' });
+    const spec = { ...step, duration: '2m' };
+    const first = advanceRun(undefined, spec, envOf([m], [], at(0)));
+    const req = first.requests[0]!;
+    const res: MeasurementResult = { key: req.key, run: req.run, runStartedAt: req.runStartedAt, revision: 'cand', metric: 'error-rate', seq: 1, at: at(1).toISOString(), candidate: v(0) };
+    const second = advanceRun(first.run, spec, envOf([m], [res], at(1)));
+    for (const s of [2, 7, 19, 30]) expect(advanceRun(second.run, spec, envOf([m], [], at(s))).run).toEqual(second.run);
+  });
+});

@@ -173,8 +173,9 @@ export function metricMessage(st: MetricStatus, m: Metric, gate: Gate | undefine
   const parts = [`${m.name}: ${last.value ?? '-'}${last.stableValue !== undefined ? ` (stable ${last.stableValue})` : ''} (${thresholdOf(m)})`];
   if (gate) {
     parts.push(`${st.passed}/${gate.count ?? 1} passed`);
-    const left = gate.duration ? durationMs(gate.duration) - (now.getTime() - gate.startedAt.getTime()) : 0;
-    if (left > 0) parts.push(`${Math.ceil(left / 1000)}s to go`);
+    // The end as a time, not a countdown: status changes only when something happened.
+    const end = gate.duration ? gate.startedAt.getTime() + durationMs(gate.duration) : 0;
+    if (end > now.getTime()) parts.push(`${gate.duration} until ${new Date(end).toISOString()}`);
   }
   if (st.failed > 0) parts.push(`${st.failed}/${m.failureLimit} failures tolerated`);
   return parts.join(', ');
