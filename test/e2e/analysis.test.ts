@@ -4,6 +4,7 @@
 // by two namespaces. The exporter plays the application's metrics per revision (KWOK pods serve
 // nothing), with the error rate each test sets; Prometheus scrapes it every second.
 import { writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -285,6 +286,32 @@ describe('resilience', () => {
       expect(errors[0]).toContain(prometheus.address);
     } finally {
       await prometheus.start();
+    }
+  });
+});
+
+describe('a Prometheus that never answers', () => {
+  it('is cut off at --prometheus-timeout, reported, and past the limit a failure; meanwhile other reconciles go on', async () => {
+    // Accepts connections and never answers: the worst kind of dead.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => { sockets.push(s); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const address = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    try {
+      const hung = errorRate({ prometheus: { query: ERROR_RATE, address }, consecutiveErrorLimit: 2 });
+      const steps = [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'] } }];
+      await live('hung', canary('registry.example/hung:1', steps, {}, [hung]));
+      await live('bystander', canary('registry.example/bystander:1', [{ setWeight: 50 }]));
+      await rollOut('hung', canary('registry.example/hung:2', steps, {}, [hung]));
+      const { candidate } = await rollOut('bystander', canary('registry.example/bystander:2', [{ setWeight: 50 }]));
+      // The bystander's canary completes while the hung queries wait out their timeouts.
+      await eventually('the bystander to complete meanwhile', healthyOn('bystander', candidate), 60_000);
+      const aborted = await eventually('the timeouts to count as a failure', abortedWith('hung', 'AnalysisFailed'), 60_000);
+      expect(condition(aborted, 'Stalled')!.message).toContain('timed out after 2s');
+      expect(aborted.status.rollout.analysis.step.metrics[0].errors).toBe(2);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
     }
   });
 });
