@@ -168,6 +168,17 @@ describe('the canary analysis step', () => {
   });
 });
 
+describe('kubectl coxswain promote at an analysis step', () => {
+  it('goes past a step holding on no data, as past a pause', () => {
+    const run = drive(canary(STEPS), () => ({ values: [] }), { passes: 40 });
+    const held = run.last;
+    expect(held.status.rollout?.step).toBe(1);
+    const promoted = reconcileOnce({ ...held.input, ms: { ...held.input.ms, status: held.status }, action: { action: 'promote', id: 'p1' }, analysis: { metrics: metricsOf(errorRate), results: [] } });
+    expect(promoted.status.lastAction).toMatchObject({ action: 'promote', ok: true });
+    expect(promoted.status.rollout?.step).toBe(2);
+  });
+});
+
 describe('background analysis', () => {
   const steps = [{ setWeight: 25 }, { pause: { duration: '10m' } }, { setWeight: 50 }];
   it('aborts a canary during a pause step', () => {
