@@ -73,7 +73,9 @@ function context(input: EngineInput): Ctx {
 /** What every decision ends with: `<name>` serves the stable revision's ports, the preview the revision its slot runs; the restart stamp. */
 function finish(ctx: Ctx, d: Decision): Decision {
   const stable = d.stableRevision;
-  d.plan.servingRevision = stable && ctx.kept.has(stable) ? stable : ctx.desiredRevision;
+  // A RollingUpdate that has converged serves its revision's ports in the very pass that makes it stable.
+  const rolledOut = ctx.ms.spec.strategy.type === 'RollingUpdate' && !d.inProgress;
+  d.plan.servingRevision = stable && ctx.kept.has(stable) && !rolledOut ? stable : ctx.desiredRevision;
   d.plan.previewRevision = d.plan.previewSlot === otherSlot(d.activeSlot) ? ctx.desiredRevision : d.plan.servingRevision;
   d.plan.restartedAt = d.restartedAt;
   return d;

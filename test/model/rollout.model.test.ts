@@ -1,0 +1,756 @@
+// Model-based test of rollouts (issue 8): random sequences of what users and the cluster do, run
+// through the simulated cluster (test/support/world.ts) and the very reconcile core production
+// runs; after every instant, the invariants DESIGN.md states. A counterexample is shrunk and told
+// as a story, one line per move.
+//
+//   npx vitest run test/model                             the default run
+//   COXSWAIN_MODEL_RUNS=2000 npx vitest run test/model    a soak: that many sequences per invariant
+//   COXSWAIN_MODEL_SEED=123 ...                           replay a run (fast-check prints its seed)
+//   COXSWAIN_MODEL_SECONDS=600 ...                         time per invariant (default 120; a soak 3600)
+//   COXSWAIN_MODEL_WITHOUT=port,deleteChild ...            leave kinds of moves out (to find other failures)
+//   COXSWAIN_MODEL_ONLY=capacity,ports ...                 check only these invariants
+//   COXSWAIN_MODEL_REPLAY='<counterexample JSON>' ...      tell one counterexample with every reconcile
+//   COXSWAIN_MODEL_TRACE=1 ...                              and with every instant in between
+import fc from 'fast-check';
+import { afterAll, describe, it } from 'vitest';
+import type { MicroserviceStatus } from '../../src/api/schema.js';
+import { LABEL_REVISION, LABEL_SLOT, otherSlot } from '../../src/api/names.js';
+import { validateMicroservice } from '../../src/api/validate.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { renderDeployment, revisionOf } from '../../src/render/workload.js';
+import { clock, RevisionBook, snapshot } from '../support/story.js';
+import { EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type J = any;
+
+// ---- the user's spec, as kept in Git ------------------------------------------------------------
+
+type IntOrPercent = number | string;
+type Step = { setWeight: number } | { pause: { duration?: string } };
+type RollingLimits = { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent };
+type Strategy =
+  | ({ type: 'RollingUpdate' } & RollingLimits)
+  | ({ type: 'Canary'; steps: Step[]; rollingUpdate?: RollingLimits } & RollingLimits)
+  | { type: 'BlueGreen'; autoPromotionSeconds?: number; previewReplicas?: number; scaleDownDelaySeconds: number; rollingUpdate?: RollingLimits };
+
+interface SpecState {
+  tag: string;
+  replicas: number;
+  config?: string;
+  port: { name: string; number: number };
+  metrics: boolean;
+  strategy: Strategy;
+  paused: boolean;
+}
+
+const IMAGE = 'registry.example/orders';
+
+function toSpec(s: SpecState): J {
+  const st = s.strategy;
+  const strategy: J = { type: st.type, progressDeadlineSeconds: 300 };
+  if (st.type === 'RollingUpdate') strategy.rollingUpdate = { maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
+  if (st.type === 'Canary') {
+    strategy.canary = { steps: st.steps, maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
+    if (st.rollingUpdate) strategy.rollingUpdate = st.rollingUpdate;
+  }
+  if (st.type === 'BlueGreen') {
+    const { type: _t, rollingUpdate, ...bg } = st;
+    strategy.blueGreen = bg;
+    if (rollingUpdate) strategy.rollingUpdate = rollingUpdate;
+  }
+  return {
+    image: `${IMAGE}:${s.tag}`,
+    replicas: s.replicas,
+    ports: [{ name: s.port.name, port: s.port.number, servicePort: 80 }, ...(s.metrics ? [{ name: 'metrics', port: 9100 }] : [])],
+    ...(s.config ? { config: { data: { LOG_LEVEL: s.config } } } : {}),
+    strategy,
+    ...(s.paused ? { paused: true } : {}),
+  };
+}
+
+function labelOf(s: SpecState): string {
+  const extra = [
+    s.config ? `cfg=${s.config}` : '',
+    s.port.name !== 'http' || s.port.number !== 8080 ? `${s.port.name}:${s.port.number}` : '',
+    s.metrics ? '+metrics' : '',
+  ].filter(Boolean);
+  return `${s.tag}${extra.length ? `(${extra.join(',')})` : ''}`;
+}
+
+function describeStrategy(st: Strategy): string {
+  if (st.type === 'RollingUpdate') return `RollingUpdate(surge ${st.maxSurge}, unavailable ${st.maxUnavailable})`;
+  const own = st.rollingUpdate ? `, slot rolling ${st.rollingUpdate.maxSurge}/${st.rollingUpdate.maxUnavailable}` : '';
+  if (st.type === 'Canary') {
+    const steps = st.steps.map((x) => ('setWeight' in x ? `${x.setWeight}%` : x.pause.duration ? `pause ${x.pause.duration}` : 'pause')).join(', ');
+    return `Canary[${steps}](surge ${st.maxSurge}, unavailable ${st.maxUnavailable}${own})`;
+  }
+  return `BlueGreen(${st.autoPromotionSeconds !== undefined ? `auto ${st.autoPromotionSeconds}s` : 'manual'}${st.previewReplicas ? `, preview ${st.previewReplicas}` : ''}, delay ${st.scaleDownDelaySeconds}s${own})`;
+}
+
+// ---- moves ----------------------------------------------------------------------------------------
+
+const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;
+const CHILDREN = ['stable-slot', 'candidate-slot', 'service', 'preview', 'configmap', 'networkpolicy'] as const;
+
+type Move =
+  | { kind: 'image'; tag: string }
+  | { kind: 'revert'; back: number }
+  | { kind: 'config'; value?: string }
+  | { kind: 'port'; name: string; number: number }
+  | { kind: 'metrics'; on: boolean }
+  | { kind: 'scale'; replicas: number }
+  | { kind: 'strategy'; strategy: Strategy }
+  | { kind: 'steps'; steps: Step[] }
+  | { kind: 'paused'; paused: boolean }
+  | { kind: 'action'; action: (typeof ACTIONS)[number] }
+  | { kind: 'deleteChild'; which: (typeof CHILDREN)[number] }
+  | { kind: 'editStable'; tag: string }
+  | { kind: 'restart'; crashAfterWrites?: number }
+  | { kind: 'wait'; seconds: number };
+
+function describeMove(m: Move): string {
+  switch (m.kind) {
+    case 'image': return `image ${m.tag}`;
+    case 'revert': return `git revert: image as ${m.back} change(s) ago`;
+    case 'config': return m.value ? `config LOG_LEVEL=${m.value}` : 'config removed';
+    case 'port': return `port renamed/renumbered to ${m.name}:${m.number}`;
+    case 'metrics': return m.on ? 'port metrics:9100 added' : 'port metrics removed';
+    case 'scale': return `scale to ${m.replicas}`;
+    case 'strategy': return `strategy ${describeStrategy(m.strategy)}`;
+    case 'steps': return `steps edited: ${describeStrategy({ type: 'Canary', steps: m.steps, maxSurge: '-', maxUnavailable: '-' }).replace(/\(surge.*$/, '').replace('Canary', '')}`;
+    case 'paused': return `spec.paused ${m.paused}`;
+    case 'action': return `kubectl coxswain ${m.action}`;
+    case 'deleteChild': return `kubectl delete ${m.which}`;
+    case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
+    case 'restart': return m.crashAfterWrites !== undefined ? `operator dies after ${m.crashAfterWrites} write(s) of its next reconcile, restarts` : 'operator restarts';
+    case 'wait': return `wait ${m.seconds}s`;
+  }
+}
+
+const arbLimits: fc.Arbitrary<RollingLimits> = fc.record({ maxSurge: fc.constantFrom<IntOrPercent>('25%', 1, 0, '50%'), maxUnavailable: fc.constantFrom<IntOrPercent>(0, 1, '25%') })
+  .filter((l) => !(l.maxSurge === 0 && l.maxUnavailable === 0));
+
+const arbSteps: fc.Arbitrary<Step[]> = fc.array(fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map((w): Step => ({ setWeight: w })) },
+  { weight: 1, arbitrary: fc.constant<Step>({ pause: {} }) },
+  { weight: 1, arbitrary: fc.constantFrom('10s', '1m', '5m').map((d): Step => ({ pause: { duration: d } })) },
+), { minLength: 1, maxLength: 4 }).map((steps) => {
+  // Weights never decrease (the schema says so): sort them into the places weights hold.
+  const weights = steps.flatMap((s) => ('setWeight' in s ? [s.setWeight] : [])).sort((a, b) => a - b);
+  return steps.map((s) => ('setWeight' in s ? { setWeight: weights.shift()! } : s));
+});
+
+const arbStrategy: fc.Arbitrary<Strategy> = fc.oneof(
+  arbLimits.map((l): Strategy => ({ type: 'RollingUpdate', ...l })),
+  fc.record({ steps: arbSteps, limits: arbLimits, own: fc.option(arbLimits, { nil: undefined, freq: 4 }) })
+    .map(({ steps, limits, own }): Strategy => ({ type: 'Canary', steps, ...limits, ...(own ? { rollingUpdate: own } : {}) })),
+  fc.record({
+    autoPromotionSeconds: fc.constantFrom(undefined, 0, 30, 120),
+    previewReplicas: fc.constantFrom(undefined, undefined, 1, 2),
+    scaleDownDelaySeconds: fc.constantFrom(0, 30, 120),
+    own: fc.option(arbLimits, { nil: undefined, freq: 4 }),
+  }).map(({ own, autoPromotionSeconds, previewReplicas, scaleDownDelaySeconds }): Strategy => ({
+    type: 'BlueGreen', scaleDownDelaySeconds,
+    ...(autoPromotionSeconds !== undefined ? { autoPromotionSeconds } : {}),
+    ...(previewReplicas !== undefined ? { previewReplicas } : {}),
+    ...(own ? { rollingUpdate: own } : {}),
+  })),
+);
+
+const arbTag = fc.constantFrom('v2', 'v3', 'v4', 'v2', 'v3', 'hang', 'crash', 'slow');
+
+const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move> }> = {
+  image: { weight: 5, arbitrary: arbTag.map((tag): Move => ({ kind: 'image', tag })) },
+  revert: { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((back): Move => ({ kind: 'revert', back })) },
+  config: { weight: 1, arbitrary: fc.constantFrom(undefined, 'debug', 'info').map((value): Move => (value ? { kind: 'config', value } : { kind: 'config' })) },
+  port: { weight: 1, arbitrary: fc.record({ name: fc.constantFrom('http', 'web'), number: fc.constantFrom(8080, 9090) }).map((p): Move => ({ kind: 'port', ...p })) },
+  metrics: { weight: 1, arbitrary: fc.boolean().map((on): Move => ({ kind: 'metrics', on })) },
+  scale: { weight: 2, arbitrary: fc.integer({ min: 1, max: 6 }).map((replicas): Move => ({ kind: 'scale', replicas })) },
+  strategy: { weight: 2, arbitrary: arbStrategy.map((strategy): Move => ({ kind: 'strategy', strategy })) },
+  steps: { weight: 1, arbitrary: arbSteps.map((steps): Move => ({ kind: 'steps', steps })) },
+  paused: { weight: 1, arbitrary: fc.boolean().map((paused): Move => ({ kind: 'paused', paused })) },
+  action: { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((action): Move => ({ kind: 'action', action })) },
+  deleteChild: { weight: 1, arbitrary: fc.constantFrom(...CHILDREN).map((which): Move => ({ kind: 'deleteChild', which })) },
+  editStable: { weight: 1, arbitrary: fc.constantFrom('edited', 'hang-edited').map((tag): Move => ({ kind: 'editStable', tag })) },
+  restart: { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }).map((k): Move => (k === undefined ? { kind: 'restart' } : { kind: 'restart', crashAfterWrites: k })) },
+  wait: {
+    weight: 10,
+    arbitrary: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: 61, max: 900 }) })
+      .map((seconds): Move => ({ kind: 'wait', seconds })),
+  },
+};
+
+const without = new Set((process.env.COXSWAIN_MODEL_WITHOUT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const arbMove = fc.oneof(...Object.entries(MOVES).filter(([k]) => !without.has(k)).map(([, v]) => v));
+
+interface Scenario {
+  seed: number;
+  initial: SpecState;
+  moves: Move[];
+}
+
+const arbScenario: fc.Arbitrary<Scenario> = fc.record({
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  initial: fc.record({
+    tag: fc.constant('v1'),
+    replicas: fc.integer({ min: 1, max: 5 }),
+    config: fc.constantFrom(undefined, 'info'),
+    port: fc.constant({ name: 'http', number: 8080 }),
+    metrics: fc.constant(false),
+    strategy: without.has('strategy') ? arbStrategy : arbStrategy,
+    paused: fc.constant(false),
+  }).map((s): SpecState => (s.config === undefined ? (({ config: _c, ...rest }) => rest)(s) : s)),
+  moves: fc.array(arbMove, { minLength: 1, maxLength: 24 }),
+});
+
+// ---- the invariants ---------------------------------------------------------------------------------
+//
+// How each is read, where the words leave room:
+// - capacity: T is spec.replicas; maxUnavailable the larger of the strategy's before and after the
+//   move (canary.maxUnavailable or rollingUpdate.maxUnavailable, 0 for blue-green, and the slots'
+//   own rollingUpdate when one is set), resolved as a Deployment does. Checked at every instant
+//   against the one before, except at the instant of a user's delete or edit of a child; "before"
+//   counts only pods their ReplicaSet still wants (see `promised`). Pods behind `<name>` are the
+//   Ready endpoints of its first port.
+// - replaced and ports: a problem counts once it has lasted GRACE_MS (a controller a second late
+//   is no bug); "the stable slot can carry the load" is >= max(1, T - maxUnavailable) Ready pods of
+//   the stable revision in status.activeSlot. A pod's revision is what it runs: its label, or
+//   `<label>~edited` after a kubectl set image.
+// - step: checked whenever what status reports changes (revision, step, steps, reason): at step i
+//   of a canary, the revision's own Ready pods (by label) must reach step i-1's weight, at a pause
+//   waiting for promotion its own weight, a blue-green preview reported ready its preview size,
+//   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
+// - paused: the revisions allowed are those with pods, the one rolling out and the stable one
+//   when the pause began (spec.paused, or status.rollout.paused after the action).
+// - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
+//   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
+// - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
+//   its one slot natively to the desired revision by design).
+
+export const INVARIANTS = {
+  capacity: 'Ready pods behind <name> never drop below T - maxUnavailable (while they were there and T did not drop)',
+  replaced: 'no pod of an aborted or replaced revision serves once the stable slot can carry the load',
+  step: 'a revision is never at a step, or promotable, with fewer of its own Ready pods than the step asks',
+  ports: '<name> never targets a port that no pod it selects has',
+  paused: 'while paused, a revision that was not rolling out when the pause began gets no pods',
+  liveness: 'with no outside event, requeues alone carry every rollout to its end',
+  stableSlot: 'at the end of every reconcile the stable slot holds the stable revision\'s template',
+} as const;
+export type Invariant = keyof typeof INVARIANTS;
+
+class Violation extends Error {
+  constructor(readonly invariant: Invariant, message: string) {
+    super(message);
+  }
+}
+
+// The step arithmetic as DESIGN.md states it, written again here so the oracle shares no code with the engine.
+/** For weight w of total T, the candidate gets ceil(T*w/100), at least 1 when w > 0. */
+function candidateFor(total: number, weight: number): number {
+  return weight <= 0 || total <= 0 ? 0 : Math.min(total, Math.max(1, Math.ceil((total * weight) / 100)));
+}
+
+/** The weight in force at step i: the last setWeight at or before it (0 before any); 100 past the last step. */
+function weightAt(steps: Step[], i: number): number {
+  if (i >= steps.length) return 100;
+  let w = 0;
+  for (const s of steps.slice(0, i + 1)) if ('setWeight' in s) w = s.setWeight;
+  return w;
+}
+
+/** Problems that must last this long to count: a controller a second late is not a bug. */
+const GRACE_MS = 5000;
+
+interface Observation {
+  at: number;
+  T: number;
+  mu: number;
+  serving: number;
+  /** Of those, the ones their ReplicaSet and Deployment still want (not already scaled away, the controller a moment late). */
+  promised: number;
+  paused: boolean;
+  allowed?: Set<string>;
+  stepKey?: string;
+  stable?: string;
+  revisionsWithPods: Set<string>;
+  desired?: string;
+  since: Partial<Record<Invariant, number>>;
+}
+
+/** maxUnavailable of the strategy in force, resolved as a Deployment does, and of the slots' own rolling update. */
+function maxUnavailableOf(spec: J): number {
+  const T = spec.replicas;
+  const st = spec.strategy;
+  const own = st.rollingUpdate ? fenceposts(st.rollingUpdate.maxSurge, st.rollingUpdate.maxUnavailable, T).unavailable : 0;
+  if (st.type === 'RollingUpdate') return fenceposts(st.rollingUpdate?.maxSurge ?? '25%', st.rollingUpdate?.maxUnavailable ?? 0, T).unavailable;
+  if (st.type === 'Canary') return Math.max(own, fenceposts(st.canary.maxSurge, st.canary.maxUnavailable, T).unavailable);
+  return own;
+}
+
+/**
+ * Serving pods that are there to stay: per ReplicaSet at most its spec.replicas, none of a
+ * Deployment scaled to 0. A pod that became Ready just after Coxswain sized its slot away, while
+ * the ReplicaSet controller had not yet removed it, is no capacity Coxswain can be held to.
+ */
+function promised(w: World, serving: KubeObject[]): number {
+  const byRs = new Map<string, number>();
+  for (const p of serving) {
+    const owner = p.metadata.ownerReferences?.find((r) => r.controller)?.name ?? '';
+    byRs.set(owner, (byRs.get(owner) ?? 0) + 1);
+  }
+  let n = 0;
+  for (const [name, count] of byRs) {
+    const rs: J = w.store.get('ReplicaSet', name);
+    const d: J = rs ? w.store.get('Deployment', rs.metadata.ownerReferences?.[0]?.name ?? '') : undefined;
+    if (!rs || !d || d.spec.replicas === 0) continue;
+    n += Math.min(count, rs.spec.replicas);
+  }
+  return n;
+}
+
+function hasPort(pod: KubeObject, target: number | string): boolean {
+  if (typeof target === 'string') return resolveTargetPort(pod, target) !== undefined;
+  return ((pod as J).spec?.containers ?? []).some((c: J) => (c.ports ?? []).some((p: J) => p.containerPort === target));
+}
+
+class Checker {
+  prev?: Observation;
+  /** The last move disrupted what serves (a child deleted, the stable slot edited): capacity is not Coxswain's then. */
+  disrupted = false;
+  undone = false;
+  private lastActionId?: string;
+  /** The revision a promote-full was accepted for: it skips its steps on purpose. */
+  private promotedFully?: string;
+
+  constructor(readonly only: ReadonlySet<Invariant>, readonly book: RevisionBook) {}
+
+  private fail(invariant: Invariant, message: string): void {
+    if (this.only.has(invariant)) throw new Violation(invariant, message);
+  }
+
+  /** A problem seen now counts only once it has lasted GRACE_MS. */
+  private lasting(obs: Observation, invariant: Invariant, bad: boolean, message: () => string): void {
+    if (!bad) return;
+    const since = this.prev?.since[invariant] ?? obs.at;
+    obs.since[invariant] = since;
+    if (obs.at - since >= GRACE_MS) this.fail(invariant, `${message()} (for ${Math.round((obs.at - since) / 1000)}s)`);
+  }
+
+  settled(w: World): void {
+    const msObj = w.microservice();
+    const valid = validateMicroservice(msObj);
+    if (!valid.ok) throw new Error(`the test made an invalid spec: ${valid.problems.join('; ')}`);
+    const ms = valid.value;
+    const spec: J = ms.spec;
+    const status: MicroserviceStatus = msObj.status ?? {};
+    const T = spec.replicas;
+    const name = w.name;
+    const pods = w.pods().filter((p) => !isTerminating(p));
+    const servingPods = w.servingPods(name);
+    const prev = this.prev;
+    const obs: Observation = {
+      at: w.now, T, mu: maxUnavailableOf(spec), serving: servingPods.length, promised: promised(w, servingPods), paused: spec.paused || !!status.rollout?.paused,
+      stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
+    };
+    const desired = revisionOf(ms);
+    const stable = status.stableRevision;
+    const aborted = status.rollout?.abortedRevision;
+
+    // capacity
+    if (prev && !this.disrupted && T >= prev.T) {
+      const need = T - Math.max(obs.mu, prev.mu);
+      if (prev.promised >= need && obs.serving < need) {
+        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
+      }
+    }
+
+    // replaced / aborted revisions serving
+    const stableSlot = status.activeSlot;
+    if (stable && stableSlot) {
+      const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && podReady(p) && this.book.truth(p) === stable).length;
+      const bad = carrying >= Math.max(1, T - obs.mu)
+        ? servingPods.filter((p) => {
+          const r = this.book.truth(p);
+          return r === aborted || (r !== stable && r !== desired);
+        })
+        : [];
+      this.lasting(obs, 'replaced', bad.length > 0, () => `${bad.length} pod(s) of ${[...new Set(bad.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')} serve behind ${name}, though the stable slot ${stableSlot} has ${carrying} Ready pods of the stable revision ${this.book.name(stable)} (T ${T})`);
+    }
+
+    // a step, or promotable, with too few Ready pods of the revision itself
+    const D = status.desiredRevision;
+    const last = status.lastAction;
+    if (last && last.id !== this.lastActionId) {
+      this.lastActionId = last.id;
+      if (last.action === 'promote-full' && last.ok) this.promotedFully = D;
+    }
+    const r = status.rollout ?? {};
+    const readyCond = status.conditions?.find((c) => c.type === 'Ready');
+    const steps = spec.strategy.canary?.steps ?? [];
+    obs.stepKey = JSON.stringify([D, r.step, r.steps, steps, readyCond?.reason, readyCond?.message?.includes('promotion'), r.pausedUntil !== undefined, stable]);
+    if (prev && obs.stepKey !== prev.stepKey && D && D !== stable && r.abortedRevision !== D) {
+      const Tmin = Math.min(T, prev.T);
+      const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === D && podReady(p)).length;
+      const type = spec.strategy.type;
+      const promotable = readyCond?.reason === 'Paused' && !!readyCond.message?.includes('waiting for promotion');
+      // promote-full skips the steps on purpose: what it asks for is the promotion itself, checked below.
+      const skipped = this.promotedFully === D;
+      if (type === 'Canary' && r.step !== undefined && r.steps === steps.length && !skipped) {
+        const ask = promotable ? candidateFor(Tmin, weightAt(steps, r.step)) : r.step === 0 ? 0 : candidateFor(Tmin, weightAt(steps, r.step - 1));
+        if (own < ask) this.fail('step', `revision ${this.book.name(D)} is reported at step ${r.step}/${r.steps}${promotable ? ', waiting for promotion,' : ''} with ${own} of its own pods Ready; the step asks ${ask}`);
+      }
+      if (type === 'BlueGreen' && r.step === 0 && (promotable || r.pausedUntil !== undefined)) {
+        const ask = Math.min(Tmin, spec.strategy.blueGreen?.previewReplicas ?? Tmin);
+        if (own < ask) this.fail('step', `revision ${this.book.name(D)} is reported with its preview ready (promotable) with ${own} of its own pods Ready; the preview is ${ask}`);
+      }
+    }
+    if (prev && stable && stable !== prev.stable && prev.stable && stable === prev.desired && !this.undone) {
+      const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === stable && podReady(p)).length;
+      const Tmin = Math.min(T, prev.T);
+      if (own < Tmin) this.fail('step', `revision ${this.book.name(stable)} was promoted to stable with ${own} of its own pods Ready, of ${Tmin}`);
+    }
+
+    // ports
+    const svc: J = w.store.get('Service', name);
+    if (svc) {
+      const selected = pods.filter((p) => Object.entries(svc.spec.selector ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v));
+      const missing = selected.length === 0 ? [] : (svc.spec.ports ?? []).filter((sp: J) => !selected.some((p) => hasPort(p, sp.targetPort)));
+      this.lasting(obs, 'ports', missing.length > 0, () => `${name} targets port(s) ${missing.map((p: J) => `${p.port}->${p.targetPort}`).join(', ')} that none of the ${selected.length} pod(s) it selects (${[...new Set(selected.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')}) has`);
+    }
+
+    // paused
+    if (obs.paused) {
+      obs.allowed = prev?.paused && prev.allowed ? prev.allowed
+        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
+      const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? ''));
+      if (fresh.length > 0) {
+        this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
+      }
+    }
+
+    this.prev = obs;
+    this.disrupted = false;
+    this.undone = false;
+  }
+
+  reconciled(w: World, _r: Reconciled): void {
+    const msObj = w.microservice();
+    const valid = validateMicroservice(msObj);
+    if (!valid.ok) return;
+    const status = msObj.status ?? {};
+    const stable = status.stableRevision;
+    if (!stable || !status.activeSlot || valid.value.spec.strategy.type === 'RollingUpdate') return;
+    const d: J = w.store.get('Deployment', `${w.name}-${status.activeSlot}`);
+    if (!d) return;
+    const t = d.spec.template;
+    const label = t.metadata?.labels?.[LABEL_REVISION];
+    if (label !== stable) {
+      this.fail('stableSlot', `the stable slot ${status.activeSlot} holds revision ${this.book.name(label)}'s template, not the stable revision ${this.book.name(stable)}`);
+      return;
+    }
+    const want = this.book.get(stable);
+    const c = t.spec?.containers?.[0] ?? {};
+    if (want && c.image !== want.image) {
+      this.fail('stableSlot', `the stable slot ${status.activeSlot} is labelled ${this.book.name(stable)} but runs image ${c.image}, not ${want.image}: it was edited and not repaired`);
+    }
+  }
+
+  /** After the moves, with time alone: the rollout ends, or waits for a person as the spec says. */
+  final(w: World, quiet: boolean): void {
+    const msObj = w.microservice();
+    const valid = validateMicroservice(msObj);
+    if (!valid.ok) return;
+    const spec: J = valid.value.spec;
+    const status = msObj.status ?? {};
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    const phase = status.phase;
+    const r = status.rollout ?? {};
+    const waitsForPerson = () => {
+      if (spec.paused || r.paused) return true;
+      if (spec.strategy.type === 'Canary') {
+        const step = spec.strategy.canary.steps[r.step ?? -1];
+        return !!step && 'pause' in step && !step.pause.duration;
+      }
+      if (spec.strategy.type === 'BlueGreen') return spec.strategy.blueGreen?.autoPromotionSeconds === undefined;
+      return false;
+    };
+    const generationSeen = status.observedGeneration === msObj.metadata.generation;
+    if (!generationSeen) this.fail('liveness', `status is for generation ${status.observedGeneration}, the spec is at ${msObj.metadata.generation}, 30 minutes after the last move`);
+    else if (phase === 'Healthy' || phase === 'Degraded') {
+      if (phase === 'Healthy') {
+        const serving = w.servingPods(w.name);
+        const desired = revisionOf(valid.value);
+        const others = serving.filter((p) => this.book.truth(p) !== desired);
+        if (w.store.get('Service', w.name) && (serving.length !== spec.replicas || others.length > 0)) {
+          this.fail('liveness', `Healthy, yet ${serving.length} pods serve behind ${w.name} (T ${spec.replicas}), ${others.length} of them not of revision ${this.book.name(desired)}`);
+        }
+      }
+    } else if (phase === 'Paused' && waitsForPerson()) {
+      // waiting for promotion or a resume, as the spec says
+    } else {
+      const message = (ready?.message ?? '').replace(/[0-9a-f]{10}/g, (h) => this.book.name(h));
+      this.fail('liveness', `still ${phase} (${ready?.reason}: "${message}") 30 minutes after the last move${quiet ? ', with nothing left to wake it' : ''}`);
+    }
+  }
+}
+
+// ---- running a scenario ------------------------------------------------------------------------------
+
+function content(s: SpecState): { revision: string; image: string; ports: Array<{ name?: string; containerPort: number }> } {
+  const v = validateMicroservice({ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', metadata: { name: 'orders', namespace: 'shop', uid: 'x' }, spec: toSpec(s) });
+  if (!v.ok) throw new Error(`the test made an invalid spec: ${v.problems.join('; ')}`);
+  const c: J = (renderDeployment(v.value, 'blue', 1).spec as J).template.spec.containers[0];
+  return { revision: revisionOf(v.value), image: c.image, ports: (c.ports ?? []).map((p: J) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort })) };
+}
+
+/** With COXSWAIN_MODEL_TRACE: every ReplicaSet's size and Ready pods, after each instant. */
+function rsSizes(w: World, book: RevisionBook): string {
+  return `{${w.store.list('ReplicaSet').map((rs: J) => `${rs.metadata.name.replace(`${w.name}-`, '').slice(0, 9)}:${book.name(rs.spec.template.metadata.labels[LABEL_REVISION])}${rs.spec.template.spec.containers[0].image.endsWith(':edited') ? '~edited' : ''} ${rs.status?.readyReplicas ?? 0}/${rs.spec.replicas}`).join(' ')}}`;
+}
+
+/** What the runs covered, printed at the end. */
+const totals = { sequences: 0, moves: 0, reconciles: 0, simulatedMs: 0 };
+
+function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: World, story: string[]) => void): string[] {
+  const book = new RevisionBook();
+  const checker = new Checker(only, book);
+  const story: string[] = [];
+  const traced = !!process.env.COXSWAIN_MODEL_TRACE;
+  const w = new World({
+    seed: sc.seed,
+    onSettled: (x) => {
+      if (traced) story.push(`${clock(x.now - EPOCH)}  ${'  · instant'.padEnd(44)} → ${snapshot(x, book)} ${rsSizes(x, book)}`);
+      checker.settled(x);
+    },
+    onReconciled: (x, r) => checker.reconciled(x, r),
+  });
+  const line = (what: string) => story.push(`${clock(w.now - EPOCH)}  ${what.padEnd(44)} → ${snapshot(w, book)}`);
+  let spec = sc.initial;
+  const history: SpecState[] = [spec];
+  const learn = (s: SpecState) => {
+    const c = content(s);
+    book.add(c.revision, { label: labelOf(s), image: c.image, ports: c.ports });
+  };
+  let actionId = 0;
+  let during = 'the creation';
+  try {
+    learn(spec);
+    w.createMicroservice(toSpec(spec));
+    w.runUntilQuiet(600_000, (x) => x.microservice().status?.phase === 'Healthy');
+    line(`create: ${labelOf(spec)} ×${spec.replicas} ${describeStrategy(spec.strategy)}`);
+    for (const m of sc.moves) {
+      during = describeMove(m);
+      const edit = (next: SpecState) => {
+        spec = next;
+        history.push(next);
+        learn(next);
+        w.editSpec(() => toSpec(next));
+      };
+      const status = w.microservice().status ?? {};
+      const stableSlot = status.activeSlot ?? 'blue';
+      switch (m.kind) {
+        case 'image': edit({ ...spec, tag: m.tag }); break;
+        case 'revert': {
+          const tags = [...new Set(history.map((h) => h.tag).reverse())];
+          edit({ ...spec, tag: tags[Math.min(m.back, tags.length - 1)] ?? spec.tag });
+          break;
+        }
+        case 'config': edit(m.value ? { ...spec, config: m.value } : (({ config: _c, ...rest }) => rest)(spec)); break;
+        case 'port': edit({ ...spec, port: { name: m.name, number: m.number } }); break;
+        case 'metrics': edit({ ...spec, metrics: m.on }); break;
+        case 'scale': edit({ ...spec, replicas: m.replicas }); break;
+        case 'strategy': edit({ ...spec, strategy: m.strategy }); break;
+        case 'steps': if (spec.strategy.type === 'Canary') edit({ ...spec, strategy: { ...spec.strategy, steps: m.steps } }); break;
+        case 'paused': edit({ ...spec, paused: m.paused }); break;
+        case 'action':
+          if (m.action === 'undo') checker.undone = true;
+          w.setAction(`${m.action}:${++actionId}`);
+          break;
+        case 'deleteChild': {
+          const names: Record<(typeof CHILDREN)[number], [string, string | undefined]> = {
+            'stable-slot': ['Deployment', `${w.name}-${stableSlot}`],
+            'candidate-slot': ['Deployment', `${w.name}-${otherSlot(stableSlot)}`],
+            service: ['Service', w.name],
+            preview: ['Service', `${w.name}-preview`],
+            configmap: ['ConfigMap', w.owned().find((o) => o.kind === 'ConfigMap')?.metadata.name],
+            networkpolicy: ['NetworkPolicy', w.name],
+          };
+          const [kind, name] = names[m.which];
+          if (name) w.deleteObject(kind, name);
+          checker.disrupted = true;
+          break;
+        }
+        case 'editStable':
+          w.editObject('Deployment', `${w.name}-${stableSlot}`, (d) => { d.spec.template.spec.containers[0].image = `${IMAGE}:${m.tag}`; });
+          checker.disrupted = true;
+          break;
+        case 'restart': w.restartOperator(m.crashAfterWrites); break;
+        case 'wait': break;
+      }
+      if (m.kind === 'wait') w.advance(m.seconds * 1000);
+      else w.settle();
+      line(describeMove(m));
+    }
+    during = '30 minutes with no move';
+    w.advance(30 * 60_000);
+    line('30 minutes with no move');
+    checker.final(w, w.nextDue() === undefined);
+  } catch (err) {
+    const why = err instanceof Violation ? `VIOLATED ${err.invariant} (${INVARIANTS[err.invariant]}):\n  ${err.message}` : `ERROR: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+    story.push(`${clock(w.now - EPOCH)}  ${`!! during: ${during}`.padEnd(44)} → ${snapshot(w, book)}`);
+    throw new Error(`${why}\n\nstory (seed ${sc.seed}):\n${story.join('\n')}\n`);
+  } finally {
+    trace?.(w, story);
+    totals.sequences++;
+    totals.moves += story.length - 1;
+    totals.reconciles += w.reconciles.length;
+    totals.simulatedMs += w.now - EPOCH;
+  }
+  return story;
+}
+
+// ---- the properties ------------------------------------------------------------------------------------
+
+const RUNS = Number(process.env.COXSWAIN_MODEL_RUNS ?? 50);
+const SEED = process.env.COXSWAIN_MODEL_SEED ? Number(process.env.COXSWAIN_MODEL_SEED) : undefined;
+const ONLY = process.env.COXSWAIN_MODEL_ONLY?.split(',');
+/** Each invariant's time, shrinking included: a long shrink ends with the smallest story found so far. */
+const SECONDS = Number(process.env.COXSWAIN_MODEL_SECONDS ?? (process.env.COXSWAIN_MODEL_RUNS ? 3600 : 120));
+/** A counterexample as fast-check printed it (JSON): told with every reconcile's writes. */
+const REPLAY = process.env.COXSWAIN_MODEL_REPLAY;
+
+it.runIf(REPLAY)('replays COXSWAIN_MODEL_REPLAY', () => {
+  const sc = JSON.parse(REPLAY!) as Scenario | Scenario[];
+  runScenario(Array.isArray(sc) ? sc[0]! : sc, new Set(ONLY ?? Object.keys(INVARIANTS)) as Set<Invariant>, (w, story) => {
+    console.log(story.join('\n'));
+    for (const r of w.reconciles) {
+      console.log(`${clock(r.at - EPOCH)} reconcile: ${r.writes.join('; ') || 'no writes'}${r.status ? `; status ${r.status.phase} "${r.status.rollout?.message ?? ''}"` : ''}${r.requeueAfterMs !== undefined ? `; requeue in ${r.requeueAfterMs}ms` : ''}${r.problems.length ? `; problems ${JSON.stringify(r.problems)}` : ''}${r.error ? `; ERROR ${r.error}` : ''}`);
+    }
+  });
+});
+
+describe('rollouts, model-based (issue 8)', () => {
+  afterAll(() => {
+    const { sequences, moves, reconciles, simulatedMs } = totals;
+    console.log(`model: ${sequences} sequences, ${moves} moves, ${reconciles} reconciles, ${Math.round(simulatedMs / 3_600_000)} simulated hours`);
+  });
+  for (const invariant of (Object.keys(INVARIANTS) as Invariant[]).filter((i) => !ONLY || ONLY.includes(i))) {
+    it(`${invariant}: ${INVARIANTS[invariant]}`, () => {
+      fc.assert(fc.property(arbScenario, (sc) => {
+        runScenario(sc, new Set([invariant]));
+      }), { numRuns: RUNS, interruptAfterTimeLimit: SECONDS * 1000, ...(SEED !== undefined ? { seed: SEED } : {}) });
+    }, SECONDS * 1000 + 300_000);
+  }
+});
+
+// ---- the checks themselves: each catches what it is about, in a cluster tampered with by hand ----------
+
+describe('the model\'s checks catch what they are about', () => {
+  const base: SpecState = { tag: 'v1', replicas: 3, port: { name: 'http', number: 8080 }, metrics: false, paused: false,
+    strategy: { type: 'Canary', steps: [{ setWeight: 34 }, { pause: {} }], maxSurge: 1, maxUnavailable: 0 } };
+
+  /** A Healthy Microservice, its checker on, its operator then switched off: the test does the damage. */
+  function healthy(invariant: Invariant, spec: SpecState = base) {
+    const book = new RevisionBook();
+    const checker = new Checker(new Set([invariant]), book);
+    const w = new World({ seed: 42, onSettled: (x) => checker.settled(x), onReconciled: (x, r) => checker.reconciled(x, r) });
+    const learn = (s: SpecState) => {
+      const c = content(s);
+      book.add(c.revision, { label: labelOf(s), image: c.image, ports: c.ports });
+      return c.revision;
+    };
+    learn(spec);
+    w.createMicroservice(toSpec(spec));
+    w.runUntilQuiet(600_000);
+    if (w.microservice().status?.phase !== 'Healthy') throw new Error('not Healthy to begin with');
+    w.operatorEnabled = false;
+    return { w, checker, learn };
+  }
+  const violates = (invariant: Invariant, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof Violation && err.invariant === invariant) return;
+      throw err;
+    }
+    throw new Error(`the ${invariant} check did not fire`);
+  };
+
+  it('capacity: the stable slot shrunk under the pods that serve', () => {
+    const { w } = healthy('capacity');
+    violates('capacity', () => {
+      w.editObject('Deployment', 'orders-blue', (d) => { d.spec.replicas = 1; });
+      w.advance(5_000);
+    });
+  });
+
+  it('capacity: not when the user deleted what serves, nor when T dropped', () => {
+    const { w, checker } = healthy('capacity');
+    checker.disrupted = true;
+    w.deleteObject('Deployment', 'orders-blue');
+    w.advance(10_000);
+    w.operatorEnabled = true;
+    w.runUntilQuiet(600_000);
+    w.editSpec((s) => ({ ...s, replicas: 1 }));
+    w.runUntilQuiet(600_000);
+  });
+
+  it('replaced: pods of a revision that is neither stable nor desired serve', () => {
+    const { w, learn } = healthy('replaced');
+    const old = learn({ ...base, tag: 'v0' });
+    violates('replaced', () => {
+      w.store.create({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orders-green' }, spec: {
+        replicas: 1, selector: { matchLabels: { 'coxswain.dev/slot': 'green' } },
+        template: { metadata: { labels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/managed-by': 'coxswain', 'coxswain.dev/slot': 'green', 'coxswain.dev/revision': old } },
+          spec: { containers: [{ name: 'orders', image: `${IMAGE}:v0`, ports: [{ name: 'http', containerPort: 8080 }] }] } },
+      } });
+      w.advance(60_000);
+    });
+  });
+
+  it('step: a revision reported at a pause with none of its pods Ready', () => {
+    const { w, learn } = healthy('step');
+    const v2 = learn({ ...base, tag: 'v2' });
+    w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
+    violates('step', () => {
+      const ms: J = structuredClone(w.microservice());
+      ms.status = { ...ms.status, desiredRevision: v2, rollout: { step: 1, steps: 2 },
+        conditions: [{ type: 'Ready', status: 'False', reason: 'Paused', message: 'waiting for promotion at step 1', lastTransitionTime: 'x' }] };
+      w.store.update(ms);
+      w.settle();
+    });
+  });
+
+  it('ports: <name> targets a port its pods do not have', () => {
+    const { w } = healthy('ports');
+    violates('ports', () => {
+      w.editObject('Service', 'orders', (s) => { s.spec.ports[0].targetPort = 'web'; });
+      w.advance(10_000);
+    });
+  });
+
+  it('paused: a new revision gets pods while spec.paused', () => {
+    const { w, learn } = healthy('paused');
+    const v2 = learn({ ...base, tag: 'v2' });
+    w.editSpec((s) => ({ ...s, paused: true }));
+    w.settle();
+    violates('paused', () => {
+      w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.metadata.labels['coxswain.dev/revision'] = v2; });
+      w.advance(10_000);
+    });
+  });
+
+  it('liveness: a spec change nothing acts on', () => {
+    const { w, checker } = healthy('liveness');
+    w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
+    w.runUntilQuiet(30 * 60_000);
+    violates('liveness', () => checker.final(w, true));
+  });
+
+  it('stableSlot: the stable slot edited and left so after a reconcile', () => {
+    const { w, checker } = healthy('stableSlot');
+    w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.spec.containers[0].image = `${IMAGE}:edited`; });
+    violates('stableSlot', () => checker.reconciled(w, { at: w.now, writes: [], problems: [], events: [] }));
+  });
+});
