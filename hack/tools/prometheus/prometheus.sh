@@ -30,32 +30,15 @@ release_version() {
   printf '3.%d.%s\n' $((10#${minor} - 300)) "$patch"
 }
 
-# build_prometheus: as binaries.sh's build_tool: temp file and rename, under the cache's build lock.
-build_prometheus() {
-  local dest tmp start v ldflags pkg=github.com/prometheus/common/version
-  dest=$(prom_path)
-  [[ -x "$dest" ]] && return 0
-  command -v go >/dev/null || die "go is not installed (Prometheus is built from its Go module)"
-  mkdir -p "$BIN_CACHE" "$(dirname "$dest")"
-  exec 9>"${BIN_CACHE}/.build.lock"
-  flock 9
-  if [[ -x "$dest" ]]; then exec 9>&-; return 0; fi # built by another run while we waited
+# prometheus_into TMP: the build. The -X flags are the ones Prometheus' release build (promu) sets.
+prometheus_into() {
+  local v ldflags pkg=github.com/prometheus/common/version
   v=$(prom_version)
-  tmp=$(mktemp "${dest}.tmp.XXXXXX")
-  # shellcheck disable=SC2064 # expand $tmp now
-  trap "rm -f '$tmp'" EXIT
-  log "prometheus: building ${v} ($(release_version "$v")) ..."
-  start=$(now_ms)
-  # The -X flags are the ones Prometheus' release build (promu) sets.
   ldflags="-s -w -X ${pkg}.Version=$(release_version "$v") -X ${pkg}.Revision=${v} -X ${pkg}.Branch=module"
   ldflags+=" -X ${pkg}.BuildUser=coxswain -X ${pkg}.BuildDate=$(date -u +%Y%m%d-%H:%M:%S)"
   (cd "$PROM_MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags remove_all_sd \
-    -ldflags "$ldflags" -o "$tmp" "${PROM_MODULE}/cmd/prometheus")
-  mv -f "$tmp" "$dest"
-  trap - EXIT
-  exec 9>&-
-  log "prometheus: built in $(elapsed "$start") -> ${dest}"
+    -ldflags "$ldflags" -o "$1" "${PROM_MODULE}/cmd/prometheus")
 }
 
-build_prometheus
+cached_build "$(prom_path)" "prometheus $(prom_version) ($(release_version "$(prom_version)"))" prometheus_into
 prom_path
