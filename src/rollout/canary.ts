@@ -4,6 +4,8 @@
 import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
+import { abortByAnalysis, runAnalysis } from './analysisRun.js';
+import type { RunSpec } from './analysisTypes.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 
@@ -40,6 +42,13 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   let message: string | undefined;
 
   if (checkFailure(ctx, candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
+  // Background analysis: from startingStep to the end of the rollout; it never gates, only aborts.
+  const bg = canarySpec.analysis;
+  if (bg && !held && i >= bg.startingStep) {
+    const out = runAnalysis(ctx, 'background', { id: 'background', metrics: bg.metrics, gating: false });
+    if (out.verdict === 'Failed') { abortByAnalysis(ctx, out.message); return aborted(ctx); }
+  }
+  const analyze = (spec: RunSpec) => runAnalysis(ctx, 'step', spec);
   for (;;) {
     const reached = reachedAt(ctx, weightAt(steps, i));
     if (i >= steps.length) {
@@ -53,8 +62,9 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
     // A promote was accepted at this step: it goes past it even while paused, and holds at the next one.
     if (promote && kind.promotable) { promote = false; advance(); continue; }
     if (held) { waiting = held; break; }
-    const p = kind.progress(step, { reached, now, rollout: r, name: ms.metadata.name, index: i });
+    const p = kind.progress(step, { reached, now, rollout: r, name: ms.metadata.name, index: i, analyze });
     if (p.done) { advance(); continue; }
+    if (p.abort) { abortByAnalysis(ctx, p.abort); return aborted(ctx); }
     waiting = p.waiting;
     message = p.message;
     if (p.until) {

@@ -113,11 +113,17 @@ export function aborted(ctx: Ctx): Decision {
   const d = ctx.decision;
   settle(ctx);
   const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
+  // An abort by analysis keeps the run that failed in status (bounded), to show why.
+  const analysis = ctx.rollout.analysis;
+  const byAnalysis = analysis?.step?.phase === 'Failed' || analysis?.background?.phase === 'Failed';
   d.problem = {
-    reason: 'RolloutAborted',
+    reason: byAnalysis ? 'AnalysisFailed' : 'RolloutAborted',
     message: `revision ${ctx.desiredRevision} was aborted${why}; revision ${d.stableRevision} serves. Change the spec, or run kubectl coxswain retry`,
   };
-  d.rollout = compactRollout({ abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision });
+  d.rollout = compactRollout({
+    abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision,
+    ...(byAnalysis ? { analysis } : {}),
+  });
   return d;
 }
 

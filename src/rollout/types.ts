@@ -1,5 +1,6 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysisTypes.js';
 
 /** Something that keeps the Microservice from converging until a person acts. */
 export interface Problem {
@@ -80,6 +81,8 @@ export interface EngineInput {
   servedSlot?: Slot | 'all';
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */
   action?: { action: string; arg?: string; id: string };
+  /** The metrics analyses may use, and the measurements that came back since the last pass. */
+  analysis?: AnalysisInput;
 }
 
 export interface Decision {
@@ -96,6 +99,10 @@ export interface Decision {
   restartedAt?: string;
   requeueAfterMs?: number;
   events: EngineEvent[];
+  /** Measurements due now: the shell takes them, and hands the results to a later pass. */
+  measurements?: MeasurementRequest[];
+  /** Measurements folded into status on this pass. */
+  measured?: RunOutcome['measured'];
 }
 
 /** One decision in the making: the input, the previous status, and what is decided so far. */
