@@ -39,11 +39,13 @@ test-e2e: build tools
 test-argocd:
 	cd hack/tools/argocd-health && go test -count=1 ./...
 
-## tools: Helm 4 and Helm 3 for the chart's tests, built from their Go modules once and cached like
-## the cluster binaries; the Gateway API CRDs for the traffic tests, from their Go module
+## tools: Helm 4 and Helm 3 for the chart's tests, and Prometheus for the analysis tests, built
+## from their Go modules once and cached like the cluster binaries; the Gateway API CRDs for the
+## traffic tests, from their Go module
 tools:
 	@HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@HELM_MAJOR=3 HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
+	@hack/tools/prometheus/prometheus.sh >/dev/null
 	@hack/tools/gateway-api/crds.sh >/dev/null
 
 ## image: the operator's container image (needs a Docker engine; not run on this project's CI)

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Copies the generated CRD (crds/, from `npm run gen:crd`) to where the Helm chart and the
+// Copies the generated CRDs (crds/, from `npm run gen:crd`) to where the Helm chart and the
 // kustomize base need it: neither may read files outside its own directory. The chart's copy is
 // a template: installed unless crds.install=false, and kept on `helm uninstall` (crds.keep), since
 // deleting a CRD deletes every Microservice with it.
@@ -11,25 +11,32 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const source = resolve(root, 'crds/coxswain.dev_microservices.yaml');
-const text = readFileSync(source, 'utf8');
-const body = text.replace(/^#.*\n/gm, ''); // the "generated, do not edit" header says the wrong thing in a copy
+// One entry per CRD in crds/: its file there, and the name of its chart template.
+const CRDS = [
+  ['coxswain.dev_microservices.yaml', 'microservices.coxswain.dev.yaml'],
+  ['coxswain.dev_analysistemplates.yaml', 'analysistemplates.coxswain.dev.yaml'],
+  ['coxswain.dev_clusteranalysistemplates.yaml', 'clusteranalysistemplates.coxswain.dev.yaml'],
+];
 
-function chartTemplate() {
+function chartTemplate(file, body) {
   // Helm would read any {{ in the schema's descriptions as template code.
   const escaped = body.replace(/\{\{/g, '{{ "{{" }}');
   const withAnnotations = escaped.replace(/^metadata:\n {2}name: (.*)\n/m, (m) =>
     `${m}  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\n`);
   if (withAnnotations === escaped) throw new Error('unexpected CRD layout: no metadata.name line to annotate');
-  return `{{- /* Copied from crds/coxswain.dev_microservices.yaml by hack/sync-crds.mjs (npm run gen:crd). Do not edit. */ -}}\n`
+  return `{{- /* Copied from crds/${file} by hack/sync-crds.mjs (npm run gen:crd). Do not edit. */ -}}\n`
     + `{{- if .Values.crds.install }}\n${withAnnotations.trimEnd()}\n{{- end }}\n`;
 }
 
-const header = '# Copied from crds/coxswain.dev_microservices.yaml by hack/sync-crds.mjs (npm run gen:crd). Do not edit.\n';
-const targets = [
-  [resolve(root, 'charts/coxswain/templates/crds/microservices.coxswain.dev.yaml'), chartTemplate()],
-  [resolve(root, 'config/crd/bases/coxswain.dev_microservices.yaml'), header + body],
-];
+const targets = CRDS.flatMap(([file, template]) => {
+  const text = readFileSync(resolve(root, 'crds', file), 'utf8');
+  const body = text.replace(/^#.*\n/gm, ''); // the "generated, do not edit" header says the wrong thing in a copy
+  const header = `# Copied from crds/${file} by hack/sync-crds.mjs (npm run gen:crd). Do not edit.\n`;
+  return [
+    [resolve(root, 'charts/coxswain/templates/crds', template), chartTemplate(file, body)],
+    [resolve(root, 'config/crd/bases', file), header + body],
+  ];
+});
 
 const check = process.argv.includes('--check');
 let stale = 0;

@@ -82,6 +82,31 @@ tool_path() {
   printf '%s/%s-%s/%s\n' "$BIN_CACHE" "$1" "$v" "$1"
 }
 
+# cached_build DEST WHAT FN [ARGS...]: builds DEST once, as binaries.sh's build_tool does: under the
+# cache's build lock (a concurrent run waits, then finds it built), into a temp file in the same
+# directory that is renamed into place, so an interrupted build never leaves a half-written
+# binary that later runs would trust. FN does the build itself, called with the temp path and ARGS.
+cached_build() {
+  local dest=$1 what=$2 fn=$3 tmp start
+  shift 3
+  [[ -x "$dest" ]] && return 0
+  command -v go >/dev/null || die "go is not installed (${what} is built from its Go module)"
+  mkdir -p "$BIN_CACHE" "$(dirname "$dest")"
+  exec 9>"${BIN_CACHE}/.build.lock"
+  flock 9
+  if [[ -x "$dest" ]]; then exec 9>&-; return 0; fi # built by another run while we waited
+  tmp=$(mktemp "${dest}.tmp.XXXXXX")
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this call.
+  trap "rm -f '$tmp'" EXIT
+  log "${what}: building ..."
+  start=$(now_ms)
+  "$fn" "$tmp" "$@"
+  mv -f "$tmp" "$dest"
+  trap - EXIT
+  exec 9>&-
+  log "${what}: built in $(elapsed "$start") -> ${dest}"
+}
+
 # is_running PID: alive and not a zombie (a zombie's pid still answers kill -0
 # until its parent reaps it, which may be never for a detached process).
 is_running() {

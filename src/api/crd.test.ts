@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { microserviceCRD, openAPISchema } from './crd.js';
+import { allCRDs, analysisTemplateCRD, microserviceCRD, openAPISchema } from './crd.js';
 
 const CRD_FILE = new URL('../../crds/coxswain.dev_microservices.yaml', import.meta.url);
 const OUT_OF_DATE = 'crds/coxswain.dev_microservices.yaml does not match src/api/schema.ts: run `npm run gen:crd` and commit the result';
@@ -38,6 +38,11 @@ function nodeAt(jsonPath: string): Node | undefined {
 
 describe('the checked-in CRD', () => {
   const text = readFileSync(CRD_FILE, 'utf8');
+
+  it.each(allCRDs())('crds/$file is what the schema generates', ({ file, crd: want }) => {
+    const docs = yaml.loadAll(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8'));
+    expect(docs, `crds/${file} is out of date: run \`npm run gen:crd\``).toEqual([want]);
+  });
 
   it('is what microserviceCRD() generates', () => {
     const docs = yaml.loadAll(text);
@@ -116,10 +121,11 @@ describe('the schema is structural', () => {
     expect(nodes.filter(([, n]) => n.type === 'array' && !isNode(n.items)).map(([p]) => p)).toEqual([]);
   });
 
-  it('keeps preserve-unknown-fields nodes typed object', () => {
+  it('keeps preserve-unknown-fields nodes typed object, but for the one schemaless scalar (analysis equals)', () => {
     const open = nodes.filter(([, n]) => n['x-kubernetes-preserve-unknown-fields']);
     expect(open.length).toBeGreaterThan(0);
-    expect(open.filter(([, n]) => n.type !== 'object').map(([p]) => p)).toEqual([]);
+    expect(open.filter(([, n]) => n.type !== 'object').map(([p]) => p)).toEqual(['.spec.analysis.metrics[*].equals']);
+    expect(nodeAt('.spec.analysis')).toBeDefined();
   });
 
   it('writes int-or-string exactly as the API server accepts it: anyOf [integer, string] and nothing else in the branches', () => {
@@ -218,4 +224,19 @@ describe('openAPISchema', () => {
     const Tree: z.ZodType = z.lazy(() => z.object({ children: z.array(Tree) }));
     expect(() => openAPISchema(z.object({ tree: Tree }))).toThrow(/\$ref/);
   });
+});
+
+describe('the template CRDs', () => {
+  it.each([['AnalysisTemplate', 'Namespaced', 'analysistemplates'], ['ClusterAnalysisTemplate', 'Cluster', 'clusteranalysistemplates']] as const)(
+    '%s is %s, plural %s, with spec.metrics required and typed like spec.analysis.metrics',
+    (kind, scope, plural) => {
+      const t = analysisTemplateCRD(kind) as any;
+      expect(t.metadata.name).toBe(`${plural}.coxswain.dev`);
+      expect(t.spec.scope).toBe(scope);
+      const spec = t.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+      expect(spec.required).toEqual(['metrics']);
+      expect(spec.properties.metrics.minItems).toBe(1);
+      expect(spec.properties.metrics.items).toEqual((nodeAt('.spec.analysis.metrics') as any).items);
+    },
+  );
 });

@@ -3,6 +3,7 @@
 // to properties; int-or-string and preserve-unknown-fields marked with their extensions.
 import { z } from 'zod';
 import { API_VERSION, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION, NAME_RULES } from './schema.js';
+import { ANALYSIS_TEMPLATE, AnalysisTemplateSpec, CLUSTER_ANALYSIS_TEMPLATE } from './analysis.js';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -28,6 +29,9 @@ function structural(node: unknown): unknown {
     // A looseObject: keep it open, but a structural schema may not pair properties with additionalProperties.
     delete out.additionalProperties;
     if (out.properties && Object.keys(out.properties as object).length === 0) delete out.properties;
+    // A schemaless scalar (analysis' `equals`: a number, string or boolean): the branches say
+    // nothing the API server may hold, and the operator checks the value with zod.
+    if (out.anyOf) { delete out.anyOf; delete out.type; }
   }
   if (src['x-kubernetes-int-or-string']) {
     // Defaults and descriptions may sit beside anyOf; types may not. The API server takes the
@@ -95,4 +99,54 @@ export function microserviceCRD(): JsonSchema {
       ],
     },
   };
+}
+
+/** The template kinds: AnalysisTemplate (namespaced) and ClusterAnalysisTemplate, both with spec.metrics. */
+export const TEMPLATE_KINDS = [
+  { kind: ANALYSIS_TEMPLATE, plural: 'analysistemplates', singular: 'analysistemplate', scope: 'Namespaced', shortNames: ['at'] },
+  { kind: CLUSTER_ANALYSIS_TEMPLATE, plural: 'clusteranalysistemplates', singular: 'clusteranalysistemplate', scope: 'Cluster', shortNames: ['cat'] },
+] as const;
+
+export function analysisTemplateCRD(kind: typeof ANALYSIS_TEMPLATE | typeof CLUSTER_ANALYSIS_TEMPLATE): JsonSchema {
+  const k = TEMPLATE_KINDS.find((t) => t.kind === kind)!;
+  const where = k.scope === 'Cluster' ? 'any namespace' : 'its namespace';
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${k.plural}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'coxswain' } },
+    spec: {
+      group: GROUP,
+      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, shortNames: [...k.shortNames], categories: ['coxswain'] },
+      scope: k.scope,
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: `${k.kind} holds named analysis metrics that Microservices in ${where} use through spec.analysis.templateRefs (${API_VERSION}).`,
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: openAPISchema(AnalysisTemplateSpec),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every CRD Coxswain installs, each with the file name it has under crds/. */
+export function allCRDs(): Array<{ file: string; crd: JsonSchema }> {
+  return [
+    { file: `${GROUP}_${PLURAL}.yaml`, crd: microserviceCRD() },
+    ...TEMPLATE_KINDS.map((k) => ({ file: `${GROUP}_${k.plural}.yaml`, crd: analysisTemplateCRD(k.kind) })),
+  ];
 }

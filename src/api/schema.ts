@@ -3,7 +3,8 @@
 // schemas validate at reconcile time. Rules the OpenAPI schema cannot express are CEL rules
 // attached with `cel()`; they run in the API server at `kubectl apply`.
 import { z } from 'zod';
-import { cel, type Rule } from './cel.js';
+import { cel, Duration, Name, type Rule, unique } from './rules.js';
+import { ANALYSIS_NAME_RULES, AnalysisSpec, AnalysisStatus, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES, TrafficStatus } from './traffic.js';
 
 export const GROUP = 'coxswain.dev';
@@ -36,8 +37,6 @@ const INT_OR_PERCENT = 'must be a whole number or a percentage such as 25%';
 /** A count or a percentage, like a Deployment's maxSurge. */
 export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, INT_OR_PERCENT), INT_OR_PERCENT);
 
-const unique = (xs: unknown[]) => new Set(xs).size === xs.length;
-
 /**
  * No two items share `key`. The rendered pod template and Service hold these lists as map lists
  * keyed by that field; server-side apply cannot build a patch from duplicates (HTTP 500), so the
@@ -47,8 +46,6 @@ function uniqueBy<K extends string>(key: K, message: string): Rule<Array<Record<
   return { rule: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`, message, holds: (xs) => unique(xs.map((x) => x[key])) };
 }
 const StringMap = z.record(z.string(), z.string());
-const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
-const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');
 
 export const Port = z.object({
   name: z.string().min(1).max(15).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase IANA service name of at most 15 characters').optional()
@@ -123,7 +120,7 @@ const canMove: Rule<{ maxSurge?: number | string; maxUnavailable?: number | stri
 const PauseStep = z.object({ duration: Duration.optional().describe('Wait this long; without it, wait for promotion.') });
 
 /** The step kinds: a step sets exactly one of them (their meaning is in src/rollout/steps.ts). */
-const STEP_KEYS = ['setWeight', 'pause', 'setCanaryScale', 'setHeaderRoute'] as const;
+const STEP_KEYS = ['setWeight', 'pause', 'analysis', 'setCanaryScale', 'setHeaderRoute'] as const;
 
 const CanaryStep = cel(
   z.object({
@@ -131,6 +128,7 @@ const CanaryStep = cel(
     pause: PauseStep.optional(),
     setCanaryScale: SetCanaryScale.optional(),
     setHeaderRoute: SetHeaderRoute.optional(),
+    analysis: GatingAnalysis.optional().describe('Holds the step until every metric has passed; a failed metric aborts the rollout.'),
   }),
   { rule: `[${STEP_KEYS.map((k) => `has(self.${k})`).join(', ')}].filter(x, x).size() == 1`,
     message: `each step sets exactly one of ${STEP_KEYS.slice(0, -1).join(', ')} or ${STEP_KEYS.at(-1)}`,
@@ -146,6 +144,7 @@ export const Canary = cel(
     ),
     maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
     maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
+    analysis: BackgroundAnalysis.optional().describe('Background analysis: measured from startingStep until the rollout completes; a failed metric aborts it.'),
   }),
   canMove,
 );
@@ -154,6 +153,8 @@ export const BlueGreen = z.object({
   autoPromotionSeconds: z.int().min(0).optional().describe('Promote by itself after this long; without it, wait for promotion.'),
   scaleDownDelaySeconds: z.int().min(0).default(30),
   previewReplicas: z.int().min(1).optional().describe('Candidate size before promotion; defaults to full size.'),
+  prePromotionAnalysis: GatingAnalysis.optional().describe('Must pass before promotion; a failed metric aborts the rollout.'),
+  postPromotionAnalysis: GatingAnalysis.optional().describe('Runs once <name> serves the candidate, before the previous slot is let go; a failed metric switches back.'),
 });
 
 export const RollingUpdate = cel(
@@ -240,6 +241,7 @@ export const MicroserviceSpec = cel(z.object({
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
     .describe('Revisions kept as ControllerRevisions, to rebuild a slot from and for undo; those in use are always kept.'),
   traffic: Traffic.optional().describe('How traffic reaches the slots; omitted, the Service <name> selects them (traffic by replica weight).'),
+  analysis: AnalysisSpec.optional().describe('Metrics that judge a release (docs/analysis.md); analysis steps and strategies name them.'),
 }),
 // The config's volume and mount join the user's own lists, keyed the same way.
 { rule: `!(${mountsConfig} && has(self.pod.volumeMounts)) || self.pod.volumeMounts.all(m, m.mountPath != self.config.mountPath)`,
@@ -249,6 +251,7 @@ export const MicroserviceSpec = cel(z.object({
   message: `the volume name ${CONFIG_VOLUME} is taken by config.mountPath`, fieldPath: '.pod.volumes',
   holds: (s) => !s.config?.mountPath || !(s.pod?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME) },
 ...TRAFFIC_RULES,
+...ANALYSIS_NAME_RULES,
 );
 
 /**
@@ -318,6 +321,7 @@ export const MicroserviceStatus = z.object({
     previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),
     paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),
     message: z.string().optional(),
+    analysis: AnalysisStatus.optional().describe('The analyses under way (or the one that aborted the rollout), with their last measurements.'),
   }).optional(),
   lastAction: z.object({ id: z.string(), action: z.string(), at: z.string(), ok: z.boolean(), message: z.string() }).optional()
     .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),

@@ -4,7 +4,7 @@
 // Patterns and limits are the Gateway API's own (HTTPRoute v1, standard channel), so a spec the
 // CRD accepts renders a route the Gateway API's CRD accepts too.
 import { z } from 'zod';
-import { cel, type Rule } from './cel.js';
+import { cel, type Rule } from './rules.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -4,6 +4,7 @@ import { openAPISchema } from './crd.js';
 import { API_VERSION, KIND, MicroserviceSpec, type MicroserviceSpecInput } from './schema.js';
 import { fieldPath, validateMicroservice } from './validate.js';
 import { arbName, arbSpecInput } from '../../test/support/arbitraries.js';
+import { ANALYSIS_CASES } from './analysis.test.js';
 
 const object = (spec: unknown, name = 'orders') => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'shop' }, spec });
 
@@ -175,8 +176,8 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['maxReplicas below minReplicas', { image: 'a', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.maxReplicas: maxReplicas must be at least minReplicas'],
     ['a peer with a cidr and a namespace', { image: 'a', networkPolicy: { allowFrom: [{ cidr: '10.0.0.0/8', namespace: 'web' }] } }, 'spec.networkPolicy.allowFrom[0]: set cidr, or microservice and/or namespace'],
     ['an egress peer with nothing', { image: 'a', networkPolicy: { allowTo: [{}] } }, 'spec.networkPolicy.allowTo[0]: set cidr, or microservice and/or namespace'],
-    ['a step with two actions', canary({ steps: [{ setWeight: 50, pause: {} }] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, setCanaryScale or setHeaderRoute'],
-    ['a step with no action', canary({ steps: [{}] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, setCanaryScale or setHeaderRoute'],
+    ['a step with two actions', canary({ steps: [{ setWeight: 50, pause: {} }] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, analysis, setCanaryScale or setHeaderRoute'],
+    ['a step with no action', canary({ steps: [{}] }), 'spec.strategy.canary.steps[0]: each step sets exactly one of setWeight, pause, analysis, setCanaryScale or setHeaderRoute'],
     ['a header route without a route', canary({ steps: [{ setHeaderRoute: { name: 'beta', match: [{ header: 'X-Beta', value: '1' }] } }] }),
       'spec.strategy.canary.steps: setHeaderRoute steps need spec.traffic.gateway: without a route, traffic follows the replicas'],
     ['a canary scale without a route', canary({ steps: [{ setCanaryScale: { replicas: 1 } }, { setWeight: 10 }] }),
@@ -196,6 +197,7 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['Canary without steps', { image: 'a', strategy: { type: 'Canary' } }, 'spec.strategy.canary: strategy.canary is required when type is Canary'],
     ['canary steps on a blue-green', { image: 'a', strategy: { type: 'BlueGreen', canary: { steps: [{ setWeight: 5 }] } } }, 'spec.strategy.canary: strategy.canary is set but type is not Canary'],
     ['blueGreen on a rolling update', { image: 'a', strategy: { blueGreen: {} } }, 'spec.strategy.blueGreen: strategy.blueGreen is set but type is not BlueGreen'],
+    ...ANALYSIS_CASES,
   ];
   it.each(cases)('%s', (_what, spec, problem) => {
     expect(problemsOf(spec)).toEqual([problem]);

@@ -2,14 +2,19 @@
 // `coxswain run | render | crd`: the operator, an offline renderer, and the CRD generator.
 import './node-check.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { microserviceCRD } from '../api/crd.js';
+import { allCRDs } from '../api/crd.js';
 import { renderFile } from './render.js';
 import { toYamlStream } from './yaml.js';
 
 const USAGE = `Usage:
   coxswain run [--kubeconfig FILE] [--context NAME] [--namespaces a,b] [--concurrency N]
                [--listen HOST:PORT] [--resync SECONDS] [--log-level LEVEL] [--log-format json|pretty]
+               [--prometheus-address URL] [--prometheus-timeout SECONDS] [--prometheus-ca-file FILE]
+               [--prometheus-bearer-token-file FILE | --prometheus-basic-auth-username NAME
+                --prometheus-basic-auth-password-file FILE] [--prometheus-header NAME=VALUE ...]
+               [--cluster-analysis-templates]  (read them with --namespaces too; needs that read)
                [--gateway-api true|false]
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
       COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT, COXSWAIN_GATEWAY_API and
@@ -20,8 +25,9 @@ const USAGE = `Usage:
       Exit code 2 and one line per problem on stderr when the input is invalid.
   coxswain version
       Print the version.
-  coxswain crd [-o FILE]
-      Print (or write) the Microservice CustomResourceDefinition.
+  coxswain crd [-o FILE | --dir DIR]
+      Print (or write) the CustomResourceDefinitions: Microservice, AnalysisTemplate and
+      ClusterAnalysisTemplate; --dir writes one file each, as crds/ holds them.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,8 +50,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'crd': {
-      const { values } = parseArgs({ args: rest, options: { output: { type: 'string', short: 'o' } } });
-      const text = toYamlStream([microserviceCRD()], '# Generated from src/api/schema.ts by `npm run gen:crd`. Do not edit.\n');
+      const { values } = parseArgs({ args: rest, options: { output: { type: 'string', short: 'o' }, dir: { type: 'string' } } });
+      const header = '# Generated from src/api/schema.ts by `npm run gen:crd`. Do not edit.\n';
+      if (values.dir) {
+        for (const { file, crd } of allCRDs()) writeFileSync(join(values.dir, file), toYamlStream([crd], header));
+        return 0;
+      }
+      const text = toYamlStream(allCRDs().map((c) => c.crd), header);
       if (values.output) writeFileSync(values.output, text);
       else process.stdout.write(text);
       return 0;

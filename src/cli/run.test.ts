@@ -38,3 +38,34 @@ describe('coxswain run: the Gateway API', () => {
     expect(() => parseRunOptions(['--gateway-api', 'maybe'], {})).toThrow(/--gateway-api must be true or false/);
   });
 });
+
+describe('coxswain run: the operator Prometheus', () => {
+  it('has a 10 s timeout and nothing else by default', () => {
+    expect(parseRunOptions([], {}).manager.prometheus).toEqual({ timeoutMs: 10_000 });
+  });
+
+  it('takes the address, credentials files, headers and CA from flags', () => {
+    const o = parseRunOptions(['--prometheus-address', 'https://prom:9090', '--prometheus-bearer-token-file', '/var/run/token', '--prometheus-header', 'X-Scope-OrgID=team-a',
+      '--prometheus-header', 'X-Other = b', '--prometheus-ca-file', '/etc/ca.pem', '--prometheus-timeout', '3'], {});
+    expect(o.manager.prometheus).toEqual({ address: 'https://prom:9090', bearerTokenFile: '/var/run/token', headers: { 'X-Scope-OrgID': 'team-a', 'X-Other': 'b' }, caFile: '/etc/ca.pem', timeoutMs: 3000 });
+  });
+
+  it('falls back to COXSWAIN_PROMETHEUS_*', () => {
+    const o = parseRunOptions([], { COXSWAIN_PROMETHEUS_ADDRESS: 'http://p:9090', COXSWAIN_PROMETHEUS_BASIC_AUTH_USERNAME: 'u', COXSWAIN_PROMETHEUS_BASIC_AUTH_PASSWORD_FILE: '/pw', COXSWAIN_PROMETHEUS_HEADERS: 'A=1,B=2' });
+    expect(o.manager.prometheus).toEqual({ address: 'http://p:9090', basicAuth: { username: 'u', passwordFile: '/pw' }, headers: { A: '1', B: '2' }, timeoutMs: 10_000 });
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ['a header without =', ['--prometheus-header', 'X-Scope-OrgID'], /NAME=VALUE/],
+    ['a username without a password file', ['--prometheus-basic-auth-username', 'u'], /go together/],
+    ['a token and basic auth', ['--prometheus-bearer-token-file', '/t', '--prometheus-basic-auth-username', 'u', '--prometheus-basic-auth-password-file', '/p'], /not both/],
+    ['a timeout of 0', ['--prometheus-timeout', '0'], /positive whole number/],
+  ])('refuses %s', (_what, args, message) => {
+    expect(() => parseRunOptions(args, {})).toThrow(message);
+  });
+
+  it('reads ClusterAnalysisTemplates with --namespaces only when told to', () => {
+    expect(parseRunOptions(['--namespaces', 'a'], {}).manager.clusterAnalysisTemplates).toBeUndefined();
+    expect(parseRunOptions(['--namespaces', 'a', '--cluster-analysis-templates'], {}).manager.clusterAnalysisTemplates).toBe(true);
+  });
+});

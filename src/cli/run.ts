@@ -6,6 +6,7 @@ import { KubeClient } from '../kube/client.js';
 import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/manager.js';
 import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_PROMETHEUS_TIMEOUT_MS, type PrometheusOptions } from '../analysis/prometheus.js';
 
 export function createLogger(level: string, format: string): Logger {
   const transport = format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname,component', singleLine: true } } : undefined;
@@ -17,6 +18,37 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * The operator's Prometheus: the default address and what it takes to query it. Credentials are
+ * files and flags of the operator's own Deployment (a mounted Secret, say), never a Secret the
+ * operator would read from the API.
+ */
+function prometheusOptions(values: Record<string, string | string[] | boolean | undefined>, env: NodeJS.ProcessEnv): PrometheusOptions {
+  const str = (flag: string, envName: string) => (values[flag] as string | undefined) ?? (env[envName] || undefined);
+  const headers: Record<string, string> = {};
+  const given = (values['prometheus-header'] as string[] | undefined) ?? (env.COXSWAIN_PROMETHEUS_HEADERS ?? '').split(',').filter(Boolean);
+  for (const h of given) {
+    const i = h.indexOf('=');
+    if (i <= 0) throw new Error(`--prometheus-header must be NAME=VALUE, not ${JSON.stringify(h)}`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  const username = str('prometheus-basic-auth-username', 'COXSWAIN_PROMETHEUS_BASIC_AUTH_USERNAME');
+  const passwordFile = str('prometheus-basic-auth-password-file', 'COXSWAIN_PROMETHEUS_BASIC_AUTH_PASSWORD_FILE');
+  if ((username === undefined) !== (passwordFile === undefined)) throw new Error('--prometheus-basic-auth-username and --prometheus-basic-auth-password-file go together');
+  const bearerTokenFile = str('prometheus-bearer-token-file', 'COXSWAIN_PROMETHEUS_BEARER_TOKEN_FILE');
+  if (bearerTokenFile && username) throw new Error('set a bearer token file or basic auth for Prometheus, not both');
+  const address = str('prometheus-address', 'COXSWAIN_PROMETHEUS_ADDRESS');
+  const caFile = str('prometheus-ca-file', 'COXSWAIN_PROMETHEUS_CA_FILE');
+  return {
+    timeoutMs: positiveInt('prometheus-timeout', str('prometheus-timeout', 'COXSWAIN_PROMETHEUS_TIMEOUT'), DEFAULT_PROMETHEUS_TIMEOUT_MS / 1000) * 1000,
+    ...(address ? { address } : {}),
+    ...(bearerTokenFile ? { bearerTokenFile } : {}),
+    ...(username && passwordFile ? { basicAuth: { username, passwordFile } } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(caFile ? { caFile } : {}),
+  };
 }
 
 export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
@@ -35,6 +67,14 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string' },
       'gateway-api': { type: 'string' },
+      'prometheus-address': { type: 'string' },
+      'prometheus-bearer-token-file': { type: 'string' },
+      'prometheus-basic-auth-username': { type: 'string' },
+      'prometheus-basic-auth-password-file': { type: 'string' },
+      'prometheus-header': { type: 'string', multiple: true },
+      'prometheus-ca-file': { type: 'string' },
+      'prometheus-timeout': { type: 'string' },
+      'cluster-analysis-templates': { type: 'boolean' },
     },
   });
   const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
@@ -47,6 +87,8 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
     gatewayAPI: gatewayAPI === 'true',
+    prometheus: prometheusOptions(values, env),
+    ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
   };
   return {
     manager,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { API_VERSION, KIND, type MicroserviceObject, type MicroserviceSpecInput, type MicroserviceStatus } from '../api/schema.js';
 import { reconcileOnce } from '../../test/support/cluster.js';
 import { microservice, readySlot } from '../../test/support/fixtures.js';
-import { findRevision, formatHistory, formatList, formatTree, keptRevisions, type KeptRevision } from './show.js';
+import { findRevision, formatAnalysis, formatHistory, formatList, formatTree, keptRevisions, type KeptRevision } from './show.js';
 
 const OLD = 'rev-old';
 const NEW = 'rev-new';
@@ -295,5 +295,30 @@ describe('history: the kept revisions', () => {
     const twin = kept(4, 'bad0ffffff', 'x', '2026-11-24T10:00:00Z');
     expect(findRevision([r3, twin], 'bad0', 'orders')).toBeUndefined();
     expect(findRevision([r3, twin], 'bad0ffffff', 'orders')?.revision).toBe(4);
+  });
+});
+
+describe('formatAnalysis', () => {
+  const run = (phase: 'Running' | 'Failed', last: Array<{ value?: string; stableValue?: string; phase: 'Passed' | 'Failed' | 'Inconclusive' | 'Error' }>) => ({
+    id: 'step-1', revision: 'abc123', startedAt: '2026-01-01T00:00:00Z', phase,
+    metrics: [{ name: 'error-rate', phase, threshold: '<= 0.01, <= 1.5x stable', measurements: last.length, passed: 1, failed: phase === 'Failed' ? 2 : 0, inconclusive: 0, errors: 0, consecutiveErrors: 0,
+      message: 'error-rate: 0.002 (stable 0.001) (<= 0.01, <= 1.5x stable), 1/3 passed', last: last.map((l, i) => ({ at: `2026-01-01T00:00:0${i}Z`, message: '', ...l })) }],
+  });
+
+  it('shows each metric with its phase, threshold, counts and last values, candidate and stable', () => {
+    const text = formatAnalysis({ rollout: { analysis: { step: run('Running', [{ phase: 'Passed', value: '0.002', stableValue: '0.001' }]) } } }).join('\n');
+    expect(text).toContain('analysis at step 1 (revision abc123): Running');
+    expect(text).toMatch(/error-rate\s+Running\s+<= 0\.01, <= 1\.5x stable\s+1\s+0\s+0\s+0\s+0\.002 \/ 0\.001/);
+    expect(text).toContain('1/3 passed');
+  });
+
+  it('keeps showing the run that aborted the rollout, without its running message', () => {
+    const text = formatAnalysis({ rollout: { analysis: { step: run('Failed', [{ phase: 'Failed', value: '0.25' }, { phase: 'Failed', value: '0.3' }]) } } }).join('\n');
+    expect(text).toMatch(/error-rate\s+Failed\s+<= 0\.01, <= 1\.5x stable\s+1\s+2\s+0\s+0\s+0\.25, 0\.3/);
+    expect(text).not.toContain('1/3 passed');
+  });
+
+  it('says nothing without analysis', () => {
+    expect(formatAnalysis({})).toEqual([]);
   });
 });

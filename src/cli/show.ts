@@ -4,6 +4,7 @@ import { validateMicroservice } from '../api/validate.js';
 import { LABEL_REVISION, SLOTS } from '../api/names.js';
 import { stepPlan } from '../rollout/steps.js';
 import { routeStepPlan } from '../rollout/traffic.js';
+import { runLabel } from '../rollout/analysis.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -67,6 +68,7 @@ export function formatTree(obj: MicroserviceObject): string {
     lines.push(table(rows).trimEnd());
   }
   const a = st.lastAction;
+  lines.push(...formatAnalysis(st));
   if (a) lines.push(`Last action: ${a.action} (${a.ok ? 'done' : 'refused'} at ${a.at}): ${a.message}`);
   return lines.join('\n') + '\n';
 }
@@ -132,4 +134,23 @@ export function formatHistory(obj: MicroserviceObject, revisions: KeptRevision[]
     rows.push([String(cr.revision), hash, image, cr.metadata.creationTimestamp ?? '', roles.join(', ')]);
   }
   return table(rows);
+}
+
+/** The analyses under way (or the one that aborted): per metric its phase, threshold, counts, and last values (candidate, stable). */
+export function formatAnalysis(st: NonNullable<MicroserviceObject['status']>): string[] {
+  const runs = [st.rollout?.analysis?.step, st.rollout?.analysis?.background].filter((x) => x !== undefined);
+  if (runs.length === 0) return [];
+  const lines = ['Analysis:'];
+  for (const run of runs) {
+    lines.push(`  ${runLabel(run.id)} (revision ${run.revision}): ${run.phase}`);
+    const rows = [['    METRIC', 'PHASE', 'THRESHOLD', 'PASSED', 'FAILED', 'NO DATA', 'ERRORS', 'LAST (candidate / stable)']];
+    for (const m of run.metrics) {
+      const last = m.last.slice(-3).map((x) => `${x.value ?? x.phase}${x.stableValue !== undefined ? ` / ${x.stableValue}` : ''}`).join(', ');
+      rows.push([`    ${m.name}`, m.phase, m.threshold ?? '-', String(m.passed), String(m.failed), String(m.inconclusive), String(m.errors), last || '-']);
+    }
+    lines.push(table(rows).trimEnd());
+    const holding = run.metrics.map((m) => m.message).filter((msg): msg is string => !!msg && run.phase === 'Running');
+    for (const msg of holding) lines.push(`    ${msg}`);
+  }
+  return lines;
 }

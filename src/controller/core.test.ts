@@ -9,6 +9,8 @@ import { renderControllerRevision, revisionOfSpec } from '../render/revision.js'
 import { microservice } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
 import { planReconcile, type ReconcilePlan, type World } from './core.js';
+import type { MeasurementResult } from '../rollout/analysisTypes.js';
+import type { TemplateLookup } from '../rollout/analysisRefs.js';
 
 const T0 = new Date('2024-05-01T12:00:00.000Z');
 const base = (image: string): MicroserviceSpecInput => ({
@@ -135,5 +137,57 @@ describe('planReconcile', () => {
     const run = planReconcile({ ...world, ms: named });
     expect(run.clearAction).toBe('pause:rv42');
     expect(run.finish([]).status?.lastAction).toMatchObject({ id: 'rv42', action: 'pause', ok: true });
+  });
+});
+
+// ---- analysis: the measurements handed to the shell, the results folded in, the templates resolved
+
+const errorRateMetric = { name: 'error-rate', interval: '10s', prometheus: { query: 'rate(e{revision="{{revision}}"}[1m])' }, max: 0.05 };
+const analysisSpec = (image: string, analysis: Record<string, unknown> = { metrics: [errorRateMetric] }): MicroserviceSpecInput => ({
+  image, replicas: 2, ports: [{ name: 'http', port: 8080 }], analysis,
+  strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'] } }] } },
+});
+
+/** The first revision live, then a second one applied and reconciled until it asks for a measurement. */
+function atAnalysis(s2: MicroserviceSpecInput, templates?: TemplateLookup): { world: World; plan: ReconcilePlan } {
+  let world: World = { ms: microservice(analysisSpec('registry.example/orders:1', s2.analysis as never)) as MicroserviceObject, owned: [], pods: [], now: T0, ...(templates ? { templates } : {}) };
+  for (let i = 0; i < 4; i++) world = carryOut(world, planReconcile(world));
+  world = { ...world, ms: { ...world.ms, spec: s2 } };
+  for (let i = 0; i < 8; i++) {
+    const plan = planReconcile(world);
+    if (plan.measurements.length > 0) return { world, plan };
+    world = { ...carryOut(world, plan), measurements: [] };
+  }
+  return { world, plan: planReconcile(world) };
+}
+
+describe('planReconcile with analysis', () => {
+  it('hands the shell the measurement due, and folds its result into status on a later pass', () => {
+    const { world, plan } = atAnalysis(analysisSpec('registry.example/orders:2'));
+    expect(plan.measurements).toHaveLength(1);
+    const req = plan.measurements[0]!;
+    expect(req).toMatchObject({ run: 'step-1', seq: 1, metric: { name: 'error-rate' } });
+    const next = { ...carryOut(world, plan), measurements: [] };
+    const result: MeasurementResult = { key: req.key, run: req.run, runStartedAt: req.runStartedAt, revision: req.revision, metric: 'error-rate', seq: 1, at: T0.toISOString(), candidate: { values: [0.01] } };
+    const folded = planReconcile({ ...next, measurements: [result] });
+    expect(folded.measured).toEqual([{ metric: 'error-rate', phase: 'Passed', value: '0.01' }]);
+    const status = folded.finish([]).status!;
+    expect(status.rollout?.analysis?.step?.phase).toBe('Passed');
+  });
+
+  it('a ClusterAnalysisTemplate not found is Stalled, AnalysisTemplateNotFound, and the step asks nothing', () => {
+    const templates: TemplateLookup = { synced: true, clusterWide: true, get: () => undefined };
+    const refs = { templateRefs: [{ name: 'http', kind: 'ClusterAnalysisTemplate' }] };
+    const { world, plan } = atAnalysis(analysisSpec('registry.example/orders:2', refs), templates);
+    expect(plan.measurements).toEqual([]);
+    const stalled = (plan.finish([]).status ?? world.ms.status)!.conditions!.find((c) => c.type === 'Stalled')!;
+    expect(stalled).toMatchObject({ status: 'True', reason: 'AnalysisTemplateNotFound', message: 'spec.analysis.templateRefs[0]: ClusterAnalysisTemplate http not found' });
+  });
+
+  it('takes the metric from the template once it is there', () => {
+    const templates: TemplateLookup = { synced: true, clusterWide: true, get: (ref) => (ref.name === 'http' ? { spec: { metrics: [errorRateMetric] } } : undefined) };
+    const { world, plan } = atAnalysis(analysisSpec('registry.example/orders:2', { templateRefs: [{ name: 'http', kind: 'ClusterAnalysisTemplate' }] }), templates);
+    expect(plan.measurements.map((m) => m.metric.name)).toEqual(['error-rate']);
+    expect((plan.finish([]).status ?? world.ms.status)?.conditions?.find((c) => c.type === 'Stalled')?.status ?? 'False').toBe('False');
   });
 });

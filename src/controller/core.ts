@@ -14,6 +14,8 @@ import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvent
 import { observeRoute, wantsRoute } from '../rollout/traffic.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
+import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
+import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -25,6 +27,10 @@ export interface World {
   now: Date;
   /** Whether the API server serves HTTPRoutes (and the operator watches them); unset: assumed, as offline. */
   gatewayAPI?: boolean;
+  /** The AnalysisTemplates and ClusterAnalysisTemplates as read (unset: none are read). */
+  templates?: TemplateLookup;
+  /** Measurements that came back since the last reconcile (src/analysis/runner.ts). */
+  measurements?: readonly MeasurementResult[];
 }
 
 export type Event = KubeEvent;
@@ -48,6 +54,10 @@ export interface ReconcilePlan {
    * the shell gives it one (only if the annotation still holds `from`), and the next pass runs it.
    */
   nameAction?: { from: string; to: string };
+  /** Measurements due now, for the shell to take (with a timeout, off the reconcile). */
+  measurements: MeasurementRequest[];
+  /** Measurements folded into status by this reconcile. */
+  measured: NonNullable<Decision['measured']>;
 }
 
 export interface Finished {
@@ -68,11 +78,12 @@ const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
-export function planReconcile({ ms: obj, owned, pods, now, gatewayAPI }: World): ReconcilePlan {
+export function planReconcile(world: World): ReconcilePlan {
+  const { ms: obj, owned, pods, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
   if (!valid.ok) {
     const status = invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now);
-    return { writes: [], finish: () => ({ status: changed(obj.status, status), events: [], stalled: true }) };
+    return { writes: [], finish: () => ({ status: changed(obj.status, status), events: [], stalled: true }), measurements: [], measured: [] };
   }
   const ms = valid.value;
   const name = ms.metadata.name;
@@ -92,7 +103,9 @@ export function planReconcile({ ms: obj, owned, pods, now, gatewayAPI }: World):
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
   const route = wantsRoute(ms) ? observeRoute(mine.get(`HTTPRoute/${name}`), name) : undefined;
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), route });
+  const resolved = resolveMetrics(ms.spec, ms.metadata.namespace ?? '', world.templates);
+  const analysis = { metrics: resolved.metrics, results: world.measurements ?? [], ...(resolved.unresolved ? { unresolved: resolved.unresolved } : {}) };
+  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis, route });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
   // The revision is kept before any slot runs it.
@@ -123,8 +136,10 @@ export function planReconcile({ ms: obj, owned, pods, now, gatewayAPI }: World):
   return {
     writes,
     finish: (problems) => {
-      const all = decision.problem ? [decision.problem, ...problems] : problems;
-      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, problems);
+      // A template that is missing or invalid stalls the Microservice as a refused write does.
+      const blocked = [...problems, ...resolved.problems];
+      const all = decision.problem ? [decision.problem, ...blocked] : blocked;
+      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, blocked);
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {
@@ -134,6 +149,8 @@ export function planReconcile({ ms: obj, owned, pods, now, gatewayAPI }: World):
     },
     ...(action && actionValue ? { clearAction: actionValue } : {}),
     ...(bare && actionValue ? { nameAction: { from: actionValue, to: formatAction({ ...request, id: `rv${ms.metadata.resourceVersion ?? '0'}` }) } } : {}),
+    measurements: decision.measurements ?? [],
+    measured: decision.measured ?? [],
   };
 }
 
@@ -164,6 +181,8 @@ function blocked(obj: MicroserviceObject, problem: Problem, now: Date): Reconcil
       const written = changed(obj.status, status);
       return { status: written, events: written ? statusEvents(obj.status, status) : [], stalled: true };
     },
+    measurements: [],
+    measured: [],
   };
 }
 

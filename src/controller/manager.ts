@@ -11,6 +11,9 @@ import { keyOf } from './informer.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
+import { AnalysisRunner, realProviders } from '../analysis/runner.js';
+import type { PrometheusOptions } from '../analysis/prometheus.js';
+import { references, TemplateCaches } from '../analysis/templates.js';
 import { serveHealth } from './server.js';
 import { type ControllerWiring, MICROSERVICE_CONTROLLER, type Watch } from './wiring.js';
 
@@ -26,6 +29,10 @@ export interface ManagerOptions {
   gatewayAPI: boolean;
   /** How often discovery is asked whether optional kinds (HTTPRoutes) are served. */
   discoverySeconds: number;
+  /** The operator's Prometheus (--prometheus-*): default address, credentials, CA, timeout. */
+  prometheus?: PrometheusOptions;
+  /** Read ClusterAnalysisTemplates; unset: only when watching every namespace (a cluster-wide read). */
+  clusterAnalysisTemplates?: boolean;
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = {
@@ -42,6 +49,9 @@ export class Manager {
   /** A cache for each resource the wiring watches besides Microservices. */
   readonly children: Map<Resource, Cache>;
   readonly queue: WorkQueue;
+  /** Analysis: the templates metrics come from, and the runner that takes measurements off the reconcile. */
+  readonly templates: TemplateCaches;
+  readonly analysis: AnalysisRunner;
   private readonly reconciler: Reconciler;
   private readonly discovery: Discovery;
   private timers: NodeJS.Timeout[] = [];
@@ -56,7 +66,11 @@ export class Manager {
   constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
     this.microservices = new Cache(client, wiring.for, opts.namespaces, undefined, log);
     this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, w.labelSelector, log)]));
-    this.reconciler = new Reconciler({ kube: new Kube(client), microservices: this.microservices, children: this.children, log });
+    this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
+    this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
+    this.reconciler = new Reconciler({
+      kube: new Kube(client), microservices: this.microservices, children: this.children, log, analysis: { runner: this.analysis, templates: this.templates },
+    });
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
@@ -68,10 +82,14 @@ export class Manager {
       },
     });
     this.microservices.on((event, obj, old) => {
-      if (event === 'delete') this.queue.forget(keyOf(obj));
+      if (event === 'delete') { this.queue.forget(keyOf(obj)); this.analysis.forget(keyOf(obj)); }
       else if (!old || !wiring.ignoreUpdate(old, obj)) this.queue.add(keyOf(obj));
     });
     for (const w of wiring.watches) this.route(w, this.children.get(w.resource)!);
+    // A template added, changed or deleted: every Microservice that references it looks again.
+    this.templates.on((template, cluster) => {
+      for (const ms of this.microservices.list()) if (references(ms, template, cluster)) this.queue.add(keyOf(ms));
+    });
     const optional = opts.gatewayAPI ? wiring.optionalWatches ?? [] : [];
     this.discovery = new Discovery(client, optional.map((w) => w.resource), opts.discoverySeconds * 1000, log, (r, served) =>
       this.setServed(optional.find((w) => w.resource === r)!, served));
@@ -114,6 +132,8 @@ export class Manager {
   async start(elected?: Promise<void>): Promise<void> {
     this.serve();
     for (const cache of this.caches()) cache.start();
+    // Not waited for: a cluster without the template CRDs runs every Microservice that uses none.
+    this.templates.start();
     while (!this.caches().every((c) => c.synced) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
     // Optional kinds served already are cached before the first reconcile.
     await this.discovery.start();
@@ -137,7 +157,7 @@ export class Manager {
     for (const t of this.timers) clearInterval(t);
     await this.discovery.stop();
     await this.queue.shutdown();
-    await Promise.all(this.caches().map((c) => c.stop()));
+    await Promise.all([...this.caches().map((c) => c.stop()), this.templates.stop()]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.client.close();
   }
@@ -165,6 +185,7 @@ export class Manager {
     end();
     this.metrics.reconciles.inc({ result: outcome.result });
     this.metrics.writes.inc(outcome.writes);
+    for (const m of outcome.measured ?? []) this.metrics.analysisMeasurements.inc({ result: m.phase });
     this.log.info({ key, result: outcome.result, writes: outcome.writes, durationMs: Date.now() - started }, 'reconciled');
     return { requeueAfterMs };
   }

@@ -32,6 +32,27 @@ describe('metrics', () => {
     expect(samples(await m.registry.metrics(), 'coxswain_rollout_weight')).toEqual([]);
   });
 
+  it('reports the last value of each analysis metric, the candidate under its revision and the stable one under the stable revision', async () => {
+    const metric = (name: string, last: Array<{ value?: string; stableValue?: string }>) => ({ name, last });
+    let objects = [ms('shop', 'orders', {
+      stableRevision: 'old1',
+      rollout: { analysis: {
+        step: { revision: 'new1', metrics: [metric('error-rate', [{ value: '0.5' }, { value: '0.02', stableValue: '0.01' }]), metric('latency', [{ value: 'NaN' }])] },
+        background: { revision: 'new1', metrics: [metric('error-rate', [{ value: '0.9' }]), metric('p99', [{ value: '+Inf' }])] },
+      } },
+    })];
+    const m = createMetrics({ microservices: () => objects });
+    expect(samples(await m.registry.metrics(), 'coxswain_analysis_value').sort()).toEqual([
+      'coxswain_analysis_value{namespace="shop",name="orders",metric="error-rate",revision="new1"} 0.02',
+      'coxswain_analysis_value{namespace="shop",name="orders",metric="error-rate",revision="old1"} 0.01',
+      'coxswain_analysis_value{namespace="shop",name="orders",metric="p99",revision="new1"} +Inf',
+    ]);
+    objects = [ms('shop', 'orders', { stableRevision: 'new1' })];
+    expect(samples(await m.registry.metrics(), 'coxswain_analysis_value')).toEqual([]);
+    m.analysisMeasurements.inc({ result: 'Failed' });
+    expect(samples(await m.registry.metrics(), 'coxswain_analysis_measurements_total')).toEqual(['coxswain_analysis_measurements_total{result="Failed"} 1']);
+  });
+
   it('reads queue depth and leadership when scraped', async () => {
     let depth = 3;
     let leading = false;

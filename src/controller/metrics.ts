@@ -77,6 +77,26 @@ export function createMetrics(sources: MetricSources = {}) {
       }
     },
   });
+  const analysisMeasurements = new Counter({
+    name: 'coxswain_analysis_measurements_total',
+    help: 'Analysis measurements folded into status, by result (Passed, Failed, Inconclusive, Error).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'coxswain_analysis_value',
+    help: 'The last value of each analysis metric under way (status.rollout.analysis), for the candidate and the stable revision.',
+    labelNames: ['namespace', 'name', 'metric', 'revision'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.microservices) return;
+      this.reset();
+      for (const ms of sources.microservices()) {
+        const st = statusOf(ms);
+        for (const [labels, value] of analysisValues(ms.metadata, st)) this.set(labels, value);
+      }
+    },
+  });
   const leader = new Gauge({
     name: 'coxswain_leader',
     help: '1 while this process runs the reconcile loop (it holds the leader Lease, or leader election is off).',
@@ -88,7 +108,31 @@ export function createMetrics(sources: MetricSources = {}) {
   // The usual build_info: constant 1, so dashboards can join on the version a pod runs.
   new Gauge({ name: 'coxswain_build_info', help: 'The running version, as a label.', labelNames: ['version'] as const, registers: [registry] }).set({ version: VERSION }, 1);
   const informerRestarts = new Gauge({ name: 'coxswain_informer_restarts', help: 'Times the stall detector restarted an informer.', labelNames: ['resource'] as const, registers: [registry] });
-  return { registry, reconciles, reconcileDuration, queueDepth, queueLatency, writes, phases, rolloutWeight, leader, informerRestarts };
+  return { registry, reconciles, reconcileDuration, queueDepth, queueLatency, writes, phases, rolloutWeight, leader, informerRestarts, analysisMeasurements };
+}
+
+type Run = { revision?: string; metrics?: Array<{ name?: string; last?: Array<{ value?: string; stableValue?: string }> }> };
+
+/** The last numeric values of the analyses in a status: the candidate's under its revision, the stable one's under the stable revision. */
+export function analysisValues(meta: { namespace?: string; name: string }, st: Record<string, unknown>): Array<[{ namespace: string; name: string; metric: string; revision: string }, number]> {
+  const rollout = st.rollout as { analysis?: Record<string, Run> } | undefined;
+  const out: Array<[{ namespace: string; name: string; metric: string; revision: string }, number]> = [];
+  const seen = new Set<string>();
+  const num = (s: string | undefined) => (s === undefined ? undefined : s === '+Inf' ? Infinity : s === '-Inf' ? -Infinity : Number(s));
+  for (const run of Object.values(rollout?.analysis ?? {})) {
+    for (const m of run.metrics ?? []) {
+      const last = m.last?.at(-1);
+      const pairs: Array<[string | undefined, string | undefined]> = [[run.revision, last?.value], [typeof st.stableRevision === 'string' ? st.stableRevision : undefined, last?.stableValue]];
+      for (const [revision, text] of pairs) {
+        const v = num(text);
+        const key = `${m.name}/${revision}`;
+        if (!revision || !m.name || v === undefined || Number.isNaN(v) || seen.has(key)) continue;
+        seen.add(key);
+        out.push([{ namespace: meta.namespace ?? '', name: meta.name, metric: m.name, revision }, v]);
+      }
+    }
+  }
+  return out;
 }
 
 function statusOf(ms: { status?: unknown }): Record<string, unknown> {

@@ -8,11 +8,21 @@ import type { KubeObject } from '../kube/object.js';
 import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
-import { planReconcile, type Write } from './core.js';
+import { planReconcile, type ReconcilePlan, type Write } from './core.js';
+import type { AnalysisRunner } from '../analysis/runner.js';
+import type { TemplateLookup } from '../rollout/analysisRefs.js';
 
 export interface ReconcileOutcome {
   result: 'unchanged' | 'updated' | 'stalled' | 'gone';
   writes: number;
+  /** Measurements folded into status (for the analysis metrics). */
+  measured?: ReconcilePlan['measured'];
+}
+
+/** What the Reconciler needs for analysis: the runner that takes measurements, and the templates as cached. */
+export interface AnalysisShell {
+  runner: AnalysisRunner;
+  templates: TemplateLookup;
 }
 
 export interface ReconcilerContext {
@@ -22,13 +32,14 @@ export interface ReconcilerContext {
   children: ReadonlyMap<Resource, Cache>;
   log: Logger;
   clock?: () => Date;
+  analysis?: AnalysisShell;
 }
 
 export class Reconciler {
   constructor(private readonly ctx: ReconcilerContext) {}
 
   async reconcile(key: string): Promise<{ outcome: ReconcileOutcome; requeueAfterMs?: number }> {
-    const { kube, microservices, children, clock = () => new Date() } = this.ctx;
+    const { kube, microservices, children, analysis, clock = () => new Date() } = this.ctx;
     const [namespace = '', name = ''] = key.split('/');
     const ms = microservices.get(namespace, name) as MicroserviceObject | undefined;
     if (!ms || ms.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
@@ -41,6 +52,9 @@ export class Reconciler {
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),
+      // Results that came back since the last reconcile: folded into status by this one.
+      measurements: analysis?.runner.results(key) ?? [],
+      ...(analysis ? { templates: analysis.templates } : {}),
     };
     const plan = planReconcile(world);
 
@@ -70,8 +84,14 @@ export class Reconciler {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.nameAction.from, plan.nameAction.to);
       writes++;
     }
+    if (analysis) {
+      // The results offered are in status now (or were stale): the inbox lets them go. The
+      // measurements due start off the reconcile; each one that lands asks for the next.
+      analysis.runner.ack(key, world.measurements);
+      analysis.runner.take(key, plan.measurements);
+    }
     const result = stalled ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
-    return { outcome: { result, writes }, requeueAfterMs };
+    return { outcome: { result, writes, ...(plan.measured.length > 0 ? { measured: plan.measured } : {}) }, requeueAfterMs };
   }
 
   /**

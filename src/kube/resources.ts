@@ -21,6 +21,10 @@ export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'ho
 export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
 export const CONTROLLERREVISIONS: Resource = { group: 'apps', version: 'v1', plural: 'controllerrevisions', kind: 'ControllerRevision' };
 
+/** Analysis templates are only read: metrics defined once, referenced by name. */
+export const ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VERSION, plural: 'analysistemplates', kind: 'AnalysisTemplate' };
+export const CLUSTER_ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VERSION, plural: 'clusteranalysistemplates', kind: 'ClusterAnalysisTemplate' };
+
 /** Pods are only read: their containers' states tell a crash-looping candidate. */
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 

@@ -7,8 +7,22 @@ import { compact } from './workload.js';
 
 type Port = NonNullable<Microservice['spec']['ports']>[number];
 
-/** A Service over the Microservice's pods on a revision's ports; `slot` narrows it to one slot. */
-export function renderService(ms: Microservice, name: string, ports: readonly Port[], slot?: Slot): KubeObject | undefined {
+/**
+ * The target of a Service port, so that pods of `also` (another revision the Service selects
+ * while it runs) match too: the name when they have a port of that name, else the number when
+ * they have that one (a port renamed, its number kept), else the name.
+ */
+function targetOf(p: Port, also: readonly Port[]): string | number {
+  if (!p.name) return p.port;
+  if (also.length === 0 || also.some((q) => q.name === p.name)) return p.name;
+  return also.some((q) => q.port === p.port && q.protocol === p.protocol) ? p.port : p.name;
+}
+
+/**
+ * A Service over the Microservice's pods on a revision's ports; `slot` narrows it to one slot;
+ * `also` are the ports of another revision whose pods it selects too.
+ */
+export function renderService(ms: Microservice, name: string, ports: readonly Port[], slot?: Slot, also: readonly Port[] = []): KubeObject | undefined {
   if (ports.length === 0) return undefined;
   const svc = ms.spec.service;
   const selector = { ...baseLabels(ms.metadata.name), ...(slot ? { [LABEL_SLOT]: slot } : {}) };
@@ -22,7 +36,7 @@ export function renderService(ms: Microservice, name: string, ports: readonly Po
       // The preview Service is for tests inside the cluster; only the main one takes the user's type.
       type: name === ms.metadata.name ? (svc?.type ?? 'ClusterIP') : 'ClusterIP',
       selector,
-      ports: ports.map((p) => compact({ name: p.name, port: p.servicePort ?? p.port, targetPort: p.name ?? p.port, protocol: p.protocol })),
+      ports: ports.map((p) => compact({ name: p.name, port: p.servicePort ?? p.port, targetPort: targetOf(p, also), protocol: p.protocol })),
     },
   };
 }

@@ -16,8 +16,11 @@ export const serviceRouter: TrafficRouter = {
   objects(ms, plan, revisions) {
     const serving = revisions.get(plan.servingRevision)?.ports ?? ms.spec.ports ?? [];
     const preview = revisions.get(plan.previewRevision)?.ports ?? serving;
+    // `<name>` on the serving revision's ports, aimed so that the other revision's pods it may
+    // select (a canary's candidate, a RollingUpdate's new pods) match them where they can.
+    const other = Object.values(plan.slots).flatMap((p) => (p.revision && p.revision !== plan.servingRevision ? revisions.get(p.revision)?.ports ?? [] : []));
     return [
-      renderService(ms, ms.metadata.name, serving, plan.serviceSlot),
+      renderService(ms, ms.metadata.name, serving, plan.serviceSlot, other),
       plan.previewSlot ? renderPreviewService(ms, preview, plan.previewSlot) : undefined,
     ];
   },

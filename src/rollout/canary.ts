@@ -5,6 +5,8 @@ import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
+import { abortByAnalysis, runAnalysis } from './analysisRun.js';
+import type { RunSpec } from './analysisTypes.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 
@@ -44,6 +46,13 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   let message: string | undefined;
 
   if (checkFailure(ctx, route ? route.target(i) : candidateFor(total, weightAt(steps, i)))) return aborted(ctx);
+  // Background analysis: from startingStep to the end of the rollout; it never gates, only aborts.
+  const bg = canarySpec.analysis;
+  if (bg && !held && i >= bg.startingStep) {
+    const out = runAnalysis(ctx, 'background', { id: 'background', metrics: bg.metrics, gating: false });
+    if (out.verdict === 'Failed') { abortByAnalysis(ctx, out.message); return aborted(ctx); }
+  }
+  const analyze = (spec: RunSpec) => runAnalysis(ctx, 'step', spec);
   for (;;) {
     const reached = route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i));
     if (i >= steps.length) {
@@ -57,8 +66,9 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
     // A promote was accepted at this step: it goes past it even while paused, and holds at the next one.
     if (promote && kind.promotable) { promote = false; advance(); continue; }
     if (held) { waiting = held; break; }
-    const p = kind.progress(step, { reached, now, rollout: r, name: ms.metadata.name, index: i });
+    const p = kind.progress(step, { reached, now, rollout: r, name: ms.metadata.name, index: i, analyze });
     if (p.done) { advance(); continue; }
+    if (p.abort) { abortByAnalysis(ctx, p.abort); return aborted(ctx); }
     waiting = p.waiting;
     message = p.message;
     if (p.until) {
@@ -77,10 +87,17 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   const drain = route ? 0 : Math.min(candObs?.replicas ?? 0, candReady, Math.max(0, ctx.floor - stableServing));
   const candidate = Math.max(held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate, drain);
   const activeObs = observed[active];
-  const stable = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
+  // A stable slot that still rolls back to its own revision (it held another template: a
+  // RollingUpdate switched mid-roll, a hand edit) loses pods to its own roll: it does not also
+  // shrink for the weight until that is done.
+  const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
+  const capped = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
+  const stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
+  // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
+  const candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
   d.plan = {
     ...d.plan,
-    slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidate, revision: ctx.desiredRevision } },
+    slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidateSize, revision: ctx.desiredRevision } },
     previewSlot: cand,
     weight,
     ...(route ? { route: route.route(i, !!held) } : {}),

@@ -113,11 +113,17 @@ export function aborted(ctx: Ctx): Decision {
   const d = ctx.decision;
   settle(ctx);
   const why = ctx.rollout.message ? `: ${ctx.rollout.message}` : '';
+  // An abort by analysis keeps the run that failed in status (bounded), to show why.
+  const analysis = ctx.rollout.analysis;
+  const byAnalysis = analysis?.step?.phase === 'Failed' || analysis?.background?.phase === 'Failed';
   d.problem = {
-    reason: 'RolloutAborted',
+    reason: byAnalysis ? 'AnalysisFailed' : 'RolloutAborted',
     message: `revision ${ctx.desiredRevision} was aborted${why}; revision ${d.stableRevision} serves. Change the spec, or run kubectl coxswain retry`,
   };
-  d.rollout = compactRollout({ abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision });
+  d.rollout = compactRollout({
+    abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision,
+    ...(byAnalysis ? { analysis } : {}),
+  });
   return d;
 }
 
@@ -144,7 +150,9 @@ export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
  */
 export function mustClear(ctx: Ctx): boolean {
   const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
-  return !!o && o.revision !== ctx.desiredRevision && o.replicas > 0;
+  // Until its pods are gone, not only asked to go: a new template applied beside them would make
+  // the Deployment keep them (maxUnavailable) until the new pods are Ready, serving meanwhile.
+  return !!o && o.revision !== ctx.desiredRevision && (o.replicas > 0 || o.currentReplicas > 0 || o.servingReplicas > 0 || !o.settled);
 }
 
 /** Candidate failing or too slow: abort (or, without abortOnFailure, report and hold). Returns true on abort. */

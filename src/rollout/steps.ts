@@ -4,6 +4,7 @@
 // through this table and knows no kind by name.
 import type { MicroserviceSpec } from '../api/schema.js';
 import type { RolloutStatus } from './types.js';
+import type { RunOutcome, RunSpec } from './analysisTypes.js';
 import { candidateFor, durationMs } from './weights.js';
 
 export type Step = NonNullable<MicroserviceSpec['strategy']['canary']>['steps'][number];
@@ -17,12 +18,17 @@ export interface StepState {
   /** `kubectl coxswain promote <name>`, for the sentence that says how to go on. */
   name: string;
   index: number;
+  /** Advances the analysis run that gates this step (src/rollout/analysis.ts). */
+  analyze(spec: RunSpec): Pick<RunOutcome, 'verdict' | 'message'>;
 }
 
 export type Progress =
   | { done: true }
-  /** Not done. `waiting`: for a person (phase Paused); `until`: come back then; `message`: what it waits for. */
-  | { done: false; waiting?: string; until?: Date; message?: string };
+  /**
+   * Not done. `waiting`: for a person (phase Paused); `until`: come back then; `message`: what it
+   * waits for; `abort`: the rollout is aborted, and why.
+   */
+  | { done: false; waiting?: string; until?: Date; message?: string; abort?: string };
 
 export interface StepKind<K extends keyof Step> {
   key: K;
@@ -76,7 +82,23 @@ const setHeaderRoute: StepKind<'setHeaderRoute'> = {
   progress: (_s, st) => (st.reached ? { done: true } : { done: false }),
 };
 
-export const STEP_KINDS = [setWeight, pause, setCanaryScale, setHeaderRoute] as const;
+const analysis: StepKind<'analysis'> = {
+  key: 'analysis',
+  describe: (s) => `analysis ${s.analysis!.metrics.join(', ')}${s.analysis!.duration ? ` for ${s.analysis!.duration}` : ''}${s.analysis!.count ? ` x${s.analysis!.count}` : ''}`,
+  // A person may go past it, as past a pause: promote takes the responsibility the analysis had.
+  promotable: true,
+  progress: (s, st) => {
+    // Like a pause, it judges the weight before it: only while the candidate serves that weight.
+    if (!st.reached) return { done: false };
+    const a = s.analysis!;
+    const r = st.analyze({ id: `step-${st.index}`, metrics: a.metrics, duration: a.duration, count: a.count, gating: true });
+    if (r.verdict === 'Passed') return { done: true };
+    if (r.verdict === 'Failed') return { done: false, abort: r.message };
+    return { done: false, message: r.message };
+  },
+};
+
+export const STEP_KINDS = [setWeight, pause, analysis, setCanaryScale, setHeaderRoute] as const;
 
 /** The kind of a step: the one field it sets. The schema guarantees there is exactly one. */
 export function kindOf(step: Step): StepKind<keyof Step> {

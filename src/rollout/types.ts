@@ -1,6 +1,7 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
+import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysisTypes.js';
 
 /** Something that keeps the Microservice from converging until a person acts. */
 export interface Problem {
@@ -119,6 +120,8 @@ export interface EngineInput {
   action?: { action: string; arg?: string; id: string };
   /** With spec.traffic.gateway: the live HTTPRoute `<name>`, if it exists. */
   route?: ObservedRoute;
+  /** The metrics analyses may use, and the measurements that came back since the last pass. */
+  analysis?: AnalysisInput;
 }
 
 export interface Decision {
@@ -137,6 +140,10 @@ export interface Decision {
   events: EngineEvent[];
   /** With spec.traffic.gateway: status.traffic. */
   traffic?: TrafficStatus;
+  /** Measurements due now: the shell takes them, and hands the results to a later pass. */
+  measurements?: MeasurementRequest[];
+  /** Measurements folded into status on this pass. */
+  measured?: RunOutcome['measured'];
 }
 
 /** One decision in the making: the input, the previous status, and what is decided so far. */

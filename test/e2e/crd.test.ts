@@ -35,7 +35,7 @@ describe('the Microservice CRD', () => {
     ['a quantity that is not one', { image: 'x:1', resources: { limits: { cpu: 'lots' } } }, /spec\.resources\.limits\.cpu/],
     ['maxReplicas below minReplicas', { image: 'x:1', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, /spec\.autoscaling\.maxReplicas: Invalid value.*maxReplicas must be at least minReplicas/],
     ['decreasing canary weights', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { setWeight: 20 }] } } }, /spec\.strategy\.canary\.steps.*setWeight values must not decrease/],
-    ['a canary step with two actions', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50, pause: {} }] } } }, /spec\.strategy\.canary\.steps\[0\].*exactly one of setWeight, pause, setCanaryScale or setHeaderRoute/],
+    ['a canary step with two actions', { image: 'x:1', strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50, pause: {} }] } } }, /spec\.strategy\.canary\.steps\[0\].*exactly one of setWeight, pause, analysis, setCanaryScale or setHeaderRoute/],
     ['a header route without spec.traffic.gateway', { image: 'x:1', ports: [{ port: 80 }], strategy: { type: 'Canary', canary: { steps: [{ setHeaderRoute: { name: 'beta', match: [{ header: 'X-Beta', value: '1' }] } }] } } },
       /spec\.strategy\.canary\.steps: Invalid value.*setHeaderRoute steps need spec\.traffic\.gateway/],
     ['a route to a port the Service lacks', { image: 'x:1', ports: [{ port: 80 }], traffic: { gateway: { parentRefs: [{ name: 'public' }], port: 81 } } },
@@ -47,6 +47,7 @@ describe('the Microservice CRD', () => {
     ['a config key that is no file name', { image: 'x:1', config: { data: { 'a b': '1' } } }, /spec\.config\.data: Invalid value.*keys may hold only/],
     ['an unknown strategy', { image: 'x:1', strategy: { type: 'Shadow' } }, /spec\.strategy\.type: Unsupported value: "Shadow"/],
     ['an unknown field', { image: 'x:1', replica: 3 }, /unknown field "spec\.replica"/],
+    ...analysisCases(),
   ];
   it.each(bad)('rejects %s, naming the field', async (_what, spec, message) => {
     const r = await apply(microservice('bad', spec, ns));
@@ -60,3 +61,21 @@ describe('the Microservice CRD', () => {
     expect(r.stderr).toMatch(/metadata\.name must be at most 55 characters/);
   });
 });
+
+/** Analysis the API server refuses at apply (src/api/analysis.ts), each naming its field. */
+function analysisCases(): Array<[string, Record<string, unknown>, RegExp]> {
+  const m = { name: 'error-rate', prometheus: { query: 'sum(rate(x{revision="{{revision}}"}[1m]))' }, max: 0.01 };
+  const canary = (steps: unknown[]) => ({ type: 'Canary', canary: { steps } });
+  return [
+    ['an unknown placeholder', { image: 'x:1', analysis: { metrics: [{ ...m, prometheus: { query: 'x{r="{{rev}}"}' } }] } },
+      /spec\.analysis\.metrics\[0\]\.prometheus\.query: Invalid value.*unknown placeholder/],
+    ['a step naming an unknown metric', { image: 'x:1', analysis: { metrics: [m] }, strategy: canary([{ setWeight: 10 }, { analysis: { metrics: ['latency'] } }]) },
+      /spec\.strategy\.canary\.steps: Invalid value.*names a metric that spec\.analysis\.metrics does not define/],
+    ['a metric with two providers', { image: 'x:1', analysis: { metrics: [{ ...m, web: { url: 'http://smoke' } }] } },
+      /spec\.analysis\.metrics\[0\]: Invalid value.*exactly one provider/],
+    ['min above max', { image: 'x:1', analysis: { metrics: [{ ...m, min: 1 }] } }, /spec\.analysis\.metrics\[0\]\.min: Invalid value.*min may not be above max/],
+    ['a bad interval', { image: 'x:1', analysis: { metrics: [{ ...m, interval: '5 minutes' }] } }, /spec\.analysis\.metrics\[0\]\.interval/],
+    ['a post-promotion analysis naming an unknown metric', { image: 'x:1', analysis: { metrics: [m] }, strategy: { type: 'BlueGreen', blueGreen: { postPromotionAnalysis: { metrics: ['smoke'] } } } },
+      /spec\.strategy\.blueGreen\.postPromotionAnalysis\.metrics: Invalid value/],
+  ];
+}

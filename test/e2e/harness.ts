@@ -129,8 +129,9 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function installCRD(): Promise<void> {
-  await k('apply', '--server-side', '--force-conflicts', '-f', resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'));
-  await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev');
+  // Every CRD in crds/: the Microservice one, and the analysis templates the operator also watches.
+  await k('apply', '--server-side', '--force-conflicts', '-f', resolve(ROOT, 'crds'));
+  await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev', 'crd/analysistemplates.coxswain.dev', 'crd/clusteranalysistemplates.coxswain.dev');
 }
 
 export async function createNamespace(prefix: string): Promise<string> {

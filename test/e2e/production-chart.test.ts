@@ -29,6 +29,10 @@ const one = (objs: Manifest[], kind: string) => {
   expect(found, kind).toHaveLength(1);
   return found[0] as any;
 };
+/** The CRDs of crds/: Microservice, AnalysisTemplate, ClusterAnalysisTemplate. */
+const CRD_FILES = ['microservices', 'analysistemplates', 'clusteranalysistemplates'];
+const THREE_CRDS = ['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition'];
+const crdNamed = (objs: Manifest[], plural: string) => objs.find((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === `${plural}.coxswain.dev`) as any;
 
 /** Server-side dry-run apply; returns kubectl's stderr (warnings included). */
 async function dryRun(manifests: string): Promise<string> {
@@ -61,7 +65,7 @@ describe('the Helm chart', () => {
   it('renders two replicas with leader election, probes, resources and the restricted security context', async () => {
     const objs = parseManifests(await template('prod', ns));
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     const dep = one(objs, 'Deployment');
     expect(dep.spec.replicas).toBe(2);
@@ -78,11 +82,13 @@ describe('the Helm chart', () => {
     expect(pod.serviceAccountName).toBe(one(objs, 'ServiceAccount').metadata.name);
     expect(one(objs, 'Service').spec.ports[0]).toMatchObject({ name: 'metrics', targetPort: 'metrics' });
     expect(one(objs, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
-    const crd = one(objs, 'CustomResourceDefinition');
-    expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
-    // The chart's CRD is the generated one.
-    const generated = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8')) as any;
-    expect({ ...crd, metadata: { ...crd.metadata, annotations: undefined } }).toEqual({ ...generated, metadata: { ...generated.metadata, annotations: undefined } });
+    for (const plural of CRD_FILES) {
+      const crd = crdNamed(objs, plural);
+      expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+      // The chart's CRDs are the generated ones.
+      const generated = yaml.load(readFileSync(resolve(ROOT, `crds/coxswain.dev_${plural}.yaml`), 'utf8')) as any;
+      expect({ ...crd, metadata: { ...crd.metadata, annotations: undefined } }).toEqual({ ...generated, metadata: { ...generated.metadata, annotations: undefined } });
+    }
   });
 
   it('limits RBAC to the listed namespaces when told to, with no cluster-wide role', async () => {
@@ -153,7 +159,7 @@ describe('the kustomize config', () => {
     built = await must('kubectl', ['kustomize', 'config/default']);
     const objs = parseManifests(built);
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     for (const o of objs.filter((x) => !CLUSTER_SCOPED.has(x.kind))) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe('coxswain-system');
     const dep = one(objs, 'Deployment');
@@ -171,7 +177,7 @@ describe('the kustomize config', () => {
   it('matches the chart: the same CRD, the same RBAC rules, the same pod security and probes', async () => {
     const kust = parseManifests(built);
     const chart = parseManifests(await template('prod', ns));
-    expect(one(kust, 'CustomResourceDefinition').spec).toEqual(one(chart, 'CustomResourceDefinition').spec);
+    for (const plural of CRD_FILES) expect(crdNamed(kust, plural).spec).toEqual(crdNamed(chart, plural).spec);
     expect(one(kust, 'ClusterRole').rules).toEqual(one(chart, 'ClusterRole').rules);
     expect(one(kust, 'Role').rules).toEqual(one(chart, 'Role').rules);
     const [kp, cp] = [one(kust, 'Deployment').spec.template.spec, one(chart, 'Deployment').spec.template.spec];

@@ -215,7 +215,8 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   Ready endpoints of its first port.
 // - replaced and ports: a problem counts once it has lasted GRACE_MS (a controller a second late
 //   is no bug); "the stable slot can carry the load" is >= max(1, T - maxUnavailable) Ready pods of
-//   the stable revision in status.activeSlot. A pod's revision is what it runs: its label, or
+//   the stable revision in status.activeSlot, maxUnavailable being the strategy's own (the slots'
+//   native rolling aside: a canary with maxUnavailable 0 keeps a replaced pod until T). A pod's revision is what it runs: its label, or
 //   `<label>~edited` after a kubectl set image.
 // - step: checked whenever what status reports changes (revision, step, steps, reason): at step i
 //   of a canary, the revision's own Ready pods (by label) must reach step i-1's weight, at a pause
@@ -227,6 +228,11 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
 //   its one slot natively to the desired revision by design).
+// - Not Coxswain's to keep, and so not checked: capacity and ports while a RollingUpdate rolls a
+//   port changed in both name and number (old and new pods share no port a Service could target;
+//   the README says to use Canary or BlueGreen for that), until it is Healthy again; and pods of a
+//   stable slot edited by hand (`~edited`) serving while its Deployment rolls them back at its
+//   own pace.
 
 export const INVARIANTS = {
   capacity: 'Ready pods behind <name> never drop below T - maxUnavailable (while they were there and T did not drop)',
@@ -279,6 +285,13 @@ interface Observation {
 }
 
 /** maxUnavailable of the strategy in force, resolved as a Deployment does, and of the slots' own rolling update. */
+/** The strategy's own maxUnavailable, the slots' native rolling aside: what "the stable slot can carry the load" is read against. */
+function strategyUnavailableOf(spec: J): number {
+  const st = spec.strategy;
+  if (st.type === 'Canary') return fenceposts(st.canary.maxSurge, st.canary.maxUnavailable, spec.replicas).unavailable;
+  return st.type === 'RollingUpdate' ? maxUnavailableOf(spec) : 0;
+}
+
 function maxUnavailableOf(spec: J): number {
   const T = spec.replicas;
   const st = spec.strategy;
@@ -318,6 +331,8 @@ class Checker {
   prev?: Observation;
   /** The last move disrupted what serves (a child deleted, the stable slot edited): capacity is not Coxswain's then. */
   disrupted = false;
+  /** A RollingUpdate rolls a port that shares neither name nor number with the one before, until Healthy. */
+  portBreak = false;
   undone = false;
   private lastActionId?: string;
   /** The revision a promote-full was accepted for: it skips its steps on purpose. */
@@ -357,8 +372,9 @@ class Checker {
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
+    if (this.portBreak && status.phase === 'Healthy') this.portBreak = false;
     // capacity
-    if (prev && !this.disrupted && T >= prev.T) {
+    if (prev && !this.disrupted && !this.portBreak && T >= prev.T) {
       const need = T - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
         this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
@@ -369,10 +385,10 @@ class Checker {
     const stableSlot = status.activeSlot;
     if (stable && stableSlot) {
       const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && podReady(p) && this.book.truth(p) === stable).length;
-      const bad = carrying >= Math.max(1, T - obs.mu)
+      const bad = carrying >= Math.max(1, T - strategyUnavailableOf(spec))
         ? servingPods.filter((p) => {
           const r = this.book.truth(p);
-          return r === aborted || (r !== stable && r !== desired);
+          return !r.endsWith('~edited') && (r === aborted || (r !== stable && r !== desired));
         })
         : [];
       this.lasting(obs, 'replaced', bad.length > 0, () => `${bad.length} pod(s) of ${[...new Set(bad.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')} serve behind ${name}, though the stable slot ${stableSlot} has ${carrying} Ready pods of the stable revision ${this.book.name(stable)} (T ${T})`);
@@ -416,7 +432,7 @@ class Checker {
     if (svc) {
       const selected = pods.filter((p) => Object.entries(svc.spec.selector ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v));
       const missing = selected.length === 0 ? [] : (svc.spec.ports ?? []).filter((sp: J) => !selected.some((p) => hasPort(p, sp.targetPort)));
-      this.lasting(obs, 'ports', missing.length > 0, () => `${name} targets port(s) ${missing.map((p: J) => `${p.port}->${p.targetPort}`).join(', ')} that none of the ${selected.length} pod(s) it selects (${[...new Set(selected.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')}) has`);
+      this.lasting(obs, 'ports', missing.length > 0 && !this.portBreak, () => `${name} targets port(s) ${missing.map((p: J) => `${p.port}->${p.targetPort}`).join(', ')} that none of the ${selected.length} pod(s) it selects (${[...new Set(selected.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')}) has`);
     }
 
     // paused
@@ -557,7 +573,10 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         }
         case 'config': edit(m.value ? { ...spec, config: m.value } : (({ config: _c, ...rest }) => rest)(spec)); break;
-        case 'port': edit({ ...spec, port: { name: m.name, number: m.number } }); break;
+        case 'port':
+          if (spec.strategy.type === 'RollingUpdate' && spec.port.name !== m.name && spec.port.number !== m.number) checker.portBreak = true;
+          edit({ ...spec, port: { name: m.name, number: m.number } });
+          break;
         case 'metrics': edit({ ...spec, metrics: m.on }); break;
         case 'scale': edit({ ...spec, replicas: m.replicas }); break;
         case 'strategy': edit({ ...spec, strategy: m.strategy }); break;

@@ -37,6 +37,9 @@ import type { MicroserviceObject, MicroserviceStatus } from '../../src/api/schem
 import { ANNOTATION_ACTION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../../src/api/names.js';
 import { planReconcile, type Event as CoreEvent, type Write } from '../../src/controller/core.js';
 import type { KubeObject } from '../../src/kube/object.js';
+import { onlyStatusChanged } from '../../src/controller/wiring.js';
+import { prng } from './cluster.js';
+export { prng };
 import type { Problem } from '../../src/rollout/status.js';
 
 export const NAMESPACE = 'shop';
@@ -48,18 +51,6 @@ const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /** Plain JSON, read and written freely inside the simulation. */
 type J = any;
-
-/** mulberry32: a small seeded generator, so a failing case replays from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class ApiError extends Error {
   constructor(readonly code: number, message: string) {
@@ -1088,14 +1079,6 @@ export class World {
 
 /** The kinds the operator's informers watch for objects it owns. */
 const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ControllerRevision']);
-
-/** As src/controller/manager.ts: a status write (ours, mostly) needs no reconcile. */
-function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
-  const a = old.metadata;
-  const b = obj.metadata;
-  return a.generation === b.generation && !b.deletionTimestamp
-    && stableJSON(a.annotations ?? {}) === stableJSON(b.annotations ?? {}) && stableJSON(a.labels ?? {}) === stableJSON(b.labels ?? {});
-}
 
 function describeWrite(w: Write): string {
   if ('resize' in w) return `resize ${w.resize.name} to ${w.resize.replicas}`;

@@ -83,6 +83,11 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
+# Analysis templates are only read. ClusterAnalysisTemplates are cluster-scoped: a Role (watchNamespaces)
+# cannot grant them, and the operator then does not read them.
+- apiGroups: [coxswain.dev]
+  resources: [analysistemplates, clusteranalysistemplates]
+  verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

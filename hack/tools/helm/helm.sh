@@ -24,26 +24,13 @@ HELM_MODULE="helm.sh/helm/v${HELM_MAJOR:-4}"
 helm_version() { go_mod_version "$HELM_MODULE_DIR" "$HELM_MODULE"; }
 helm_path() { printf '%s/helm-%s/helm\n' "$BIN_CACHE" "$(helm_version)"; }
 
-# build_helm: as binaries.sh's build_tool: temp file and rename, under the cache's build lock.
-build_helm() {
-  local dest tmp start v
-  dest=$(helm_path)
-  [[ -x "$dest" ]] && return 0
-  command -v go >/dev/null || die "go is not installed (helm is built from its Go module)"
-  mkdir -p "$BIN_CACHE" "$(dirname "$dest")"
-  exec 9>"${BIN_CACHE}/.build.lock"
-  flock 9
-  if [[ -x "$dest" ]]; then exec 9>&-; return 0; fi # built by another run while we waited
+# helm_into TMP: the build. The ldflags are the ones helm's Makefile sets for a release build.
+# Helm 3 also takes the Kubernetes version it assumes offline (helm template, lint) from them,
+# from client-go's v0.X.Y as 1.X; without them it assumes 1.20 and refuses the chart's kubeVersion.
+helm_into() {
+  local v ldflags
   v=$(helm_version)
-  tmp=$(mktemp "${dest}.tmp.XXXXXX")
-  # shellcheck disable=SC2064 # expand $tmp now
-  trap "rm -f '$tmp'" EXIT
-  log "helm: building ${v} ..."
-  start=$(now_ms)
-  # The ldflags are the ones helm's Makefile sets for a release build. Helm 3 also takes the
-  # Kubernetes version it assumes offline (helm template, lint) from them, from client-go's
-  # v0.X.Y as 1.X; without them it assumes 1.20 and refuses the chart's kubeVersion.
-  local ldflags="-s -w -X ${HELM_MODULE}/internal/version.version=${v} -X ${HELM_MODULE}/internal/version.gitTreeState=clean"
+  ldflags="-s -w -X ${HELM_MODULE}/internal/version.version=${v} -X ${HELM_MODULE}/internal/version.gitTreeState=clean"
   if [[ "$HELM_MODULE" == */v3 ]]; then
     local minor
     minor=$(go_mod_version "$HELM_MODULE_DIR" k8s.io/client-go | cut -d. -f2)
@@ -51,12 +38,11 @@ build_helm() {
       ldflags+=" -X ${HELM_MODULE}/${pkg}.k8sVersionMajor=1 -X ${HELM_MODULE}/${pkg}.k8sVersionMinor=${minor}"
     done
   fi
-  (cd "$HELM_MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp" "${HELM_MODULE}/cmd/helm")
-  mv -f "$tmp" "$dest"
-  trap - EXIT
-  exec 9>&-
-  log "helm: built in $(elapsed "$start") -> ${dest}"
+  (cd "$HELM_MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$1" "${HELM_MODULE}/cmd/helm")
 }
+
+# As binaries.sh's build_tool: temp file and rename, under the cache's build lock (lib.sh).
+build_helm() { cached_build "$(helm_path)" "helm $(helm_version)" helm_into; }
 
 build_helm
 if [[ -n "${HELM_BUILD_ONLY:-}" ]]; then

@@ -1,6 +1,7 @@
-// CEL rules for the API server, each with its twin in TypeScript, so the CRD and the operator's own
-// validation say the same thing on the same field. Shared by every schema file of src/api.
-import type { z } from 'zod';
+// The building blocks the API's schemas share: CEL rules with their TypeScript twins, and the
+// small scalar types (durations, DNS labels) several schemas use. Kept apart from schema.ts so
+// that the schemas of other kinds (src/api/analysis.ts) can use them without an import cycle.
+import { z } from 'zod';
 
 /**
  * A CEL rule for the API server, with `holds`, its twin in TypeScript over the parsed value, so
@@ -15,3 +16,7 @@ export function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.outpu
     acc.refine((v) => holds(v as z.output<T>), { message, path: fieldPath ? fieldPath.slice(1).split('.') : [] }), schema);
   return checked.meta({ 'x-kubernetes-validations': rules.map(({ holds: _, ...r }) => r) }) as T;
 }
+
+export const unique = (xs: unknown[]) => new Set(xs).size === xs.length;
+export const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
+export const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');
