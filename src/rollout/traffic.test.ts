@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { MicroserviceSpecInput, MicroserviceStatus, Slot } from '../api/schema.js';
 import { otherSlot } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
-import { Cluster, prng, Sim, type Reconciled } from '../../test/support/cluster.js';
+import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../../test/support/cluster.js';
+import { Metric, type MetricInput } from '../api/analysis.js';
+import type { MeasurementResult } from './analysis.js';
 import { microservice } from '../../test/support/fixtures.js';
 import { Gateway } from '../../test/support/gateway.js';
 import { renderRoute } from '../render/gateway.js';
@@ -270,6 +272,52 @@ describe('a canary through the route', () => {
     const fresh = decide({ ms: sim.ms, observed: sim.cluster.observe(), desiredRevision: 'r2', now: new Date(sim.now.getTime() + 60_000), route: paused!.input.route });
     expect(fresh.plan.route).toEqual({ stable: 'blue', weight: 10, headers: [expect.objectContaining({ name: 'beta' })] });
     expect(fresh.rollout).toMatchObject({ step: 2, weight: 10 });
+  });
+});
+
+describe('an analysis step through the route', () => {
+  const errorRate = { name: 'error-rate', interval: '10s', prometheus: { query: 'rate(errors{revision="{{revision}}"}[1m])' }, max: 0.05 } satisfies MetricInput;
+  const metrics = new Map([[errorRate.name, Metric.parse(errorRate)]]);
+
+  /** Reconciles with the route and the analysis, answering each measurement with `value`. */
+  function drive(sim: Sim, gateway: Gateway, value: number, until: (r: Reconciled) => boolean, each: (r: Reconciled) => void = () => {}) {
+    let results: MeasurementResult[] = [];
+    for (let t = 0; t < 300; t++) {
+      const r = reconcileOnce({ ms: sim.ms, observed: sim.cluster.observe(), desiredRevision: sim.desiredRevision, now: sim.now, route: gateway.live, analysis: { metrics, results } });
+      sim.ms = { ...sim.ms, status: r.status };
+      each(r);
+      if (until(r)) return r;
+      sim.advance(r.decision.plan, 2000);
+      results = (r.decision.measurements ?? []).map((q) => ({
+        key: q.key, run: q.run, runStartedAt: q.runStartedAt, revision: q.revision, metric: q.metric.name, seq: q.seq, at: sim.now.toISOString(), candidate: { values: [value] },
+      }));
+    }
+    return undefined;
+  }
+  const spec = () => routed([{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], count: 1 } }], { analysis: { metrics: [errorRate] } } as never);
+
+  it('measures nothing until the route with the step\'s weight is accepted, then passes and completes', () => {
+    const { sim, gateway } = start(spec());
+    gateway.answer = 'silent';
+    drive(sim, gateway, 0.01, (r) => (r.status.rollout?.message ?? '').includes('waiting for the parents'), (r) => expect(r.decision.measurements ?? []).toEqual([]));
+    // A few passes more, within the progress deadline (20s): still nothing measured.
+    for (let t = 0; t < 3; t++) {
+      const r = drive(sim, gateway, 0.01, () => true)!;
+      expect(r.decision.measurements ?? []).toEqual([]);
+      sim.advance(r.decision.plan, 2000);
+    }
+    gateway.answer = 'accept';
+    const done = drive(sim, gateway, 0.01, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy');
+    expect(done).toBeDefined();
+    expect(gateway.history.map((h) => h.route.weight)).toEqual([0, 10, 100]);
+  });
+
+  it('aborts on a failed measurement, the route giving the candidate no more than it had', () => {
+    const { sim, gateway } = start(spec());
+    const aborted = drive(sim, gateway, 0.5, (r) => r.status.conditions?.some((c) => c.type === 'Stalled' && c.reason === 'AnalysisFailed') ?? false);
+    expect(aborted).toBeDefined();
+    expect(aborted!.decision.plan.route!.weight).toBeLessThanOrEqual(10);
+    expect(aborted!.decision.plan.slots.green?.replicas).toBe(aborted!.input.observed.green?.replicas); // kept until the route back is accepted
   });
 });
 
