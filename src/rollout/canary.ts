@@ -25,7 +25,7 @@ function reachedAt(ctx: Ctx, weight: number): boolean {
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
   return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target
-    && (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter;
+    && (ctx.reachable === false || (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter);
 }
 
 export function canary(ctx: Ctx, act: Action | undefined): Decision {
@@ -87,9 +87,15 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   // shrink for the weight until that is done.
   const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
   const capped = Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
-  const stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
+  let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
   // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
-  const candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
+  let candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
+  // `<name>` cannot reach the candidate (a port changed in both name and number): its pods carry
+  // none of the load, so the stable slot stays whole beside them, above maxSurge, until the switch.
+  if (ctx.reachable === false) {
+    stable = total;
+    candidateSize = held ? Math.min(candidateFor(total, weight), candObs?.replicas ?? 0) : candidateFor(total, weight);
+  }
   d.plan = {
     ...d.plan,
     slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidateSize, revision: ctx.desiredRevision } },
@@ -102,8 +108,12 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   r.steps = steps.length;
   r.desiredWeight = weight;
   r.weight = candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
-  const inexact = inexactWeight(total, weight);
-  if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) d.events.push({ type: 'Warning', reason: 'WeightNotExact', message: inexact });
+  const inexact = ctx.reachable === false
+    ? `${ms.metadata.name} cannot reach the candidate on the stable revision's ports (a port changed in both name and number): the stable slot stays whole until the switch`
+    : inexactWeight(total, weight);
+  if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) {
+    d.events.push({ type: 'Warning', reason: ctx.reachable === false ? 'CandidateUnreachable' : 'WeightNotExact', message: inexact });
+  }
   r.message = [
     waiting ?? message ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
       : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${candidateFor(total, weight)} candidate pods ready`),
