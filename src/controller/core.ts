@@ -7,6 +7,7 @@ import { ANNOTATION_ACTION, deploymentName, formatAction, LABEL_SLOT, parseActio
 import type { KubeObject } from '../kube/object.js';
 import { render, revisionOf } from '../render/index.js';
 import { planHistory } from '../render/revision.js';
+import { reaches } from '../render/network.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
@@ -105,7 +106,9 @@ export function planReconcile(world: World): ReconcilePlan {
   const route = wantsRoute(ms) ? observeRoute(mine.get(`HTTPRoute/${name}`), name) : undefined;
   const resolved = resolveMetrics(ms.spec, ms.metadata.namespace ?? '', world.templates);
   const analysis = { metrics: resolved.metrics, results: world.measurements ?? [], ...(resolved.unresolved ? { unresolved: resolved.unresolved } : {}) };
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis, route });
+  const stablePorts = history.kept.get(ms.status?.stableRevision ?? '')?.ports;
+  const reachable = !stablePorts || reaches(stablePorts, history.kept.get(desiredRevision)?.ports ?? []);
+  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis, reachable, route });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
   // The revision is kept before any slot runs it.

@@ -19,6 +19,15 @@ function targetOf(p: Port, also: readonly Port[]): string | number {
 }
 
 /**
+ * Whether `<name>`, on the `serving` revision's ports, reaches pods of a revision with `other`
+ * ports through at least one of them (no ports: nothing to reach, so yes).
+ */
+export function reaches(serving: readonly Port[], other: readonly Port[]): boolean {
+  if (serving.length === 0) return true;
+  return serving.some((p) => other.some((q) => (p.name ? targetOf(p, other) === q.name || targetOf(p, other) === q.port : q.port === p.port) && q.protocol === p.protocol));
+}
+
+/**
  * A Service over the Microservice's pods on a revision's ports; `slot` narrows it to one slot;
  * `also` are the ports of another revision whose pods it selects too.
  */

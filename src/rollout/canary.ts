@@ -27,7 +27,7 @@ function reachedAt(ctx: Ctx, weight: number): boolean {
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
   return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target
-    && (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter;
+    && (ctx.reachable === false || (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter);
 }
 
 export function canary(ctx: Ctx, act: Action | undefined): Decision {
@@ -92,9 +92,15 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   // shrink for the weight until that is done.
   const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
   const capped = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
-  const stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
+  let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
   // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
-  const candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
+  let candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
+  // `<name>` cannot reach the candidate (a port changed in both name and number): its pods carry
+  // none of the load, so the stable slot stays whole beside them, above maxSurge, until the switch.
+  if (ctx.reachable === false && !route) {
+    stable = total;
+    candidateSize = held ? Math.min(candidateFor(total, weight), candObs?.replicas ?? 0) : candidateFor(total, weight);
+  }
   d.plan = {
     ...d.plan,
     slots: { [active]: { replicas: stable, ...stableTemplate(ctx) }, [cand]: { replicas: candidateSize, revision: ctx.desiredRevision } },
@@ -115,9 +121,14 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   r.steps = steps.length;
   r.desiredWeight = weight;
   r.weight = route ? route.served() : candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
-  const inexact = route ? undefined : inexactWeight(total, weight);
+  // With a route, weights are exact and the route reaches each slot on its own Service's ports.
+  const inexact = route ? undefined : ctx.reachable === false
+    ? `${ms.metadata.name} cannot reach the candidate on the stable revision's ports (a port changed in both name and number): the stable slot stays whole until the switch`
+    : inexactWeight(total, weight);
   const onRoute = route?.waiting(i);
-  if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) d.events.push({ type: 'Warning', reason: 'WeightNotExact', message: inexact });
+  if (inexact && !ctx.prev.rollout?.message?.includes(inexact)) {
+    d.events.push({ type: 'Warning', reason: ctx.reachable === false ? 'CandidateUnreachable' : 'WeightNotExact', message: inexact });
+  }
   r.message = [
     waiting ?? message ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
       : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${route ? route.target(i) : candidateFor(total, weight)} candidate pods ready${onRoute ? `; ${onRoute}` : ''}`),

@@ -114,6 +114,11 @@ export interface EngineInput {
    * rebuilt from them. Unset: the spec's and the stable one.
    */
   kept?: ReadonlySet<string>;
+  /**
+   * `<name>`, on the stable revision's ports, reaches the candidate's pods (false: a port changed
+   * in both name and number). Unset: yes.
+   */
+  reachable?: boolean;
   /** The slot the live `<name>` Service selects; 'all' when it selects every slot; unset when there is none. */
   servedSlot?: Slot | 'all';
   /** An action from the coxswain.dev/action annotation; one already done (same id) is ignored. */

@@ -126,7 +126,8 @@ describe('a Microservice with RollingUpdate', () => {
       return condition(o, 'Stalled')?.status === 'True' && o.status.observedGeneration === o.metadata.generation ? o : undefined;
     });
     expect(condition(stalled, 'Stalled')).toMatchObject({ reason: 'ApplyFailed' });
-    expect(condition(stalled, 'Stalled')!.message).toMatch(/readinessProbe\.httpGet\.port/);
+    // Named as the Microservice's field, not the Deployment's.
+    expect(condition(stalled, 'Stalled')!.message).toMatch(/spec\.probes\.readiness\.httpGet\.port/);
     expect(stalled.status.phase).toBe('Degraded');
     expect(operator.alive).toBe(true);
     await k('patch', '-n', ns, `microservice/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/probes' }]));

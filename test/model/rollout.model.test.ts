@@ -228,7 +228,9 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
 //   its one slot natively to the desired revision by design).
-// - Not Coxswain's to keep, and so not checked: capacity and ports while a RollingUpdate rolls a
+// - Not Coxswain's to keep, and so not checked: capacity while a RollingUpdate's one slot rolls
+//   natively (the Deployment controller's pace; the model runs a port of it, not the real one);
+//   capacity and ports while a RollingUpdate rolls a
 //   port changed in both name and number (old and new pods share no port a Service could target;
 //   the README says to use Canary or BlueGreen for that), until it is Healthy again; and pods of a
 //   stable slot edited by hand (`~edited`) serving while its Deployment rolls them back at its
@@ -373,8 +375,11 @@ class Checker {
     const aborted = status.rollout?.abortedRevision;
 
     if (this.portBreak && status.phase === 'Healthy') this.portBreak = false;
+    // A RollingUpdate whose one slot serves alone rolls natively: its pace is the Deployment
+    // controller's (here a port of it), not Coxswain's.
+    const nativeRoll = spec.strategy.type === 'RollingUpdate' && servingPods.every((p) => p.metadata.labels?.[LABEL_SLOT] === status.activeSlot);
     // capacity
-    if (prev && !this.disrupted && !this.portBreak && T >= prev.T) {
+    if (prev && !this.disrupted && !this.portBreak && !nativeRoll && T >= prev.T) {
       const need = T - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
         this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
