@@ -1,0 +1,66 @@
+// The Microservice's status: what Coxswain reports, in the shapes kstatus, Argo CD and Flux read.
+import { z } from 'zod';
+import { AnalysisStatus } from './analysis.js';
+import { TrafficStatus } from './traffic.js';
+
+export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An Event as Coxswain records it. */
+export interface KubeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export const Condition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.int().optional(),
+});
+
+const SlotStatus = z.object({ revision: z.string().optional(), image: z.string().optional(), replicas: z.int().optional(), readyReplicas: z.int().optional() });
+
+export const MicroserviceStatus = z.object({
+  observedGeneration: z.int().optional(),
+  phase: z.enum(PHASES).optional(),
+  conditions: z.array(Condition).optional(),
+  replicas: z.int().optional(),
+  readyReplicas: z.int().optional(),
+  updatedReplicas: z.int().optional(),
+  availableReplicas: z.int().optional(),
+  ready: z.string().optional().describe('Ready pods out of desired, e.g. 3/3 (printer column).'),
+  selector: z.string().optional(),
+  stableRevision: z.string().optional(),
+  desiredRevision: z.string().optional(),
+  activeSlot: z.enum(['blue', 'green']).optional(),
+  rollout: z.object({
+    step: z.int().optional().describe('Index of the current step; steps means the final promotion to 100%.'),
+    steps: z.int().optional(),
+    strategy: z.enum(['Canary', 'BlueGreen']).optional().describe('The strategy this rollout runs; a switch mid-rollout starts it over.'),
+    weight: z.int().optional().describe('Share of Ready pods that run the candidate, in percent.'),
+    desiredWeight: z.int().optional(),
+    candidateSlot: z.enum(['blue', 'green']).optional(),
+    stepStartedAt: z.string().optional(),
+    pausedUntil: z.string().optional(),
+    unreadySince: z.string().optional()
+      .describe('Since when the candidate has had fewer Ready pods than its step needs; the progress deadline counts from here.'),
+    scaleDownAt: z.string().optional().describe('When the previous slot scales to zero (blue-green).'),
+    abortedRevision: z.string().optional(),
+    previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),
+    paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),
+    message: z.string().optional(),
+    analysis: AnalysisStatus.optional().describe('The analyses under way (or the one that aborted the rollout), with their last measurements.'),
+  }).optional(),
+  lastAction: z.object({ id: z.string(), action: z.string(), at: z.string(), ok: z.boolean(), message: z.string() }).optional()
+    .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),
+  restartedAt: z.string().optional().describe('Set by the restart action: pods of the serving slot restart.'),
+  slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
+  traffic: TrafficStatus.optional().describe('The HTTPRoute, with spec.traffic.gateway: its live weights and whether its parents accepted it.'),
+});
+
+export type MicroserviceStatus = z.output<typeof MicroserviceStatus>;
+export type Condition = z.output<typeof Condition>;
