@@ -55,6 +55,11 @@ export function openAPISchema(schema: z.ZodType): JsonSchema {
 }
 
 
+/** The schema of a top-level object: apiVersion, kind and metadata, and its spec (required) and more. */
+function topLevel(description: string, properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'object', description, required: ['spec'], properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...properties } };
+}
+
 export function microserviceCRD(): JsonSchema {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -82,16 +87,8 @@ export function microserviceCRD(): JsonSchema {
           ],
           schema: {
             openAPIV3Schema: {
-              type: 'object',
-              description: `${KIND} describes one service; Coxswain reconciles it into a Deployment per slot, a Service, an HPA, a ConfigMap and a NetworkPolicy (${API_VERSION}).`,
-              required: ['spec'],
-              properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
-                spec: openAPISchema(MicroserviceSpec),
-                status: openAPISchema(MicroserviceStatus),
-              },
+              ...topLevel(`${KIND} describes one service; Coxswain reconciles it into a Deployment per slot, a Service, an HPA, a ConfigMap and a NetworkPolicy (${API_VERSION}).`,
+                { spec: openAPISchema(MicroserviceSpec), status: openAPISchema(MicroserviceStatus) }),
               'x-kubernetes-validations': NAME_RULES.map(({ rule, message }) => ({ rule, message })),
             },
           },
@@ -125,17 +122,8 @@ export function analysisTemplateCRD(kind: typeof ANALYSIS_TEMPLATE | typeof CLUS
           storage: true,
           additionalPrinterColumns: [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
           schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              description: `${k.kind} holds named analysis metrics that Microservices in ${where} use through spec.analysis.templateRefs (${API_VERSION}).`,
-              required: ['spec'],
-              properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
-                spec: openAPISchema(AnalysisTemplateSpec),
-              },
-            },
+            openAPIV3Schema: topLevel(`${k.kind} holds named analysis metrics that Microservices in ${where} use through spec.analysis.templateRefs (${API_VERSION}).`,
+              { spec: openAPISchema(AnalysisTemplateSpec) }),
           },
         },
       ],
