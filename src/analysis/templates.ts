@@ -6,7 +6,7 @@
 // ClusterAnalysisTemplates are not read (unless --cluster-analysis-templates says it may), and a
 // reference to one says so.
 import type { Logger } from 'pino';
-import type { TemplateRef } from '../api/analysis.js';
+import { templateRefsOf, type TemplateRef } from '../api/analysis.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import { ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES } from '../kube/resources.js';
@@ -54,7 +54,8 @@ export class TemplateCaches implements TemplateLookup {
 
 /** Does this Microservice (spec unvalidated) reference that template? */
 export function references(ms: { metadata: { namespace?: string }; spec?: unknown }, template: KubeObject, cluster: boolean): boolean {
-  const refs = (ms.spec as { analysis?: { templateRefs?: Array<{ name?: string; kind?: string }> } } | undefined)?.analysis?.templateRefs ?? [];
+  type Ref = { name?: string; kind?: string };
+  const refs = templateRefsOf((ms.spec as { analysis?: { templateRef?: Ref; templateRefs?: Ref[] } } | undefined)?.analysis);
   return refs.some((r) => r.name === template.metadata.name
     && (cluster ? r.kind === 'ClusterAnalysisTemplate' : (r.kind ?? 'AnalysisTemplate') === 'AnalysisTemplate' && template.metadata.namespace === ms.metadata.namespace));
 }

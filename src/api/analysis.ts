@@ -101,6 +101,7 @@ export const TemplateRef = z.object({
 export const AnalysisSpec = z.object({
   prometheus: z.object({ address: Address.optional() }).optional()
     .describe("Defaults for Prometheus metrics; the address defaults to the operator's --prometheus-address."),
+  templateRef: TemplateRef.optional().describe('A template whose metrics this Microservice may use by name (one; templateRefs for several).'),
   templateRefs: z.array(TemplateRef).max(8).optional()
     .describe('Templates whose metrics this Microservice may use by name; an inline metric of the same name wins.'),
   metrics: Metrics.optional(),
@@ -129,19 +130,24 @@ export const AnalysisTemplateSpec = z.object({
 });
 
 type Names = { metrics: string[] } | undefined;
+
+/** The templates a spec.analysis refers to: templateRef (DESIGN's name, one) and templateRefs, in that order. */
+export function templateRefsOf<R>(a: { templateRef?: R; templateRefs?: R[] } | undefined): R[] {
+  return [...(a?.templateRef ? [a.templateRef] : []), ...(a?.templateRefs ?? [])];
+}
 /** What the name rules read of a Microservice spec. */
 export interface AnalysisUser {
-  analysis?: { templateRefs?: unknown[]; metrics?: Array<{ name: string }> };
+  analysis?: { templateRef?: unknown; templateRefs?: unknown[]; metrics?: Array<{ name: string }> };
   strategy: {
     canary?: { steps: Array<{ analysis?: Names }>; analysis?: Names };
     blueGreen?: { prePromotionAnalysis?: Names; postPromotionAnalysis?: Names };
   };
 }
 
-const KNOWN_CEL = 'has(self.analysis) && ((has(self.analysis.templateRefs) && size(self.analysis.templateRefs) > 0)'
+const KNOWN_CEL = 'has(self.analysis) && (has(self.analysis.templateRef) || (has(self.analysis.templateRefs) && size(self.analysis.templateRefs) > 0)'
   + ' || (has(self.analysis.metrics) && self.analysis.metrics.exists(x, x.name == m)))';
 function knownIn(spec: AnalysisUser): (name: string) => boolean {
-  if ((spec.analysis?.templateRefs?.length ?? 0) > 0) return () => true; // resolved at reconcile time, with the templates
+  if (templateRefsOf(spec.analysis).length > 0) return () => true; // resolved at reconcile time, with the templates
   const names = new Set((spec.analysis?.metrics ?? []).map((m) => m.name));
   return (n) => names.has(n);
 }

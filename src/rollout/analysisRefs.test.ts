@@ -26,6 +26,13 @@ describe('resolveMetrics', () => {
     expect(r.unresolved).toBeUndefined();
   });
 
+  it('takes templateRef, DESIGN.md\'s name for one template, as templateRefs takes a list', () => {
+    const s = spec({ analysis: { templateRef: { name: 'http', kind: 'ClusterAnalysisTemplate' } } });
+    const r = resolveMetrics(s, 'shop', lookup({ 'cluster/http': shared }));
+    expect(r.problems).toEqual([]);
+    expect(r.metrics.get('latency')?.prometheus?.query).toBe('p99');
+  });
+
   it('reads a namespaced template from the Microservice namespace only', () => {
     const s = spec({ analysis: { templateRefs: [{ name: 'http' }] } });
     expect(resolveMetrics(s, 'shop', lookup({ 'shop/http': shared })).problems).toEqual([]);

@@ -3,7 +3,7 @@
 // it defaults to. Pure: the templates come in as they were read. A template that does not exist
 // or does not parse is a problem the Microservice reports as Stalled; the analyses that need its
 // metrics hold (never pass) until it is there.
-import { AnalysisTemplateSpec, type AnalysisUser, type Metric, type TemplateRef } from '../api/analysis.js';
+import { AnalysisTemplateSpec, templateRefsOf, type AnalysisUser, type Metric, type TemplateRef } from '../api/analysis.js';
 import { formatIssues } from '../api/validate.js';
 import type { MicroserviceSpec } from '../api/schema.js';
 import type { Problem } from './status.js';
@@ -41,7 +41,7 @@ export function resolveMetrics(spec: MicroserviceSpec, namespace: string, templa
   const metrics = new Map<string, Metric>();
   const problems: Problem[] = [];
   const missing: string[] = [];
-  (a?.templateRefs ?? []).forEach((ref, i) => {
+  templateRefsOf(a).forEach((ref, i) => {
     const obj = templates?.get(ref, namespace);
     const what = refName(ref, namespace);
     if (!obj && ref.kind === 'ClusterAnalysisTemplate' && templates?.clusterWide === false) {
