@@ -43,6 +43,9 @@ export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   let analysisMessage: string | undefined;
 
   if (checkFailure(ctx, (r.step ?? 0) >= 1 ? total : preview)) return aborted(ctx);
+  // The auto-promotion clock runs while the preview is Ready; a preview that lost its pods (a pod
+  // evicted, its slot deleted) starts it again once it is back.
+  if (r.step === 0 && !ready(ctx, preview)) delete r.pausedUntil;
   if (r.step === 0 && ready(ctx, preview)) {
     const pre = bg.prePromotionAnalysis && !held ? gate(ctx, 'prePromotion', bg.prePromotionAnalysis) : undefined;
     if (pre?.verdict === 'Failed') { abortByAnalysis(ctx, pre.message); return aborted(ctx); }

@@ -92,7 +92,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   // shrink for the weight until that is done.
   const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
   const capped = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
-  let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total)) : capped;
+  let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total, total + ctx.surge - drain)) : capped;
   // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
   let candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
   // `<name>` cannot reach the candidate (a port changed in both name and number): its pods carry
