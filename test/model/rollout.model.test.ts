@@ -441,11 +441,14 @@ class Checker {
       this.lasting(obs, 'ports', missing.length > 0 && !this.portBreak, () => `${name} targets port(s) ${missing.map((p: J) => `${p.port}->${p.targetPort}`).join(', ')} that none of the ${selected.length} pod(s) it selects (${[...new Set(selected.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')}) has`);
     }
 
-    // paused
+    // paused (a RollingUpdate pauses its Deployment, which still scales the ReplicaSets it has:
+    // their revisions were rolling out already)
+    const hasReplicaSet = (rev: string) => spec.strategy.type === 'RollingUpdate'
+      && w.store.list('ReplicaSet').some((rs: J) => rs.spec?.template?.metadata?.labels?.[LABEL_REVISION] === rev);
     if (obs.paused) {
       obs.allowed = prev?.paused && prev.allowed ? prev.allowed
         : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
-      const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? ''));
+      const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? '') && !hasReplicaSet(p.metadata.labels?.[LABEL_REVISION] ?? ''));
       if (fresh.length > 0) {
         this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
       }
