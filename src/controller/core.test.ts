@@ -103,6 +103,16 @@ describe('planReconcile', () => {
     expect(templateRevision(deployment(world, world.ms.status!.activeSlot!))).toBe(first);
   });
 
+  it('stalls an invalid spec, writing nothing, and warns once', () => {
+    const bad = { ...microservice(base('a:1')), spec: { image: 'a:1', replicas: -1 } } as MicroserviceObject;
+    const first = planReconcile({ ms: bad, owned: [], pods: [], now: T0 });
+    expect(first.writes).toEqual([]);
+    const { status, events, stalled } = first.finish([]);
+    expect([status?.conditions?.find((c) => c.type === 'Stalled')?.reason, stalled]).toEqual(['InvalidSpec', true]);
+    expect(events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec' })]);
+    expect(planReconcile({ ms: { ...bad, status }, owned: [], pods: [], now: T0 }).finish([])).toEqual({ events: [], stalled: true });
+  });
+
   it('drops the oldest revisions beyond revisionHistoryLimit, never one in use', () => {
     const world = settled({ ...base('a:1'), revisionHistoryLimit: 2 });
     const ms = microservice({ ...base('a:1'), revisionHistoryLimit: 2 });

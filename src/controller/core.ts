@@ -82,13 +82,12 @@ const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 export function planReconcile(world: World): ReconcilePlan {
   const { ms: obj, owned, pods, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
-  if (!valid.ok) {
-    const status = invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now);
-    return { writes: [], finish: () => ({ status: changed(obj.status, status), events: [], stalled: true }), measurements: [], measured: [] };
-  }
+  if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
   const ms = valid.value;
   const name = ms.metadata.name;
-  if (wantsRoute(ms) && gatewayAPI === false) return blocked(obj, gatewayAPIMissing, now);
+  if (wantsRoute(ms) && gatewayAPI === false) {
+    return blocked(obj, blockedStatus(obj.status, obj.metadata.generation, gatewayAPIMissing, now, 'the Gateway API is installed'));
+  }
   const mine = new Map(owned.map((o) => [id(o), o]));
   const observed: ObservedSlots = {};
   for (const slot of SLOTS) {
@@ -140,13 +139,12 @@ export function planReconcile(world: World): ReconcilePlan {
     writes,
     finish: (problems) => {
       // A template that is missing or invalid stalls the Microservice as a refused write does.
-      const blocked = [...problems, ...resolved.problems];
-      const all = decision.problem ? [decision.problem, ...blocked] : blocked;
-      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, blocked);
+      const refused = [...problems, ...resolved.problems];
+      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, refused);
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {
-        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: all.length > 0,
+        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || refused.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
       };
     },
@@ -175,9 +173,8 @@ const gatewayAPIMissing: Problem = {
     + 'or the operator runs with --gateway-api=false; install the Gateway API CRDs (standard channel) and it goes on by itself',
 };
 
-/** Nothing is written until the problem goes: the status says why, once. */
-function blocked(obj: MicroserviceObject, problem: Problem, now: Date): ReconcilePlan {
-  const status = blockedStatus(obj.status, obj.metadata.generation, problem, now, 'the Gateway API is installed');
+/** Nothing is written until the problem goes (an invalid spec, no Gateway API): the status says why, once. */
+function blocked(obj: MicroserviceObject, status: MicroserviceStatus): ReconcilePlan {
   return {
     writes: [],
     finish: () => {

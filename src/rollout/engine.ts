@@ -17,7 +17,7 @@ import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
 import type { Ctx, Decision, EngineInput } from './types.js';
-import { resolveIntOrPercent } from './weights.js';
+import { resolveLimits } from './weights.js';
 
 export { ACTIONS, type Action } from './actions.js';
 export type { Decision, EngineInput, LastAction, RolloutStatus } from './types.js';
@@ -47,8 +47,7 @@ function limits(ms: Microservice): { surge: number; floor: number } {
   const s = ms.spec.strategy;
   if (s.type === 'BlueGreen') return { surge: total, floor: total };
   const l = (s.type === 'Canary' ? s.canary : s.rollingUpdate) ?? { maxSurge: '25%', maxUnavailable: 0 };
-  const surge = resolveIntOrPercent(l.maxSurge, total, Math.ceil);
-  const unavailable = Math.max(resolveIntOrPercent(l.maxUnavailable, total, Math.floor), surge === 0 ? 1 : 0);
+  const { surge, unavailable } = resolveLimits(l, total);
   return { surge, floor: Math.max(0, total - unavailable) };
 }
 

@@ -59,7 +59,7 @@ export function narrowed(ctx: Ctx, servingReady: number): Slot | undefined {
 }
 
 /** Ready pods of the stable revision in the active slot. */
-export function stableReady(ctx: Ctx): number {
+function stableReady(ctx: Ctx): number {
   const o = ctx.observed[ctx.decision.activeSlot];
   return o && o.revision === ctx.decision.stableRevision ? o.readyReplicas : 0;
 }
@@ -148,7 +148,7 @@ export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
  * previous one in its scale-down delay): they drain before the desired revision moves in, so a
  * replaced revision never serves once the stable slot can carry the load.
  */
-export function mustClear(ctx: Ctx): boolean {
+function mustClear(ctx: Ctx): boolean {
   const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
   // Until its pods are gone, not only asked to go: a new template applied beside them would make
   // the Deployment keep them (maxUnavailable) until the new pods are Ready, serving meanwhile.
@@ -189,7 +189,7 @@ export function checkFailure(ctx: Ctx, target: number): boolean {
  * Starts a rollout of the desired revision from step 0 unless this very one is already under way
  * with this strategy and number of steps (switched mid-rollout, it starts over).
  */
-export function beginRollout(ctx: Ctx, steps: number): void {
+function beginRollout(ctx: Ctx, steps: number): void {
   const cand = otherSlot(ctx.decision.activeSlot);
   const r = ctx.rollout;
   const strategy = ctx.ms.spec.strategy.type === 'BlueGreen' ? 'BlueGreen' : 'Canary';

@@ -33,11 +33,18 @@ export interface Split {
  * shrinks only as candidate pods become Ready, so Ready pods never drop below
  * total - maxUnavailable; and the sum never exceeds total + maxSurge.
  */
-export function split(total: number, weight: number, candidateReady: number, limits: { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent }): Split {
+export type Limits = { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent };
+
+/** maxSurge and maxUnavailable resolved at a total, as a Deployment resolves them. */
+export function resolveLimits(limits: Limits, total: number): { surge: number; unavailable: number } {
   const surge = resolveIntOrPercent(limits.maxSurge, total, Math.ceil);
   // Both 0 after rounding (maxSurge 0, maxUnavailable 10% of 3) and nothing could move: as a
   // Deployment does, let one pod be unavailable.
-  const unavailable = Math.max(resolveIntOrPercent(limits.maxUnavailable, total, Math.floor), surge === 0 ? 1 : 0);
+  return { surge, unavailable: Math.max(resolveIntOrPercent(limits.maxUnavailable, total, Math.floor), surge === 0 ? 1 : 0) };
+}
+
+export function split(total: number, weight: number, candidateReady: number, limits: Limits): Split {
+  const { surge, unavailable } = resolveLimits(limits, total);
   const target = candidateFor(total, weight);
   // Below 100% the stable slot keeps a pod (one replica at 10%: its pod beside the candidate's),
   // if the surge allows it: a step never puts everything on an unpromoted candidate.
