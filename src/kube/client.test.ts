@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { contextProblem, findKubeconfig, KubeClient, SERVICE_ACCOUNT_TOKEN, toApiError } from './client.js';
+import { Kubeconfig } from './kubeconfig.js';
 
 const NOTE = 'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
 
@@ -81,9 +81,8 @@ describe('contexts', () => {
     `contexts:${contexts.length ? '' : ' []'}`, ...contexts.map(([name, cluster]) => `- name: ${name}\n  context: { cluster: ${cluster}, user: me }`),
   ].join('\n');
   const load = (text: string, context?: string) => {
-    const kc = new KubeConfig();
-    kc.loadFromString(text);
-    if (context) kc.setCurrentContext(context);
+    const kc = Kubeconfig.parse([{ text, dir: '/k' }]);
+    if (context) kc.currentContext = context;
     return kc;
   };
 

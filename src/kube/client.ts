@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type Credentials, Kubeconfig, SERVICE_ACCOUNT_TOKEN } from './kubeconfig.js';
 import { userAgent } from '../version.js';
 
 /** One field an API server's Status blames: `details.causes[]`. */
@@ -39,57 +39,25 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export class KubeClient {
   private readonly server: URL;
   private readonly agent: http.Agent;
+  private readonly authHeaders: () => Promise<Record<string, string>>;
 
-  private constructor(private readonly kc: KubeConfig, tls: https.AgentOptions, private readonly userAgent: string) {
-    const cluster = kc.getCurrentCluster()!;
-    this.server = new URL(cluster.server);
+  private constructor(credentials: Credentials, readonly currentNamespace: string, private readonly userAgent: string) {
+    this.server = credentials.server;
+    this.authHeaders = credentials.headers;
     const Agent = this.server.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ ...tls, keepAlive: true, maxSockets: 32 });
+    this.agent = new Agent({ ...credentials.tls, keepAlive: true, maxSockets: 32 });
   }
 
   /** Loads credentials as kubectl does: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster. */
   static async fromEnvironment(kubeconfig?: string, context?: string, agent = userAgent('coxswain')): Promise<KubeClient> {
-    const kc = new KubeConfig();
     const source = findKubeconfig(kubeconfig, process.env, homedir(), existsSync);
     if ('problem' in source) throw new Error(source.problem);
-    if ('inCluster' in source) kc.loadFromCluster();
-    else {
-      kc.loadFromFile(source.files[0]!);
-      for (const file of source.files.slice(1)) {
-        const more = new KubeConfig();
-        more.loadFromFile(file);
-        kc.mergeConfig(more);
-      }
-    }
-    if (context) kc.setCurrentContext(context);
+    const kc = 'inCluster' in source ? Kubeconfig.inCluster() : Kubeconfig.load(source.files);
+    if (context) kc.currentContext = context;
     const problem = contextProblem(kc, source.describe, !!context);
     if (problem) throw new Error(problem);
-    const opts: https.RequestOptions = {};
-    try {
-      await kc.applyToHTTPSOptions(opts);
-    } catch (err) {
-      const server = kc.getCurrentCluster()?.server;
-      if (err instanceof Error && /HTTP protocol is not allowed/.test(err.message)) {
-        throw new Error(`the cluster of context "${kc.getCurrentContext()}" in ${source.describe} is plain HTTP (${server}); use its https address, or set insecure-skip-tls-verify: true on it`);
-      }
-      throw err;
-    }
-    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
-    return new KubeClient(kc, { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }, agent);
-  }
-
-  get currentNamespace(): string {
-    return this.kc.getContextObject(this.kc.getCurrentContext())?.namespace ?? 'default';
-  }
-
-  /** Headers fresh for each request, so rotated tokens (exec plugins, projected SA tokens) are picked up. */
-  private async authHeaders(): Promise<Record<string, string>> {
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return headers;
+    const credentials = kc.needsPlugin ? await pluginCredentials(source, context) : kc.credentials(source.describe);
+    return new KubeClient(credentials, kc.context?.namespace || 'default', agent);
   }
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
@@ -151,7 +119,7 @@ export class KubeClient {
   }
 }
 
-export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export { SERVICE_ACCOUNT_TOKEN };
 
 export type KubeconfigSource =
   | { files: string[]; describe: string }
@@ -182,15 +150,50 @@ export function findKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv,
 }
 
 /** What is wrong with the chosen context (missing, or naming a cluster that is not there), if anything. */
-export function contextProblem(kc: Pick<KubeConfig, 'getCurrentContext' | 'getContexts' | 'getContextObject' | 'getCurrentCluster'>, where: string, chosen: boolean): string | undefined {
-  const current = kc.getCurrentContext();
-  const names = kc.getContexts().map((c) => c.name);
+export function contextProblem(kc: Kubeconfig, where: string, chosen: boolean): string | undefined {
+  const current = kc.currentContext;
+  const names = [...kc.contexts.keys()];
   const choices = names.length > 0 ? `it has ${names.map((n) => `"${n}"`).join(', ')}` : 'it has no contexts';
   if (!current) return `${where} sets no current context; choose one with --context (${choices})`;
-  const context = kc.getContextObject(current);
+  const context = kc.context;
   if (!context) return chosen ? `context "${current}" does not exist in ${where}; ${choices}` : `the current context "${current}" of ${where} does not exist; ${choices}`;
-  if (!kc.getCurrentCluster()) return `context "${current}" in ${where} names cluster "${context.cluster}", which is not defined there`;
+  if (!kc.cluster) return `context "${current}" in ${where} names cluster "${context.cluster}", which is not defined there`;
   return undefined;
+}
+
+/**
+ * A user authenticated by an exec plugin or an auth provider (OIDC, cloud providers): client-node
+ * runs those, loaded only here. Its headers are asked for on every request, so refreshed tokens
+ * are picked up.
+ */
+async function pluginCredentials(source: { files: string[] } | { inCluster: true }, context: string | undefined): Promise<Credentials> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if ('inCluster' in source) kc.loadFromCluster();
+  else {
+    kc.loadFromFile(source.files[0]!);
+    for (const file of source.files.slice(1)) {
+      const more = new KubeConfig();
+      more.loadFromFile(file);
+      kc.mergeConfig(more);
+    }
+  }
+  if (context) kc.setCurrentContext(context);
+  const opts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
+  return {
+    server: new URL(kc.getCurrentCluster()!.server),
+    tls: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername },
+    headers: async () => {
+      const fresh: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(fresh);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(fresh.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+      if (fresh.auth) headers.Authorization = `Basic ${Buffer.from(fresh.auth).toString('base64')}`;
+      return headers;
+    },
+  };
 }
 
 /**
