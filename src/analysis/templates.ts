@@ -19,8 +19,8 @@ export class TemplateCaches implements TemplateLookup {
 
   /** clusterWide: read ClusterAnalysisTemplates (by default only when watching every namespace). */
   constructor(client: KubeClient, namespaces: string[], log: Logger, clusterWide = namespaces.length === 0) {
-    this.namespaced = new Cache(client, ANALYSIS_TEMPLATES, namespaces, undefined, log);
-    if (clusterWide) this.cluster = new Cache(client, CLUSTER_ANALYSIS_TEMPLATES, [], undefined, log);
+    this.namespaced = new Cache(client, ANALYSIS_TEMPLATES, namespaces, log);
+    if (clusterWide) this.cluster = new Cache(client, CLUSTER_ANALYSIS_TEMPLATES, [], log);
   }
 
   get(ref: TemplateRef, namespace: string): KubeObject | undefined {

@@ -3,15 +3,15 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import type { Resource } from '../kube/resources.js';
 import type { KubeObject } from '../kube/object.js';
-import { type Handler, Informer } from './informer.js';
+import { type Handler, Informer, type InformerOptions } from './informer.js';
 
 export class Cache {
   readonly informers: Informer[];
 
   /** namespaces empty = every namespace, through one cluster-wide informer. */
-  constructor(client: KubeClient, readonly resource: Resource, namespaces: string[], labelSelector: string | undefined, log: Logger) {
+  constructor(client: KubeClient, readonly resource: Resource, namespaces: string[], log: Logger, only: Pick<InformerOptions, 'labelSelector' | 'transform'> = {}) {
     const scopes = namespaces.length > 0 ? namespaces : [undefined];
-    this.informers = scopes.map((namespace) => new Informer(client, { resource, namespace, labelSelector }, log));
+    this.informers = scopes.map((namespace) => new Informer(client, { resource, namespace, ...only }, log));
   }
 
   private informerFor(namespace: string): Informer | undefined {

@@ -19,3 +19,21 @@ describe('the informer cache', () => {
     expect(inf.list()).toHaveLength(3);
   });
 });
+
+describe('what the informer caches', () => {
+  it('drops managedFields and kubectl\'s last-applied copy, keeps every other annotation, then applies the watch\'s trim', () => {
+    const trims: string[] = [];
+    const inf = new Informer({} as KubeClient, { resource: DEPLOYMENTS, transform: (o) => (trims.push(o.metadata.name), { ...o, trimmed: true }) }, pino({ level: 'silent' }));
+    inf.remember({
+      ...obj('shop', 'a'),
+      metadata: {
+        namespace: 'shop', name: 'a', resourceVersion: '1',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{}}', 'coxswain.dev/action': 'promote:1' },
+        managedFields: [{ manager: 'coxswain', operation: 'Apply' }],
+      } as ReturnType<typeof obj>['metadata'],
+    });
+    const cached = inf.get('shop', 'a')!;
+    expect(cached.metadata).toEqual({ namespace: 'shop', name: 'a', resourceVersion: '1', annotations: { 'coxswain.dev/action': 'promote:1' } });
+    expect([cached.trimmed, trims]).toEqual([true, ['a']]);
+  });
+});

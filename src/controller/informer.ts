@@ -22,6 +22,8 @@ export interface InformerOptions {
   /** Server-side watch timeout; the watch then reconnects from the last resourceVersion. */
   watchTimeoutSeconds?: number;
   pageSize?: number;
+  /** Trims each object before it is cached, to the fields reconciles read (client-go's SetTransform). */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 export const keyOf = (obj: { metadata: { namespace?: string; name: string } }) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
@@ -58,7 +60,21 @@ export class Informer {
 
   /** Stores an object we just wrote, without events; its watch event overwrites it later. */
   remember(obj: KubeObject): void {
-    this.put(keyOf(obj), { ...obj, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+    this.put(keyOf(obj), this.slim(obj));
+  }
+
+  /**
+   * What the cache keeps of an object: typed, without managedFields and kubectl's last-applied
+   * copy (no reconcile reads them, and they are much of an object's size), then the watch's trim.
+   */
+  private slim(obj: KubeObject): KubeObject {
+    const { managedFields: _fields, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+    if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+      const { [LAST_APPLIED]: _applied, ...annotations } = metadata.annotations;
+      metadata.annotations = annotations;
+    }
+    const typed = { ...obj, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind, metadata };
+    return this.opts.transform ? this.opts.transform(typed) : typed;
   }
 
   /** Every cached object of one namespace. */
@@ -133,7 +149,7 @@ export class Informer {
         query: { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         signal: this.abort?.signal,
       });
-      for (const item of page.items) seen.set(keyOf(item), { ...item, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind });
+      for (const item of page.items) seen.set(keyOf(item), this.slim(item));
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
@@ -173,7 +189,7 @@ export class Informer {
     }
     this.resourceVersion = e.object.metadata.resourceVersion ?? this.resourceVersion;
     if (e.type === 'BOOKMARK') return;
-    const obj = { ...e.object, apiVersion: apiVersionOf(this.opts.resource), kind: this.opts.resource.kind };
+    const obj = this.slim(e.object);
     const key = keyOf(obj);
     if (e.type === 'DELETED') {
       this.remove(key, obj);
@@ -200,6 +216,7 @@ export class Informer {
   }
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const apiVersionOf = (r: Resource) => (r.group ? `${r.group}/${r.version}` : r.version);
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

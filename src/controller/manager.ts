@@ -64,8 +64,8 @@ export class Manager {
   private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
 
   constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
-    this.microservices = new Cache(client, wiring.for, opts.namespaces, undefined, log);
-    this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, w.labelSelector, log)]));
+    this.microservices = new Cache(client, wiring.for, opts.namespaces, log);
+    this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, w)]));
     this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
     this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
     this.reconciler = new Reconciler({
@@ -111,7 +111,7 @@ export class Manager {
   private async setServed(w: Watch, served: boolean): Promise<void> {
     const cache = this.children.get(w.resource);
     if (served && !cache && !this.stopping) {
-      const fresh = new Cache(this.client, w.resource, this.opts.namespaces, w.labelSelector, this.log);
+      const fresh = new Cache(this.client, w.resource, this.opts.namespaces, this.log, w);
       this.route(w, fresh);
       fresh.start();
       while (!fresh.synced && !this.stopping) await new Promise((r) => setTimeout(r, 50));

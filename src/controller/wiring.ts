@@ -4,12 +4,15 @@
 import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
+import { slimPod } from '../rollout/observe.js';
 import { HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
 
 export interface Watch {
   resource: Resource;
   /** Only objects with these labels are cached. */
   labelSelector?: string;
+  /** Trims an object to what reconciles read before it is cached (managedFields always go). */
+  transform?: (obj: KubeObject) => KubeObject;
   /** The key (namespace/name) of the object to reconcile for an event on `obj`, if any. */
   keyOf(obj: KubeObject): string | undefined;
 }
@@ -55,7 +58,7 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
   ignoreUpdate: onlyStatusChanged,
   watches: [
     ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
-    { resource: PODS, labelSelector: MANAGED, keyOf: podOwner },
+    { resource: PODS, labelSelector: MANAGED, keyOf: podOwner, transform: slimPod },
   ],
   // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed.
   optionalWatches: [{ resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner }],

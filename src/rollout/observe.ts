@@ -31,6 +31,27 @@ interface PodShape {
   };
 }
 
+/**
+ * A pod as the cache keeps it: the fields of PodShape and what identifies it, nothing else. The
+ * operator watches every pod it manages, and their spec (volumes, tolerations, the service
+ * account's projected token) and most of their status are no reconcile's business.
+ */
+export function slimPod(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = obj.metadata as KubeObject['metadata'] & { uid?: string; deletionTimestamp?: string };
+  const st = (obj as unknown as PodShape).status;
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: { name, namespace, uid, resourceVersion, labels, deletionTimestamp },
+    status: st && {
+      phase: st.phase,
+      reason: st.reason,
+      conditions: st.conditions?.map(({ type, status }) => ({ type, status })),
+      containerStatuses: st.containerStatuses?.map(({ state }) => ({ state: state?.waiting ? { waiting: { reason: state.waiting.reason } } : {} })),
+    },
+  } as KubeObject;
+}
+
 /** A pod that serves: Ready and not terminating. */
 export function podReady(obj: KubeObject): boolean {
   const pod = obj as unknown as PodShape;
