@@ -23,6 +23,11 @@ trap stop_cluster EXIT
 
 if [[ "${1:-}" == "--bench" ]]; then
   tsx bench/canary.ts
+  tsx bench/scale.ts
+  exit
+fi
+if [[ "${1:-}" == "--bench-peers" ]]; then
+  tsx bench/peers.ts
   exit
 fi
 start=$(date +%s)

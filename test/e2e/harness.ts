@@ -157,8 +157,11 @@ export interface OperatorProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Node's flags in the image's ENTRYPOINT (between `node` and the script): every operator started here runs with them. */
+export const IMAGE_NODE_FLAGS = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8'))![1]!) as string[]).slice(1, -1);
+
 /**
- * `coxswain run` as a child process, the same binary users run, with its output kept (and, with
+ * `coxswain run` as a child process, the same binary users run, with the image's Node flags, with its output kept (and, with
  * COXSWAIN_E2E_OPERATOR_LOG=FILE, appended to FILE, to read after a failure).
  */
 export class OperatorProcess {
@@ -168,7 +171,7 @@ export class OperatorProcess {
 
   protected spawn(opts: OperatorProcessOptions): void {
     const appDir = opts.appDir ?? ROOT;
-    const args = [resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', ...(opts.args ?? [])];
+    const args = [...IMAGE_NODE_FLAGS, resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...opts.env } });
     this.child = child;
     const keep = process.env.COXSWAIN_E2E_OPERATOR_LOG;

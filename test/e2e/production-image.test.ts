@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, microservice, must, ROOT } from './harness.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, IMAGE_NODE_FLAGS, installCRD, microservice, must, ROOT } from './harness.js';
 import { RunningOperator } from './production-harness.js';
 
 interface Stage { name: string; lines: string[] }
@@ -64,7 +64,7 @@ describe('the image, laid out without a container engine', () => {
     expect(all[0]!.lines).toContain('RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json'); // what `npm run build` runs
     expect(all[1]!.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l))).toBe(true);
     expect(runtime.lines).toContain('USER 1000:1000');
-    expect(runtime.lines).toContain('ENTRYPOINT ["node", "--enable-source-maps", "/app/dist/cli/main.js"]');
+    expect(runtime.lines).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size-percentage=75", "--enable-source-maps", "/app/dist/cli/main.js"]');
     // The package.json the runtime copies says what the node version and module type need.
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');
@@ -117,7 +117,8 @@ describe('the image, laid out without a container engine', () => {
     const before = snapshot(app);
     // As in the image: its ENTRYPOINT, from /app, NODE_ENV=production, no home directory to write to.
     const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(runtime.lines.join('\n'))![1]!) as string[];
-    expect(entry.slice(0, 2)).toEqual(['node', '--enable-source-maps']);
+    expect([entry[0], entry.at(-1)]).toEqual(['node', '/app/dist/cli/main.js']);
+    expect(IMAGE_NODE_FLAGS).toEqual(entry.slice(1, -1)); // what every operator the suite starts runs with
     const op = await new RunningOperator({
       appDir: app,
       args: ['--namespaces', ns],

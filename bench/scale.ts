@@ -1,0 +1,105 @@
+// Benchmark: N Microservices (BENCH_N, default 1,000) applied at once, against a floor: the very
+// objects Coxswain renders for them, written straight to the API server by this bench with the
+// operator's client and concurrency, timed to all Available. Then the operator's CPU time per
+// reconcile, its RSS, its writes over a quiet interval, and a restart. Prints a table; asserts
+// nothing. Run with `make bench` (after the canary benchmark).
+import { renderFile } from '../src/cli/render.js';
+import { DEPLOYMENTS, MICROSERVICES, resourceOf } from '../src/kube/resources.js';
+import type { KubeObject } from '../src/kube/object.js';
+import { auditMark, createNamespace, installCRD, k, OperatorProcess, sleep } from '../test/e2e/harness.js';
+import { applyAll, atRest, benchClient, ensureNodes, quietCluster, listAll, mib, processStats, seconds, table, until, writesSince } from './lib.js';
+
+const N = Number(process.env.BENCH_N ?? 1000);
+/** The operator's default --concurrency: the floor writes with as many requests in flight. */
+const CONCURRENCY = 4;
+const QUIET = Number(process.env.BENCH_QUIET_SECONDS ?? 60);
+const IMAGE = 'registry.example/app:1';
+
+const microservice = (namespace: string, i: number) => ({
+  apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', metadata: { name: `app-${i}`, namespace },
+  spec: { image: IMAGE, replicas: 1, ports: [{ name: 'http', port: 8080 }] },
+});
+
+class Coxswain extends OperatorProcess {
+  start(namespace: string): this {
+    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info' } });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.terminate('SIGTERM');
+  }
+
+  reconciles(): Array<Record<string, unknown>> {
+    return this.lines().filter((l) => l.msg === 'reconciled');
+  }
+}
+
+const available = (d: KubeObject) => !!(d.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions
+  ?.some((c) => c.type === 'Available' && c.status === 'True');
+const ready = (ms: KubeObject) => (ms.status as { phase?: string } | undefined)?.phase === 'Healthy';
+
+async function main() {
+  await installCRD();
+  await ensureNodes(N + 40);
+  await quietCluster();
+  const client = await benchClient();
+  const rows: string[][] = [];
+  try {
+    // The floor: what the operator would write, without the operator (and without owners: there
+    // is no Microservice to own them).
+    const floorNs = await createNamespace('scale-floor');
+    const rendered = renderFile(Array.from({ length: N }, (_, i) => JSON.stringify(microservice(floorNs, i))).join('\n---\n'));
+    if (!rendered.ok) throw new Error(rendered.problems.join('; '));
+    const objects = rendered.objects.map((o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } }));
+    let start = performance.now();
+    await applyAll(client, (o) => resourceOf(o.kind), objects, CONCURRENCY);
+    const floor = await until('the floor\'s Deployments to be Available', async () => (await listAll(client, DEPLOYMENTS, floorNs)).filter(available).length, N, start, 1_800_000, 500);
+    await k('delete', 'namespace', floorNs, '--timeout=600s');
+
+    const ns = await createNamespace('scale-coxswain');
+    let operator = new Coxswain().start(ns);
+    await until('the operator to start', async () => (operator.lines().some((l) => l.msg === 'caches synced; reconciling') ? 1 : 0), 1, performance.now(), 60_000, 50);
+    const cpuBefore = processStats(operator.pid!).cpuMs;
+    start = performance.now();
+    await applyAll(client, () => MICROSERVICES, Array.from({ length: N }, (_, i) => microservice(ns, i)), CONCURRENCY);
+    const allReady = await until('every Microservice to be Ready', async () => (await listAll(client, MICROSERVICES, ns)).filter(ready).length, N, start, 1_800_000, 500);
+    const run = processStats(operator.pid!);
+    const reconciles = operator.reconciles().length;
+    rows.push(
+      [`${N} Microservices applied -> all Ready`, seconds(allReady)],
+      [`floor: the same objects written directly (${CONCURRENCY} in flight) -> all Available`, seconds(floor)],
+      ['ratio to the floor', `${(allReady / floor).toFixed(2)}x`],
+      ['operator CPU per reconcile, during that', `${((run.cpuMs - cpuBefore) / reconciles).toFixed(1)} ms (${reconciles} reconciles, ${((run.cpuMs - cpuBefore) / 1000).toFixed(1)} s CPU)`],
+      ['RSS when all were Ready', mib(run.rssMiB)],
+    );
+    await sleep(30_000);
+    const [quiet] = await atRest([{ name: 'Coxswain', pid: operator.pid!, userAgent: 'coxswain/' }], QUIET);
+    rows.push(
+      [`at rest: writes over ${QUIET} s`, String(quiet!.writes)],
+      [`at rest: CPU over ${QUIET} s`, `${quiet!.cpuMs.toFixed(0)} ms`],
+      ['at rest: RSS', mib(quiet!.rssMiB)],
+    );
+    await operator.stop();
+    const mark = auditMark();
+    start = performance.now();
+    operator = new Coxswain().start(ns);
+    const synced = await until('caches synced', async () => (operator.lines().some((l) => l.msg === 'caches synced; reconciling') ? 1 : 0), 1, start, 120_000, 20);
+    const restarted = await until(`all ${N} reconciled after the restart`, async () => new Set(operator.reconciles().map((l) => l.key)).size, N, start, 600_000, 20);
+    await sleep(2000);
+    rows.push(
+      ['restart: process start -> caches synced', seconds(synced)],
+      ['restart: process start -> every key reconciled', `${seconds(restarted)}, ${writesSince(mark, 'coxswain/')} writes`],
+    );
+    await sleep(30_000);
+    rows.push(['RSS 30 s after the restart', mib(processStats(operator.pid!).rssMiB)]);
+    await operator.stop();
+    await k('delete', 'namespace', ns, '--wait=false');
+    console.log(`\nScale: ${N} Microservices (1 replica each), one operator, --concurrency ${CONCURRENCY}:\n`);
+    console.log(table(['measure', 'value'], rows));
+  } finally {
+    client.close();
+  }
+}
+
+await main();
