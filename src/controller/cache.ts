@@ -9,7 +9,7 @@ export class Cache {
   readonly informers: Informer[];
 
   /** namespaces empty = every namespace, through one cluster-wide informer. */
-  constructor(client: KubeClient, readonly resource: Resource, namespaces: string[], log: Logger, only: Pick<InformerOptions, 'labelSelector' | 'transform'> = {}) {
+  constructor(client: KubeClient, readonly resource: Resource, namespaces: string[], log: Logger, only: Pick<InformerOptions, 'labelSelector' | 'transform' | 'ownerOf'> = {}) {
     const scopes = namespaces.length > 0 ? namespaces : [undefined];
     this.informers = scopes.map((namespace) => new Informer(client, { resource, namespace, ...only }, log));
   }
@@ -25,6 +25,11 @@ export class Cache {
   list(namespace?: string): KubeObject[] {
     if (namespace === undefined) return this.informers.flatMap((i) => i.list());
     return this.informerFor(namespace)?.listNamespace(namespace) ?? [];
+  }
+
+  /** The objects of `namespace` whose ownerOf is `owner` (the informers' index). */
+  owned(namespace: string, owner: string): KubeObject[] {
+    return this.informerFor(namespace)?.listOwned(owner) ?? [];
   }
 
   /** Records an object we just wrote, so a reconcile that runs before its watch event sees it. */

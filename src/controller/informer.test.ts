@@ -37,3 +37,22 @@ describe('what the informer caches', () => {
     expect([cached.trimmed, trims]).toEqual([true, ['a']]);
   });
 });
+
+describe('the owner index', () => {
+  const owned = (name: string, owner: string | undefined, rv = '1') => ({
+    ...obj('shop', name, rv), metadata: { namespace: 'shop', name, resourceVersion: rv, labels: owner ? { owner } : {} },
+  });
+  const ownerOf = (o: { metadata: { namespace?: string; labels?: Record<string, string> } }) => (o.metadata.labels?.owner ? `${o.metadata.namespace}/${o.metadata.labels.owner}` : undefined);
+
+  it('lists what belongs to one owner, following an object that changes owner and dropping one that has none', () => {
+    const inf = new Informer({} as KubeClient, { resource: DEPLOYMENTS, ownerOf }, pino({ level: 'silent' }));
+    inf.remember(owned('a-1', 'a'));
+    inf.remember(owned('a-2', 'a'));
+    inf.remember(owned('b-1', 'b'));
+    inf.remember(owned('a-2', 'b', '2')); // relabelled: now b's
+    inf.remember(owned('b-1', undefined, '2')); // no owner any more
+    const names = (owner: string) => inf.listOwned(owner).map((o) => o.metadata.name).sort();
+    expect([names('shop/a'), names('shop/b')]).toEqual([['a-1'], ['a-2']]);
+    expect(inf.listNamespace('shop')).toHaveLength(3);
+  });
+});

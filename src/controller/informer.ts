@@ -24,6 +24,8 @@ export interface InformerOptions {
   pageSize?: number;
   /** Trims each object before it is cached, to the fields reconciles read (client-go's SetTransform). */
   transform?: (obj: KubeObject) => KubeObject;
+  /** The key of the object an object belongs to, indexed so a reconcile reads its own without a scan. */
+  ownerOf?: (obj: KubeObject) => string | undefined;
 }
 
 export const keyOf = (obj: { metadata: { namespace?: string; name: string } }) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
@@ -32,6 +34,8 @@ export class Informer {
   private readonly cache = new Map<string, KubeObject>();
   /** The same objects by namespace: a reconcile reads one namespace, not the whole cluster. */
   private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
+  /** The same objects by ownerOf: 1,000 Microservices in a namespace would otherwise scan 1,000 each. */
+  private readonly byOwner = new Map<string, Map<string, KubeObject>>();
   private readonly handlers: Handler[] = [];
   private resourceVersion = '';
   private abort?: AbortController;
@@ -82,19 +86,30 @@ export class Informer {
     return [...(this.byNamespace.get(namespace)?.values() ?? [])];
   }
 
+  /** Every cached object whose ownerOf is `owner` (none without an ownerOf). */
+  listOwned(owner: string): KubeObject[] {
+    return [...(this.byOwner.get(owner)?.values() ?? [])];
+  }
+
   private put(key: string, obj: KubeObject): void {
+    const old = this.cache.get(key);
+    if (old) this.unindex(key, old);
     this.cache.set(key, obj);
-    const ns = obj.metadata.namespace ?? '';
-    let m = this.byNamespace.get(ns);
-    if (!m) this.byNamespace.set(ns, (m = new Map()));
-    m.set(key, obj);
+    index(this.byNamespace, obj.metadata.namespace ?? '', key, obj);
+    const owner = this.opts.ownerOf?.(obj);
+    if (owner !== undefined) index(this.byOwner, owner, key, obj);
   }
 
   private remove(key: string, obj: KubeObject): void {
+    const old = this.cache.get(key);
+    if (old) this.unindex(key, old);
     this.cache.delete(key);
-    const m = this.byNamespace.get(obj.metadata.namespace ?? '');
-    m?.delete(key);
-    if (m?.size === 0) this.byNamespace.delete(obj.metadata.namespace ?? '');
+  }
+
+  private unindex(key: string, obj: KubeObject): void {
+    unindex(this.byNamespace, obj.metadata.namespace ?? '', key);
+    const owner = this.opts.ownerOf?.(obj);
+    if (owner !== undefined) unindex(this.byOwner, owner, key);
   }
 
   list(filter?: (o: KubeObject) => boolean): KubeObject[] {
@@ -214,6 +229,18 @@ export class Informer {
   private path(): string {
     return resourcePath(this.opts.resource, this.opts.namespace);
   }
+}
+
+function index(by: Map<string, Map<string, KubeObject>>, value: string, key: string, obj: KubeObject): void {
+  let m = by.get(value);
+  if (!m) by.set(value, (m = new Map()));
+  m.set(key, obj);
+}
+
+function unindex(by: Map<string, Map<string, KubeObject>>, value: string, key: string): void {
+  const m = by.get(value);
+  m?.delete(key);
+  if (m?.size === 0) by.delete(value);
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

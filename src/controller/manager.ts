@@ -5,6 +5,7 @@ import type * as http from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import { Kube, type Resource } from '../kube/resources.js';
+import type { KubeObject } from '../kube/object.js';
 import { Cache } from './cache.js';
 import { Discovery } from './discovery.js';
 import { keyOf } from './informer.js';
@@ -65,7 +66,7 @@ export class Manager {
 
   constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
     this.microservices = new Cache(client, wiring.for, opts.namespaces, log);
-    this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, w)]));
+    this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, cached(w))]));
     this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
     this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
     this.reconciler = new Reconciler({
@@ -111,7 +112,7 @@ export class Manager {
   private async setServed(w: Watch, served: boolean): Promise<void> {
     const cache = this.children.get(w.resource);
     if (served && !cache && !this.stopping) {
-      const fresh = new Cache(this.client, w.resource, this.opts.namespaces, this.log, w);
+      const fresh = new Cache(this.client, w.resource, this.opts.namespaces, this.log, cached(w));
       this.route(w, fresh);
       fresh.start();
       while (!fresh.synced && !this.stopping) await new Promise((r) => setTimeout(r, 50));
@@ -211,6 +212,9 @@ export class Manager {
     if (this.opts.listen) this.server = serveHealth(this.opts.listen, { live: () => this.live, ready: () => this.ready, registry: this.metrics.registry });
   }
 }
+
+/** How a watch's objects are cached: selected, trimmed, and indexed by the Microservice they belong to. */
+const cached = (w: Watch) => ({ labelSelector: w.labelSelector, transform: w.transform, ownerOf: (o: KubeObject) => w.keyOf(o) });
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

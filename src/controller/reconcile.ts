@@ -47,8 +47,10 @@ export class Reconciler {
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const world = {
       ms,
-      owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.list(namespace).filter(ownedBy)),
-      pods: children.get(PODS)?.list(namespace).filter((p) => p.metadata.labels?.[LABEL_NAME] === name) ?? [],
+      // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
+      // controller owner, a pod's name label), then held to this Microservice's uid.
+      owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
+      pods: children.get(PODS)?.owned(namespace, key).filter((p) => p.metadata.labels?.[LABEL_NAME] === name) ?? [],
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),
