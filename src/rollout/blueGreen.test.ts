@@ -75,6 +75,17 @@ describe('blue-green', () => {
     expect(d.inProgress).toBe(true);
   });
 
+  it('does not switch to a candidate still in its own rolling update (a restart): its roll is about to take Ready pods away', () => {
+    // 3 Ready of its revision, but 2 of them in the old ReplicaSet the roll is scaling down.
+    const restarting = readySlot(NEW, 3, { currentReplicas: 4, updatedReplicas: 2, readyReplicas: 3 });
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: restarting }, now: at(100) });
+    expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot]).toEqual(['blue', OLD, 'blue']);
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '3 current' });
+    // A preview in the middle of its roll is not promotable either.
+    const p = run({ spec: blueGreenSpec({ previewReplicas: 1 }), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1, { currentReplicas: 2, updatedReplicas: 1 }) }, action: 'promote:p' });
+    expect(p.lastAction).toMatchObject({ ok: false });
+  });
+
   it('holds the switch while spec.paused, even once the candidate is fully Ready', () => {
     const d = run({ spec: blueGreenSpec(undefined, { paused: true }), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
     expect([d.activeSlot, d.plan.serviceSlot, d.waiting]).toEqual(['blue', 'blue', 'paused by spec.paused']);

@@ -137,6 +137,15 @@ export function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
   return steady(ctx);
 }
 
+/**
+ * A slot's Deployment in the middle of its own rolling update (a restart, a template re-applied):
+ * pods of an older ReplicaSet are still there, and the Deployment controller will still take
+ * some of its Ready pods away (within the slot's own maxUnavailable) before the roll is done.
+ */
+export function rollingNatively(o: ObservedSlot | undefined): boolean {
+  return !!o && o.updatedReplicas < o.currentReplicas;
+}
+
 /** The candidate slot's state when it holds the desired revision, else undefined. */
 export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
   const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
