@@ -175,6 +175,14 @@ describe('canary: completion', () => {
     expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([{ previousRevision: OLD }, false, undefined, 'green']);
   });
 
+  it('does not flip, nor advance, while the candidate still rolls natively (a restart): its roll takes old Ready pods away', () => {
+    const restarting = readySlot(NEW, 4, { currentReplicas: 5, updatedReplicas: 2 });
+    const d = run({ spec: canarySpec(), status: rolling({ step: 5 }), observed: { blue: readySlot(OLD, 0), green: restarting } });
+    expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);
+    const s = run({ spec: canarySpec(), status: rolling({ step: 0 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1, { currentReplicas: 2, updatedReplicas: 1 }) } });
+    expect(s.rollout?.step).toBe(0);
+  });
+
   it('holds the flip while paused, and says so', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 5, paused: true }), observed: { blue: readySlot(OLD, 0), green: readySlot(NEW, 4) } });
     expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);

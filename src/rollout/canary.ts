@@ -2,7 +2,7 @@
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, rollingNatively, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
@@ -26,7 +26,8 @@ function reachedAt(ctx: Ctx, weight: number): boolean {
   const cand = candidateOf(ctx);
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
-  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target
+  // Not while its Deployment still rolls natively (a restart): its roll takes old Ready pods away.
+  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target && !rollingNatively(cand)
     && (ctx.reachable === false || (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter);
 }
 
