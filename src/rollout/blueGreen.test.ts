@@ -148,6 +148,15 @@ describe('blue-green', () => {
     expect(d.plan.serviceSlot).toBe('green');
   });
 
+  it('scaled down while the active slot rolls natively (a restart), shrinks it only once its roll is done', () => {
+    // A rolling Deployment scaled down loses pods proportionally: Ready old ones, with no new one Ready.
+    const restarting = readySlot(OLD, 3, { currentReplicas: 4, updatedReplicas: 2, readyReplicas: 2 });
+    const held = run({ spec: blueGreenSpec(undefined, { replicas: 2 }), status: steadyOn(OLD), observed: { blue: restarting }, desired: OLD });
+    expect(held.plan.slots.blue?.replicas).toBe(3);
+    const rolled = run({ spec: blueGreenSpec(undefined, { replicas: 2 }), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 3) }, desired: OLD });
+    expect(rolled.plan.slots.blue?.replicas).toBe(2);
+  });
+
   it('aborts a failing candidate and keeps serving the active slot', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: crashing(NEW, 1) } });
     expect(d.problem?.reason).toBe('RolloutAborted');

@@ -82,7 +82,7 @@ export function settle(ctx: Ctx, opts: { keepIdle?: boolean } = {}): void {
   d.plan = {
     ...d.plan,
     // A way back to the stable revision: it is whole at once, above the surge cap if need be.
-    slots: { [active]: { replicas: ctx.total, ...stableTemplate(ctx) } },
+    slots: { [active]: { replicas: heldWhileRolling(observed[active], ctx.total), ...stableTemplate(ctx) } },
     serviceSlot: serving,
     previewSlot: active,
     weight: 0,
@@ -144,6 +144,15 @@ export function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
  */
 export function rollingNatively(o: ObservedSlot | undefined): boolean {
   return !!o && o.updatedReplicas < o.currentReplicas;
+}
+
+/**
+ * A slot's size: `want`, but while its Deployment rolls natively, no smaller than it is. A rolling
+ * Deployment scaled down is scaled proportionally across its ReplicaSets, Ready pods or not, so
+ * the old ReplicaSet would lose Ready pods while the new one has none: it shrinks once rolled.
+ */
+export function heldWhileRolling(o: ObservedSlot | undefined, want: number): number {
+  return o && rollingNatively(o) ? Math.max(want, o.replicas) : want;
 }
 
 /** The candidate slot's state when it holds the desired revision, else undefined. */
