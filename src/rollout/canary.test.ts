@@ -241,6 +241,16 @@ describe('canary: the desired revision changes mid-rollout', () => {
     expect(run({ spec: canarySpec(), status: rolling({ step: 3, paused: true }), observed, desired: NEWER }).rollout).toMatchObject({ step: 0, paused: true });
   });
 
+  it('above its weight, takes back a scale-down not yet carried out when the total grew: its Ready pods stay until the stable slot fills', () => {
+    // Sized to 2 at a total of 3 (1 stable pod Ready); the total is now 5 and its 3rd pod is still there, Ready.
+    const d = run({
+      spec: canarySpec({ replicas: 5, canary: { steps: [{ pause: { duration: '10s' } }] } }),
+      status: rolling({ steps: 1 }),
+      observed: { blue: readySlot(OLD, 2, { readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1 }), green: readySlot(NEW, 2, { currentReplicas: 3, updatedReplicas: 3, readyReplicas: 3 }) },
+    });
+    expect(d.plan.slots.green?.replicas).toBe(3);
+  });
+
   it('goes back to the stable revision at once, and the candidate drains only as the stable slot refills', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 3 }), observed, desired: OLD });
     expect(sizes(d, OLD)).toEqual({ blue: '4 current', green: '2 keep' });

@@ -155,6 +155,15 @@ export function heldWhileRolling(o: ObservedSlot | undefined, want: number): num
   return o && rollingNatively(o) ? Math.max(want, o.replicas) : want;
 }
 
+/**
+ * The pods a slot still has of its own template: its size, or more while a scale-down it was
+ * given has not been carried out yet. A drain keeps Ready pods up to this, so a scale-down
+ * decided for a smaller total is taken back if the total grew before the pods went.
+ */
+export function podsKept(o: ObservedSlot | undefined): number {
+  return o ? Math.max(o.replicas, o.updatedReplicas) : 0;
+}
+
 /** The candidate slot's state when it holds the desired revision, else undefined. */
 export function candidateOf(ctx: Ctx): ObservedSlot | undefined {
   const o = ctx.observed[otherSlot(ctx.decision.activeSlot)];
