@@ -588,7 +588,15 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         case 'metrics': edit({ ...spec, metrics: m.on }); break;
         case 'scale': edit({ ...spec, replicas: m.replicas }); break;
-        case 'strategy': edit({ ...spec, strategy: m.strategy }); break;
+        case 'strategy': {
+          // A switch to RollingUpdate while the spec's port shares neither name nor number with the
+          // stable revision's (a port move under another strategy, not yet promoted) rolls that port
+          // natively: the same exemption as a port move under RollingUpdate.
+          const stablePort = book.get(status.stableRevision)?.ports[0];
+          if (m.strategy.type === 'RollingUpdate' && stablePort && stablePort.name !== spec.port.name && stablePort.containerPort !== spec.port.number) checker.portBreak = true;
+          edit({ ...spec, strategy: m.strategy });
+          break;
+        }
         case 'steps': if (spec.strategy.type === 'Canary') edit({ ...spec, strategy: { ...spec.strategy, steps: m.steps } }); break;
         case 'paused': edit({ ...spec, paused: m.paused }); break;
         case 'action':
