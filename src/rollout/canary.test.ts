@@ -42,6 +42,14 @@ describe('canary: setWeight steps', () => {
     expect(sizes(d)).toEqual({ blue: '4 keep', green: '1 current' });
   });
 
+  it('keeps the stable slot\'s restart stamp when a rollout begins: no second, native roll of the stable slot', () => {
+    const restarted = readySlot(OLD, 4, { restartedAt: iso(-60) });
+    const d = run({ spec: canarySpec(), status: steadyOn(OLD, 'blue', { restartedAt: iso(-60) }), observed: { blue: restarted }, now: at(7) });
+    expect(d.plan.slots.blue).toEqual({ replicas: 4, revision: OLD, restartedAt: iso(-60) });
+    // A stable slot never restarted gets none.
+    expect(run({ spec: canarySpec(), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 4) } }).plan.slots.blue).toEqual({ replicas: 4, revision: OLD });
+  });
+
   it('reports the weight as the share of Ready pods on the candidate', () => {
     expect(run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 4), green: readySlot(NEW, 1) } }).rollout?.weight).toBe(20);
     expect(run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) } }).rollout?.weight).toBe(25);

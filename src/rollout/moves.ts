@@ -30,10 +30,16 @@ export function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** The revision a slot plan renders for the stable revision: its own template when kept, else resize only. */
-export function stableTemplate(ctx: Ctx): Pick<SlotPlan, 'revision'> {
+/**
+ * The revision a slot plan renders for the stable revision in the active slot: its own template
+ * when kept, else resize only; with the restart stamp the slot has, so that a rollout beginning
+ * after a restart does not roll the stable slot again natively (to its template without it).
+ */
+export function stableTemplate(ctx: Ctx): Pick<SlotPlan, 'revision' | 'restartedAt'> {
   const stable = ctx.decision.stableRevision;
-  return stable && ctx.kept.has(stable) ? { revision: stable } : {};
+  if (!stable || !ctx.kept.has(stable)) return {};
+  const o = ctx.observed[ctx.decision.activeSlot];
+  return o?.revision === stable && o.restartedAt ? { revision: stable, restartedAt: o.restartedAt } : { revision: stable };
 }
 
 /**
