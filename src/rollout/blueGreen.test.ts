@@ -157,6 +157,16 @@ describe('blue-green', () => {
     expect(rolled.plan.slots.blue?.replicas).toBe(2);
   });
 
+  it('switched from a canary while `<name>` selects both slots, drains a replaced candidate only as the stable slot fills', () => {
+    // The Service still selects every slot, and the replaced revision's pod serves there.
+    const observed = { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEWER, 1) };
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), served: 'all', observed });
+    expect(d.plan.serviceSlot).toBeUndefined();
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '1 keep' });
+    const filled = run({ spec: blueGreenSpec(), status: bgRolling(), served: 'all', observed: { ...observed, blue: readySlot(OLD, 3) } });
+    expect([filled.plan.serviceSlot, sizes(filled).green]).toEqual(['blue', '0 keep']);
+  });
+
   it('aborts a failing candidate and keeps serving the active slot', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: crashing(NEW, 1) } });
     expect(d.problem?.reason).toBe('RolloutAborted');

@@ -269,8 +269,9 @@ function clearCandidate(ctx: Ctx): Decision {
   const strategyIsCanary = ctx.ms.spec.strategy.type === 'Canary';
   const serving = strategyIsCanary ? narrowed(ctx, ready) : servingSlot(ctx);
   // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
-  // it): it goes at once.
-  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary ? drainTo(ctx, cand, ready) : 0;
+  // it): it goes at once. While `<name>` still selects every slot (switched from a canary), its
+  // pods serve: they drain as the stable slot fills, as a canary's do.
+  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary || serving === undefined ? drainTo(ctx, cand, ready) : 0;
   d.plan = {
     ...d.plan,
     // Still a rollout: the stable slot grows within the surge cap as the slot drains.
