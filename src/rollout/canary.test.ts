@@ -42,6 +42,16 @@ describe('canary: setWeight steps', () => {
     expect(sizes(d)).toEqual({ blue: '4 keep', green: '1 current' });
   });
 
+  it('starts over when the steps are edited in place so that the current step asks a higher weight', () => {
+    // At step 2 (a pause) of [1%, 1%, pause]; now [51%, pause, pause]: step 1's 51% was never reached.
+    const edited = canarySpec({ replicas: 2, canary: { steps: [{ setWeight: 51 }, { pause: { duration: '10s' } }, { pause: { duration: '10s' } }] } });
+    const observed = { blue: readySlot(OLD, 1), green: readySlot(NEW, 1) };
+    const d = run({ spec: edited, status: rolling({ step: 2, steps: 3, desiredWeight: 1 }), observed, now: at(30) });
+    expect(d.rollout).toMatchObject({ step: 0, desiredWeight: 51, stepStartedAt: iso(30) });
+    // A weight edited down, or left as it was, keeps the step.
+    expect(run({ spec: edited, status: rolling({ step: 2, steps: 3, desiredWeight: 51 }), observed, now: at(30) }).rollout?.step).toBe(2);
+  });
+
   it('keeps the stable slot\'s restart stamp when a rollout begins: no second, native roll of the stable slot', () => {
     const restarted = readySlot(OLD, 4, { restartedAt: iso(-60) });
     const d = run({ spec: canarySpec(), status: steadyOn(OLD, 'blue', { restartedAt: iso(-60) }), observed: { blue: restarted }, now: at(7) });

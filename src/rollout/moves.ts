@@ -227,7 +227,11 @@ function beginRollout(ctx: Ctx, steps: number): void {
   const r = ctx.rollout;
   const strategy = ctx.ms.spec.strategy.type === 'BlueGreen' ? 'BlueGreen' : 'Canary';
   const same = r.steps === steps && (r.strategy ?? strategy) === strategy; // a status from before `strategy` was recorded
-  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
+  // The steps edited in place so that the current one asks a higher weight than it did: the steps
+  // before it were passed at lower weights, so it starts over, as with another number of steps.
+  const raised = strategy === 'Canary' && r.step !== undefined && r.desiredWeight !== undefined
+    && weightAt(ctx.ms.spec.strategy.canary?.steps ?? [], r.step) > r.desiredWeight;
+  if (!raised && ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
   ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision };
   startStep(ctx.rollout, ctx.now);
 }
