@@ -9,6 +9,8 @@ export const LABEL_REVISION = 'coxswain.dev/revision';
 export const MANAGER = 'coxswain';
 /** `kubectl coxswain` asks for an action by setting this annotation to `<action>[=<arg>]:<id>`. */
 export const ANNOTATION_ACTION = 'coxswain.dev/action';
+/** On a slot's pod template: the restart action's time, which restarts its pods without a new revision. */
+export const ANNOTATION_RESTARTED_AT = 'coxswain.dev/restartedAt';
 
 /**
  * An action asked for: `promote`, `undo` with `arg` the revision (content hash) to go back to,

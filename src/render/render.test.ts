@@ -4,6 +4,7 @@ import type { Plan } from '../rollout/types.js';
 import { microservice, UID, planFor, renderPlan, SPEC, type TestPlan } from '../../test/support/fixtures.js';
 import { ANNOTATION_APPLIED, LABEL_MANAGED_BY, LABEL_NAME, LABEL_REVISION, LABEL_SLOT } from '../api/names.js';
 import { configMapNameFor, render, revisionOf } from './index.js';
+import { revisionOfSpec } from './revision.js';
 import { type KubeObject } from '../kube/object.js';
 import { holds, upToDate } from './diff.js';
 import { serverLike } from '../../test/support/server.js';
@@ -149,6 +150,15 @@ describe('plan', () => {
     const rendered = renderPlan(microservice(SAMPLE), { slots: { blue: { replicas: 0 }, green: { replicas: 3, revision: SPEC } } });
     expect(rendered.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['orders-green']);
     expect(rendered.resize).toEqual([{ slot: 'blue', replicas: 0 }]);
+  });
+
+  it('stamps the plan\'s restart on the spec\'s revision, and keeps a slot\'s own stamp on another revision', () => {
+    const ms = microservice(SAMPLE);
+    const old = microservice({ ...SAMPLE, image: 'registry.example/orders:0.9' });
+    const kept = new Map([[revisionOf(old), revisionOfSpec(old)]]);
+    const plan = planFor(ms, { slots: { blue: { replicas: 3, revision: revisionOf(old), restartedAt: 'then' }, green: { replicas: 1, revision: SPEC } }, restartedAt: 'now' });
+    const stamps = render(ms, plan, kept).objects.filter((o) => o.kind === 'Deployment').map((d: any) => d.spec.template.metadata.annotations?.['coxswain.dev/restartedAt']);
+    expect(stamps).toEqual(['then', 'now']);
   });
 
   it('gives two slots on the same spec the same revision but their own slot label', () => {

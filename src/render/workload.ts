@@ -1,6 +1,6 @@
 // The pod template, its revision, the config ConfigMap, and the slot Deployments.
 import { CONFIG_VOLUME, type Microservice, type MicroserviceSpec, type Slot } from '../api/schema.js';
-import { baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, slotLabels } from '../api/names.js';
+import { ANNOTATION_RESTARTED_AT, baseLabels, configMapName, contentHash, deploymentName, LABEL_REVISION, LABEL_SLOT, slotLabels } from '../api/names.js';
 import { ownedMeta } from './meta.js';
 import { type KubeObject } from '../kube/object.js';
 
@@ -75,7 +75,7 @@ export function revisionOf(ms: Microservice): string {
   return contentHash(podTemplate(ms));
 }
 
-export const ANNOTATION_RESTARTED_AT = 'coxswain.dev/restartedAt';
+export { ANNOTATION_RESTARTED_AT };
 
 /**
  * A slot's Deployment running a revision's pod template (by default the current spec's) with the

@@ -75,6 +75,17 @@ describe('blue-green', () => {
     expect(d.inProgress).toBe(true);
   });
 
+  it('does not switch to a candidate still in its own rolling update (a restart): its roll is about to take Ready pods away', () => {
+    // 3 Ready of its revision, but 2 of them in the old ReplicaSet the roll is scaling down.
+    const restarting = readySlot(NEW, 3, { currentReplicas: 4, updatedReplicas: 2, readyReplicas: 3 });
+    const d = run({ spec: blueGreenSpec(), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: restarting }, now: at(100) });
+    expect([d.activeSlot, d.stableRevision, d.plan.serviceSlot]).toEqual(['blue', OLD, 'blue']);
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '3 current' });
+    // A preview in the middle of its roll is not promotable either.
+    const p = run({ spec: blueGreenSpec({ previewReplicas: 1 }), status: bgRolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1, { currentReplicas: 2, updatedReplicas: 1 }) }, action: 'promote:p' });
+    expect(p.lastAction).toMatchObject({ ok: false });
+  });
+
   it('holds the switch while spec.paused, even once the candidate is fully Ready', () => {
     const d = run({ spec: blueGreenSpec(undefined, { paused: true }), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
     expect([d.activeSlot, d.plan.serviceSlot, d.waiting]).toEqual(['blue', 'blue', 'paused by spec.paused']);
@@ -135,6 +146,25 @@ describe('blue-green', () => {
   it('never points the Service at a slot with no Ready pods while the other has some', () => {
     const d = run({ spec: blueGreenSpec(), status: bgRolling(), observed: { blue: readySlot(OLD, 3, { readyReplicas: 0 }), green: readySlot(NEW, 1) } });
     expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('scaled down while the active slot rolls natively (a restart), shrinks it only once its roll is done', () => {
+    // A rolling Deployment scaled down loses pods proportionally: Ready old ones, with no new one Ready.
+    const restarting = readySlot(OLD, 3, { currentReplicas: 4, updatedReplicas: 2, readyReplicas: 2 });
+    const held = run({ spec: blueGreenSpec(undefined, { replicas: 2 }), status: steadyOn(OLD), observed: { blue: restarting }, desired: OLD });
+    expect(held.plan.slots.blue?.replicas).toBe(3);
+    const rolled = run({ spec: blueGreenSpec(undefined, { replicas: 2 }), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 3) }, desired: OLD });
+    expect(rolled.plan.slots.blue?.replicas).toBe(2);
+  });
+
+  it('switched from a canary while `<name>` selects both slots, drains a replaced candidate only as the stable slot fills', () => {
+    // The Service still selects every slot, and the replaced revision's pod serves there.
+    const observed = { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEWER, 1) };
+    const d = run({ spec: blueGreenSpec(), status: bgRolling(), served: 'all', observed });
+    expect(d.plan.serviceSlot).toBeUndefined();
+    expect(sizes(d)).toEqual({ blue: '3 keep', green: '1 keep' });
+    const filled = run({ spec: blueGreenSpec(), status: bgRolling(), served: 'all', observed: { ...observed, blue: readySlot(OLD, 3) } });
+    expect([filled.plan.serviceSlot, sizes(filled).green]).toEqual(['blue', '0 keep']);
   });
 
   it('aborts a failing candidate and keeps serving the active slot', () => {

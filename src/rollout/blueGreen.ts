@@ -7,7 +7,7 @@
 // previous slot stays whole; the flip to stable waits for the analysis, and a failure switches
 // `<name>` back.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
 import type { GatingAnalysis } from '../api/analysis.js';
@@ -25,9 +25,13 @@ export function blueGreenPromotable(ctx: Ctx): true | string {
   return ready(ctx, previewSize(ctx)) ? true : 'has no Ready preview yet';
 }
 
+/**
+ * The candidate has `size` Ready pods of its own revision to stay: not while its Deployment still
+ * rolls (a restart), when its Ready pods include old ones the roll is about to take away.
+ */
 function ready(ctx: Ctx, size: number): boolean {
   const cand = candidateOf(ctx);
-  return !!cand && cand.settled && cand.readyReplicas >= size && cand.replicas >= size;
+  return !!cand && cand.settled && cand.readyReplicas >= size && cand.replicas >= size && !rollingNatively(cand);
 }
 
 export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {

@@ -42,6 +42,24 @@ describe('canary: setWeight steps', () => {
     expect(sizes(d)).toEqual({ blue: '4 keep', green: '1 current' });
   });
 
+  it('starts over when the steps are edited in place so that the current step asks a higher weight', () => {
+    // At step 2 (a pause) of [1%, 1%, pause]; now [51%, pause, pause]: step 1's 51% was never reached.
+    const edited = canarySpec({ replicas: 2, canary: { steps: [{ setWeight: 51 }, { pause: { duration: '10s' } }, { pause: { duration: '10s' } }] } });
+    const observed = { blue: readySlot(OLD, 1), green: readySlot(NEW, 1) };
+    const d = run({ spec: edited, status: rolling({ step: 2, steps: 3, desiredWeight: 1 }), observed, now: at(30) });
+    expect(d.rollout).toMatchObject({ step: 0, desiredWeight: 51, stepStartedAt: iso(30) });
+    // A weight edited down, or left as it was, keeps the step.
+    expect(run({ spec: edited, status: rolling({ step: 2, steps: 3, desiredWeight: 51 }), observed, now: at(30) }).rollout?.step).toBe(2);
+  });
+
+  it('keeps the stable slot\'s restart stamp when a rollout begins: no second, native roll of the stable slot', () => {
+    const restarted = readySlot(OLD, 4, { restartedAt: iso(-60) });
+    const d = run({ spec: canarySpec(), status: steadyOn(OLD, 'blue', { restartedAt: iso(-60) }), observed: { blue: restarted }, now: at(7) });
+    expect(d.plan.slots.blue).toEqual({ replicas: 4, revision: OLD, restartedAt: iso(-60) });
+    // A stable slot never restarted gets none.
+    expect(run({ spec: canarySpec(), status: steadyOn(OLD), observed: { blue: readySlot(OLD, 4) } }).plan.slots.blue).toEqual({ replicas: 4, revision: OLD });
+  });
+
   it('reports the weight as the share of Ready pods on the candidate', () => {
     expect(run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 4), green: readySlot(NEW, 1) } }).rollout?.weight).toBe(20);
     expect(run({ spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1) } }).rollout?.weight).toBe(25);
@@ -175,6 +193,14 @@ describe('canary: completion', () => {
     expect([d.rollout, d.inProgress, d.waiting, d.plan.previewSlot]).toEqual([{ previousRevision: OLD }, false, undefined, 'green']);
   });
 
+  it('does not flip, nor advance, while the candidate still rolls natively (a restart): its roll takes old Ready pods away', () => {
+    const restarting = readySlot(NEW, 4, { currentReplicas: 5, updatedReplicas: 2 });
+    const d = run({ spec: canarySpec(), status: rolling({ step: 5 }), observed: { blue: readySlot(OLD, 0), green: restarting } });
+    expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);
+    const s = run({ spec: canarySpec(), status: rolling({ step: 0 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 1, { currentReplicas: 2, updatedReplicas: 1 }) } });
+    expect(s.rollout?.step).toBe(0);
+  });
+
   it('holds the flip while paused, and says so', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 5, paused: true }), observed: { blue: readySlot(OLD, 0), green: readySlot(NEW, 4) } });
     expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);
@@ -231,6 +257,16 @@ describe('canary: the desired revision changes mid-rollout', () => {
 
   it('keeps a kubectl pause across the restart', () => {
     expect(run({ spec: canarySpec(), status: rolling({ step: 3, paused: true }), observed, desired: NEWER }).rollout).toMatchObject({ step: 0, paused: true });
+  });
+
+  it('above its weight, takes back a scale-down not yet carried out when the total grew: its Ready pods stay until the stable slot fills', () => {
+    // Sized to 2 at a total of 3 (1 stable pod Ready); the total is now 5 and its 3rd pod is still there, Ready.
+    const d = run({
+      spec: canarySpec({ replicas: 5, canary: { steps: [{ pause: { duration: '10s' } }] } }),
+      status: rolling({ steps: 1 }),
+      observed: { blue: readySlot(OLD, 2, { readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1 }), green: readySlot(NEW, 2, { currentReplicas: 3, updatedReplicas: 3, readyReplicas: 3 }) },
+    });
+    expect(d.plan.slots.green?.replicas).toBe(3);
   });
 
   it('goes back to the stable revision at once, and the candidate drains only as the stable slot refills', () => {

@@ -2,7 +2,7 @@
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, rollingNatively, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
@@ -26,7 +26,8 @@ function reachedAt(ctx: Ctx, weight: number): boolean {
   const cand = candidateOf(ctx);
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
-  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target
+  // Not while its Deployment still rolls natively (a restart): its roll takes old Ready pods away.
+  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target && !rollingNatively(cand)
     && (ctx.reachable === false || (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter);
 }
 
@@ -81,10 +82,11 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   const weight = weightAt(steps, i);
   const sizes = route ? route.sizes(i) : split(total, weight, candReady, canarySpec);
   // Held: the candidate never grows, and a revision that has no pods yet gets none. Above its
-  // weight (the steps were edited), it drains only as the stable slot fills. (With a route, its
-  // sizes say so already, and the route's hold keeps what it serves.)
+  // weight (the steps were edited), it drains only as the stable slot fills, keeping the Ready
+  // pods it still has. (With a route, its sizes say so already, and the route's hold keeps what
+  // it serves.)
   const stableServing = observed[active]?.servingReplicas ?? 0;
-  const drain = route ? 0 : Math.min(candObs?.replicas ?? 0, candReady, Math.max(0, ctx.floor - stableServing));
+  const drain = route ? 0 : Math.min(podsKept(candObs), candReady, Math.max(0, ctx.floor - stableServing));
   const candidate = Math.max(held ? Math.min(sizes.candidate, candObs?.replicas ?? 0) : sizes.candidate, drain);
   const activeObs = observed[active];
   // A stable slot that still rolls back to its own revision (it held another template: a

@@ -32,8 +32,12 @@ function checkDecision({ ms, observed }: EngineInput, d: Decision): void {
     expect(r.candidateSlot).toBe(otherSlot(d.activeSlot));
     // (a candidate slot still clearing another revision's pods only shrinks)
     if (d.plan.slots[r.candidateSlot!]?.revision === undefined) expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(observed[r.candidateSlot!]?.replicas ?? 0);
-    // (above it, after the steps were edited to a lower weight, it only shrinks)
-    else expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(Math.max(candidateFor(total, r.desiredWeight!), observed[r.candidateSlot!]?.replicas ?? 0));
+    // (above it, after the steps were edited to a lower weight, it only shrinks: never above the
+    // pods it has, its size or, while a scale-down is not yet carried out, the pods still there)
+    else {
+      const o = observed[r.candidateSlot!];
+      expect(plannedSize(d, r.candidateSlot!)).toBeLessThanOrEqual(Math.max(candidateFor(total, r.desiredWeight!), o?.replicas ?? 0, o?.updatedReplicas ?? 0));
+    }
   }
   if (ms.spec.strategy.type === 'BlueGreen') {
     // (4) the Service selects one slot, never an empty one while the other has Ready pods (unless

@@ -30,10 +30,16 @@ export function compactRollout(r: RolloutStatus): RolloutStatus | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** The revision a slot plan renders for the stable revision: its own template when kept, else resize only. */
-export function stableTemplate(ctx: Ctx): Pick<SlotPlan, 'revision'> {
+/**
+ * The revision a slot plan renders for the stable revision in the active slot: its own template
+ * when kept, else resize only; with the restart stamp the slot has, so that a rollout beginning
+ * after a restart does not roll the stable slot again natively (to its template without it).
+ */
+export function stableTemplate(ctx: Ctx): Pick<SlotPlan, 'revision' | 'restartedAt'> {
   const stable = ctx.decision.stableRevision;
-  return stable && ctx.kept.has(stable) ? { revision: stable } : {};
+  if (!stable || !ctx.kept.has(stable)) return {};
+  const o = ctx.observed[ctx.decision.activeSlot];
+  return o?.revision === stable && o.restartedAt ? { revision: stable, restartedAt: o.restartedAt } : { revision: stable };
 }
 
 /**
@@ -82,7 +88,7 @@ export function settle(ctx: Ctx, opts: { keepIdle?: boolean } = {}): void {
   d.plan = {
     ...d.plan,
     // A way back to the stable revision: it is whole at once, above the surge cap if need be.
-    slots: { [active]: { replicas: ctx.total, ...stableTemplate(ctx) } },
+    slots: { [active]: { replicas: heldWhileRolling(observed[active], ctx.total), ...stableTemplate(ctx) } },
     serviceSlot: serving,
     previewSlot: active,
     weight: 0,
@@ -135,6 +141,33 @@ export function flip(ctx: Ctx, scaleDownDelaySeconds?: number): Decision {
   ctx.rollout = { paused: ctx.rollout.paused, scaleDownAt, previousRevision: d.stableRevision };
   d.stableRevision = ctx.desiredRevision;
   return steady(ctx);
+}
+
+/**
+ * A slot's Deployment in the middle of its own rolling update (a restart, a template re-applied):
+ * pods of an older ReplicaSet are still there, and the Deployment controller will still take
+ * some of its Ready pods away (within the slot's own maxUnavailable) before the roll is done.
+ */
+export function rollingNatively(o: ObservedSlot | undefined): boolean {
+  return !!o && o.updatedReplicas < o.currentReplicas;
+}
+
+/**
+ * A slot's size: `want`, but while its Deployment rolls natively, no smaller than it is. A rolling
+ * Deployment scaled down is scaled proportionally across its ReplicaSets, Ready pods or not, so
+ * the old ReplicaSet would lose Ready pods while the new one has none: it shrinks once rolled.
+ */
+export function heldWhileRolling(o: ObservedSlot | undefined, want: number): number {
+  return o && rollingNatively(o) ? Math.max(want, o.replicas) : want;
+}
+
+/**
+ * The pods a slot still has of its own template: its size, or more while a scale-down it was
+ * given has not been carried out yet. A drain keeps Ready pods up to this, so a scale-down
+ * decided for a smaller total is taken back if the total grew before the pods went.
+ */
+export function podsKept(o: ObservedSlot | undefined): number {
+  return o ? Math.max(o.replicas, o.updatedReplicas) : 0;
 }
 
 /** The candidate slot's state when it holds the desired revision, else undefined. */
@@ -194,7 +227,11 @@ function beginRollout(ctx: Ctx, steps: number): void {
   const r = ctx.rollout;
   const strategy = ctx.ms.spec.strategy.type === 'BlueGreen' ? 'BlueGreen' : 'Canary';
   const same = r.steps === steps && (r.strategy ?? strategy) === strategy; // a status from before `strategy` was recorded
-  if (ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
+  // The steps edited in place so that the current one asks a higher weight than it did: the steps
+  // before it were passed at lower weights, so it starts over, as with another number of steps.
+  const raised = strategy === 'Canary' && r.step !== undefined && r.desiredWeight !== undefined
+    && weightAt(ctx.ms.spec.strategy.canary?.steps ?? [], r.step) > r.desiredWeight;
+  if (!raised && ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
   ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision };
   startStep(ctx.rollout, ctx.now);
 }
@@ -236,8 +273,9 @@ function clearCandidate(ctx: Ctx): Decision {
   const strategyIsCanary = ctx.ms.spec.strategy.type === 'Canary';
   const serving = strategyIsCanary ? narrowed(ctx, ready) : servingSlot(ctx);
   // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
-  // it): it goes at once.
-  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary ? drainTo(ctx, cand, ready) : 0;
+  // it): it goes at once. While `<name>` still selects every slot (switched from a canary), its
+  // pods serve: they drain as the stable slot fills, as a canary's do.
+  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary || serving === undefined ? drainTo(ctx, cand, ready) : 0;
   d.plan = {
     ...d.plan,
     // Still a rollout: the stable slot grows within the surge cap as the slot drains.

@@ -1,7 +1,7 @@
 // Reading a slot's state off its Deployment, and which slot the live Service serves.
 import type { Slot } from '../api/schema.js';
 import type { KubeObject } from '../kube/object.js';
-import { LABEL_REVISION, LABEL_SLOT, SLOTS } from '../api/names.js';
+import { ANNOTATION_RESTARTED_AT, LABEL_REVISION, LABEL_SLOT, SLOTS } from '../api/names.js';
 import type { ObservedSlot } from './types.js';
 
 /** The slot a live Service selects: one slot, 'all' when it selects every slot, undefined when there is no Service. */
@@ -13,7 +13,7 @@ export function servedSlotOf(service: KubeObject | undefined): Slot | 'all' | un
 
 interface DeploymentShape {
   metadata: { generation?: number };
-  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ image?: string }> } } };
+  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: { containers?: Array<{ image?: string }> } } };
   status?: {
     observedGeneration?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string }>;
@@ -81,8 +81,10 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[]): ObservedSlot {
   const revision = d.spec?.template?.metadata?.labels?.[LABEL_REVISION];
   const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision);
   const failures = own.map(podFailure).filter((f) => f !== undefined);
+  const restartedAt = d.spec?.template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
   return {
     revision,
+    ...(restartedAt ? { restartedAt } : {}),
     failingPods: failures.length,
     failure: failures[0],
     image: d.spec?.template?.spec?.containers?.[0]?.image,

@@ -13,6 +13,8 @@ export interface Problem {
 export interface ObservedSlot {
   /** The revision of the Deployment's pod template. */
   revision?: string;
+  /** The restart stamp its pod template carries, if any. */
+  restartedAt?: string;
   image?: string;
   /** Desired pods (spec.replicas). */
   replicas: number;
@@ -39,6 +41,8 @@ export type ObservedSlots = Partial<Record<Slot, ObservedSlot>>;
 export interface SlotPlan {
   replicas: number;
   revision?: string;
+  /** The restart stamp to keep on a slot of another revision than the spec's (the spec's gets the plan's). */
+  restartedAt?: string;
 }
 
 /**

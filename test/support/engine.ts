@@ -52,8 +52,8 @@ export interface Case {
   desired?: string;
   now?: Date;
   action?: string;
-  /** The slot the live Service selects. */
-  served?: Slot;
+  /** The slot the live Service selects ('all': every slot, as a canary's does). */
+  served?: Slot | 'all';
 }
 export function run({ spec: s, status, observed = {}, desired = NEW, now = T0, action, served }: Case): Decision {
   return decide({ ms: microservice(s, {}, status), observed, desiredRevision: desired, now, action: actionOf(action), servedSlot: served });
