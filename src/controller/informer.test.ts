@@ -40,7 +40,7 @@ describe('what the informer caches', () => {
 
 describe('the owner index', () => {
   const owned = (name: string, owner: string | undefined, rv = '1') => ({
-    ...obj('shop', name, rv), metadata: { namespace: 'shop', name, resourceVersion: rv, labels: owner ? { owner } : {} },
+    ...obj('shop', name, rv), metadata: { namespace: 'shop', name, resourceVersion: rv, labels: (owner ? { owner } : {}) as Record<string, string> },
   });
   const ownerOf = (o: { metadata: { namespace?: string; labels?: Record<string, string> } }) => (o.metadata.labels?.owner ? `${o.metadata.namespace}/${o.metadata.labels.owner}` : undefined);
 
