@@ -79,15 +79,23 @@ export class KubeClient {
 
   /** One request; it gives up after REQUEST_TIMEOUT_MS, so a hung connection never holds a reconcile. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const res = await this.open(method, path, { ...opts, signal });
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
-    throw toApiError(status, text);
+    // A timer cleared when the request is done, not AbortSignal.timeout: that one stays armed for
+    // the full 30 s after every request and then fires into a finished request, so a burst of a
+    // thousand requests (a restart) left a thousand timers and signals behind it.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`${method} ${path}: no answer after ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+    try {
+      const res = await this.open(method, path, { ...opts, signal });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      throw toApiError(status, text);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
