@@ -215,6 +215,16 @@ describe('canary: completion', () => {
     expect(later.problem?.reason).toBe('RolloutAborted');
   });
 
+  it('counts the stable slot shrunk by its pods, before its Deployment\'s status says so', () => {
+    // Step 0 (25% of 4): one candidate pod Ready; the stable slot asked down to 3, its fourth pod
+    // already terminating while status.replicas still says 4. Reached: on to the pause at step 1.
+    const going = (livePods: number) => run({
+      spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 3, { currentReplicas: 4, livePods }), green: readySlot(NEW, 1) },
+    }).rollout;
+    expect(going(3)).toMatchObject({ step: 1, desiredWeight: 25 });
+    expect(going(4)).toMatchObject({ step: 0, desiredWeight: 25 });
+  });
+
   it('waits for the last stable pod to go before the flip', () => {
     const d = run({ spec: canarySpec(), status: rolling({ step: 5 }), observed: { blue: readySlot(OLD, 1), green: readySlot(NEW, 4) } });
     expect([d.activeSlot, d.stableRevision]).toEqual(['blue', OLD]);

@@ -26,9 +26,12 @@ function reachedAt(ctx: Ctx, weight: number): boolean {
   const cand = candidateOf(ctx);
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
+  const stable = ctx.observed[ctx.decision.activeSlot];
+  // Shrunk: by its status, or already by its pods (the status follows two controllers later).
+  const stableNow = stable ? Math.min(stable.currentReplicas, stable.livePods ?? stable.currentReplicas) : 0;
   // Not while its Deployment still rolls natively (a restart): its roll takes old Ready pods away.
   return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target && !rollingNatively(cand)
-    && (ctx.reachable === false || (ctx.observed[ctx.decision.activeSlot]?.currentReplicas ?? 0) <= stableAfter);
+    && (ctx.reachable === false || stableNow <= stableAfter);
 }
 
 export function canary(ctx: Ctx, act: Action | undefined): Decision {

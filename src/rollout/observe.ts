@@ -90,6 +90,7 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[]): ObservedSlot {
     image: d.spec?.template?.spec?.containers?.[0]?.image,
     replicas: d.spec?.replicas ?? 1,
     currentReplicas: st.replicas ?? 0,
+    livePods: pods.filter((p) => !p.metadata.deletionTimestamp).length,
     readyReplicas: own.filter(podReady).length,
     servingReplicas: pods.filter(podReady).length,
     updatedReplicas: st.updatedReplicas ?? 0,

@@ -50,7 +50,7 @@ describe('observeSlot', () => {
     const o = observeSlot(deployment({ observedGeneration: 2, replicas: 4, readyReplicas: 4, updatedReplicas: 3, availableReplicas: 1 }), pods);
     expect(o).toEqual({
       revision: rev, image: spec.image, replicas: 3,
-      currentReplicas: 4, readyReplicas: 2, servingReplicas: 3, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
+      currentReplicas: 4, livePods: 4, readyReplicas: 2, servingReplicas: 3, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
       failingPods: 0, failure: undefined,
     });
   });

@@ -20,6 +20,12 @@ export interface ObservedSlot {
   replicas: number;
   /** Pods that exist (status.replicas). */
   currentReplicas: number;
+  /**
+   * Pods of the slot not being deleted, counted from the pods themselves: what status.replicas
+   * will say once the ReplicaSet and Deployment controllers have written their status (both leave
+   * terminating pods out), known that much sooner. Unset where no pods were looked at.
+   */
+  livePods?: number;
   /** Ready pods of this slot's revision only: pods of an older template in the same slot never count. */
   readyReplicas: number;
   /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
