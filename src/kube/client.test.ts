@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,5 +106,32 @@ describe('contexts', () => {
     const client = await KubeClient.fromEnvironment(file, 'prod');
     expect(client.currentNamespace).toBe('default');
     client.close();
+  });
+});
+
+describe('a user authenticated by an exec plugin', () => {
+  it('is handed to client-node, which runs the plugin; its token goes on each request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coxswain-exec-'));
+    const plugin = join(dir, 'plugin.sh');
+    writeFileSync(plugin, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n', { mode: 0o755 });
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => { seen.push(req.headers.authorization); res.setHeader('Content-Type', 'application/json'); res.end('{"ok":true}'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const file = join(dir, 'config');
+    writeFileSync(file, [
+      'apiVersion: v1', 'kind: Config', 'current-context: dev',
+      'clusters:', '- name: dev', `  cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true }`,
+      'users:', '- name: me', `  user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: "${plugin}", interactiveMode: Never } }`,
+      'contexts:', '- name: dev', '  context: { cluster: dev, user: me }',
+    ].join('\n'));
+    const client = await KubeClient.fromEnvironment(file);
+    try {
+      expect(await client.request('GET', '/version')).toEqual({ ok: true });
+      expect(seen).toEqual(['Bearer from-exec']);
+    } finally {
+      client.close();
+      server.close();
+    }
   });
 });
