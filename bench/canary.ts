@@ -47,7 +47,7 @@ async function main() {
     }
     const median = [...results].sort((a, b) => a.total - b.total)[Math.floor(results.length / 2)]!;
     console.log(`  median: ${(median.total / 1000).toFixed(2)}s (poll interval 50ms adds up to that much to each run)`);
-    // Idle memory: the chart requests 192Mi for the operator; this is what it uses at rest.
+    // Idle memory: the chart requests 128Mi for the operator; this is what it uses at rest.
     await new Promise((r) => setTimeout(r, 10_000));
     console.log(`idle operator RSS after the runs: ${((rssBytes(operator.pid!) ?? 0) / 2 ** 20).toFixed(0)} MiB`);
   } finally {
