@@ -6,10 +6,26 @@ import { readFileSync } from 'node:fs';
 import { KubeClient } from '../src/kube/client.js';
 import { resourcePath, type Resource } from '../src/kube/resources.js';
 import type { KubeObject } from '../src/kube/object.js';
-import { auditEvents, auditMark, hasAuditLog, k, KUBECONFIG, kubectl, sleep, WRITE_VERBS } from '../test/e2e/harness.js';
+import { auditEvents, auditMark, hasAuditLog, k, KUBECONFIG, kubectl, OperatorProcess, sleep, WRITE_VERBS } from '../test/e2e/harness.js';
 
 const PAGE = 4096;
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+/** The operator as the benchmarks run it: one namespace, info logs (debug logging would be measured too). */
+export class BenchOperator extends OperatorProcess {
+  start(namespace: string): this {
+    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info' } });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.terminate('SIGTERM');
+  }
+
+  reconciles(): Array<Record<string, unknown>> {
+    return this.lines().filter((l) => l.msg === 'reconciled');
+  }
+}
 
 /** A process's resident memory (MiB) and the CPU time it has used so far (ms, user + system). */
 export function processStats(pid: number): { rssMiB: number; cpuMs: number } {

@@ -11,8 +11,8 @@ import { resolve } from 'node:path';
 import { MICROSERVICES, resourcePath, type Resource } from '../src/kube/resources.js';
 import type { KubeObject } from '../src/kube/object.js';
 import type { KubeClient } from '../src/kube/client.js';
-import { auditMark, createNamespace, eventually, installCRD, k, KUBECONFIG, kubectl, logLines, must, OperatorProcess, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
-import { applyAll, atRest, benchClient, ensureNodes, quietCluster, listAll, median, mib, processStats, seconds, table, until, writesSince } from './lib.js';
+import { auditMark, createNamespace, eventually, installCRD, k, KUBECONFIG, kubectl, logLines, must, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
+import { applyAll, atRest, BenchOperator, benchClient, ensureNodes, quietCluster, listAll, median, mib, processStats, seconds, table, until, writesSince } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SCALES = (process.env.BENCH_SCALES ?? '1,300,1000').split(',').map(Number);
@@ -36,19 +36,8 @@ interface Peer {
   reconciled(): number;
 }
 
-class CoxswainProcess extends OperatorProcess {
-  start(namespace: string): this {
-    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info' } });
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await this.terminate('SIGTERM');
-  }
-}
-
 function coxswain(namespace: string): Peer {
-  let proc = new CoxswainProcess();
+  let proc = new BenchOperator();
   return {
     name: 'Coxswain', userAgent: 'coxswain/', namespace, resource: MICROSERVICES,
     object: (name, image, replicas) => ({
@@ -59,10 +48,10 @@ function coxswain(namespace: string): Peer {
       const st = o?.status as { phase?: string; activeSlot?: string; slots?: Record<string, { image?: string }>; conditions?: Array<{ type: string; status: string }> } | undefined;
       return st?.phase === 'Healthy' && st.slots?.[st.activeSlot ?? '']?.image === image && !!st.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     },
-    start: () => { proc = new CoxswainProcess().start(namespace); },
+    start: () => { proc = new BenchOperator().start(namespace); },
     stop: () => proc.stop(),
     pid: () => proc.pid!,
-    reconciled: () => new Set(proc.lines().filter((l) => l.msg === 'reconciled').map((l) => l.key)).size,
+    reconciled: () => new Set(proc.reconciles().map((l) => l.key)).size,
   };
 }
 

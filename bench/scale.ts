@@ -6,8 +6,8 @@
 import { renderFile } from '../src/cli/render.js';
 import { DEPLOYMENTS, MICROSERVICES, resourceOf } from '../src/kube/resources.js';
 import type { KubeObject } from '../src/kube/object.js';
-import { auditMark, createNamespace, installCRD, k, OperatorProcess, sleep } from '../test/e2e/harness.js';
-import { applyAll, atRest, benchClient, ensureNodes, quietCluster, listAll, mib, processStats, seconds, table, until, writesSince } from './lib.js';
+import { auditMark, createNamespace, installCRD, k, sleep } from '../test/e2e/harness.js';
+import { applyAll, atRest, BenchOperator, benchClient, ensureNodes, quietCluster, listAll, mib, processStats, seconds, table, until, writesSince } from './lib.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 /** The operator's default --concurrency: the floor writes with as many requests in flight. */
@@ -19,21 +19,6 @@ const microservice = (namespace: string, i: number) => ({
   apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', metadata: { name: `app-${i}`, namespace },
   spec: { image: IMAGE, replicas: 1, ports: [{ name: 'http', port: 8080 }] },
 });
-
-class Coxswain extends OperatorProcess {
-  start(namespace: string): this {
-    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info' } });
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await this.terminate('SIGTERM');
-  }
-
-  reconciles(): Array<Record<string, unknown>> {
-    return this.lines().filter((l) => l.msg === 'reconciled');
-  }
-}
 
 const available = (d: KubeObject) => !!(d.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions
   ?.some((c) => c.type === 'Available' && c.status === 'True');
@@ -58,7 +43,7 @@ async function main() {
     await k('delete', 'namespace', floorNs, '--timeout=600s');
 
     const ns = await createNamespace('scale-coxswain');
-    let operator = new Coxswain().start(ns);
+    let operator = new BenchOperator().start(ns);
     await until('the operator to start', async () => (operator.lines().some((l) => l.msg === 'caches synced; reconciling') ? 1 : 0), 1, performance.now(), 60_000, 50);
     const cpuBefore = processStats(operator.pid!).cpuMs;
     start = performance.now();
@@ -83,7 +68,7 @@ async function main() {
     await operator.stop();
     const mark = auditMark();
     start = performance.now();
-    operator = new Coxswain().start(ns);
+    operator = new BenchOperator().start(ns);
     const synced = await until('caches synced', async () => (operator.lines().some((l) => l.msg === 'caches synced; reconciling') ? 1 : 0), 1, start, 120_000, 20);
     const restarted = await until(`all ${N} reconciled after the restart`, async () => new Set(operator.reconciles().map((l) => l.key)).size, N, start, 600_000, 20);
     await sleep(2000);

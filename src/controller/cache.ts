@@ -22,9 +22,8 @@ export class Cache {
     return this.informerFor(namespace)?.get(namespace, name);
   }
 
-  list(namespace?: string): KubeObject[] {
-    if (namespace === undefined) return this.informers.flatMap((i) => i.list());
-    return this.informerFor(namespace)?.listNamespace(namespace) ?? [];
+  list(): KubeObject[] {
+    return this.informers.flatMap((i) => i.list());
   }
 
   /** The objects of `namespace` whose ownerOf is `owner` (the informers' index). */

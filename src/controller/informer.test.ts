@@ -7,15 +7,16 @@ import { Informer } from './informer.js';
 const obj = (namespace: string, name: string, rv = '1') => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name, resourceVersion: rv } });
 
 describe('the informer cache', () => {
-  it('lists one namespace without the others, and keeps the index in step with replacements', () => {
-    const inf = new Informer({} as KubeClient, { resource: DEPLOYMENTS }, pino({ level: 'silent' }));
+  it('indexes by owner across namespaces, and keeps the index in step with replacements', () => {
+    const byNamespace = (o: { metadata: { namespace?: string } }) => o.metadata.namespace;
+    const inf = new Informer({} as KubeClient, { resource: DEPLOYMENTS, ownerOf: byNamespace }, pino({ level: 'silent' }));
     inf.remember(obj('shop', 'a'));
     inf.remember(obj('shop', 'b'));
     inf.remember(obj('pay', 'a'));
     inf.remember(obj('shop', 'a', '2'));
-    expect(inf.listNamespace('shop').map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()).toEqual(['a@2', 'b@1']);
-    expect(inf.listNamespace('pay').map((o) => o.metadata.name)).toEqual(['a']);
-    expect(inf.listNamespace('none')).toEqual([]);
+    expect(inf.listOwned('shop').map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()).toEqual(['a@2', 'b@1']);
+    expect(inf.listOwned('pay').map((o) => o.metadata.name)).toEqual(['a']);
+    expect(inf.listOwned('none')).toEqual([]);
     expect(inf.list()).toHaveLength(3);
   });
 });
@@ -53,6 +54,6 @@ describe('the owner index', () => {
     inf.remember(owned('b-1', undefined, '2')); // no owner any more
     const names = (owner: string) => inf.listOwned(owner).map((o) => o.metadata.name).sort();
     expect([names('shop/a'), names('shop/b')]).toEqual([['a-1'], ['a-2']]);
-    expect(inf.listNamespace('shop')).toHaveLength(3);
+    expect(inf.list()).toHaveLength(3);
   });
 });

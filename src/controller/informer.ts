@@ -32,9 +32,7 @@ export const keyOf = (obj: { metadata: { namespace?: string; name: string } }) =
 
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
-  /** The same objects by namespace: a reconcile reads one namespace, not the whole cluster. */
-  private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
-  /** The same objects by ownerOf: 1,000 Microservices in a namespace would otherwise scan 1,000 each. */
+  /** The same objects by ownerOf: a reconcile reads its own, not a scan of its namespace. */
   private readonly byOwner = new Map<string, Map<string, KubeObject>>();
   private readonly handlers: Handler[] = [];
   private resourceVersion = '';
@@ -81,11 +79,6 @@ export class Informer {
     return this.opts.transform ? this.opts.transform(typed) : typed;
   }
 
-  /** Every cached object of one namespace. */
-  listNamespace(namespace: string): KubeObject[] {
-    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
-  }
-
   /** Every cached object whose ownerOf is `owner` (none without an ownerOf). */
   listOwned(owner: string): KubeObject[] {
     return [...(this.byOwner.get(owner)?.values() ?? [])];
@@ -95,19 +88,17 @@ export class Informer {
     const old = this.cache.get(key);
     if (old) this.unindex(key, old);
     this.cache.set(key, obj);
-    index(this.byNamespace, obj.metadata.namespace ?? '', key, obj);
     const owner = this.opts.ownerOf?.(obj);
     if (owner !== undefined) index(this.byOwner, owner, key, obj);
   }
 
-  private remove(key: string, obj: KubeObject): void {
+  private remove(key: string): void {
     const old = this.cache.get(key);
     if (old) this.unindex(key, old);
     this.cache.delete(key);
   }
 
   private unindex(key: string, obj: KubeObject): void {
-    unindex(this.byNamespace, obj.metadata.namespace ?? '', key);
     const owner = this.opts.ownerOf?.(obj);
     if (owner !== undefined) unindex(this.byOwner, owner, key);
   }
@@ -170,7 +161,7 @@ export class Informer {
     } while (cont);
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.remove(key, old);
+        this.remove(key);
         this.emit('delete', old);
       }
     }
@@ -207,7 +198,7 @@ export class Informer {
     const obj = this.slim(e.object);
     const key = keyOf(obj);
     if (e.type === 'DELETED') {
-      this.remove(key, obj);
+      this.remove(key);
       this.emit('delete', obj);
       return;
     }

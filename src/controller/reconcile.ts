@@ -2,7 +2,7 @@
 // caches, let `planReconcile` decide, carry out its writes in order, write status when it changed.
 import type { Logger } from 'pino';
 import type { MicroserviceObject } from '../api/schema.js';
-import { ANNOTATION_ACTION, LABEL_NAME } from '../api/names.js';
+import { ANNOTATION_ACTION } from '../api/names.js';
 import { refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
 import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
@@ -48,9 +48,9 @@ export class Reconciler {
     const world = {
       ms,
       // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
-      // controller owner, a pod's name label), then held to this Microservice's uid.
+      // controller owner, a pod's name label); owned objects are then held to this one's uid.
       owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
-      pods: children.get(PODS)?.owned(namespace, key).filter((p) => p.metadata.labels?.[LABEL_NAME] === name) ?? [],
+      pods: children.get(PODS)?.owned(namespace, key) ?? [],
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),
