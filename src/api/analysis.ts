@@ -185,7 +185,7 @@ export const MeasurementStatus = z.object({
 
 export const MetricStatus = z.object({
   name: z.string(),
-  phase: z.enum(['Running', 'Passed', 'Failed']),
+  phase: z.enum(['Running', 'Passed', 'Failed', 'Stopped']).describe('Stopped: another metric of its run failed first, so it was measured no more.'),
   threshold: z.string().optional().describe('The metric conditions, as text, e.g. "<= 0.01, <= 1.5x stable".'),
   measurements: z.int().describe('Measurements taken: the next one is number measurements+1.'),
   passed: z.int(),
@@ -202,6 +202,8 @@ export const AnalysisRunStatus = z.object({
   id: z.string().describe('What runs it: step-<i>, background, prePromotion or postPromotion.'),
   revision: z.string().describe('The candidate revision measured.'),
   startedAt: z.string(),
+  heldSeconds: z.int().optional().describe('Seconds the rollout was held (paused) since the run started: they do not count towards its duration.'),
+  resumedAt: z.string().optional().describe('When the rollout was last resumed: nothing passes on a measurement taken before.'),
   phase: z.enum(['Running', 'Passed', 'Failed']),
   message: z.string().optional(),
   metrics: z.array(MetricStatus).max(20),

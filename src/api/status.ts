@@ -52,6 +52,8 @@ export const MicroserviceStatus = z.object({
     abortedRevision: z.string().optional(),
     previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),
     paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),
+    heldSince: z.string().optional()
+      .describe('Since when the rollout has been held (spec.paused or kubectl coxswain pause): its clocks stand still meanwhile.'),
     message: z.string().optional(),
     analysis: AnalysisStatus.optional().describe('The analyses under way (or the one that aborted the rollout), with their last measurements.'),
   }).optional(),

@@ -34,7 +34,11 @@ interface Run {
  * cluster, answer the measurements asked `latencyMs` later, and feed them to the next pass.
  * `drop` loses the results of some passes (an operator restarted with queries in flight).
  */
-function drive(specIn: MicroserviceSpecInput, answer: Answer, opts: { passes?: number; stepMs?: number; metrics?: MetricInput[]; drop?: (pass: number) => boolean; until?: (r: Reconciled) => boolean } = {}): Run {
+function drive(specIn: MicroserviceSpecInput, answer: Answer, opts: {
+  passes?: number; stepMs?: number; metrics?: MetricInput[]; drop?: (pass: number) => boolean; until?: (r: Reconciled) => boolean;
+  /** A person's edit before the next pass (spec.paused, say), from the last pass's outcome. */
+  edit?: (ms: Microservice, last: Reconciled, now: Date) => Microservice;
+} = {}): Run {
   const { passes = 200, stepMs = 2000, metrics = [errorRate] } = opts;
   const cluster = new Cluster(prng(7), { progress: true }).seed('blue', OLD, specIn.replicas ?? 1);
   let ms: Microservice = microservice(specIn, {}, { stableRevision: OLD, desiredRevision: OLD, activeSlot: 'blue' });
@@ -63,6 +67,7 @@ function drive(specIn: MicroserviceSpecInput, answer: Answer, opts: { passes?: n
       candidate: answer(q, q.vars.revision), ...(q.stableVars ? { stable: answer(q, q.stableVars.revision) } : {}),
     }));
     if (opts.until?.(r) || (r.status.stableRevision === NEW && !r.decision.inProgress) || r.status.rollout?.abortedRevision === NEW) break;
+    if (opts.edit) ms = opts.edit(ms, r, now);
   }
   return { history, requests, last: history.at(-1)!, served };
 }
@@ -165,6 +170,100 @@ describe('the canary analysis step', () => {
     expect(run.requests).toEqual([]);
     expect(run.last.status.rollout?.step).toBe(1);
     expect(run.last.status.rollout?.message).toContain('error-rate: not defined');
+  });
+});
+
+/**
+ * A person pauses once `run` has one passed measurement, the candidate turns bad meanwhile, and
+ * the person resumes `heldMs` later. Returns the answer (good until the pause) and the edit.
+ */
+function pauseMidAnalysis(run: string, heldMs: number) {
+  let pausedAt: number | undefined;
+  const edit = (ms: Microservice, last: Reconciled, now: Date): Microservice => {
+    const passed = last.status.rollout?.analysis?.step?.id === run && (last.status.rollout.analysis.step.metrics[0]?.passed ?? 0) >= 1;
+    if (pausedAt === undefined && passed) { pausedAt = now.getTime(); return { ...ms, spec: { ...ms.spec, paused: true } }; }
+    if (pausedAt !== undefined && ms.spec.paused && now.getTime() - pausedAt >= heldMs) return { ...ms, spec: { ...ms.spec, paused: false } };
+    return ms;
+  };
+  const answer: Answer = (_q, rev) => value(rev === NEW && pausedAt !== undefined ? 0.5 : 0.01);
+  return { edit, answer, pausedAt: () => pausedAt };
+}
+
+describe('pausing during analysis', () => {
+  it('a canary paused at an analysis step, resumed after its duration, measures again and aborts a candidate gone bad', () => {
+    const steps = [{ setWeight: 25 }, { analysis: { metrics: ['error-rate'], duration: '30s' } }, { setWeight: 50 }];
+    const p = pauseMidAnalysis('step-1', 35_000);
+    const run = drive(canary(steps), p.answer, { edit: p.edit });
+    expect(p.pausedAt()).toBeDefined();
+    expect(run.history.some((r) => (r.status.rollout?.step ?? 0) >= 2)).toBe(false);
+    expect(stalled(run.last)).toMatchObject({ reason: 'AnalysisFailed' });
+    expect(run.last.status.rollout?.abortedRevision).toBe(NEW);
+  });
+
+  it('time held does not count towards the duration: a good candidate passes only after duration + time held', () => {
+    const steps = [{ setWeight: 25 }, { analysis: { metrics: ['error-rate'], duration: '60s' } }, { setWeight: 50 }];
+    let pausedAt: number | undefined;
+    let resumedAt: number | undefined;
+    const run = drive(canary(steps), () => value(0.01), {
+      edit: (ms, last, now) => {
+        const started = last.status.rollout?.analysis?.step?.startedAt;
+        if (pausedAt === undefined && started && now.getTime() - new Date(started).getTime() >= 20_000) {
+          pausedAt = now.getTime();
+          return { ...ms, spec: { ...ms.spec, paused: true } };
+        }
+        if (pausedAt !== undefined && resumedAt === undefined && now.getTime() - pausedAt >= 40_000) {
+          resumedAt = now.getTime();
+          return { ...ms, spec: { ...ms.spec, paused: false } };
+        }
+        return ms;
+      },
+    });
+    const started = new Date(run.history.find((r) => r.status.rollout?.analysis?.step?.id === 'step-1')!.status.rollout!.analysis!.step!.startedAt).getTime();
+    const passedAt = run.history.find((r) => (r.status.rollout?.step ?? 0) >= 2)!.status.rollout!.stepStartedAt!;
+    expect(resumedAt).toBeDefined();
+    // 60 s of analysis, plus the 40 s held (the clock ran 20 s before the pause).
+    expect(new Date(passedAt).getTime() - started).toBeGreaterThanOrEqual(100_000);
+    expect(run.last.status.stableRevision).toBe(NEW);
+  });
+
+  it('a timed pause step does not run out while the rollout is held', () => {
+    const steps = [{ setWeight: 25 }, { pause: { duration: '60s' } }, { setWeight: 50 }];
+    let pausedAt: number | undefined;
+    const run = drive({ ...canary(steps), analysis: undefined }, () => value(0), {
+      metrics: [],
+      edit: (ms, last, now) => {
+        if (pausedAt === undefined && last.status.rollout?.pausedUntil) { pausedAt = now.getTime(); return { ...ms, spec: { ...ms.spec, paused: true } }; }
+        if (pausedAt !== undefined && ms.spec.paused && now.getTime() - pausedAt >= 90_000) return { ...ms, spec: { ...ms.spec, paused: false } };
+        return ms;
+      },
+    });
+    const paused = run.history.find((r) => r.status.rollout?.pausedUntil)!;
+    const pausedStep = new Date(paused.status.rollout!.stepStartedAt!).getTime();
+    const next = run.history.find((r) => (r.status.rollout?.step ?? 0) >= 2)!;
+    expect(new Date(next.status.rollout!.stepStartedAt!).getTime() - pausedStep).toBeGreaterThanOrEqual(60_000 + 90_000 - 4000);
+  });
+
+  it('blue-green paused after the switch under post-promotion analysis: on resume it measures again and switches back', () => {
+    const spec: MicroserviceSpecInput = {
+      image: 'registry.example/orders:2', replicas: 3, analysis: { metrics: [errorRate] },
+      strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 0, scaleDownDelaySeconds: 30, postPromotionAnalysis: { metrics: ['error-rate'], duration: '30s' } } as never },
+    };
+    const p = pauseMidAnalysis('postPromotion', 35_000);
+    const run = drive(spec, p.answer, { edit: p.edit });
+    expect(p.pausedAt()).toBeDefined();
+    expect(run.history.some((r) => r.status.stableRevision === NEW)).toBe(false);
+    expect(stalled(run.last)).toMatchObject({ reason: 'AnalysisFailed' });
+    expect(run.last.decision.plan.serviceSlot).toBe('blue');
+  });
+
+  it('a failed run stops its other metrics: none says Running', () => {
+    const other = { ...errorRate, name: 'latency', max: 1 } satisfies MetricInput;
+    const steps = [{ setWeight: 25 }, { analysis: { metrics: ['error-rate', 'latency'], count: 3 } }];
+    const run = drive({ ...canary(steps), analysis: { metrics: [errorRate, other] } }, (q) => value(q.metric.name === 'error-rate' ? 0.5 : 0.1), { metrics: [errorRate, other] });
+    const metrics = run.last.status.rollout?.analysis?.step?.metrics ?? [];
+    expect(metrics.find((m) => m.name === 'error-rate')?.phase).toBe('Failed');
+    expect(metrics.find((m) => m.name === 'latency')).toMatchObject({ phase: 'Stopped' });
+    expect(metrics.every((m) => m.nextAt === undefined)).toBe(true);
   });
 });
 

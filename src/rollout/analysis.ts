@@ -133,17 +133,29 @@ export function fold(st: MetricStatus, m: Metric, r: Measured, at: Date): Metric
   return next;
 }
 
-/** The last measurement counts as a pass: Passed, or no data with noData: Pass. */
-function lastPassed(st: MetricStatus, m: Metric): boolean {
+/** The last measurement counts as a pass: Passed, or no data with noData: Pass; and taken since the last resume. */
+function lastPassed(st: MetricStatus, m: Metric, gate: Gate): boolean {
   const last = st.last.at(-1);
+  if (gate.resumedAt && (!last || new Date(last.at) < gate.resumedAt)) return false;
   return !!last && (last.phase === 'Passed' || (last.phase === 'Inconclusive' && m.noData === 'Pass'));
 }
 
-/** How a run gates: at least count passes (default 1), over at least duration, the last one a pass. Unset: it never passes (background). */
+/**
+ * How a run gates: at least count passes (default 1), over at least duration, the last one a
+ * pass. Unset: it never passes (background). Time held (the rollout paused) does not count
+ * towards the duration, and after a resume only a measurement taken since passes.
+ */
 export interface Gate {
   startedAt: Date;
   duration?: string;
   count?: number;
+  heldMs?: number;
+  resumedAt?: Date;
+}
+
+/** When a gate's duration is over: its start, plus the duration, plus the time it was held. */
+function gateEnd(gate: Gate): number {
+  return gate.startedAt.getTime() + (gate.duration ? durationMs(gate.duration) : 0) + (gate.heldMs ?? 0);
 }
 
 /**
@@ -155,8 +167,7 @@ export function metricPhase(st: MetricStatus, m: Metric, gate: Gate | undefined,
   if (st.phase !== 'Running') return st.phase;
   if (st.failed > m.failureLimit) return 'Failed';
   if (!gate) return 'Running';
-  const over = !gate.duration || now.getTime() - gate.startedAt.getTime() >= durationMs(gate.duration);
-  return st.passed >= (gate.count ?? 1) && over && lastPassed(st, m) ? 'Passed' : 'Running';
+  return st.passed >= (gate.count ?? 1) && now.getTime() >= gateEnd(gate) && lastPassed(st, m, gate) ? 'Passed' : 'Running';
 }
 
 /** What a running metric is doing, for status and the step's message. */
@@ -174,8 +185,9 @@ export function metricMessage(st: MetricStatus, m: Metric, gate: Gate | undefine
   if (gate) {
     parts.push(`${st.passed}/${gate.count ?? 1} passed`);
     // The end as a time, not a countdown: status changes only when something happened.
-    const end = gate.duration ? gate.startedAt.getTime() + durationMs(gate.duration) : 0;
+    const end = gate.duration ? gateEnd(gate) : 0;
     if (end > now.getTime()) parts.push(`${gate.duration} until ${new Date(end).toISOString()}`);
+    else if (gate.resumedAt && !lastPassed(st, m, gate)) parts.push('measuring again since the resume');
   }
   if (st.failed > 0) parts.push(`${st.failed}/${m.failureLimit} failures tolerated`);
   return parts.join(', ');
@@ -199,10 +211,14 @@ export function advanceRun(prev: AnalysisRunStatus | undefined, spec: RunSpec, e
     : { id: spec.id, revision, startedAt: now.toISOString(), phase: 'Running', metrics: [] };
   const out: RunOutcome = { run, verdict: run.phase, message: run.message ?? '', requests: [], events: [], measured: [] };
   if (run.phase !== 'Running') return out;
-  const gate: Gate | undefined = spec.gating ? { startedAt: new Date(run.startedAt), duration: spec.duration, count: spec.count } : undefined;
+  const gate: Gate | undefined = spec.gating ? {
+    startedAt: new Date(run.startedAt), duration: spec.duration, count: spec.count,
+    heldMs: (run.heldSeconds ?? 0) * 1000, ...(run.resumedAt ? { resumedAt: new Date(run.resumedAt) } : {}),
+  } : undefined;
   const label = runLabel(spec.id);
   const messages: string[] = [];
   let failed: string | undefined;
+  let failedName = '';
   let wake = Infinity;
   let allPassed = true;
   const metrics: MetricStatus[] = [];
@@ -233,7 +249,7 @@ export function advanceRun(prev: AnalysisRunStatus | undefined, spec: RunSpec, e
     if (st.phase !== 'Running') delete st.nextAt;
     st.message = metricMessage(st, m, gate, now).slice(0, 512);
     metrics.push(st);
-    if (st.phase === 'Failed') failed ??= st.message;
+    if (st.phase === 'Failed' && !failed) { failed = st.message; failedName = name; }
     if (st.phase !== 'Passed') allPassed = false;
     if (st.phase !== 'Running') continue;
     messages.push(st.message);
@@ -250,11 +266,15 @@ export function advanceRun(prev: AnalysisRunStatus | undefined, spec: RunSpec, e
   }
   // A gated run also passes no sooner than its duration, which may end between measurements.
   if (gate?.duration) {
-    const end = gate.startedAt.getTime() + durationMs(gate.duration);
+    const end = gateEnd(gate);
     if (end > now.getTime()) wake = Math.min(wake, end);
   }
-  run.metrics = metrics;
+  // A failed run measures nothing more: its other metrics say they stopped, not that they run.
+  run.metrics = !failed ? metrics : metrics.map((st) => (st.phase !== 'Running' ? st : (({ nextAt: _due, ...rest }) => ({
+    ...rest, phase: 'Stopped' as const, message: `${st.name}: stopped, the run failed on ${failedName}`,
+  }))(st)));
   if (failed) {
+    out.requests = [];
     run.phase = 'Failed';
     run.message = `${label} failed on revision ${revision}: ${failed}`;
   } else if (spec.gating && allPassed) {

@@ -200,14 +200,17 @@ export function checkFailure(ctx: Ctx, target: number): boolean {
   if (short) ctx.rollout.unreadySince ??= now.toISOString();
   else delete ctx.rollout.unreadySince;
   const started = ctx.rollout.unreadySince ? new Date(ctx.rollout.unreadySince).getTime() : now.getTime();
+  // Held, the candidate is given no more pods, so being short is no sign of a bad revision: the
+  // deadline waits (holdClocks moves it on by the time held); failing pods still abort.
+  const held = !!pausedBy(ctx);
   let reason: string | undefined;
   if (cand && cand.failingPods > 0) reason = `${cand.failingPods} pod(s) of revision ${ctx.desiredRevision} are failing (${cand.failure ?? 'failed'})`;
-  else if (short && now.getTime() - started > deadline) {
+  else if (short && !held && now.getTime() - started > deadline) {
     reason = `revision ${ctx.desiredRevision} did not become ready within ${ms.spec.strategy.progressDeadlineSeconds}s`;
   }
   if (!reason) {
     // Still within the deadline but not there yet: come back when it runs out, events or not.
-    if (short) wakeIn(d, started + deadline - now.getTime() + 1000);
+    if (short && !held) wakeIn(d, started + deadline - now.getTime() + 1000);
     return false;
   }
   if (!ms.spec.strategy.abortOnFailure) {
@@ -307,12 +310,45 @@ export interface Opened {
   held?: string;
 }
 
+/**
+ * Time held (spec.paused, kubectl coxswain pause) does not count: while held the rollout records
+ * since when; on the first pass after, every clock it runs moves on by the time held (a timed
+ * pause, auto-promotion, the progress deadline, an analysis' duration), and every running
+ * analysis measures again at once, passing on nothing measured before the resume.
+ */
+export function holdClocks(r: RolloutStatus, held: boolean, now: Date): void {
+  if (held) { r.heldSince ??= now.toISOString(); return; }
+  if (!r.heldSince) return;
+  const heldMs = Math.max(0, now.getTime() - new Date(r.heldSince).getTime());
+  delete r.heldSince;
+  const shift = (t: string | undefined, notAfterNow: boolean) => {
+    if (!t) return undefined;
+    const moved = new Date(t).getTime() + heldMs;
+    return new Date(notAfterNow ? Math.min(moved, now.getTime()) : moved).toISOString();
+  };
+  r.pausedUntil = shift(r.pausedUntil, false);
+  r.stepStartedAt = shift(r.stepStartedAt, true);
+  r.unreadySince = shift(r.unreadySince, true);
+  if (!r.analysis) return;
+  const resumed = (run: NonNullable<typeof r.analysis.step>) => (run.phase !== 'Running' ? run : {
+    ...run,
+    heldSeconds: (run.heldSeconds ?? 0) + Math.ceil(heldMs / 1000),
+    resumedAt: now.toISOString(),
+    metrics: run.metrics.map(({ nextAt: _due, ...m }) => m),
+  });
+  r.analysis = {
+    ...(r.analysis.step ? { step: resumed(r.analysis.step) } : {}),
+    ...(r.analysis.background ? { background: resumed(r.analysis.background) } : {}),
+  };
+}
+
 /** Begins or resumes the rollout of the desired revision; a Decision instead while the candidate slot is cleared first. */
 export function openRollout(ctx: Ctx, steps: number): Opened | Decision {
   beginRollout(ctx, steps);
+  const held = pausedBy(ctx);
+  holdClocks(ctx.rollout, !!held, ctx.now);
   if (mustClear(ctx)) return clearCandidate(ctx);
   const active = ctx.decision.activeSlot;
   const candObs = candidateOf(ctx);
-  const held = pausedBy(ctx);
   return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs?.readyReplicas ?? 0, ...(held ? { held } : {}) };
 }
