@@ -226,7 +226,7 @@ describe('formatTree', () => {
     expect(planRows(out)).toEqual([
       { marker: ' ', cells: ['0', 'setHeaderRoute beta: X-Canary=true', '0%', '4', '1', 'beta'] },
       { marker: '>', cells: ['1', 'setWeight 5', '5%', '4', '1', 'beta'] },
-      { marker: ' ', cells: ['2', 'setWeight 50', '50%', '2', '2', 'beta'] },
+      { marker: ' ', cells: ['2', 'setWeight 50', '50%', '4', '2', 'beta'] },
       { marker: ' ', cells: ['3', 'promote', '100%', '0', '4', '-'] },
     ]);
     const accepted = formatTree(obj(routed, { ...status, traffic: { route: 'orders', weights: { blue: 95, green: 5 }, accepted: 'True', message: 'ok' } }));

@@ -115,7 +115,10 @@ describe('blue-green', () => {
     expect(sizes(one)).toEqual({ green: '3 current', blue: '3 keep' });
     const all = run({ spec: blueGreenSpec(), status, served, observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
     expect(all.plan.serviceSlot).toBe('green');
-    expect(sizes(all)).toEqual({ green: '3 current', blue: '0 keep' });
+    // blue keeps its pods until `<name>` is read back selecting green; then it goes.
+    expect(sizes(all)).toEqual({ green: '3 current', blue: '3 keep' });
+    const moved = run({ spec: blueGreenSpec(), status, served: 'green', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) } });
+    expect(sizes(moved)).toEqual({ green: '3 current', blue: '0 keep' });
   });
 
   it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
@@ -140,7 +143,9 @@ describe('blue-green', () => {
   it('serves from the active slot at 0 replicas, so the old one scales down too', () => {
     const d = run({ spec: blueGreenSpec(undefined, { replicas: 0 }), status: steadyOn(NEW, 'green'), served: 'blue', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) } });
     expect(d.plan.serviceSlot).toBe('green');
-    expect(sizes(d)).toEqual({ green: '0 current', blue: '0 keep' });
+    expect(sizes(d)).toEqual({ green: '0 current', blue: '3 keep' }); // until `<name>` is read back on green
+    const moved = run({ spec: blueGreenSpec(undefined, { replicas: 0 }), status: steadyOn(NEW, 'green'), served: 'green', observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 0) } });
+    expect(sizes(moved)).toEqual({ green: '0 current', blue: '0 keep' });
   });
 
   it('never points the Service at a slot with no Ready pods while the other has some', () => {

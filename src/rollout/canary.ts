@@ -18,7 +18,11 @@ export function canaryPromotable(ctx: Ctx): true | string {
   const step = steps[i];
   if (!step || !kindOf(step).promotable) return 'is not paused';
   const route = routeCanary(ctx);
-  return (route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i))) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
+  if (route) {
+    const blocker = route.blocker(i);
+    return blocker === undefined ? true : `is at step ${i} but ${blocker}`;
+  }
+  return reachedAt(ctx, weightAt(steps, i)) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
 }
 
 /** The candidate has the Ready pods of its own revision that weight w asks, and the stable slot has shrunk to match. */

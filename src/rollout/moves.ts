@@ -84,7 +84,10 @@ export function settle(ctx: Ctx, opts: { keepIdle?: boolean } = {}): void {
   const blueGreen = ctx.ms.spec.strategy.type === 'BlueGreen';
   const serving = blueGreen ? servingSlot(ctx) : narrowed(ctx, ready);
   const idleObs = observed[idle];
-  const keep = !idleObs ? 0 : opts.keepIdle || serving === idle ? idleObs.replicas : blueGreen ? 0 : drainTo(ctx, idle, ready);
+  // A slot the live `<name>` still selects alone keeps its pods until `<name>` is seen to have
+  // moved: the Service is applied first, but the endpoints follow only once it is read back.
+  const selected = serving === idle || ctx.servedSlot === idle;
+  const keep = !idleObs ? 0 : opts.keepIdle || selected ? idleObs.replicas : blueGreen ? 0 : drainTo(ctx, idle, ready);
   d.plan = {
     ...d.plan,
     // A way back to the stable revision: it is whole at once, above the surge cap if need be.

@@ -23,6 +23,8 @@ describe('activeSlotOf', () => {
     ['green when only green exists and status is lost', undefined, { green: readySlot('a', 3) }, 'green'],
     ['green when blue is scaled to zero and green holds pods', undefined, { blue: readySlot('a', 0), green: readySlot('b', 2) }, 'green'],
     ['blue when both hold pods', undefined, { blue: readySlot('a', 1), green: readySlot('b', 2) }, 'blue'],
+    ['the slot holding the stable revision when activeSlot is lost, both holding pods', { stableRevision: 'b' }, { blue: readySlot('a', 5), green: readySlot('b', 9) }, 'green'],
+    ['by pods when neither slot holds the stable revision', { stableRevision: 'c' }, { blue: readySlot('a', 0), green: readySlot('b', 2) }, 'green'],
     ['blue when both are empty', undefined, { blue: readySlot('a', 0), green: readySlot('b', 0) }, 'blue'],
   ])('is %s', (_what, status, observed, expected) => {
     expect(activeSlotOf(ms(status), observed)).toBe(expected);

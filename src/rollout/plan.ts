@@ -7,10 +7,14 @@ import type { ObservedSlots } from './types.js';
 
 /**
  * The slot that serves. status.activeSlot says so once it is written; before that (a new
- * Microservice, or status lost) the slot that already holds pods, else blue.
+ * Microservice, or status lost) the one slot that holds the stable revision, else the slot that
+ * already holds pods, else blue.
  */
 export function activeSlotOf(ms: Microservice, observed: ObservedSlots): Slot {
   if (ms.status?.activeSlot) return ms.status.activeSlot;
+  const stable = ms.status?.stableRevision;
+  const holding = SLOTS.filter((s) => stable !== undefined && observed[s]?.revision === stable);
+  if (holding.length === 1) return holding[0]!;
   if (!observed.blue && observed.green) return 'green';
   if ((observed.blue?.replicas ?? 0) === 0 && (observed.green?.replicas ?? 0) > 0) return 'green';
   return 'blue';

@@ -60,11 +60,17 @@ describe('the steps\' traffic', () => {
       expect(stableShare(total, weight)).toBe(pods);
     });
 
-  it('plans 4 replicas at 5/10/50: candidate 1, 1, 2 and the stable slot 4, 4, 2', () => {
+  it('plans 4 replicas at 5/10/50: candidate 1, 1, 2 and the stable slot 4, 4, 4 (maxUnavailable 0: <name> keeps them)', () => {
     const plan = routeStepPlan(microservice(routed([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }])).spec);
     expect(plan.map((p) => [p.what, p.weight, p.stable, p.candidate])).toEqual([
-      ['setWeight 5', 5, 4, 1], ['setWeight 10', 10, 4, 1], ['setWeight 50', 50, 2, 2], ['promote', 100, 0, 4],
+      ['setWeight 5', 5, 4, 1], ['setWeight 10', 10, 4, 1], ['setWeight 50', 50, 4, 2], ['promote', 100, 0, 4],
     ]);
+  });
+
+  it('lets the stable slot shrink to its share within maxUnavailable', () => {
+    const spec = routed([{ setWeight: 25 }, { setWeight: 50 }, { setWeight: 75 }]);
+    const plan = routeStepPlan(microservice({ ...spec, strategy: { ...spec.strategy, canary: { ...spec.strategy!.canary!, maxUnavailable: 2 } } } as never).spec);
+    expect(plan.map((p) => p.stable)).toEqual([3, 2, 2, 0]);
   });
 });
 
@@ -151,13 +157,15 @@ function run(sim: Sim, until: (r: Reconciled) => boolean, each: (r: Reconciled) 
 const candidateWeight = (route: RoutePlan | undefined) => route?.weight ?? 0;
 
 describe('a canary through the route', () => {
-  it('sets the route\'s weights exactly, 5/95, 10/90 and 50/50, with the candidate at 1, 1 and 2 of 4 pods', () => {
+  it('sets the route\'s weights exactly, 5/95, 10/90 and 50/50, with the candidate at 1, 1 and 2 of 4 pods, <name> keeping its 4', () => {
     const { sim, gateway } = start(routed([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }]));
     const seen: string[] = [];
     let last = '';
     const done = run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy', (r) => {
-      const total = (r.decision.plan.slots.blue?.replicas ?? 0) + (r.decision.plan.slots.green?.replicas ?? 0);
-      expect(total).toBeLessThanOrEqual(5); // replicas + maxSurge
+      // `<name>` selects one slot: the slot it selected as this pass began keeps T - maxUnavailable
+      // pods, however far the weight has gone, until `<name>` is read back on the other.
+      const selected = r.input.servedSlot;
+      if (selected === 'blue' || selected === 'green') expect(r.decision.plan.slots[selected]?.replicas ?? 0).toBeGreaterThanOrEqual(4);
       // The route moves only to a candidate with the Ready pods its weight asks.
       const w = candidateWeight(r.decision.plan.route);
       const ready = r.input.observed.green?.readyReplicas ?? 0;
@@ -171,7 +179,7 @@ describe('a canary through the route', () => {
     expect(done).toBeDefined();
     expect(gateway.history.map((h) => `${h.route.stable}:${100 - h.route.weight}/${h.route.weight}`)).toEqual(['blue:100/0', 'blue:95/5', 'blue:90/10', 'blue:50/50', 'blue:0/100']);
     // What status said the route served, with the pods at the time.
-    expect(seen).toEqual(expect.arrayContaining(['5% blue 4 green 1', '10% blue 4 green 1', '50% blue 2 green 2']));
+    expect(seen).toEqual(expect.arrayContaining(['5% blue 4 green 1', '10% blue 4 green 1', '50% blue 4 green 2']));
     expect(sim.cluster.slots).toMatchObject({ blue: { replicas: 0 }, green: { revision: 'r2', replicas: 4 } });
   });
 
@@ -220,19 +228,42 @@ describe('a canary through the route', () => {
     expect(paused!.status.traffic?.weights).toEqual({ blue: 50, green: 50 });
     gateway.answer = 'silent';
     const abort = sim.reconcile({ action: 'abort', id: 'a1' });
-    // The stable slot has half the pods: it grows at once, and takes the traffic as its pods come up.
-    expect(abort.decision.plan.route).toEqual({ stable: 'blue', weight: 50, headers: [] });
+    // The stable slot stayed whole (`<name>` selects it): it takes all the traffic back at once.
+    expect(abort.decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] });
     expect(abort.decision.plan.slots).toMatchObject({ blue: { replicas: 4 }, green: { replicas: 2 } });
     for (let t = 0; t < 5; t++) {
       const r = sim.reconcile();
-      expect(r.decision.plan.route!.weight).toBeLessThanOrEqual(50); // never more to the aborted candidate
+      expect(r.decision.plan.route!.weight).toBe(0);
       sim.advance(r.decision.plan, 1000);
       expect(sim.cluster.slots.green?.replicas).toBe(2); // the route back is not accepted yet
     }
-    expect(sim.reconcile().decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] }); // blue whole: all of it
     gateway.answer = 'accept';
     expect(run(sim, (r) => r.decision.plan.slots.green?.replicas === 0)).toBeDefined();
     expect(gateway.live?.weights).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('refuses a promote with the parents\' words when the route is the reason, and says them in status at a pause', () => {
+    const { sim, gateway } = start(routed([{ setWeight: 50 }, { pause: {} }]));
+    expect(run(sim, (r) => r.status.phase === 'Paused')).toBeDefined();
+    // The Gateway's listeners change: its parent now refuses the route the pause holds.
+    const refusal = 'Gateway gateways/public: NotAllowedByListeners: no listener allows routes from this namespace';
+    gateway.live = { ...gateway.live!, acceptance: { state: 'Refused', message: refusal, everAccepted: false } };
+    const refused = sim.reconcile({ action: 'promote', id: 'p1' });
+    expect(sim.cluster.slots.green).toMatchObject({ replicas: 2, ready: 2 });
+    expect(refused.status.lastAction).toMatchObject({ ok: false });
+    expect(refused.status.lastAction!.message).toContain(refusal);
+    expect(refused.status.lastAction!.message).not.toContain('Ready pods');
+    expect(refused.status.rollout?.message).toContain(refusal);
+  });
+
+  it('says what the route waits for while a slot of another revision is cleared', () => {
+    const { sim, gateway } = start(routed([{ setWeight: 50 }, { pause: {} }]));
+    expect(run(sim, (r) => r.status.phase === 'Paused')).toBeDefined();
+    gateway.answer = 'silent';
+    sim.desiredRevision = 'r3'; // a new revision mid-rollout: the candidate slot is cleared first
+    const clearing = run(sim, (r) => /clearing/.test(r.status.rollout?.message ?? ''), () => {}, 10);
+    expect(clearing).toBeDefined();
+    expect(clearing!.status.rollout!.message).toMatch(/HTTPRoute orders/);
   });
 
   it('sends a header route to the candidate at weight 0 and removes it at promotion', () => {

@@ -17,7 +17,7 @@ import type { Ctx, Decision, RoutePlan } from './types.js';
 export type { Acceptance, LiveHeaderRoute, ObservedRoute } from './types.js';
 export { acceptanceOf, observeRoute, parentName, routeLive, routeSays, weightsOf } from './route.js';
 import { routeLive, routeSays } from './route.js';
-import { candidateFor, type Split } from './weights.js';
+import { candidateFor, resolveLimits, type Split } from './weights.js';
 
 // The steps' traffic: header routes and canary scale in force at a step.
 
@@ -59,9 +59,12 @@ export function stableShare(total: number, weight: number): number {
 export function routeStepPlan(spec: MicroserviceSpec): Array<{ step: number; what: string; weight: number; stable: number; candidate: number; headers: string[] }> {
   const steps = spec.strategy.canary?.steps ?? [];
   const total = spec.replicas;
+  // The stable slot, which `<name>` selects alone, keeps T - maxUnavailable until the flip.
+  const floor = total - resolveLimits(spec.strategy.canary ?? { maxSurge: '25%', maxUnavailable: 0 }, total).unavailable;
   return [...steps.map((s, i) => ({ step: i, what: kindOf(s).describe(s) })), { step: steps.length, what: 'promote' }].map(({ step, what }) => {
     const weight = weightAt(steps, step);
-    return { step, what, weight, stable: stableShare(total, weight), candidate: step >= steps.length ? total : candidateTarget(total, steps, step), headers: headersAt(steps, step).map((h) => h.name) };
+    const stable = step >= steps.length ? 0 : Math.min(total, Math.max(stableShare(total, weight), floor));
+    return { step, what, weight, stable, candidate: step >= steps.length ? total : candidateTarget(total, steps, step), headers: headersAt(steps, step).map((h) => h.name) };
   });
 }
 
@@ -83,6 +86,8 @@ export interface RouteCanary {
   served(): number;
   /** What step i waits for on the route side, if anything. */
   waiting(i: number): string | undefined;
+  /** Why step i is not reached yet (pods, the route, a slot still resizing); undefined once it is. */
+  blocker(i: number): string | undefined;
 }
 
 /** What the route serves: as it is, once accepted; else as its parents last accepted it (status.traffic says), if ever. */
@@ -129,15 +134,13 @@ export function routeCanary(ctx: Ctx): RouteCanary | undefined {
     const o = candObs();
     return !!o && o.settled && o.readyReplicas >= target(i) && o.replicas >= target(i);
   };
+  // `<name>` selects the stable slot alone, so until the flip that slot keeps T - maxUnavailable
+  // pods whatever the weight (and what the live route still sends it); the candidate has the pods
+  // its weight asks beside them, above maxSurge if need be: the surge cap is the replica-weight
+  // canary's, and giving it a stable pod would take it from `<name>`.
   const sizes = (i: number): Split => {
-    const c = target(i);
-    const w = weightAt(steps, i);
-    const cap = explicit(i) ? Infinity : total + ctx.surge - c;
-    const floorStable = ctx.floor - Math.min(candReady(), c);
-    const next = Math.min(stableShare(total, w), Math.max(cap, floorStable));
-    const now = stableShare(total, servedTo(ctx, cand));
-    const stable = Math.max(0, Math.min(total, Math.max(next, floorStable, Math.min(now, cap))));
-    return { stable, candidate: explicit(i) ? c : Math.max(0, Math.min(c, total + ctx.surge - stable)) };
+    const share = Math.max(stableShare(total, weightAt(steps, i)), stableShare(total, servedTo(ctx, cand)));
+    return { stable: Math.max(0, Math.min(total, Math.max(share, ctx.floor))), candidate: target(i) };
   };
   const route = (i: number, held = false): RoutePlan => {
     const want = routeAt(i);
@@ -148,22 +151,32 @@ export function routeCanary(ctx: Ctx): RouteCanary | undefined {
     const liveHeaders = live?.headers.filter((h) => h.slot === cand) ?? [];
     return { stable: active, weight: Math.min(live?.weights[cand] ?? 0, want.weight), headers: liveHeaders.map(({ slot: _, ...h }) => h) };
   };
+  const waiting = (i: number) => {
+    if (!podsReady(i)) return undefined;
+    const live = ctx.route;
+    if (!live) return `waiting for the HTTPRoute ${ms.metadata.name} to be created`;
+    if (!routeSays(live, routeAt(i))) return `waiting for the HTTPRoute ${ms.metadata.name} to be updated`;
+    return live.acceptance.state === 'Accepted' ? undefined : `waiting for the parents to accept the HTTPRoute ${ms.metadata.name}: ${live.acceptance.message}`;
+  };
+  const blocker = (i: number) => {
+    if (!podsReady(i)) return `its candidate has ${candReady()} of the ${target(i)} Ready pods the step asks`;
+    const onRoute = waiting(i);
+    if (onRoute) return onRoute;
+    const stableNow = ctx.observed[active]?.currentReplicas ?? 0;
+    if (stableNow > sizes(i).stable) return `the stable slot still has ${stableNow} pods, ${sizes(i).stable} at this step`;
+    const candNow = candObs()?.currentReplicas ?? 0;
+    return candNow > target(i) ? `the candidate still has ${candNow} pods, ${target(i)} at this step` : undefined;
+  };
   return {
     target,
     routeAt,
     sizes,
     route,
     // And both slots are down to their sizes: the stable one to its share, the candidate to what the step asks.
-    reached: (i) => podsReady(i) && routeLive(ctx.route, routeAt(i)) && (ctx.observed[active]?.currentReplicas ?? 0) <= sizes(i).stable
-      && (candObs()?.currentReplicas ?? 0) <= target(i),
+    reached: (i) => blocker(i) === undefined,
     served: () => servedTo(ctx, cand),
-    waiting: (i) => {
-      if (!podsReady(i)) return undefined;
-      const live = ctx.route;
-      if (!live) return `waiting for the HTTPRoute ${ms.metadata.name} to be created`;
-      if (!routeSays(live, routeAt(i))) return `waiting for the HTTPRoute ${ms.metadata.name} to be updated`;
-      return live.acceptance.state === 'Accepted' ? undefined : `waiting for the parents to accept the HTTPRoute ${ms.metadata.name}: ${live.acceptance.message}`;
-    },
+    waiting,
+    blocker,
   };
 }
 
@@ -227,6 +240,14 @@ export function finishRoute(ctx: Ctx, d: Decision): void {
       const sends = (served.weights[slot] ?? 0) > 0 || (served.headers.length > 0 && served.headerSlot === slot);
       if (p && p.replicas < have && sends) d.plan.slots[slot] = { ...p, replicas: have };
     }
+  }
+  // Whatever a rollout under way waits for, a route its parents have not taken yet is said too
+  // (an aborted one keeps its reason as it was: status.traffic says what the route waits for).
+  const r = d.rollout;
+  if (r?.message && !r.abortedRevision && !routeLive(live, route) && !r.message.includes('HTTPRoute')) {
+    r.message = `${r.message}; ${!live ? `waiting for the HTTPRoute ${ctx.ms.metadata.name} to be created`
+      : !routeSays(live, route) ? `waiting for the HTTPRoute ${ctx.ms.metadata.name} to be updated`
+      : `waiting for the parents to accept the HTTPRoute ${ctx.ms.metadata.name}: ${live.acceptance.message || 'the route has no parents'}`}`;
   }
   const since = pendingSince(ctx, route);
   const accepted = !live ? 'Unknown' : live.acceptance.state === 'Accepted' ? 'True' : live.acceptance.state === 'Refused' ? 'False' : 'Unknown';

@@ -13,6 +13,7 @@ import {
   apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, KUBECONFIG, kubectl, microservice, Operator, ROOT, sleep,
 } from './harness.js';
 import { GATEWAY_GROUP, GatewayController, installGatewayAPI, REFUSAL, routeWeights } from './gateway.js';
+import { story, watchServing } from './rollout-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -97,7 +98,7 @@ function record(name: string) {
 }
 
 describe('a canary through the route', () => {
-  it('sets the route\'s weights exactly, 5/95, 10/90, 50/50, with the candidate at 1, 1 and 2 of 4 pods', async () => {
+  it('sets the route\'s weights exactly, 5/95, 10/90, 50/50, with the candidate at 1, 1 and 2 of 4 pods, and 4 Ready pods behind <name> throughout', async () => {
     const steps = [{ setWeight: 5 }, { pause: { duration: '2s' } }, { setWeight: 10 }, { pause: { duration: '2s' } }, { setWeight: 50 }, { pause: { duration: '2s' } }];
     await apply(microservice('cart', routedSpec('cart', 'registry.example/cart:1', steps), ns));
     const first = await eventually('first revision live behind an accepted route', healthyAt('cart', 'registry.example/cart:1'));
@@ -106,15 +107,21 @@ describe('a canary through the route', () => {
     expect((await routeWeights(ns, 'cart'))?.weights).toBe(stable === 'blue' ? 'blue=100 green=0' : 'blue=0 green=100');
 
     const rec = record('cart');
+    // Every change of `<name>` and its pods, watched: a dip between two polls is seen too.
+    const serving = await watchServing(ns, 'cart');
     await apply(microservice('cart', routedSpec('cart', 'registry.example/cart:2', steps), ns));
     await eventually('the canary to complete', healthyAt('cart', 'registry.example/cart:2'), 150_000);
     await rec.stop();
+    const timeline = await serving.stop();
+    expect(timeline.length, 'the watch saw the pods change').toBeGreaterThan(2);
+    expect(Math.min(...timeline.map((t) => t.pods.length)), `Ready pods behind cart at each change: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
 
     // Every generation of the route, as the Gateway controller saw it: the candidate's weight exactly.
     const generations = gateway.seen.filter((s) => s.route === 'cart').map((s) => `${s.weights[`cart-${stable}`]}/${s.weights[`cart-${cand}`]}`);
     expect(generations).toEqual(['100/0', '95/5', '90/10', '50/50', '0/100']);
-    // The candidate's pods when each weight was first accepted: 1, 1, 2; the stable slot's share after: 4, 4, 2.
-    for (const [weight, candidate, stableAfter] of [[5, 1, 4], [10, 1, 4], [50, 2, 2]] as const) {
+    // The candidate's pods when each weight was first accepted: 1, 1, 2; the stable slot, which
+    // `<name>` selects alone, keeps its 4 (maxUnavailable 0) until the flip.
+    for (const [weight, candidate, stableAfter] of [[5, 1, 4], [10, 1, 4], [50, 2, 4]] as const) {
       const at = rec.samples.filter((s) => s.weights[cand] === weight && s.accepted);
       expect(at.length, `samples with ${weight}% accepted`).toBeGreaterThan(0);
       expect(at[0]!.slots[cand]?.replicas, `candidate pods at ${weight}%`).toBe(candidate);
@@ -123,7 +130,8 @@ describe('a canary through the route', () => {
       expect(rec.samples.some((s) => s.rollout?.weight === weight)).toBe(true);
     }
     for (const s of rec.samples) {
-      expect((s.slots.blue?.replicas ?? 0) + (s.slots.green?.replicas ?? 0)).toBeLessThanOrEqual(5); // replicas + maxSurge
+      // Above maxSurge with a route by the candidate's pods, which never outgrow the steps' (2 at 50%) before 100%.
+      if (s.weights[cand]! < 100) expect(s.slots[cand]?.replicas ?? 0).toBeLessThanOrEqual(2);
       // The route never sends the candidate more than its Ready pods were sized for.
       if (s.weights[cand]! > 0 && s.weights[cand]! < 100) expect(s.slots[cand]?.ready ?? 0).toBeGreaterThanOrEqual(Math.ceil((4 * s.weights[cand]!) / 100));
     }

@@ -132,7 +132,8 @@ export class Sim {
       ...(this.gateway?.live ? { route: this.gateway.live } : {}),
     });
     this.ms = { ...this.ms, status: r.status };
-    this.servedSlot = r.decision.plan.serviceSlot;
+    // With a route, `<name>` selects the route's stable slot (render/gateway.ts), as production reads it back.
+    this.servedSlot = r.decision.plan.serviceSlot ?? (this.gateway ? r.decision.plan.route?.stable : undefined);
     return r;
   }
 
