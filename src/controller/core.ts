@@ -11,6 +11,7 @@ import { reaches } from '../render/network.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
 import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
+import { answerBlocked } from '../rollout/actions.js';
 import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
 import { observeRoute, wantsRoute } from '../rollout/traffic.js';
 import { writeOrder } from '../rollout/plan.js';
@@ -85,8 +86,20 @@ export function planReconcile(world: World): ReconcilePlan {
   if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
   const ms = valid.value;
   const name = ms.metadata.name;
+  const desiredRevision = revisionOf(ms);
+  const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
+  const request = parseAction(actionValue);
+  const bare = !!request && !request.id;
+  const action = request?.id ? { ...request, id: request.id } : undefined;
+  const actionPlan = {
+    ...(action && actionValue ? { clearAction: actionValue } : {}),
+    ...(bare && actionValue ? { nameAction: { from: actionValue, to: formatAction({ ...request, id: `rv${ms.metadata.resourceVersion ?? '0'}` }) } } : {}),
+  };
   if (wantsRoute(ms) && gatewayAPI === false) {
-    return blocked(obj, blockedStatus(obj.status, obj.metadata.generation, gatewayAPIMissing, now, 'the Gateway API is installed'));
+    const status = blockedStatus(obj.status, obj.metadata.generation, gatewayAPIMissing, now, 'the Gateway API is installed');
+    // Blocked, a person is still answered: every action, abort included.
+    const answered = action ? answerBlocked(status, action, desiredRevision, name, 'the Gateway API is missing', now) : { status, events: [] };
+    return { ...blocked(obj, answered.status, answered.events), ...actionPlan };
   }
   const mine = new Map(owned.map((o) => [id(o), o]));
   const observed: ObservedSlots = {};
@@ -94,11 +107,6 @@ export function planReconcile(world: World): ReconcilePlan {
     const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
     if (dep) observed[slot] = observeSlot(dep, pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === slot));
   }
-  const desiredRevision = revisionOf(ms);
-  const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
-  const request = parseAction(actionValue);
-  const bare = !!request && !request.id;
-  const action = request?.id ? { ...request, id: request.id } : undefined;
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));
   const history = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), inUse, ms.spec.revisionHistoryLimit);
@@ -148,8 +156,7 @@ export function planReconcile(world: World): ReconcilePlan {
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
       };
     },
-    ...(action && actionValue ? { clearAction: actionValue } : {}),
-    ...(bare && actionValue ? { nameAction: { from: actionValue, to: formatAction({ ...request, id: `rv${ms.metadata.resourceVersion ?? '0'}` }) } } : {}),
+    ...actionPlan,
     measurements: decision.measurements ?? [],
     measured: decision.measured ?? [],
   };
@@ -174,12 +181,12 @@ const gatewayAPIMissing: Problem = {
 };
 
 /** Nothing is written until the problem goes (an invalid spec, no Gateway API): the status says why, once. */
-function blocked(obj: MicroserviceObject, status: MicroserviceStatus): ReconcilePlan {
+function blocked(obj: MicroserviceObject, status: MicroserviceStatus, events: KubeEvent[] = []): ReconcilePlan {
   return {
     writes: [],
     finish: () => {
       const written = changed(obj.status, status);
-      return { status: written, events: written ? statusEvents(obj.status, status) : [], stalled: true };
+      return { status: written, events: written ? [...events, ...statusEvents(obj.status, status)] : [], stalled: true };
     },
     measurements: [],
     measured: [],

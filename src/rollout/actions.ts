@@ -2,6 +2,7 @@
 // each is carried out once, judged against the rollout's state, and answered in a plain sentence
 // recorded in status.lastAction.
 import { otherSlot } from '../api/names.js';
+import type { KubeEvent, MicroserviceStatus } from '../api/schema.js';
 import type { Ctx } from './types.js';
 
 export const ACTIONS = ['promote', 'promote-full', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart'] as const;
@@ -110,4 +111,36 @@ function undoTo(ctx: Ctx, revision: string, reply: (ok: boolean, message: string
   reply(true, revision === ctx.desiredRevision ? `rolling back to revision ${revision}, the spec's own`
     : `rolled back to revision ${revision}; revision ${ctx.desiredRevision} is held back until the spec changes or a retry`);
   return 'undo';
+}
+
+/**
+ * An action while the Microservice is blocked (the Gateway API missing): none of its objects is
+ * written, but the person is answered. pause, resume and abort only change status, so they are
+ * recorded and hold from the next pass that can write (an aborted candidate serves nothing
+ * meanwhile: `<name>` selects the stable slot, and the route went with its CRD); the others need
+ * the objects and are refused, saying why.
+ */
+export function answerBlocked(status: MicroserviceStatus, action: { action: string; id: string }, desired: string, name: string, why: string, now: Date): { status: MicroserviceStatus; events: KubeEvent[] } {
+  if (action.id === status.lastAction?.id) return { status, events: [] };
+  const r = { ...status.rollout };
+  const stable = status.stableRevision;
+  const rolling = !!stable && desired !== stable && r.abortedRevision !== desired;
+  const answer = (ok: boolean, message: string, rollout = status.rollout) => ({
+    status: { ...status, rollout, lastAction: { id: action.id, action: action.action, at: now.toISOString(), ok, message } },
+    events: [{ type: ok ? 'Normal' : 'Warning', reason: ok ? 'ActionDone' : 'ActionRefused', message: `${action.action}: ${message}` } as KubeEvent],
+  });
+  switch (action.action) {
+    case 'pause':
+      return r.paused ? answer(false, `${name} is already paused`) : answer(true, `${name} is paused; kubectl coxswain resume ${name} continues it`, { ...r, paused: true });
+    case 'resume':
+      if (!r.paused) return answer(false, `${name} is not paused by kubectl coxswain pause; nothing to resume`);
+      delete r.paused;
+      return answer(true, `${name} resumes once it is no longer blocked (${why})`, Object.keys(r).length > 0 ? r : undefined);
+    case 'abort':
+      if (!rolling) return answer(false, `${name} has no rollout in progress; nothing to abort`);
+      return answer(true, `aborted the rollout of revision ${desired}; revision ${stable} serves, and the candidate scales down once ${name} is no longer blocked (${why})`,
+        { abortedRevision: desired, message: 'aborted by kubectl coxswain abort', ...(r.paused ? { paused: true } : {}), ...(r.previousRevision ? { previousRevision: r.previousRevision } : {}) });
+    default:
+      return answer(false, ACTIONS.includes(action.action as Action) ? `${name} is blocked (${why}); ${action.action} needs it to write its objects` : `unknown action; use one of ${ACTIONS.join(', ')}`);
+  }
 }

@@ -412,6 +412,26 @@ describe('planReconcile with a route', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'GatewayAPIMissing' })]);
   });
 
+  it('answers every action while GatewayAPIMissing: abort, pause and resume recorded, the others refused naming the Gateway API', () => {
+    const rolling = (value: string) => ({
+      ...microservice(routed([{ setWeight: 5 }]), {}, { stableRevision: 'r1', desiredRevision: 'r2', activeSlot: 'blue', rollout: { step: 0, steps: 1 } }),
+      metadata: { name: 'orders', namespace: 'shop', generation: 2, resourceVersion: '7', annotations: { 'coxswain.dev/action': value } },
+    });
+    const abort = planReconcile({ ms: rolling('abort:a1'), owned: [], pods: [], now: T0, gatewayAPI: false });
+    expect(abort.writes).toEqual([]);
+    expect(abort.clearAction).toBe('abort:a1');
+    const aborted = abort.finish([]);
+    expect(aborted.status?.lastAction).toMatchObject({ id: 'a1', action: 'abort', ok: true });
+    expect(aborted.status?.rollout?.abortedRevision).toBeDefined();
+    expect(aborted.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ reason: 'GatewayAPIMissing' });
+    expect(aborted.events).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'ActionDone' })]));
+    const promote = planReconcile({ ms: rolling('promote:p1'), owned: [], pods: [], now: T0, gatewayAPI: false }).finish([]);
+    expect(promote.status?.lastAction).toMatchObject({ ok: false });
+    expect(promote.status?.lastAction?.message).toContain('Gateway API is missing');
+    const bare = planReconcile({ ms: rolling('pause'), owned: [], pods: [], now: T0, gatewayAPI: false });
+    expect(bare.nameAction).toEqual({ from: 'pause', to: 'pause:rv7' });
+  });
+
   it('leaves a Microservice without a route alone when the cluster has no HTTPRoutes', () => {
     const plan = planReconcile({ ms: ms({ image: 'registry.example/orders:1', ports: [{ port: 8080 }] }), owned: [], pods: [], now: T0, gatewayAPI: false });
     expect(plan.writes.map((w) => ('apply' in w ? w.apply.kind : '')).filter(Boolean)).toContain('Deployment');
