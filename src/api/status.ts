@@ -43,6 +43,7 @@ export const MicroserviceStatus = z.object({
     strategy: z.enum(['Canary', 'BlueGreen']).optional().describe('The strategy this rollout runs; a switch mid-rollout starts it over.'),
     weight: z.int().optional().describe('Share of Ready pods that run the candidate, in percent.'),
     desiredWeight: z.int().optional(),
+    passedWeight: z.int().optional().describe('The weight in force at the step before this one when it was passed: steps edited to ask more there start over.'),
     candidateSlot: z.enum(['blue', 'green']).optional(),
     stepStartedAt: z.string().optional(),
     pausedUntil: z.string().optional(),

@@ -39,11 +39,13 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
   }
   const serving = revisions.get(plan.servingRevision) ?? spec;
   running.set(serving.revision, serving);
+  // Pods `<name>` still selects (a slot draining after an abort) are admitted on their own ports.
+  const selected = (plan.selectedRevisions ?? []).flatMap((r) => revisions.get(r)?.ports ?? []);
   objects.unshift(...[...running.values()].map((r) => renderConfigMap(ms, r.config)));
   objects.push(
     ...router.objects(ms, plan, revisions),
     renderHPA(ms),
-    renderNetworkPolicy(ms, [serving, ...running.values()].flatMap((r) => r.ports)),
+    renderNetworkPolicy(ms, [...[serving, ...running.values()].flatMap((r) => r.ports), ...selected]),
   );
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
 }

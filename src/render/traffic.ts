@@ -18,7 +18,8 @@ export const serviceRouter: TrafficRouter = {
     const preview = revisions.get(plan.previewRevision)?.ports ?? serving;
     // `<name>` on the serving revision's ports, aimed so that the other revision's pods it may
     // select (a canary's candidate, a RollingUpdate's new pods) match them where they can.
-    const other = Object.values(plan.slots).flatMap((p) => (p.revision && p.revision !== plan.servingRevision ? revisions.get(p.revision)?.ports ?? [] : []));
+    const others = plan.selectedRevisions ?? Object.values(plan.slots).flatMap((p) => (p.revision ? [p.revision] : []));
+    const other = others.flatMap((r) => (r !== plan.servingRevision ? revisions.get(r)?.ports ?? [] : []));
     return [
       renderService(ms, ms.metadata.name, serving, plan.serviceSlot, other),
       plan.previewSlot ? renderPreviewService(ms, preview, plan.previewSlot) : undefined,

@@ -129,6 +129,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   r.step = i;
   r.steps = steps.length;
   r.desiredWeight = weight;
+  r.passedWeight = i > 0 ? weightAt(steps, i - 1) : undefined;
   r.weight = route ? route.served() : candReady + servedReady > 0 ? Math.round((100 * candReady) / (candReady + servedReady)) : 0;
   // With a route, weights are exact and the route reaches each slot on its own Service's ports.
   const inexact = route ? undefined : ctx.reachable === false

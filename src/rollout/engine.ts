@@ -8,7 +8,7 @@
 // active by a pointer flip when promoted. One file per strategy; the moves they share are in
 // moves.ts, the canary's step kinds in steps.ts.
 import type { Microservice, MicroserviceStatus } from '../api/schema.js';
-import { otherSlot } from '../api/names.js';
+import { otherSlot, SLOTS } from '../api/names.js';
 import { type Action, takeAction } from './actions.js';
 import { blueGreen, blueGreenPromotable } from './blueGreen.js';
 import { canary, canaryPromotable } from './canary.js';
@@ -77,7 +77,26 @@ function finish(ctx: Ctx, d: Decision): Decision {
   const rolledOut = ctx.ms.spec.strategy.type === 'RollingUpdate' && !d.inProgress;
   d.plan.servingRevision = stable && ctx.kept.has(stable) && !rolledOut ? stable : ctx.desiredRevision;
   d.plan.previewRevision = d.plan.previewSlot === otherSlot(d.activeSlot) ? ctx.desiredRevision : d.plan.servingRevision;
+  d.plan.selectedRevisions = selectedRevisions(ctx, d);
   d.plan.restartedAt = d.restartedAt;
   finishRoute(ctx, d);
   return d;
+}
+
+/**
+ * The revisions whose pods `<name>` may select: each slot it selects (every slot, or its one)
+ * that has Ready pods or is to have pods, by the template planned or else the one it runs. A slot
+ * left draining after an abort or an undo still serves, so `<name>` must reach its pods too.
+ */
+function selectedRevisions(ctx: Ctx, d: Decision): string[] {
+  const out = new Set<string>();
+  for (const slot of SLOTS) {
+    if (d.plan.serviceSlot && d.plan.serviceSlot !== slot) continue;
+    const p = d.plan.slots[slot];
+    const o = ctx.observed[slot];
+    if ((p?.replicas ?? 0) === 0 && (o?.servingReplicas ?? 0) === 0) continue;
+    const revision = p?.revision ?? o?.revision;
+    if (revision !== undefined) out.add(revision);
+  }
+  return [...out].sort();
 }

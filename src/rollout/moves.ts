@@ -235,8 +235,10 @@ function beginRollout(ctx: Ctx, steps: number): void {
   const same = r.steps === steps && (r.strategy ?? strategy) === strategy; // a status from before `strategy` was recorded
   // The steps edited in place so that the current one asks a higher weight than it did: the steps
   // before it were passed at lower weights, so it starts over, as with another number of steps.
-  const raised = strategy === 'Canary' && r.step !== undefined && r.desiredWeight !== undefined
-    && weightAt(ctx.ms.spec.strategy.canary?.steps ?? [], r.step) > r.desiredWeight;
+  // So does an edit that raises the weight of the step before it, which it is reported past.
+  const edited = ctx.ms.spec.strategy.canary?.steps ?? [];
+  const raised = strategy === 'Canary' && r.step !== undefined && ((r.desiredWeight !== undefined && weightAt(edited, r.step) > r.desiredWeight)
+    || (r.passedWeight !== undefined && r.step > 0 && weightAt(edited, r.step - 1) > r.passedWeight));
   if (!raised && ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
   ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision };
   startStep(ctx.rollout, ctx.now);

@@ -72,7 +72,7 @@ function viewOf(state: State, at: { desiredRevision: string; progress: string; r
       ] };
     case 'paused':
       return { phase: 'Paused', conditions: [
-        ['Ready', false, 'Paused', at.progress === state.waiting ? state.waiting : `${state.waiting}; ${at.progress}`],
+        ['Ready', false, 'Paused', at.progress.includes(state.waiting) ? at.progress : `${state.waiting}; ${at.progress}`],
         ['Reconciling', false, 'Paused', state.waiting],
         noProblem,
       ] };

@@ -64,6 +64,11 @@ export interface Plan {
   previewSlot?: Slot;
   /** The revision whose ports `<name>` exposes: the stable one until promotion. */
   servingRevision: string;
+  /**
+   * Every revision whose pods `<name>` may select now (the slots it selects that have pods or
+   * are to have them): it targets ports those pods have too, and the NetworkPolicy admits theirs.
+   */
+  selectedRevisions?: string[];
   /** The revision behind `<name>-preview`. */
   previewRevision: string;
   /** The candidate's share of traffic the current step asks for, in percent. */

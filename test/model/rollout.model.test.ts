@@ -12,6 +12,7 @@
 //   COXSWAIN_MODEL_REPLAY='<counterexample JSON>' ...      tell one counterexample with every reconcile
 //   COXSWAIN_MODEL_TRACE=1 ...                              and with every instant in between
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
 import type { MicroserviceStatus } from '../../src/api/schema.js';
 import { LABEL_REVISION, LABEL_SLOT, otherSlot } from '../../src/api/names.js';
@@ -672,6 +673,15 @@ it.runIf(REPLAY)('replays COXSWAIN_MODEL_REPLAY', () => {
     for (const r of w.reconciles) {
       console.log(`${clock(r.at - EPOCH)} reconcile: ${r.writes.join('; ') || 'no writes'}${r.status ? `; status ${r.status.phase} "${r.status.rollout?.message ?? ''}"` : ''}${r.requeueAfterMs !== undefined ? `; requeue in ${r.requeueAfterMs}ms` : ''}${r.problems.length ? `; problems ${JSON.stringify(r.problems)}` : ''}${r.error ? `; ERROR ${r.error}` : ''}`);
     }
+  });
+});
+
+describe('closed counterexamples', () => {
+  // Each scenario a soak once found broken, replayed against every invariant, so none comes back.
+  const file = new URL('./closed-counterexamples.txt', import.meta.url);
+  const scenarios = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  it.each(scenarios.map((l, i) => [i + 1, l] as const))('no. %i holds every invariant', (_n, line) => {
+    runScenario(JSON.parse(line) as Scenario, new Set(Object.keys(INVARIANTS)) as Set<Invariant>);
   });
 });
 
