@@ -198,12 +198,13 @@ describe('background analysis', () => {
   });
 });
 
+const bg = (image: string, blueGreen: Record<string, unknown>) => ({
+  image, replicas: 2, ports: [{ name: 'http', port: 8080 }], analysis: { metrics: [errorRate()] },
+  strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 0, scaleDownDelaySeconds: 30, ...blueGreen }, progressDeadlineSeconds: 120 },
+});
+const servedSlot = async (name: string) => (await getJSON('service', '-n', ns, name))?.spec?.selector?.['coxswain.dev/slot'];
+
 describe('blue-green analysis', () => {
-  const bg = (image: string, blueGreen: Record<string, unknown>) => ({
-    image, replicas: 2, ports: [{ name: 'http', port: 8080 }], analysis: { metrics: [errorRate()] },
-    strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 0, scaleDownDelaySeconds: 30, ...blueGreen }, progressDeadlineSeconds: 120 },
-  });
-  const servedSlot = async (name: string) => (await getJSON('service', '-n', ns, name))?.spec?.selector?.['coxswain.dev/slot'];
 
   it('a failed pre-promotion analysis never switches <name>', async () => {
     const spec = (image: string) => bg(image, { prePromotionAnalysis: { metrics: ['error-rate'], count: 2 } });
@@ -234,6 +235,51 @@ describe('blue-green analysis', () => {
     const aborted = await eventually('post-promotion analysis to abort', abortedWith('post', 'AnalysisFailed'), 120_000);
     expect(condition(aborted, 'Stalled')!.message).toContain('post-promotion analysis failed');
     await eventually('<name> back on the previous slot', async () => (await servedSlot('post')) === stableSlot, 30_000);
+  });
+});
+
+describe('pausing during analysis', () => {
+  // Issue 16, defect 1: a pause during an analysis must not let a candidate that went bad meanwhile
+  // pass on what was measured before it. The time paused outlasts the analysis' whole duration.
+  const pauseOnce = async (name: string, run: string) => {
+    await eventually(`${name}: one passing measurement in ${run}`, async () => {
+      const x = await get(name);
+      const a = x?.status?.rollout?.analysis?.step;
+      return a?.id === run && (a.metrics[0]?.passed ?? 0) >= 1 ? x : undefined;
+    }, 120_000);
+    await k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=pause:p${Date.now().toString(36)}`);
+    await eventually(`${name} paused`, async () => (await get(name))?.status?.rollout?.paused === true || undefined, 30_000);
+  };
+  const resume = (name: string) => k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=resume:r${Date.now().toString(36)}`);
+
+  it('a canary paused at an analysis step and resumed after its duration measures again, and aborts a candidate gone bad', async () => {
+    const steps = [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'], duration: '6s' } }, { setWeight: 100 }];
+    await live('held', canary('registry.example/held:1', steps));
+    const { candidate } = await rollOut('held', canary('registry.example/held:2', steps));
+    exporter.set(ns, 'held', candidate, { errorRate: 0.01 });
+    await pauseOnce('held', 'step-1');
+    exporter.set(ns, 'held', candidate, { errorRate: 0.5 });
+    await new Promise((r) => setTimeout(r, 9000)); // longer than the 6 s duration
+    expect((await get('held')).status.rollout.step).toBe(1);
+    await resume('held');
+    const aborted = await eventually('the analysis to abort the bad candidate', abortedWith('held', 'AnalysisFailed'), 120_000);
+    expect(condition(aborted, 'Stalled')!.message).toContain('error-rate');
+    expect((await eventsOf('held', 'AnalysisMeasurementFailed')).length).toBeGreaterThan(0);
+  });
+
+  it('blue-green paused under post-promotion analysis and resumed after its duration switches back, never making the bad revision stable', async () => {
+    const spec = (image: string) => bg(image, { postPromotionAnalysis: { metrics: ['error-rate'], duration: '6s' } });
+    await live('heldbg', spec('registry.example/heldbg:1'));
+    const stableSlot = await servedSlot('heldbg');
+    const { candidate } = await rollOut('heldbg', spec('registry.example/heldbg:2'));
+    exporter.set(ns, 'heldbg', candidate, { errorRate: 0 });
+    await pauseOnce('heldbg', 'postPromotion');
+    exporter.set(ns, 'heldbg', candidate, { errorRate: 0.5 });
+    await new Promise((r) => setTimeout(r, 9000));
+    await resume('heldbg');
+    await eventually('post-promotion analysis to abort', abortedWith('heldbg', 'AnalysisFailed'), 120_000);
+    expect((await get('heldbg')).status.stableRevision).not.toBe(candidate);
+    await eventually('<name> back on the previous slot', async () => (await servedSlot('heldbg')) === stableSlot, 30_000);
   });
 });
 

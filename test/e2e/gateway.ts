@@ -118,6 +118,11 @@ export class GatewayController {
     return this.seen.filter((s) => s.route === route).at(-1);
   }
 
+  /** Answers the route's current generation again, as a controller does when its Gateway changes. */
+  again(route: string): void {
+    this.answered.delete(route);
+  }
+
   private async pass(): Promise<void> {
     const list = await this.client!.request<{ items: Route[] }>('GET', `/apis/${GATEWAY_GROUP}/v1/namespaces/${this.namespace}/httproutes`);
     for (const r of list.items) {

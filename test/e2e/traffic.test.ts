@@ -220,6 +220,35 @@ describe('a canary through the route', () => {
     gateway.answer = () => 'accept';
   });
 
+  it('refuses a promote with the parents\' words, not the pods, when the route is the reason', async () => {
+    const steps = [{ setWeight: 50 }, { pause: {} }];
+    await apply(microservice('ship', routedSpec('ship', 'registry.example/ship:1', steps), ns));
+    await eventually('first revision live', healthyAt('ship', 'registry.example/ship:1'));
+    await apply(microservice('ship', routedSpec('ship', 'registry.example/ship:2', steps, { strategy: { type: 'Canary', canary: { steps, maxSurge: 1, maxUnavailable: 0 }, progressDeadlineSeconds: 600 } }), ns));
+    await eventually('paused at 50/50', async () => {
+      const o = await ms('ship');
+      return o?.status?.phase === 'Paused' && o.status.rollout?.weight === 50 ? o : undefined;
+    }, 90_000);
+    // The Gateway changes: its controller now refuses the route the pause holds.
+    gateway.answer = (route) => (route === 'ship' ? 'refuse' : 'accept');
+    gateway.again('ship');
+    const said = await eventually('status to name the parents\' refusal', async () => {
+      const o = await ms('ship');
+      return o?.status?.rollout?.message?.includes(REFUSAL.reason) ? o : undefined;
+    }, 30_000);
+    expect(said.status.rollout.message).toContain(REFUSAL.message);
+    await act('ship', 'promote');
+    const answered = await eventually('the promote answered', async () => {
+      const o = await ms('ship');
+      return o?.status?.lastAction?.action === 'promote' ? o.status.lastAction : undefined;
+    }, 30_000);
+    expect(answered.ok).toBe(false);
+    expect(answered.message).toContain(REFUSAL.reason);
+    expect(answered.message).not.toContain('Ready pods');
+    gateway.answer = () => 'accept';
+    gateway.again('ship');
+  });
+
   it('puts the route back on the stable slot before the candidate scales down when aborted by hand', async () => {
     const steps = [{ setWeight: 50 }, { pause: {} }];
     await apply(microservice('pay', routedSpec('pay', 'registry.example/pay:1', steps), ns));
