@@ -58,7 +58,12 @@ export async function k(...args: string[]): Promise<string> {
  * it and resolves once the last line has been handed over.
  */
 export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
-  const child = spawn('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return stream('kubectl', ['--kubeconfig', KUBECONFIG, ...args], process.env, onLine);
+}
+
+/** A long-running command, its stdout handed over line by line as it comes (see kubectlStream). */
+function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let rest = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -91,9 +96,14 @@ function pluginPATH(): string {
   return pluginPath;
 }
 
-/** `kubectl coxswain ARGS -n NS` exactly as typed, through kubectl's plugin mechanism. */
-export function kubectlCoxswain(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return run('kubectl', ['coxswain', ...args, '-n', ns], { env: { ...process.env, PATH: pluginPATH(), KUBECONFIG, ...env } });
+/** `kubectl coxswain ARGS -n NS` exactly as typed, through kubectl's plugin mechanism; no `-n` when `ns` is undefined. */
+export function kubectlCoxswain(ns: string | undefined, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return run('kubectl', ['coxswain', ...args, ...(ns === undefined ? [] : ['-n', ns])], { env: { ...process.env, PATH: pluginPATH(), KUBECONFIG, ...env } });
+}
+
+/** A `kubectl coxswain ARGS -n NS` that keeps running (`get --watch`), its output line by line as it comes. */
+export function kubectlCoxswainStream(ns: string, args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  return stream('kubectl', ['coxswain', ...args, '-n', ns], { ...process.env, PATH: pluginPATH(), KUBECONFIG }, onLine);
 }
 
 export async function apply(manifest: object | string, ...args: string[]): Promise<Result> {
