@@ -1,7 +1,7 @@
 // What the end-to-end tests share: kubectl against the test cluster, the operator as a child
 // process (the same binary users run), polling, and the API server's audit log.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -82,16 +82,15 @@ function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (li
 let pluginPath: string | undefined;
 
 /**
- * A PATH on which kubectl finds the plugin by its file name, as it would after `npm install -g`
- * (dist/cli/plugin.js linked as kubectl-coxswain), with the project's Node 24 first.
+ * A PATH on which kubectl finds the plugin by its file name, installed as the README's symlink
+ * install does (`ln -s $PWD/dist/cli/plugin.js ~/bin/kubectl-coxswain`), with the project's Node 24
+ * first. Nothing here makes the file executable: the build must have (issue 16, defect 7).
  */
 function pluginPATH(): string {
   if (pluginPath) return pluginPath;
   const bin = join(tmpdir(), `coxswain-plugin-${process.pid}`);
   mkdirSync(bin, { recursive: true });
-  const plugin = resolve(ROOT, 'dist/cli/plugin.js');
-  chmodSync(plugin, 0o755);
-  try { symlinkSync(plugin, join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
+  try { symlinkSync(resolve(ROOT, 'dist/cli/plugin.js'), join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
   pluginPath = `${bin}:${resolve(ROOT, 'node_modules/.bin')}:${process.env.PATH}`;
   return pluginPath;
 }
