@@ -140,7 +140,16 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function installCRD(): Promise<void> {
   // Every CRD in crds/: the Microservice one, and the analysis templates the operator also watches.
   await k('apply', '--server-side', '--force-conflicts', '-f', resolve(ROOT, 'crds'));
-  await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev', 'crd/analysistemplates.coxswain.dev', 'crd/clusteranalysistemplates.coxswain.dev');
+  await crdsEstablished('microservices.coxswain.dev', 'analysistemplates.coxswain.dev', 'clusteranalysistemplates.coxswain.dev');
+}
+
+/**
+ * Waits until every CRD named is Established, with hack/wait-condition.sh, as `make run` does: on a
+ * CRD created a moment ago (status.conditions still null) `kubectl wait --for condition=Established`
+ * fails at once instead of waiting.
+ */
+export async function crdsEstablished(...names: string[]): Promise<void> {
+  await must(resolve(ROOT, 'hack/wait-condition.sh'), ['Established', ...names.map((n) => `crd/${n}`)], { env: { ...process.env, KUBECONFIG } });
 }
 
 export async function createNamespace(prefix: string): Promise<string> {
