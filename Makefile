@@ -65,9 +65,11 @@ bench-peers: build
 	hack/e2e.sh --bench-peers
 
 ## run: local cluster, CRD, examples, and the operator in the foreground with readable logs
+# hack/wait-condition.sh, not `kubectl wait --for condition=Established`, which fails at once on a
+# CRD created a moment ago (its status.conditions still null).
 run: build cluster-up
 	$(KUBECTL_LOCAL) apply --server-side -f crds/
-	$(KUBECTL_LOCAL) wait --for condition=Established --timeout=60s crd/microservices.coxswain.dev
+	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/wait-condition.sh Established crd/microservices.coxswain.dev crd/analysistemplates.coxswain.dev crd/clusteranalysistemplates.coxswain.dev
 	$(KUBECTL_LOCAL) apply -f examples/
 	@echo "Watch it: kubectl --kubeconfig .cluster/kubeconfig get microservices,deployments,pods -w"
 	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen 127.0.0.1:8080

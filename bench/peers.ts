@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { MICROSERVICES, resourcePath, type Resource } from '../src/kube/resources.js';
 import type { KubeObject } from '../src/kube/object.js';
 import type { KubeClient } from '../src/kube/client.js';
-import { auditMark, createNamespace, eventually, installCRD, k, KUBECONFIG, kubectl, logLines, must, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
+import { auditMark, crdsEstablished, createNamespace, installCRD, k, KUBECONFIG, logLines, must, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
 import { applyAll, atRest, BenchOperator, benchClient, ensureNodes, quietCluster, listAll, median, mib, processStats, seconds, table, until, writesSince } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -116,7 +116,7 @@ async function main() {
   const crds = (await must(resolve(ROOT, 'hack/tools/argo-rollouts/argo-rollouts.sh'), ['--crds'])).trim();
   await installCRD();
   await k('apply', '--server-side', '--force-conflicts', '-f', crds);
-  await eventually('the Rollout CRD to be served', async () => (await kubectl(['wait', '--for', 'condition=Established', '--timeout=30s', 'crd/rollouts.argoproj.io'])).code === 0, 60_000);
+  await crdsEstablished('rollouts.argoproj.io');
   await ensureNodes(2 * Math.max(...SCALES) + 40);
   await quietCluster();
   const client = await benchClient();

@@ -71,7 +71,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(formatList(list.items, !!values['all-namespaces']));
       return 0;
     }
-    const name = args[0];
+    // `set image NAME IMAGE`: the Microservice's name comes after the word `image`.
+    const isSet = command === 'set';
+    if (isSet && (args[0] !== 'image' || args.length !== 3 || !args[1] || !args[2])) throw new UserError('usage: kubectl coxswain set image NAME IMAGE');
+    const name = isSet ? args[1] : args[0];
     if (!name) throw new UserError(`${command} needs the name of a Microservice`);
     const get = async () => {
       const obj = await kube.get<MicroserviceObject>(MICROSERVICES, namespace, name);
@@ -88,16 +91,15 @@ async function main(argv: string[]): Promise<number> {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    if (command === 'set') {
-      const [what, target, image] = args;
-      if (what !== 'image' || !target || !image) throw new UserError('usage: kubectl coxswain set image NAME IMAGE');
+    if (isSet) {
+      const image = args[2]!;
       await get();
-      await client.request('PATCH', resourcePath(MICROSERVICES, namespace, target), {
+      await client.request('PATCH', resourcePath(MICROSERVICES, namespace, name), {
         contentType: 'application/merge-patch+json',
         query: { fieldManager: FIELD_MANAGER },
         body: { spec: { image } },
       });
-      process.stdout.write(`microservice ${target}: image set to ${image}\n`);
+      process.stdout.write(`microservice ${name}: image set to ${image}\n`);
       return 0;
     }
     if (command === 'history') {

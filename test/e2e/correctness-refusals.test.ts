@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, installCRD, k, kubectl, microservice, Operator, ROOT } from './harness.js';
+import { apply, condition, crdsEstablished, createNamespace, deleteNamespace, eventually, installCRD, kubectl, microservice, Operator, ROOT } from './harness.js';
 import { healthyAt, msOf } from './rollout-harness.js';
 
 let ns: string;
@@ -72,7 +72,7 @@ describe('a duplicate env name that got past an older CRD', () => {
     const today = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8'));
     const older = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(permissive(today)));
     expect(older.code, older.stderr).toBe(0);
-    await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev');
+    await crdsEstablished('microservices.coxswain.dev');
     // The API server may take a moment to serve the new schema.
     await eventually('the older CRD to admit the duplicate', async () =>
       (await apply(microservice(name, spec([{ name: 'MODE', value: 'a' }, { name: 'MODE', value: 'b' }]), ns))).code === 0, 30_000);

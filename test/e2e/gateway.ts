@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
-import { eventually, getJSON, k, KUBECONFIG, kubectl, ROOT, sleep } from './harness.js';
+import { crdsEstablished, eventually, getJSON, k, KUBECONFIG, kubectl, ROOT, sleep } from './harness.js';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 export const CONTROLLER_NAME = 'e2e.coxswain.dev/gateway';
@@ -39,7 +39,7 @@ export async function pinnedGatewayAPI(): Promise<string> {
 export async function installGatewayAPI(): Promise<void> {
   const installed = await installedGatewayAPI();
   if (installed === undefined || installed === (await pinnedGatewayAPI())) await k('apply', '--server-side', '--force-conflicts', '-f', await gatewayAPICRDs());
-  await k('wait', '--for', 'condition=Established', '--timeout=60s', `crd/httproutes.${GATEWAY_GROUP}`);
+  await crdsEstablished(`httproutes.${GATEWAY_GROUP}`);
   await eventually('HTTPRoutes served by discovery', async () => (await kubectl(['get', '--raw', `/apis/${GATEWAY_GROUP}/v1`])).stdout.includes('"httproutes"'), 60_000);
 }
 

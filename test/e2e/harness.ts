@@ -1,7 +1,7 @@
 // What the end-to-end tests share: kubectl against the test cluster, the operator as a child
 // process (the same binary users run), polling, and the API server's audit log.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -58,7 +58,12 @@ export async function k(...args: string[]): Promise<string> {
  * it and resolves once the last line has been handed over.
  */
 export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
-  const child = spawn('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return stream('kubectl', ['--kubeconfig', KUBECONFIG, ...args], process.env, onLine);
+}
+
+/** A long-running command, its stdout handed over line by line as it comes (see kubectlStream). */
+function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let rest = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -77,23 +82,27 @@ export function kubectlStream(args: string[], onLine: (line: string) => void): {
 let pluginPath: string | undefined;
 
 /**
- * A PATH on which kubectl finds the plugin by its file name, as it would after `npm install -g`
- * (dist/cli/plugin.js linked as kubectl-coxswain), with the project's Node 24 first.
+ * A PATH on which kubectl finds the plugin by its file name, installed as the README's symlink
+ * install does (`ln -s $PWD/dist/cli/plugin.js ~/bin/kubectl-coxswain`), with the project's Node 24
+ * first. Nothing here makes the file executable: the build must have (issue 16, defect 7).
  */
 function pluginPATH(): string {
   if (pluginPath) return pluginPath;
   const bin = join(tmpdir(), `coxswain-plugin-${process.pid}`);
   mkdirSync(bin, { recursive: true });
-  const plugin = resolve(ROOT, 'dist/cli/plugin.js');
-  chmodSync(plugin, 0o755);
-  try { symlinkSync(plugin, join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
+  try { symlinkSync(resolve(ROOT, 'dist/cli/plugin.js'), join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
   pluginPath = `${bin}:${resolve(ROOT, 'node_modules/.bin')}:${process.env.PATH}`;
   return pluginPath;
 }
 
-/** `kubectl coxswain ARGS -n NS` exactly as typed, through kubectl's plugin mechanism. */
-export function kubectlCoxswain(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return run('kubectl', ['coxswain', ...args, '-n', ns], { env: { ...process.env, PATH: pluginPATH(), KUBECONFIG, ...env } });
+/** `kubectl coxswain ARGS -n NS` exactly as typed, through kubectl's plugin mechanism; no `-n` when `ns` is undefined. */
+export function kubectlCoxswain(ns: string | undefined, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return run('kubectl', ['coxswain', ...args, ...(ns === undefined ? [] : ['-n', ns])], { env: { ...process.env, PATH: pluginPATH(), KUBECONFIG, ...env } });
+}
+
+/** A `kubectl coxswain ARGS -n NS` that keeps running (`get --watch`), its output line by line as it comes. */
+export function kubectlCoxswainStream(ns: string, args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+  return stream('kubectl', ['coxswain', ...args, '-n', ns], { ...process.env, PATH: pluginPATH(), KUBECONFIG }, onLine);
 }
 
 export async function apply(manifest: object | string, ...args: string[]): Promise<Result> {
@@ -131,7 +140,16 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function installCRD(): Promise<void> {
   // Every CRD in crds/: the Microservice one, and the analysis templates the operator also watches.
   await k('apply', '--server-side', '--force-conflicts', '-f', resolve(ROOT, 'crds'));
-  await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev', 'crd/analysistemplates.coxswain.dev', 'crd/clusteranalysistemplates.coxswain.dev');
+  await crdsEstablished('microservices.coxswain.dev', 'analysistemplates.coxswain.dev', 'clusteranalysistemplates.coxswain.dev');
+}
+
+/**
+ * Waits until every CRD named is Established, with hack/wait-condition.sh, as `make run` does: on a
+ * CRD created a moment ago (status.conditions still null) `kubectl wait --for condition=Established`
+ * fails at once instead of waiting.
+ */
+export async function crdsEstablished(...names: string[]): Promise<void> {
+  await must(resolve(ROOT, 'hack/wait-condition.sh'), ['Established', ...names.map((n) => `crd/${n}`)], { env: { ...process.env, KUBECONFIG } });
 }
 
 export async function createNamespace(prefix: string): Promise<string> {

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, microservice, Operator, ROOT,
+  apply, condition, crdsEstablished, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, microservice, Operator, ROOT,
 } from './harness.js';
 
 let ns: string;
@@ -58,7 +58,7 @@ describe('a Microservice that an older CRD let in', () => {
     const today = yaml.load(readFileSync(resolve(ROOT, 'crds/coxswain.dev_microservices.yaml'), 'utf8'));
     const older = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(withoutCEL(today)));
     expect(older.code, older.stderr).toBe(0);
-    await k('wait', '--for', 'condition=Established', '--timeout=60s', 'crd/microservices.coxswain.dev');
+    await crdsEstablished('microservices.coxswain.dev');
 
     // The older CRD lets maxReplicas below minReplicas in (the API server may take a moment to
     // serve the new schema, so try until it does).
