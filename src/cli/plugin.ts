@@ -12,6 +12,9 @@ import { ANNOTATION_ACTION, baseLabels, formatAction, selectorString, type Actio
 import { findRevision, formatHistory, formatList, formatTree, keptRevisions, revisionHash, type KeptRevision } from './show.js';
 import { answerLine, answerOf, newRequestId, pendingMessage, pendingRequest, requestPatch, type Answer } from './request.js';
 import { userAgent } from '../version.js';
+import { status, watchFrom } from './status.js';
+import { parseUntil } from './verdict.js';
+import { durationMs } from '../rollout/weights.js';
 
 const USAGE = `Usage: kubectl coxswain <command> [NAME] [flags]
 
@@ -29,6 +32,12 @@ Commands:
   pause NAME / resume NAME  hold the rollout where it is / let it go on
   restart NAME              restart the pods of the current revision
   set image NAME IMAGE      change spec.image (like kubectl set image)
+  status NAME... | -l SELECTOR [--until complete|paused|step=N] [--revision HASH]
+         [--timeout 10m] [--watch=false] [-o json]
+                            for CI: wait for the release and exit 0 done, 1 API or usage
+                            error, 2 failed, 3 waiting for a person, 4 timed out while
+                            progressing, 5 superseded by another revision, 6 progressing
+                            (only with --watch=false); the worst of several wins
 
 An action waits (up to COXSWAIN_ACTION_TIMEOUT_SECONDS, 30) for the operator's answer; one
 still waiting for the operator is not overwritten by another.
@@ -43,7 +52,8 @@ class UserError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    // kubectl's spelling of a false boolean flag.
+    args: argv.map((a) => (a === '--watch=false' ? '--no-watch' : a === '--watch=true' ? '--watch' : a)),
     allowPositionals: true,
     options: {
       namespace: { type: 'string', short: 'n' },
@@ -53,8 +63,14 @@ async function main(argv: string[]): Promise<number> {
       full: { type: 'boolean' },
       'to-revision': { type: 'string' },
       watch: { type: 'boolean', short: 'w' },
+      selector: { type: 'string', short: 'l' },
+      until: { type: 'string' },
+      revision: { type: 'string' },
+      timeout: { type: 'string' },
+      output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
+    allowNegative: true,
   });
   const [command, ...args] = positionals;
   if (!command || values.help) {
@@ -71,6 +87,19 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(formatList(list.items, !!values['all-namespaces']));
       return 0;
     }
+    if (command === 'status') {
+      const until = parseUntil(values.until);
+      if (!until) throw new UserError(`--until ${values.until}: use complete, paused or step=N`);
+      if (args.length === 0 && !values.selector) throw new UserError('status needs names of Microservices, or -l SELECTOR');
+      if (values.output !== undefined && values.output !== 'json') throw new UserError(`-o ${values.output}: only json`);
+      const timeoutMs = values.timeout === undefined ? 600_000 : durationMs(values.timeout);
+      if (values.timeout !== undefined && !(timeoutMs > 0)) throw new UserError(`--timeout ${values.timeout}: a duration such as 90s or 10m`);
+      return await status(client, {
+        namespace: values['all-namespaces'] ? undefined : namespace, names: args, ...(values.selector ? { selector: values.selector } : {}),
+        until, ...(values.revision ? { revision: values.revision } : {}), timeoutMs, watch: values.watch !== false, json: values.output === 'json',
+        out: (line) => process.stdout.write(`${line}\n`),
+      });
+    }
     // `set image NAME IMAGE`: the Microservice's name comes after the word `image`.
     const isSet = command === 'set';
     if (isSet && (args[0] !== 'image' || args.length !== 3 || !args[1] || !args[2])) throw new UserError('usage: kubectl coxswain set image NAME IMAGE');
@@ -86,9 +115,14 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(formatTree(await get()));
         return 0;
       }
+      // A watch, not a poll: each version is drawn as it comes.
       for (;;) {
-        process.stdout.write(`\x1b[2J\x1b[H${formatTree(await get())}`);
-        await new Promise((r) => setTimeout(r, 1000));
+        const obj = await get();
+        process.stdout.write(`\x1b[2J\x1b[H${formatTree(obj)}`);
+        await watchFrom(client, resourcePath(MICROSERVICES, namespace), { fieldSelector: `metadata.name=${name}` }, obj.metadata.resourceVersion ?? '0', 3_600_000, (next: MicroserviceObject, deleted: boolean) => {
+          process.stdout.write(deleted ? `microservice ${name} was deleted\n` : `\x1b[2J\x1b[H${formatTree(next)}`);
+          return deleted;
+        });
       }
     }
     if (isSet) {

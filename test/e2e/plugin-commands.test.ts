@@ -46,6 +46,9 @@ const COVERED: Record<string, Array<[file: string, runs: RegExp]>> = {
   'kubectl coxswain pause NAME` / `resume NAME': [['rollout.test.ts', /coxswain\('pause', 'notes'\)[\s\S]*coxswain\('resume', 'notes'\)/]],
   'kubectl coxswain restart NAME': [['plugin-commands.test.ts', /coxswain\('restart', name\)/]],
   'kubectl coxswain set image NAME IMAGE': [['plugin-commands.test.ts', /coxswain\('set', 'image', name, /]],
+  'kubectl coxswain status NAME... [-l SELECTOR] [--until complete/paused/step=N] [--revision HASH] [--timeout 10m] [--watch=false] [-o json]': [
+    ['plugin-status.test.ts', /coxswain\('status', 'done', '--timeout', '2m'\)/], ['plugin-status.test.ts', /coxswain\('status', '-l', /],
+  ],
 };
 
 describe("the README's command table", () => {
