@@ -16,6 +16,7 @@ import { afterAll, describe, it } from 'vitest';
 import type { MicroserviceStatus } from '../../src/api/schema.js';
 import { LABEL_REVISION, LABEL_SLOT, otherSlot, stableJSON } from '../../src/api/names.js';
 import { validateMicroservice } from '../../src/api/validate.js';
+import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
@@ -334,6 +335,13 @@ function promised(w: World, serving: KubeObject[]): number {
   return n;
 }
 
+/** Has the operator's cache caught up with a child's delete (no longer that uid) or edit (that resourceVersion or later)? */
+function heard(w: World, d: { kind: string; name: string; uid?: string; rv?: string }): boolean {
+  const cached = w.cached(d.kind, d.name);
+  if (cached?.metadata.uid !== d.uid) return true;
+  return d.rv !== undefined && !isOlder(cached?.metadata.resourceVersion, d.rv);
+}
+
 function hasPort(pod: KubeObject, target: number | string): boolean {
   if (typeof target === 'string') return resolveTargetPort(pod, target) !== undefined;
   return ((pod as J).spec?.containers ?? []).some((c: J) => (c.ports ?? []).some((p: J) => p.containerPort === target));
@@ -343,6 +351,8 @@ class Checker {
   prev?: Observation;
   /** The last move disrupted what serves (a child deleted, the stable slot edited): capacity is not Coxswain's then. */
   disrupted = false;
+  /** Disruptions the operator has not heard of yet (its watch lags): capacity is not Coxswain's until it has. */
+  private unheard: Array<{ kind: string; name: string; uid?: string; rv?: string }> = [];
   /** A RollingUpdate rolls a port that shares neither name nor number with the one before, until Healthy. */
   portBreak = false;
   undone = false;
@@ -391,7 +401,8 @@ class Checker {
     // controller's (here a port of it), not Coxswain's.
     const nativeRoll = spec.strategy.type === 'RollingUpdate' && servingPods.every((p) => p.metadata.labels?.[LABEL_SLOT] === status.activeSlot);
     // capacity
-    if (prev && !this.disrupted && !this.portBreak && !nativeRoll && T >= prev.T) {
+    this.unheard = this.unheard.filter((d) => !heard(w, d));
+    if (prev && !this.disrupted && this.unheard.length === 0 && !this.portBreak && !nativeRoll && T >= prev.T) {
       const need = T - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
         this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
@@ -468,6 +479,12 @@ class Checker {
     this.prev = obs;
     this.disrupted = false;
     this.undone = false;
+  }
+
+  /** A child (uid) was deleted or edited by hand: capacity is not Coxswain's until the operator's cache has that. */
+  disrupt(w: World, kind: string, name: string | undefined, uid: string | undefined): void {
+    this.disrupted = true;
+    if (name && uid) this.unheard.push({ kind, name, uid, rv: w.store.get(kind, name)?.metadata.resourceVersion });
   }
 
   reconciled(w: World, _r: Reconciled): void {
@@ -638,13 +655,14 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
             networkpolicy: ['NetworkPolicy', w.name],
           };
           const [kind, name] = names[m.which];
+          const uid = name ? w.store.get(kind, name)?.metadata.uid : undefined;
           if (name) w.deleteObject(kind, name);
-          checker.disrupted = true;
+          checker.disrupt(w, kind, name, uid);
           break;
         }
         case 'editStable':
           w.editObject('Deployment', `${w.name}-${stableSlot}`, (d) => { d.spec.template.spec.containers[0].image = `${IMAGE}:${m.tag}`; });
-          checker.disrupted = true;
+          checker.disrupt(w, 'Deployment', `${w.name}-${stableSlot}`, w.store.get('Deployment', `${w.name}-${stableSlot}`)?.metadata.uid);
           break;
         case 'restart': w.restartOperator(m.crashAfterWrites); break;
         case 'lag': w.lagWatches(m.seconds * 1000, m.maxMs); break;
