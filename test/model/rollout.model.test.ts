@@ -795,7 +795,7 @@ describe('the model\'s checks catch what they are about', () => {
     w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
     violates('step', () => {
       const ms: J = structuredClone(w.microservice());
-      ms.status = { ...ms.status, desiredRevision: v2, rollout: { step: 1, steps: 2 },
+      ms.status = { ...ms.status, observedGeneration: ms.metadata.generation, desiredRevision: v2, rollout: { step: 1, steps: 2 },
         conditions: [{ type: 'Ready', status: 'False', reason: 'Paused', message: 'waiting for promotion at step 1', lastTransitionTime: 'x' }] };
       w.store.update(ms);
       w.settle();
