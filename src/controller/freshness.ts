@@ -6,14 +6,13 @@
 // Pure: the informers and the simulated cluster's operator (test/support/world.ts) share it.
 
 /**
- * Is resourceVersion `a` older than `b`? They are etcd revisions (decimal integers), compared as
- * client-go compares them in practice; as big integers, since they are int64.
+ * Is resourceVersion `a` older than `b`? They are etcd revisions, decimal integers the API server
+ * itself parses as uint64: compared as big integers, since a double loses them past 2^53.
  */
 export function isOlder(a: string | undefined, b: string | undefined): boolean {
   const x = revision(a);
   const y = revision(b);
-  // Not both integers (another storage behind the API server, or none held): nothing proves the
-  // write older, so it is taken, as every informer took every write before this rule.
+  // Not both integers (not etcd behind the API server, or nothing held): nothing proves it older, so the write is taken.
   if (x === undefined || y === undefined) return false;
   return x < y;
 }

@@ -209,8 +209,8 @@ export class Informer {
     const obj = this.slim(e.object);
     const key = keyOf(obj);
     const old = this.cache.get(key);
-    // An event older than what we hold: the answer to one of our writes got here first, and this
-    // object's own event is still to come (a watch delivers every version in order).
+    // An event older than what we hold (an answer to one of our writes got here first, or a replay)
+    // changes nothing: the event of the version held comes in its turn, or came already.
     if (e.type === 'DELETED') {
       if (!this.freshness.delete(key, obj.metadata.resourceVersion, old?.metadata.resourceVersion)) return;
       this.remove(key);
