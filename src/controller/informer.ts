@@ -6,6 +6,7 @@ import type { KubeObject } from '../kube/object.js';
 import type { KubeClient, WatchEvent } from '../kube/client.js';
 import { resourcePath, type Resource } from '../kube/resources.js';
 import { Backoff } from './backoff.js';
+import { Freshness } from './freshness.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler = (event: InformerEvent, obj: KubeObject, old?: KubeObject) => void;
@@ -35,6 +36,8 @@ export class Informer {
   /** The same objects by ownerOf: a reconcile reads its own, not a scan of its namespace. */
   private readonly byOwner = new Map<string, Map<string, KubeObject>>();
   private readonly handlers: Handler[] = [];
+  /** Nothing older than what is cached (or than a delete seen) replaces it: see freshness.ts. */
+  private readonly freshness = new Freshness();
   private resourceVersion = '';
   private abort?: AbortController;
   private running = false;
@@ -60,9 +63,13 @@ export class Informer {
     return this.cache.get(`${namespace}/${name}`);
   }
 
-  /** Stores an object we just wrote, without events; its watch event overwrites it later. */
+  /**
+   * Stores an object we just wrote, without events; its watch event follows. Not when the cache
+   * holds a newer version already (the watch was faster), nor when the object was deleted since.
+   */
   remember(obj: KubeObject): void {
-    this.put(keyOf(obj), this.slim(obj));
+    const key = keyOf(obj);
+    if (this.freshness.put(key, obj.metadata.resourceVersion, this.cache.get(key)?.metadata.resourceVersion)) this.put(key, this.slim(obj));
   }
 
   /**
@@ -159,9 +166,13 @@ export class Informer {
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
+    // The list is the truth as of rv: it replaces everything, earlier deletes included; what it
+    // no longer holds was deleted by rv, so no older answer may bring it back.
+    this.freshness.clear();
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
         this.remove(key);
+        this.freshness.delete(key, rv, undefined);
         this.emit('delete', old);
       }
     }
@@ -197,12 +208,16 @@ export class Informer {
     if (e.type === 'BOOKMARK') return;
     const obj = this.slim(e.object);
     const key = keyOf(obj);
+    const old = this.cache.get(key);
+    // An event older than what we hold (an answer to one of our writes got here first, or a replay)
+    // changes nothing: the event of the version held comes in its turn, or came already.
     if (e.type === 'DELETED') {
+      if (!this.freshness.delete(key, obj.metadata.resourceVersion, old?.metadata.resourceVersion)) return;
       this.remove(key);
       this.emit('delete', obj);
       return;
     }
-    const old = this.cache.get(key);
+    if (!this.freshness.put(key, obj.metadata.resourceVersion, old?.metadata.resourceVersion)) return;
     this.put(key, obj);
     this.emit(old ? 'update' : 'add', obj, old);
   }

@@ -15,8 +15,9 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
 import type { MicroserviceStatus } from '../../src/api/schema.js';
-import { LABEL_REVISION, LABEL_SLOT, otherSlot } from '../../src/api/names.js';
+import { LABEL_REVISION, LABEL_SLOT, otherSlot, stableJSON } from '../../src/api/names.js';
 import { validateMicroservice } from '../../src/api/validate.js';
+import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
@@ -108,6 +109,7 @@ type Move =
   | { kind: 'deleteChild'; which: (typeof CHILDREN)[number] }
   | { kind: 'editStable'; tag: string }
   | { kind: 'restart'; crashAfterWrites?: number }
+  | { kind: 'lag'; seconds: number; maxMs: number }
   | { kind: 'wait'; seconds: number };
 
 function describeMove(m: Move): string {
@@ -125,6 +127,7 @@ function describeMove(m: Move): string {
     case 'deleteChild': return `kubectl delete ${m.which}`;
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
     case 'restart': return m.crashAfterWrites !== undefined ? `operator dies after ${m.crashAfterWrites} write(s) of its next reconcile, restarts` : 'operator restarts';
+    case 'lag': return `watches lag up to ${m.maxMs}ms for ${m.seconds}s`;
     case 'wait': return `wait ${m.seconds}s`;
   }
 }
@@ -174,6 +177,9 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   action: { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((action): Move => ({ kind: 'action', action })) },
   deleteChild: { weight: 1, arbitrary: fc.constantFrom(...CHILDREN).map((which): Move => ({ kind: 'deleteChild', which })) },
   editStable: { weight: 1, arbitrary: fc.constantFrom('edited', 'hang-edited').map((tag): Move => ({ kind: 'editStable', tag })) },
+  // Out-of-order delivery: watch events late and duplicated, overtaken by the answers to the
+  // operator's own writes and overtaking them (the cache must never go back in time).
+  lag: { weight: 2, arbitrary: fc.record({ seconds: fc.constantFrom(10, 60, 300), maxMs: fc.constantFrom(100, 1000, 3000) }).map((l): Move => ({ kind: 'lag', ...l })) },
   restart: { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }).map((k): Move => (k === undefined ? { kind: 'restart' } : { kind: 'restart', crashAfterWrites: k })) },
   wait: {
     weight: 10,
@@ -229,6 +235,10 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
 //   its one slot natively to the desired revision by design).
+// - while the operator's watches lag (the lag move), a status written for an earlier spec
+//   (observedGeneration behind) is not judged against the spec now stored (step; the end of a port
+//   break; stableSlot), nor is a reconcile held to a stable-slot edit its cache has not seen yet:
+//   the reconcile that sees them is.
 // - Not Coxswain's to keep, and so not checked: capacity and replaced revisions while a
 //   RollingUpdate's one slot rolls natively (the Deployment controller's pace and its pause; the
 //   model runs a port of it, not the real one);
@@ -326,6 +336,13 @@ function promised(w: World, serving: KubeObject[]): number {
   return n;
 }
 
+/** Has the operator's cache caught up with a child's delete (no longer that uid) or edit (that resourceVersion or later)? */
+function heard(w: World, d: { kind: string; name: string; uid?: string; rv?: string }): boolean {
+  const cached = w.cached(d.kind, d.name);
+  if (cached?.metadata.uid !== d.uid) return true;
+  return d.rv !== undefined && !isOlder(cached?.metadata.resourceVersion, d.rv);
+}
+
 function hasPort(pod: KubeObject, target: number | string): boolean {
   if (typeof target === 'string') return resolveTargetPort(pod, target) !== undefined;
   return ((pod as J).spec?.containers ?? []).some((c: J) => (c.ports ?? []).some((p: J) => p.containerPort === target));
@@ -335,6 +352,8 @@ class Checker {
   prev?: Observation;
   /** The last move disrupted what serves (a child deleted, the stable slot edited): capacity is not Coxswain's then. */
   disrupted = false;
+  /** Disruptions the operator has not heard of yet (its watch lags): capacity is not Coxswain's until it has. */
+  private unheard: Array<{ kind: string; name: string; uid?: string; rv?: string }> = [];
   /** A RollingUpdate rolls a port that shares neither name nor number with the one before, until Healthy. */
   portBreak = false;
   undone = false;
@@ -376,12 +395,15 @@ class Checker {
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
-    if (this.portBreak && status.phase === 'Healthy') this.portBreak = false;
+    // Status for an earlier spec (the operator's watch lags) says nothing of this one.
+    const current = status.observedGeneration === msObj.metadata.generation;
+    if (this.portBreak && status.phase === 'Healthy' && current) this.portBreak = false;
     // A RollingUpdate whose one slot serves alone rolls natively: its pace is the Deployment
     // controller's (here a port of it), not Coxswain's.
     const nativeRoll = spec.strategy.type === 'RollingUpdate' && servingPods.every((p) => p.metadata.labels?.[LABEL_SLOT] === status.activeSlot);
     // capacity
-    if (prev && !this.disrupted && !this.portBreak && !nativeRoll && T >= prev.T) {
+    this.unheard = this.unheard.filter((d) => !heard(w, d));
+    if (prev && !this.disrupted && this.unheard.length === 0 && !this.portBreak && !nativeRoll && T >= prev.T) {
       const need = T - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
         this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
@@ -411,8 +433,8 @@ class Checker {
     const r = status.rollout ?? {};
     const readyCond = status.conditions?.find((c) => c.type === 'Ready');
     const steps = spec.strategy.canary?.steps ?? [];
-    obs.stepKey = JSON.stringify([D, r.step, r.steps, steps, readyCond?.reason, readyCond?.message?.includes('promotion'), r.pausedUntil !== undefined, stable]);
-    if (prev && obs.stepKey !== prev.stepKey && D && D !== stable && r.abortedRevision !== D) {
+    obs.stepKey = JSON.stringify([D, r.step, r.steps, steps, readyCond?.reason, readyCond?.message?.includes('promotion'), r.pausedUntil !== undefined, stable, current]);
+    if (prev && obs.stepKey !== prev.stepKey && current && D && D !== stable && r.abortedRevision !== D) {
       const Tmin = Math.min(T, prev.T);
       const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === D && podReady(p)).length;
       const type = spec.strategy.type;
@@ -460,6 +482,12 @@ class Checker {
     this.undone = false;
   }
 
+  /** A child (uid) was deleted or edited by hand: capacity is not Coxswain's until the operator's cache has that. */
+  disrupt(w: World, kind: string, name: string | undefined, uid: string | undefined): void {
+    this.disrupted = true;
+    if (name && uid) this.unheard.push({ kind, name, uid, rv: w.store.get(kind, name)?.metadata.resourceVersion });
+  }
+
   reconciled(w: World, _r: Reconciled): void {
     const msObj = w.microservice();
     const valid = validateMicroservice(msObj);
@@ -467,9 +495,14 @@ class Checker {
     const status = msObj.status ?? {};
     const stable = status.stableRevision;
     if (!stable || !status.activeSlot || valid.value.spec.strategy.type === 'RollingUpdate') return;
+    // The reconcile read an earlier spec (the Microservice's watch lags): the one that reads this spec is held to it.
+    if (status.observedGeneration !== msObj.metadata.generation) return;
     const d: J = w.store.get('Deployment', `${w.name}-${status.activeSlot}`);
     if (!d) return;
     const t = d.spec.template;
+    // An edit still on its way to the operator's cache (its watch lags): the reconcile that sees it is held to this.
+    const seen: J = w.cached('Deployment', d.metadata.name);
+    if (stableJSON(seen?.spec.template) !== stableJSON(t)) return;
     const label = t.metadata?.labels?.[LABEL_REVISION];
     if (label !== stable) {
       this.fail('stableSlot', `the stable slot ${status.activeSlot} holds revision ${this.book.name(label)}'s template, not the stable revision ${this.book.name(stable)}`);
@@ -623,15 +656,17 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
             networkpolicy: ['NetworkPolicy', w.name],
           };
           const [kind, name] = names[m.which];
+          const uid = name ? w.store.get(kind, name)?.metadata.uid : undefined;
           if (name) w.deleteObject(kind, name);
-          checker.disrupted = true;
+          checker.disrupt(w, kind, name, uid);
           break;
         }
         case 'editStable':
           w.editObject('Deployment', `${w.name}-${stableSlot}`, (d) => { d.spec.template.spec.containers[0].image = `${IMAGE}:${m.tag}`; });
-          checker.disrupted = true;
+          checker.disrupt(w, 'Deployment', `${w.name}-${stableSlot}`, w.store.get('Deployment', `${w.name}-${stableSlot}`)?.metadata.uid);
           break;
         case 'restart': w.restartOperator(m.crashAfterWrites); break;
+        case 'lag': w.lagWatches(m.seconds * 1000, m.maxMs); break;
         case 'wait': break;
       }
       if (m.kind === 'wait') w.advance(m.seconds * 1000);
@@ -770,7 +805,7 @@ describe('the model\'s checks catch what they are about', () => {
     w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
     violates('step', () => {
       const ms: J = structuredClone(w.microservice());
-      ms.status = { ...ms.status, desiredRevision: v2, rollout: { step: 1, steps: 2 },
+      ms.status = { ...ms.status, observedGeneration: ms.metadata.generation, desiredRevision: v2, rollout: { step: 1, steps: 2 },
         conditions: [{ type: 'Ready', status: 'False', reason: 'Paused', message: 'waiting for promotion at step 1', lastTransitionTime: 'x' }] };
       w.store.update(ms);
       w.settle();

@@ -27,7 +27,12 @@
 //   backoff on errors), fed as the informers feed it (a Microservice change that is not only
 //   status, any event of an object it owns, any event of one of its pods). There is NO resync: a
 //   rollout that needs another pass must ask for it. A restart keeps nothing but the store and
-//   reconciles everything once.
+//   reconciles everything once;
+// - the operator's informer caches: a reconcile reads them, not the store. The watch fills them and
+//   so do the answers to the operator's own writes, through the rule production's informers use
+//   (src/controller/freshness.ts: nothing older replaces what a cache holds). Events arrive at once,
+//   unless `lagWatches` delays them: then each kind's watch delivers in order but late, other kinds'
+//   and the answers to the operator's writes overtake them, and some events come twice.
 //
 // Time is simulated and events are discrete: `advance` jumps from one due thing (a pod's timer, a
 // requeue, a late controller, a progress deadline) to the next, and at each instant every actor runs,
@@ -38,6 +43,7 @@ import { ANNOTATION_ACTION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } 
 import { planReconcile, type Event as CoreEvent, type Write } from '../../src/controller/core.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { onlyStatusChanged } from '../../src/controller/wiring.js';
+import { Freshness } from '../../src/controller/freshness.js';
 import { prng } from './cluster.js';
 export { prng };
 import type { Problem } from '../../src/rollout/status.js';
@@ -153,7 +159,9 @@ export class Store {
     if (!cur) return;
     this.objects.delete(key);
     this.uids.delete(cur.metadata.uid ?? '');
-    for (const l of this.listeners) l('DELETED', cur);
+    // As the API server's watch tells it: the object as it was, at the delete's own resourceVersion.
+    const gone = deepFreeze({ ...cur, metadata: { ...cur.metadata, resourceVersion: String(++this.rv) } });
+    for (const l of this.listeners) l('DELETED', gone);
   }
 }
 
@@ -302,6 +310,14 @@ export class World {
   private podSeq = 0;
   /** Top-level fields and metadata keys Coxswain applied last, per object: SSA removes what it no longer sends. */
   private readonly applied = new Map<string, { fields: string[]; labels: string[]; annotations: string[] }>();
+  /** The operator's informer caches: every object of the kinds they watch, by kind/name, as last told. */
+  private cache = new Map<string, KubeObject>();
+  private freshness = new Freshness();
+  /** Watch events on their way, per kind (one watch each), in delivery order. */
+  private inFlight = new Map<string, Array<{ at: number; type: WatchType; obj: KubeObject }>>();
+  private lag = { until: -Infinity, maxMs: 0 };
+  /** What the operator's caches refused as older than what they held: answers to its writes, watch events. */
+  readonly stale = { answers: 0, events: 0 };
   restarts = 0;
   /** Off: no operator at all (to test the controllers, or the model's checks, on their own). */
   operatorEnabled = true;
@@ -310,7 +326,7 @@ export class World {
     this.name = opts.name ?? 'orders';
     this.rand = prng(opts.seed);
     this.store = new Store(() => this.now);
-    this.store.on((type, obj, old) => this.onEvent(type, obj, old));
+    this.store.on((type, obj) => this.onEvent(type, obj));
   }
 
   // ---- what a user does ---------------------------------------------------------------------
@@ -366,18 +382,36 @@ export class World {
     }
     this.restarts++;
     this.op = { dirty: true, attempt: 0 };
+    this.relist();
+  }
+
+  /**
+   * For the next `ms`, the operator's watches lag: each event arrives up to `maxMs` late (each
+   * kind's in order), and one in four comes again later, after newer ones (a replay).
+   */
+  lagWatches(ms: number, maxMs: number): void {
+    this.lag = { until: this.now + ms, maxMs };
   }
 
   // ---- reading the world --------------------------------------------------------------------
 
   /** Objects whose controller is the Microservice (what its informers hold, labelled managed-by). */
-  owned(): KubeObject[] {
-    const uid = this.microservice()?.metadata.uid;
-    return this.store.list().filter((o) => o.kind !== 'Pod' && o.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER && controllerOf(o)?.uid === uid);
+  owned(from: KubeObject[] = this.store.list(), uid = this.microservice()?.metadata.uid): KubeObject[] {
+    return from.filter((o) => o.kind !== 'Pod' && o.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER && controllerOf(o)?.uid === uid);
   }
 
-  pods(): KubeObject[] {
-    return this.store.list('Pod').filter((p) => p.metadata.labels?.[LABEL_NAME] === this.name && p.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER);
+  pods(from: KubeObject[] = this.store.list('Pod')): KubeObject[] {
+    return from.filter((p) => p.kind === 'Pod' && p.metadata.labels?.[LABEL_NAME] === this.name && p.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER);
+  }
+
+  /** What the operator's cache holds of an object (it may lag behind the store). */
+  cached(kind: string, name: string): KubeObject | undefined {
+    return this.cache.get(`${kind}/${name}`);
+  }
+
+  /** Everything the operator's cache holds. */
+  cachedAll(): KubeObject[] {
+    return [...this.cache.values()];
   }
 
   endpointSlices(service: string): KubeObject[] {
@@ -470,6 +504,7 @@ export class World {
     if (this.op.timerAt !== undefined && this.operatorEnabled) next = Math.min(next, Math.max(this.op.timerAt, this.now + 1));
     if (this.op.dirty && this.operatorEnabled) next = Math.min(next, this.now + 1);
     for (const t of this.late.values()) after(t);
+    for (const q of this.inFlight.values()) after(q[0]?.at);
     for (const d of this.store.list('Deployment') as J[]) {
       const c = (d.status?.conditions ?? []).find((x: J) => x.type === 'Progressing');
       if (!d.spec.paused && c && c.status === 'True' && c.reason !== 'NewReplicaSetAvailable') {
@@ -496,6 +531,7 @@ export class World {
     for (let round = 0; ; round++) {
       if (round > 80) throw new Error(`the cluster did not settle at ${stamp(this.now)}: something writes on every pass (last reconcile: ${JSON.stringify(this.reconciles.at(-1)?.writes)})`);
       this.changed = false;
+      this.deliverDue();
       for (let i = actors.length - 1; i > 0; i--) {
         const j = Math.floor(this.rand() * (i + 1));
         [actors[i], actors[j]] = [actors[j]!, actors[i]!];
@@ -515,11 +551,45 @@ export class World {
 
   // ---- the operator ---------------------------------------------------------------------------
 
-  private onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old?: KubeObject): void {
+  private onEvent(type: WatchType, obj: KubeObject): void {
     this.changed = true;
+    if (!WATCHED_KINDS.has(obj.kind)) return;
+    const queue = this.inFlight.get(obj.kind) ?? [];
+    if (this.now >= this.lag.until && queue.length === 0) return this.deliver(type, obj);
+    // Late, after what this kind's watch has still to deliver; the others' go their own pace.
+    const at = Math.max(this.now + Math.floor(this.rand() * (this.lag.maxMs + 1)), queue.at(-1)?.at ?? 0);
+    queue.push({ at, type, obj });
+    if (this.rand() < 0.25) {
+      const again = { at: this.now + Math.floor(this.rand() * (2 * this.lag.maxMs + 1)), type, obj };
+      const i = queue.findIndex((e) => e.at > again.at);
+      queue.splice(i < 0 ? queue.length : i, 0, again);
+    }
+    this.inFlight.set(obj.kind, queue);
+  }
+
+  /** Watch events due by `until` (now, unless an answer is on its way meanwhile), each kind's in order. */
+  private deliverDue(until = this.now): void {
+    for (const [kind, queue] of this.inFlight) {
+      while (queue.length > 0 && queue[0]!.at <= until) {
+        const e = queue.shift()!;
+        this.deliver(e.type, e.obj);
+      }
+      if (queue.length === 0) this.inFlight.delete(kind);
+    }
+  }
+
+  /** An event reaches the operator's informer: its cache, then (if the cache took it) the work queue, as manager.ts routes it. */
+  private deliver(type: WatchType, obj: KubeObject): void {
+    const key = `${obj.kind}/${obj.metadata.name}`;
+    const old = this.cache.get(key);
+    const rv = obj.metadata.resourceVersion;
+    const fresh = type === 'DELETED' ? this.freshness.delete(key, rv, old?.metadata.resourceVersion) : this.freshness.put(key, rv, old?.metadata.resourceVersion);
+    if (!fresh) return void this.stale.events++;
+    if (type === 'DELETED') this.cache.delete(key);
+    else this.cache.set(key, obj);
     const labels = obj.metadata.labels ?? {};
     let mine = false;
-    if (obj.kind === 'Microservice') mine = obj.metadata.name === this.name && (type !== 'MODIFIED' || !old || !onlyStatusChanged(old, obj));
+    if (obj.kind === 'Microservice') mine = obj.metadata.name === this.name && (type === 'DELETED' || !old || !onlyStatusChanged(old, obj));
     else if (labels[LABEL_MANAGED_BY] !== MANAGER) mine = false;
     else if (obj.kind === 'Pod') mine = labels[LABEL_NAME] === this.name;
     else if (OWNED_KINDS.has(obj.kind)) {
@@ -529,6 +599,35 @@ export class World {
     if (!mine) return;
     if (this.inRun) this.eventDuringRun = true;
     else this.op.dirty = true;
+  }
+
+  /**
+   * The answer to one of the operator's writes reaches it. While the watches lag, it may take a
+   * while: the Deployment and ReplicaSet controllers act on the write meanwhile, and what the watch
+   * delivers in that time is in the cache before the answer (which is then the older).
+   */
+  private answer(obj: KubeObject): void {
+    if (this.now < this.lag.until && this.rand() < 0.5) {
+      for (const [name, run] of [['deployment', () => this.deploymentController()], ['replicaset', () => this.replicaSetController()]] as const) {
+        if ((this.late.get(name) ?? 0) <= this.now) run();
+      }
+      this.deliverDue(this.now + Math.floor(this.rand() * (this.lag.maxMs + 1)));
+    }
+    this.remember(obj);
+  }
+
+  /** The answer to one of the operator's writes goes into its cache (Informer.remember), unless the cache holds newer. */
+  private remember(obj: KubeObject): void {
+    const key = `${obj.kind}/${obj.metadata.name}`;
+    if (this.freshness.put(key, obj.metadata.resourceVersion, this.cache.get(key)?.metadata.resourceVersion)) this.cache.set(key, obj);
+    else this.stale.answers++;
+  }
+
+  /** A new operator process lists everything afresh; events on their way to the old one are lost. */
+  private relist(): void {
+    this.cache = new Map(this.store.list().filter((o) => WATCHED_KINDS.has(o.kind)).map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    this.freshness = new Freshness();
+    this.inFlight.clear();
   }
 
   private operator(): void {
@@ -549,6 +648,7 @@ export class World {
       if (err instanceof Crash) {
         this.restarts++;
         this.op = { dirty: true, attempt: 0 };
+        this.relist();
         return;
       }
       if (!(err instanceof ApiError)) throw err;
@@ -573,11 +673,12 @@ export class World {
 
   /** One reconcile, as src/controller/reconcile.ts carries out planReconcile. Returns its requeue. */
   private reconcile(): number | undefined {
-    const ms = this.microservice();
+    const ms = this.cached('Microservice', this.name) as MicroserviceObject | undefined;
     if (!ms || ms.metadata.deletionTimestamp) return undefined;
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
-    const plan = planReconcile({ ms, owned: this.owned(), pods: this.pods(), now: new Date(this.now) });
+    const cached = [...this.cache.values()];
+    const plan = planReconcile({ ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now) });
     const record: Reconciled = { at: this.now, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
     const spend = () => {
@@ -600,7 +701,7 @@ export class World {
       spend();
       const cur: J = clone(this.microservice());
       cur.status = status;
-      this.store.update(cur);
+      this.answer(this.store.update(cur));
       record.status = status;
       record.events = events;
       for (const e of events) this.events.push({ ...e, at: this.now });
@@ -669,8 +770,7 @@ export class World {
     withDefaults(next, existing);
     const refused = refusal(next, existing);
     if (refused) return refused;
-    if (existing) this.store.update(next);
-    else this.store.create(next);
+    this.answer(existing ? this.store.update(next) : this.store.create(next));
     this.applied.set(key, { fields: Object.keys(body), labels: Object.keys(dm.labels ?? {}), annotations: Object.keys(dm.annotations ?? {}) });
     return undefined;
   }
@@ -1079,6 +1179,10 @@ export class World {
 
 /** The kinds the operator's informers watch for objects it owns. */
 const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ControllerRevision']);
+/** Every kind the operator's informers watch. */
+const WATCHED_KINDS = new Set([...OWNED_KINDS, 'Microservice', 'Pod']);
+
+type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 function describeWrite(w: Write): string {
   if ('resize' in w) return `resize ${w.resize.name} to ${w.resize.replicas}`;
