@@ -99,7 +99,9 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   // A stable slot that still rolls back to its own revision (it held another template: a
   // RollingUpdate switched mid-roll, a hand edit) loses pods to its own roll: it does not also
   // shrink for the weight until that is done.
-  const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || activeObs.updatedReplicas < activeObs.currentReplicas);
+  // Its Deployment not yet seen by its controller may hold a new template (a restart) that will
+  // roll: a shrink now would be spread over old and new pods alike.
+  const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || rollingNatively(activeObs) || !activeObs.settled);
   const capped = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
   let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total, total + ctx.surge - drain)) : capped;
   // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
