@@ -8,7 +8,7 @@ import type { KubeObject } from '../kube/object.js';
 import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
-import { planReconcile, type ReconcilePlan, type Write } from './core.js';
+import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
 import type { AnalysisRunner } from '../analysis/runner.js';
 import type { TemplateLookup } from '../rollout/analysisRefs.js';
 
@@ -58,9 +58,17 @@ export class Reconciler {
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
     };
-    const plan = planReconcile(world);
-
     let writes = 0;
+    // The revision's own objects first (its ControllerRevision, its ConfigMap): what the API
+    // server made of them decides whether the revision may have pods at all.
+    const refused: Problem[] = [];
+    for (const write of revisionWrites(world)) {
+      const result = await this.carryOut(namespace, write, ownedBy);
+      if (result === 'written') writes++;
+      else if (result) refused.push(result);
+    }
+    const plan = planReconcile({ ...world, refused });
+
     const problems: Problem[] = [];
     for (const write of plan.writes) {
       const result = await this.carryOut(namespace, write, ownedBy);
@@ -123,7 +131,9 @@ export class Reconciler {
       }
     }
     try {
-      children.get(resource)?.remember(await kube.apply(desired));
+      // Applied first, then remembered: `cache?.remember(await ...)` would skip the apply itself when no cache holds the kind.
+      const applied = await kube.apply(desired);
+      children.get(resource)?.remember(applied);
       return 'written';
     } catch (err) {
       // Refused for good (a person must fix the spec): Stalled with the Microservice's field named.
