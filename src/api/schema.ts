@@ -69,12 +69,23 @@ const Ports = cel(
     holds: (ps) => unique(ps.map((p) => `${p.servicePort ?? p.port}/${p.protocol}`)) },
 );
 
+/**
+ * What a ConfigMap holds at most, its keys and values together: the API server refuses a larger
+ * one (1 MiB, counted in bytes). CEL counts a string's characters, so the CRD's rule counts
+ * those; a config of multi-byte characters that fits the rule and not the ConfigMap is still
+ * refused by the API server, and its revision then gets no pods (src/controller/core.ts).
+ */
+export const CONFIG_MAX_SIZE = 1024 * 1024;
+
 export const Config = z.object({
   data: cel(
-    z.record(z.string(), z.string()),
+    z.record(z.string(), z.string().max(CONFIG_MAX_SIZE)),
     { rule: "self.all(k, k.matches('^[-._a-zA-Z0-9]+$'))", message: 'keys may hold only letters, digits, -, _ and .',
       holds: (data) => Object.keys(data).every((k) => /^[-._a-zA-Z0-9]+$/.test(k)) },
-  ).describe('Keys and values of the immutable ConfigMap <name>-config-<hash>.'),
+    { rule: `self.map(k, size(k) + size(self[k])).sum() <= ${CONFIG_MAX_SIZE}`,
+      message: `keys and values may hold at most ${CONFIG_MAX_SIZE} characters in all: a ConfigMap holds at most 1 MiB`,
+      holds: (data) => Object.entries(data).reduce((n, [k, v]) => n + [...k].length + [...v].length, 0) <= CONFIG_MAX_SIZE },
+  ).describe('Keys and values of the immutable ConfigMap <name>-config-<hash>, at most 1 MiB in all.'),
   mountPath: z.string().regex(/^\//, 'must be an absolute path').optional()
     .describe('Mount the keys as files here; without it they are exposed as environment variables.'),
 });

@@ -173,6 +173,10 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
       'spec.pod.volumes: the volume name coxswain-config is taken by config.mountPath'],
     ['a port name twice', { image: 'a', ports: [{ name: 'a', port: 1 }, { name: 'a', port: 2 }] }, 'spec.ports: port names must be unique'],
     ['a config key with a space', { image: 'a', config: { data: { 'a b': '1' } } }, 'spec.config.data: keys may hold only letters, digits, -, _ and .'],
+    ['a config more than a ConfigMap holds', { image: 'a', config: { data: { A: 'x'.repeat(600_000), B: 'y'.repeat(600_000) } } },
+      'spec.config.data: keys and values may hold at most 1048576 characters in all: a ConfigMap holds at most 1 MiB'],
+    ['a config one character more than a ConfigMap holds, the keys counted', { image: 'a', config: { data: { AB: 'x'.repeat(1024 * 1024 - 1) } } },
+      'spec.config.data: keys and values may hold at most 1048576 characters in all: a ConfigMap holds at most 1 MiB'],
     ['maxReplicas below minReplicas', { image: 'a', autoscaling: { minReplicas: 5, maxReplicas: 2 } }, 'spec.autoscaling.maxReplicas: maxReplicas must be at least minReplicas'],
     ['a peer with a cidr and a namespace', { image: 'a', networkPolicy: { allowFrom: [{ cidr: '10.0.0.0/8', namespace: 'web' }] } }, 'spec.networkPolicy.allowFrom[0]: set cidr, or microservice and/or namespace'],
     ['an egress peer with nothing', { image: 'a', networkPolicy: { allowTo: [{}] } }, 'spec.networkPolicy.allowTo[0]: set cidr, or microservice and/or namespace'],
@@ -208,6 +212,7 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['one volume mounted twice, at two paths', { image: 'a', pod: { volumes: [{ name: 'v', emptyDir: {} }], volumeMounts: [{ name: 'v', mountPath: '/a' }, { name: 'v', mountPath: '/b' }] } }],
     ['a volume named coxswain-config when the config is not mounted', { image: 'a', config: { data: {} }, pod: { volumes: [{ name: 'coxswain-config', emptyDir: {} }] } }],
     ['a mount under the config\'s mountPath', { image: 'a', config: { data: {}, mountPath: '/etc/app' }, pod: { volumeMounts: [{ name: 'v', mountPath: '/etc/app/extra' }] } }],
+    ['a config of exactly 1 MiB of characters, keys included, as CEL counts them', { image: 'a', config: { data: { A: 'é'.repeat(1024 * 1024 - 1) } } }],
     ['one servicePort for TCP and for UDP', { image: 'a', ports: [{ name: 'dns', port: 5353, servicePort: 53 }, { name: 'dns-udp', port: 5353, servicePort: 53, protocol: 'UDP' }] }],
   ])('still accepts %s', (_what, spec) => {
     expect(specOf(spec)).toBeDefined();

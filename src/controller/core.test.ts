@@ -8,7 +8,7 @@ import { revisionOf } from '../render/index.js';
 import { renderControllerRevision, revisionOfSpec } from '../render/revision.js';
 import { microservice } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
-import { planReconcile, type ReconcilePlan, type World } from './core.js';
+import { planReconcile, type ReconcilePlan, revisionWrites, type World } from './core.js';
 import type { MeasurementResult } from '../rollout/analysisTypes.js';
 import type { TemplateLookup } from '../rollout/analysisRefs.js';
 
@@ -199,5 +199,123 @@ describe('planReconcile with analysis', () => {
     const { world, plan } = atAnalysis(analysisSpec('registry.example/orders:2', { templateRefs: [{ name: 'http', kind: 'ClusterAnalysisTemplate' }] }), templates);
     expect(plan.measurements.map((m) => m.metric.name)).toEqual(['error-rate']);
     expect((plan.finish([]).status ?? world.ms.status)?.conditions?.find((c) => c.type === 'Stalled')?.status ?? 'False').toBe('False');
+  });
+});
+
+// ---- a revision whose own objects the API server refused: no pods, no promotion, and why
+
+/** What the API server said to a ConfigMap over its size limit, as refusalOf words it. */
+const tooLarge = (o: KubeObject) => ({ reason: 'ApplyFailed', message: `spec.config.data: Too long: may not be more than 1048576 bytes (the API server refused ${o.kind} ${o.metadata.name})` });
+
+/**
+ * One reconcile as the shell runs it: the revision's own objects first, those `refuses` picks
+ * refused; the plan given what they ran into; then its writes, every pod Ready at once.
+ */
+function shellPass(world: World, refuses: (o: KubeObject) => boolean): { world: World; plan: ReconcilePlan; own: KubeObject[] } {
+  const own = revisionWrites(world).flatMap((w) => ('apply' in w ? [w.apply] : []));
+  const refused = own.filter(refuses).map(tooLarge);
+  const plan = planReconcile({ ...world, refused });
+  const accepted = own.filter((o) => !refuses(o)).map((apply) => ({ apply, create: true }));
+  return { world: carryOut(world, { ...plan, writes: [...accepted, ...plan.writes] }), plan, own };
+}
+
+const configured = (image: string, config: string, strategy?: MicroserviceSpecInput['strategy']): MicroserviceSpecInput => ({
+  ...base(image), config: { data: { BLOB: config } }, ...(strategy ? { strategy } : {}),
+});
+const isHuge = (o: KubeObject) => o.kind === 'ConfigMap' && (o.data as Record<string, string>).BLOB === 'huge';
+const withAction = (w: World, action: string): World => ({ ...w, ms: { ...w.ms, metadata: { ...w.ms.metadata, annotations: { [ANNOTATION_ACTION]: action } } } });
+const slotWrites = (plan: ReconcilePlan) => plan.writes.filter((w) => ('apply' in w && w.apply.kind === 'Deployment') || 'resize' in w);
+
+describe('planReconcile: a revision whose own objects were refused', () => {
+  it('writes the revision\'s ControllerRevision and ConfigMap first, and leaves them to the shell once it has', () => {
+    const world = settled(configured('a:1', 'small'));
+    const next = { ...world, ms: { ...microservice(configured('a:2', 'other')), status: world.ms.status } as MicroserviceObject };
+    const own = revisionWrites(next).map((w) => ('apply' in w ? `${w.apply.kind}` : ''));
+    expect(own).toEqual(['ControllerRevision', 'ConfigMap']);
+    const alone = planReconcile(next).writes.map((w) => ('apply' in w ? w.apply.kind : 'resize' in w ? 'resize' : 'delete'));
+    expect(alone.slice(0, 2)).toEqual(['ControllerRevision', 'ConfigMap']);
+    const after = planReconcile({ ...next, refused: [] }).writes;
+    expect(after.some((w) => 'apply' in w && (w.apply.kind === 'ConfigMap' || w.apply.kind === 'ControllerRevision'))).toBe(false);
+    expect(revisionWrites(world)).toEqual([]); // all in place: nothing to write first
+  });
+
+  it.each<[string, MicroserviceSpecInput['strategy']]>([
+    ['canary', undefined],
+    ['blue-green', { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 0 } }],
+  ])('gives a %s candidate whose ConfigMap was refused no pods, keeps the stable slot whole, and says why', (_what, strategy) => {
+    let world = settled(configured('a:1', 'small', strategy));
+    const stable = world.ms.status!.stableRevision!;
+    world = { ...world, ms: { ...microservice(configured('a:1', 'huge', strategy)), status: world.ms.status } as MicroserviceObject };
+    const candidate = revisionOf(microservice(configured('a:1', 'huge', strategy)));
+    for (let i = 0; i < 4; i++) {
+      const pass = shellPass(world, isHuge);
+      expect(pass.own.map((o) => o.kind)).toContain('ConfigMap');
+      // No write runs the candidate, or sizes the candidate slot up.
+      for (const w of slotWrites(pass.plan)) {
+        if ('apply' in w) expect(templateRevision(w.apply)).not.toBe(candidate);
+        else if ('resize' in w) expect(w.resize.replicas).toBe(0);
+      }
+      world = pass.world;
+    }
+    expect(deployment(world, 'green')).toBeUndefined();
+    expect(templateRevision(deployment(world, 'blue'))).toBe(stable);
+    expect((deployment(world, 'blue')!.spec as { replicas: number }).replicas).toBe(2);
+    const status = world.ms.status!;
+    expect(status).toMatchObject({ stableRevision: stable, desiredRevision: candidate, phase: 'Degraded' });
+    const stalled = status.conditions!.find((c) => c.type === 'Stalled')!;
+    expect(stalled).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(stalled.message).toMatch(/^spec\.config\.data: Too long: may not be more than 1048576 bytes \(the API server refused ConfigMap orders-config-[0-9a-f]+\)$/);
+    expect(status.rollout?.message).toBe(`revision ${candidate} gets no pods: ${stalled.message}`);
+  });
+
+  it.each(['promote', 'promote-full'])('refuses %s of it, with the reason', (action) => {
+    let world = settled(configured('a:1', 'small', { type: 'Canary', canary: { steps: [{ pause: {} }, { setWeight: 50 }] } }));
+    world = { ...world, ms: { ...microservice(configured('a:1', 'huge', { type: 'Canary', canary: { steps: [{ pause: {} }, { setWeight: 50 }] } })), status: world.ms.status } as MicroserviceObject };
+    for (let i = 0; i < 2; i++) world = shellPass(world, isHuge).world;
+    const { world: after } = shellPass(withAction(world, `${action}:p1`), isHuge);
+    const last = after.ms.status!.lastAction!;
+    expect(last).toMatchObject({ action, ok: false });
+    expect(last.message).toMatch(/gets no pods: spec\.config\.data: Too long: .*\(the API server refused ConfigMap orders-config-[0-9a-f]+\); nothing to promote$/);
+    let later = after;
+    for (let i = 0; i < 3; i++) later = shellPass(later, isHuge).world;
+    expect(later.ms.status!.stableRevision).toBe(world.ms.status!.stableRevision);
+    expect(deployment(later, 'green')).toBeUndefined();
+  });
+
+  it('goes on once the API server takes them: the candidate then gets its pods', () => {
+    let world = settled(configured('a:1', 'small'));
+    world = { ...world, ms: { ...microservice(configured('a:1', 'huge')), status: world.ms.status } as MicroserviceObject };
+    for (let i = 0; i < 2; i++) world = shellPass(world, isHuge).world;
+    for (let i = 0; i < 3; i++) world = shellPass(world, () => false).world;
+    expect(templateRevision(deployment(world, 'green'))).toBe(revisionOf(microservice(configured('a:1', 'huge'))));
+    expect(world.ms.status!.conditions!.find((c) => c.type === 'Stalled')!.status).toBe('False');
+  });
+
+  it('creates no Deployment for a first revision refused so, and keeps a RollingUpdate\'s slot on what it runs', () => {
+    const first = { ms: microservice(configured('a:1', 'huge')) as MicroserviceObject, owned: [], pods: [], now: T0 } as World;
+    let w = first;
+    for (let i = 0; i < 3; i++) w = shellPass(w, isHuge).world;
+    expect(w.owned.filter((o) => o.kind === 'Deployment')).toEqual([]);
+    expect(w.ms.status!.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+
+    const rolling = { type: 'RollingUpdate' as const };
+    let world = settled(configured('a:1', 'small', rolling));
+    const stable = world.ms.status!.stableRevision!;
+    world = { ...world, ms: { ...microservice(configured('a:2', 'huge', rolling)), status: world.ms.status } as MicroserviceObject };
+    for (let i = 0; i < 3; i++) {
+      const pass = shellPass(world, isHuge);
+      for (const w2 of slotWrites(pass.plan)) if ('apply' in w2) expect(templateRevision(w2.apply)).toBe(stable);
+      world = pass.world;
+    }
+    expect(templateRevision(deployment(world, 'blue'))).toBe(stable);
+    expect(world.ms.status).toMatchObject({ stableRevision: stable, phase: 'Degraded' });
+  });
+
+  it('treats a refused ControllerRevision as it does a refused ConfigMap', () => {
+    let world = settled(configured('a:1', 'small'));
+    world = { ...world, ms: { ...microservice(configured('a:2', 'small')), status: world.ms.status } as MicroserviceObject };
+    for (let i = 0; i < 3; i++) world = shellPass(world, (o) => o.kind === 'ControllerRevision').world;
+    expect(deployment(world, 'green')).toBeUndefined();
+    expect(world.ms.status!.rollout?.message).toMatch(/gets no pods: .*refused ControllerRevision orders-/);
   });
 });

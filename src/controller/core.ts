@@ -1,12 +1,12 @@
 // The pure part of one reconcile: the observed world and the time in, the writes in order, the
 // status and the events out. The Reconciler (I/O) and the simulated cluster of the model tests
 // both run this very function, so the tests exercise what runs in production.
-import type { KubeEvent, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
+import type { KubeEvent, Microservice, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
 import { ANNOTATION_ACTION, deploymentName, formatAction, LABEL_SLOT, parseAction, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
-import { render, revisionOf } from '../render/index.js';
-import { planHistory } from '../render/revision.js';
+import { render, renderRevisionConfig, revisionOf } from '../render/index.js';
+import { planHistory, revisionOfSpec } from '../render/revision.js';
 import { reaches } from '../render/network.js';
 import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
@@ -33,6 +33,13 @@ export interface World {
   templates?: TemplateLookup;
   /** Measurements that came back since the last reconcile (src/analysis/runner.ts). */
   measurements?: readonly MeasurementResult[];
+  /**
+   * What the spec's revision's own objects (`revisionWrites`: its ControllerRevision, its
+   * ConfigMap) ran into when the shell wrote them ahead of everything else: empty when all went
+   * in. A revision any of whose own objects was refused gets no pods and cannot be promoted.
+   * Unset: they are among the plan's writes, first (the core run on its own, in tests).
+   */
+  refused?: readonly Problem[];
 }
 
 export type Event = KubeEvent;
@@ -47,7 +54,10 @@ export type Write =
 
 export interface ReconcilePlan {
   writes: Write[];
-  /** Status, events and when to come back, given the problems the writes ran into; status undefined when unchanged. */
+  /**
+   * Status, events and when to come back, given the problems the writes ran into (World.refused
+   * counts too); status undefined when unchanged.
+   */
   finish(problems: Problem[]): Finished;
   /** The action annotation's value acted on: the shell clears it only if it still holds it. */
   clearAction?: string;
@@ -80,6 +90,33 @@ const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
+/**
+ * The spec's revision's own objects that are not in place yet: the ControllerRevision that keeps
+ * it and its ConfigMap. The shell writes them before anything else and hands what they ran into
+ * to `planReconcile` (World.refused): pods of a revision whose ConfigMap the API server refused
+ * would read a ConfigMap that does not exist, so the engine gives that revision none. Nothing
+ * while the Microservice is blocked (an invalid spec, no Gateway API), as nothing else is written.
+ */
+export function revisionWrites(world: World): Write[] {
+  const valid = validateMicroservice(world.ms);
+  if (!valid.ok || (wantsRoute(valid.value) && world.gatewayAPI === false)) return [];
+  return writesFor(ownObjects(valid.value, world.owned), new Map(world.owned.map((o) => [id(o), o])));
+}
+
+/** The spec's revision's own objects: the ControllerRevision that keeps it (when none does yet) and its ConfigMap (when it has config). */
+function ownObjects(ms: Microservice, owned: readonly KubeObject[]): KubeObject[] {
+  const { create } = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), new Set(), ms.spec.revisionHistoryLimit);
+  return [create, renderRevisionConfig(ms, revisionOfSpec(ms))].filter((o) => o !== undefined);
+}
+
+/** The applies that bring `objects` about: those not already held by what is observed. */
+function writesFor(objects: readonly KubeObject[], mine: ReadonlyMap<string, KubeObject>): Write[] {
+  return objects.flatMap((o) => {
+    const current = mine.get(id(o));
+    return current && upToDate(current, o) ? [] : [{ apply: o, create: !current }];
+  });
+}
+
 export function planReconcile(world: World): ReconcilePlan {
   const { ms: obj, owned, pods, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
@@ -102,6 +139,9 @@ export function planReconcile(world: World): ReconcilePlan {
     return { ...blocked(obj, answered.status, answered.events), ...actionPlan };
   }
   const mine = new Map(owned.map((o) => [id(o), o]));
+  const own = ownObjects(ms, owned);
+  const ownIds = new Set(own.map(id));
+  const refused = world.refused?.[0];
   const observed: ObservedSlots = {};
   for (const slot of SLOTS) {
     const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
@@ -115,25 +155,25 @@ export function planReconcile(world: World): ReconcilePlan {
   const analysis = { metrics: resolved.metrics, results: world.measurements ?? [], ...(resolved.unresolved ? { unresolved: resolved.unresolved } : {}) };
   const stablePorts = history.kept.get(ms.status?.stableRevision ?? '')?.ports;
   const reachable = !stablePorts || reaches(stablePorts, history.kept.get(desiredRevision)?.ports ?? []);
-  const decision = decide({ ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis, reachable, route });
+  const decision = decide({
+    ms, observed, desiredRevision, now, action, servedSlot, kept: new Set(history.kept.keys()), analysis, reachable, route, ...(refused ? { refused } : {}),
+  });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
   // The revision is kept before any slot runs it.
   if (history.create) rendered.objects.unshift(history.create);
 
-  const writes: Write[] = [];
+  // The revision's own objects first (or already written by the shell): a slot runs it only once they are in.
+  const writes: Write[] = world.refused === undefined ? writesFor(own, mine) : [];
   for (const w of writeOrder(rendered, observed)) {
     if ('resize' in w) writes.push({ resize: { name: deploymentName(name, w.resize.slot), replicas: w.resize.replicas } });
-    else {
-      const current = mine.get(id(w.apply));
-      if (!current || !upToDate(current, w.apply)) writes.push({ apply: w.apply, create: !current });
-    }
+    else if (!ownIds.has(id(w.apply))) writes.push(...writesFor([w.apply], mine));
   }
   // Unwanted objects go; slot Deployments stay (the idle one is the rollback target), and so do
   // the ConfigMaps they use. Stale ConfigMaps go only once the rollout is done: pods of the old
   // revision may still read them.
   const done = converged(ms, desiredRevision, activeSlot, observed);
-  const wanted = new Set([...rendered.objects.map(id), ...[...history.kept.keys()].map((r) => `ControllerRevision/${revisionName(name, r)}`)]);
+  const wanted = new Set([...rendered.objects.map(id), ...ownIds, ...[...history.kept.keys()].map((r) => `ControllerRevision/${revisionName(name, r)}`)]);
   for (const r of rendered.resize) {
     const dep = mine.get(`Deployment/${deploymentName(name, r.slot)}`);
     for (const cm of dep ? configMapsReferenced(dep) : []) wanted.add(`ConfigMap/${cm}`);
@@ -146,13 +186,15 @@ export function planReconcile(world: World): ReconcilePlan {
   return {
     writes,
     finish: (problems) => {
-      // A template that is missing or invalid stalls the Microservice as a refused write does.
-      const refused = [...problems, ...resolved.problems];
-      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, refused);
+      // The own objects' refusals first (the shell wrote them first); a template that is missing
+      // or invalid stalls the Microservice as a refused write does.
+      const met = [...(world.refused ?? []), ...problems];
+      const all = [...met, ...resolved.problems];
+      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
       const written = changed(ms.status, status);
-      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, problems.length > 0 ? AFTER_PROBLEM_MS : Infinity);
+      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {
-        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || refused.length > 0,
+        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
       };
     },

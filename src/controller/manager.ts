@@ -83,7 +83,7 @@ export class Manager {
       },
     });
     this.microservices.on((event, obj, old) => {
-      if (event === 'delete') { this.queue.forget(keyOf(obj)); this.analysis.forget(keyOf(obj)); }
+      if (event === 'delete') { this.queue.forget(keyOf(obj)); this.analysis.forget(keyOf(obj)); this.reconciler.forget(keyOf(obj)); }
       else if (!old || !wiring.ignoreUpdate(old, obj)) this.queue.add(keyOf(obj));
     });
     for (const w of wiring.watches) this.route(w, this.children.get(w.resource)!);
@@ -187,7 +187,8 @@ export class Manager {
     this.metrics.reconciles.inc({ result: outcome.result });
     this.metrics.writes.inc(outcome.writes);
     for (const m of outcome.measured ?? []) this.metrics.analysisMeasurements.inc({ result: m.phase });
-    this.log.info({ key, result: outcome.result, writes: outcome.writes, durationMs: Date.now() - started }, 'reconciled');
+    // Gone (deleted, or its namespace is): nothing was done, nothing to tell at info.
+    this.log[outcome.result === 'gone' ? 'debug' : 'info']({ key, result: outcome.result, writes: outcome.writes, durationMs: Date.now() - started }, 'reconciled');
     return { requeueAfterMs };
   }
 

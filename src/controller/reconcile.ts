@@ -3,12 +3,12 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
-import { refusalOf } from '../kube/refusal.js';
+import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
 import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
-import { planReconcile, type ReconcilePlan, type Write } from './core.js';
+import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
 import type { AnalysisRunner } from '../analysis/runner.js';
 import type { TemplateLookup } from '../rollout/analysisRefs.js';
 
@@ -35,14 +35,48 @@ export interface ReconcilerContext {
   analysis?: AnalysisShell;
 }
 
+export type Reconciled = { outcome: ReconcileOutcome; requeueAfterMs?: number };
+
 export class Reconciler {
+  /**
+   * Microservices (key -> uid) in a namespace the API server said is being deleted: it creates
+   * nothing there any more, so nothing more is tried for them; they go with their namespace.
+   */
+  private readonly terminating = new Map<string, string>();
+
   constructor(private readonly ctx: ReconcilerContext) {}
 
-  async reconcile(key: string): Promise<{ outcome: ReconcileOutcome; requeueAfterMs?: number }> {
+  /**
+   * A Microservice being deleted, or in a namespace being deleted, is no error and gets no
+   * write: nothing to do, nothing to retry ('gone'). Anything else that fails is thrown, for a
+   * retry with backoff.
+   */
+  async reconcile(key: string): Promise<Reconciled> {
+    const [namespace = '', name = ''] = key.split('/');
+    const ms = this.ctx.microservices.get(namespace, name) as MicroserviceObject | undefined;
+    if (!ms) this.terminating.delete(key);
+    if (!ms || ms.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
+    if (this.terminating.get(key) === ms.metadata.uid) return { outcome: { result: 'gone', writes: 0 } };
+    const done = { writes: 0 };
+    try {
+      return await this.run(key, ms, done);
+    } catch (err) {
+      if (!namespaceTerminating(err)) throw err;
+      this.terminating.set(key, ms.metadata.uid ?? '');
+      this.ctx.log.debug({ key }, 'namespace is being deleted: nothing more is created there; not reconciled');
+      return { outcome: { result: 'gone', writes: done.writes } };
+    }
+  }
+
+  /** Forgets what it knew of a Microservice that was deleted. */
+  forget(key: string): void {
+    this.terminating.delete(key);
+  }
+
+  /** One reconcile of `ms`; `done.writes` counts the writes made so far, should one throw. */
+  private async run(key: string, ms: MicroserviceObject, done: { writes: number }): Promise<Reconciled> {
     const { kube, microservices, children, analysis, clock = () => new Date() } = this.ctx;
     const [namespace = '', name = ''] = key.split('/');
-    const ms = microservices.get(namespace, name) as MicroserviceObject | undefined;
-    if (!ms || ms.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const world = {
@@ -58,33 +92,43 @@ export class Reconciler {
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
     };
-    const plan = planReconcile(world);
+    // The revision's own objects first (its ControllerRevision, its ConfigMap): what the API
+    // server made of them decides whether the revision may have pods at all.
+    const refused: Problem[] = [];
+    for (const write of revisionWrites(world)) {
+      const result = await this.carryOut(namespace, write, ownedBy);
+      if (result === 'written') done.writes++;
+      else if (result) refused.push(result);
+    }
+    const plan = planReconcile({ ...world, refused });
 
-    let writes = 0;
     const problems: Problem[] = [];
     for (const write of plan.writes) {
       const result = await this.carryOut(namespace, write, ownedBy);
-      if (result === 'written') writes++;
+      if (result === 'written') done.writes++;
       else if (result) problems.push(result);
     }
     const { status, events, stalled, requeueAfterMs } = plan.finish(problems);
     if (status) {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
-      writes++;
+      done.writes++;
       for (const e of events) {
-        await kube.event(ms, e.type, e.reason, e.message, world.now).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not record event'));
+        await kube.event(ms, e.type, e.reason, e.message, world.now).catch((err: unknown) => {
+          if (namespaceTerminating(err)) this.ctx.log.debug({ key }, 'namespace is being deleted: event not recorded');
+          else this.ctx.log.warn({ err: String(err) }, 'could not record event');
+        });
       }
     }
     if (plan.clearAction !== undefined) {
       // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
       // Only the value acted on: a newer action written meanwhile stays, and runs next.
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.clearAction);
-      writes++;
+      done.writes++;
     }
     if (plan.nameAction) {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.nameAction.from, plan.nameAction.to);
-      writes++;
+      done.writes++;
     }
     if (analysis) {
       // The results offered are in status now (or were stale): the inbox lets them go. The
@@ -92,8 +136,8 @@ export class Reconciler {
       analysis.runner.ack(key, world.measurements);
       analysis.runner.take(key, plan.measurements);
     }
-    const result = stalled ? 'stalled' : writes > 0 ? 'updated' : 'unchanged';
-    return { outcome: { result, writes, ...(plan.measured.length > 0 ? { measured: plan.measured } : {}) }, requeueAfterMs };
+    const result = stalled ? 'stalled' : done.writes > 0 ? 'updated' : 'unchanged';
+    return { outcome: { result, writes: done.writes, ...(plan.measured.length > 0 ? { measured: plan.measured } : {}) }, requeueAfterMs };
   }
 
   /**
@@ -123,7 +167,9 @@ export class Reconciler {
       }
     }
     try {
-      children.get(resource)?.remember(await kube.apply(desired));
+      // Applied first, then remembered: `cache?.remember(await ...)` would skip the apply itself when no cache holds the kind.
+      const applied = await kube.apply(desired);
+      children.get(resource)?.remember(applied);
       return 'written';
     } catch (err) {
       // Refused for good (a person must fix the spec): Stalled with the Microservice's field named.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, toApiError } from './client.js';
 import { type KubeObject } from './object.js';
-import { refusalOf, rewritePaths } from './refusal.js';
+import { namespaceTerminating, refusalOf, rewritePaths } from './refusal.js';
 
 const meta = (name: string) => ({ name, namespace: 'shop' });
 
@@ -148,5 +148,26 @@ describe('rewritePaths', () => {
     ['a message that names no path', 'a message that names no path'],
   ])('%s', (text, expected) => {
     expect(rewritePaths(text, deployment)).toBe(expected);
+  });
+});
+
+describe('namespaceTerminating', () => {
+  /** What the API server (v1.36) answers to a create in a namespace being deleted. */
+  const terminating = status(403, 'Forbidden', 'configmaps "orders-config-87a077fdac" is forbidden: unable to create new content in namespace shop because it is being terminated',
+    [{ reason: 'NamespaceTerminating', message: 'namespace shop is being terminated', field: 'metadata.namespace' }]);
+
+  it('knows a namespace being deleted, by its cause or, without one, by its message', () => {
+    expect(namespaceTerminating(terminating)).toBe(true);
+    expect(namespaceTerminating(status(403, 'Forbidden', 'unable to create new content in namespace shop because it is being terminated'))).toBe(true);
+  });
+
+  it.each<[string, unknown]>([
+    ['RBAC saying no (403)', status(403, 'Forbidden', 'deployments.apps "orders-blue" is forbidden: User "system:serviceaccount:x:y" cannot patch resource "deployments"')],
+    ['a quota (403)', status(403, 'Forbidden', 'exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10')],
+    ['a refusal (422)', invalid('ConfigMap "orders-config-87a077fdac"', ['[]', 'Too long: may not be more than 1048576 bytes'])],
+    ['not found (404)', status(404, 'NotFound', 'namespaces "shop" not found')],
+    ['something that is not an API error', new Error('unable to create new content in namespace shop because it is being terminated')],
+  ])('is not fooled by %s', (_what, err) => {
+    expect(namespaceTerminating(err)).toBe(false);
   });
 });

@@ -28,6 +28,16 @@ export function refusalOf(err: unknown, desired: KubeObject): Refusal | undefine
   return { reason: 'ApplyFailed', message: `${explained} (the API server refused ${desired.kind} ${desired.metadata.name})` };
 }
 
+/**
+ * The namespace is being deleted: the API server creates nothing in it any more (403 Forbidden
+ * with the cause NamespaceTerminating), and never will again. Not a refusal and not an error:
+ * whatever was to be reconciled there is going away with it.
+ */
+export function namespaceTerminating(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.status !== 403) return false;
+  return err.causes.some((c) => c.reason === 'NamespaceTerminating') || /because it is being terminated/.test(err.message);
+}
+
 function explain(message: string, causes: readonly StatusCause[], desired: KubeObject): string {
   const fielded = causes.filter((c) => c.field && c.message);
   if (fielded.length > 0) {

@@ -50,6 +50,12 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
 }
 
+/** A revision's ConfigMap as render() renders it, or undefined when the revision has no config. */
+export function renderRevisionConfig(ms: Microservice, rev: Revision): KubeObject | undefined {
+  const cm = renderConfigMap(ms, rev.config);
+  return cm && stamped(cm);
+}
+
 /** The Gateway API route with spec.traffic.gateway, else the Service selector. */
 export function routerFor(ms: Microservice): TrafficRouter {
   return ms.spec.traffic?.gateway ? gatewayRouter : serviceRouter;

@@ -11,9 +11,10 @@ export type Action = (typeof ACTIONS)[number];
 /**
  * Carries out an action once, recording what came of it. Refusals are plain sentences.
  * `allowed` narrows the actions a strategy takes; `promotable` says whether the rollout waits
- * where a promote goes on (the strategy judges it from its own steps and pods).
+ * where a promote goes on (the strategy judges it from its own steps and pods); `unrunnable`, why
+ * the revision cannot be promoted at all, by either promote (its own objects were refused).
  */
-export function takeAction(ctx: Ctx, { allowed = ACTIONS, promotable = 'is not paused' }: { allowed?: readonly Action[]; promotable?: true | string } = {}): Action | undefined {
+export function takeAction(ctx: Ctx, { allowed = ACTIONS, promotable = 'is not paused', unrunnable }: { allowed?: readonly Action[]; promotable?: true | string; unrunnable?: string } = {}): Action | undefined {
   const { action, prev, now, ms, decision: d } = ctx;
   if (!action || action.id === prev.lastAction?.id) return undefined;
   const name = ms.metadata.name;
@@ -84,6 +85,7 @@ export function takeAction(ctx: Ctx, { allowed = ACTIONS, promotable = 'is not p
     case 'promote':
     case 'promote-full': {
       if (!rolling) { reply(false, `${name} has no rollout in progress; nothing to promote`); return undefined; }
+      if (unrunnable) { reply(false, `${unrunnable}; nothing to promote`); return undefined; }
       if (act === 'promote' && promotable !== true) { reply(false, `${name} ${promotable}; nothing to promote`); return undefined; }
       const switching = ms.spec.strategy.type === 'BlueGreen';
       reply(true, switching ? `promoting revision ${ctx.desiredRevision}: the Service switches once it has ${ctx.total} Ready pods`

@@ -16,6 +16,9 @@ import type { GatingAnalysis } from '../api/analysis.js';
 const gate = (ctx: Ctx, id: 'prePromotion' | 'postPromotion', a: GatingAnalysis) =>
   runAnalysis(ctx, 'step', { id, metrics: a.metrics, duration: a.duration, count: a.count, gating: true });
 
+/** Blue-green's steps: the preview, the promotion, and the post-promotion analysis when there is one. */
+export const blueGreenSteps = (ctx: Ctx): number => (ctx.ms.spec.strategy.blueGreen?.postPromotionAnalysis ? 2 : 1);
+
 const previewSize = (ctx: Ctx) => Math.min(ctx.total, ctx.ms.spec.strategy.blueGreen?.previewReplicas ?? ctx.total);
 
 /** Before the switch, with the preview's pods of its own revision Ready; else why not. */
@@ -37,7 +40,7 @@ function ready(ctx: Ctx, size: number): boolean {
 export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   const { decision: d, ms, now, total } = ctx;
   const bg: NonNullable<typeof ms.spec.strategy.blueGreen> = ms.spec.strategy.blueGreen ?? { scaleDownDelaySeconds: 30 };
-  const steps = bg.postPromotionAnalysis ? 2 : 1;
+  const steps = blueGreenSteps(ctx);
   const opened = openRollout(ctx, steps);
   if ('plan' in opened) return opened;
   const { r, active, cand, candObs, candReady, held } = opened;

@@ -10,6 +10,9 @@ import type { RunSpec } from './analysisTypes.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 
+/** The canary's number of steps (the rollout status counts them). */
+export const canarySteps = (ctx: Ctx): number => ctx.ms.spec.strategy.canary?.steps.length ?? 0;
+
 /** At a step a promote goes past, with the candidate serving that step's weight; else why not. */
 export function canaryPromotable(ctx: Ctx): true | string {
   const steps = ctx.ms.spec.strategy.canary?.steps ?? [];

@@ -10,9 +10,9 @@
 import type { Microservice, MicroserviceStatus } from '../api/schema.js';
 import { otherSlot, SLOTS } from '../api/names.js';
 import { type Action, takeAction } from './actions.js';
-import { blueGreen, blueGreenPromotable } from './blueGreen.js';
-import { canary, canaryPromotable } from './canary.js';
-import { aborted, steady } from './moves.js';
+import { blueGreen, blueGreenPromotable, blueGreenSteps } from './blueGreen.js';
+import { canary, canaryPromotable, canarySteps } from './canary.js';
+import { aborted, refusedRollout, steady, unrunnable } from './moves.js';
 import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
@@ -22,10 +22,10 @@ import { resolveLimits } from './weights.js';
 export { ACTIONS, type Action } from './actions.js';
 export type { Decision, EngineInput, LastAction, RolloutStatus } from './types.js';
 
-type Strategy = { run: (ctx: Ctx, act: Action | undefined) => Decision; promotable: (ctx: Ctx) => true | string };
+type Strategy = { run: (ctx: Ctx, act: Action | undefined) => Decision; promotable: (ctx: Ctx) => true | string; steps: (ctx: Ctx) => number };
 const STRATEGIES: Record<'Canary' | 'BlueGreen', Strategy> = {
-  Canary: { run: canary, promotable: canaryPromotable },
-  BlueGreen: { run: blueGreen, promotable: blueGreenPromotable },
+  Canary: { run: canary, promotable: canaryPromotable, steps: canarySteps },
+  BlueGreen: { run: blueGreen, promotable: blueGreenPromotable, steps: blueGreenSteps },
 };
 
 export function decide(input: EngineInput): Decision {
@@ -34,10 +34,11 @@ export function decide(input: EngineInput): Decision {
   const type = ms.spec.strategy.type;
   if (!ctx.prev.stableRevision || type === 'RollingUpdate') return finish(ctx, rollingUpdate(ctx));
   const strategy = STRATEGIES[type];
-  const act = takeAction(ctx, { promotable: strategy.promotable(ctx) });
+  const act = takeAction(ctx, { promotable: strategy.promotable(ctx), ...(input.refused ? { unrunnable: unrunnable(ctx, input.refused) } : {}) });
   const stable = ctx.decision.stableRevision;
   if (input.desiredRevision === stable) return finish(ctx, steady(ctx));
   if (ctx.rollout.abortedRevision === input.desiredRevision) return finish(ctx, aborted(ctx));
+  if (input.refused) return finish(ctx, refusedRollout(ctx, strategy.steps(ctx), unrunnable(ctx, input.refused)));
   return finish(ctx, strategy.run(ctx, act));
 }
 

@@ -3,7 +3,7 @@
 // and the small sentences and clocks they have in common.
 import { otherSlot } from '../api/names.js';
 import type { Slot } from '../api/schema.js';
-import type { Ctx, Decision, ObservedSlot, RolloutStatus, SlotPlan } from './types.js';
+import type { Ctx, Decision, ObservedSlot, Problem, RolloutStatus, SlotPlan } from './types.js';
 import { weightAt } from './steps.js';
 
 /** Why a rollout holds, when spec.paused or `kubectl coxswain pause` holds it. */
@@ -133,6 +133,29 @@ export function aborted(ctx: Ctx): Decision {
     abortedRevision: ctx.desiredRevision, message: ctx.rollout.message, paused: ctx.rollout.paused, previousRevision: ctx.rollout.previousRevision,
     ...(byAnalysis ? { analysis } : {}),
   });
+  return d;
+}
+
+/** Why the desired revision cannot run: one of its own objects was refused (the problem names it, in the API server's words). */
+export function unrunnable(ctx: Ctx, refused: Problem): string {
+  return `revision ${ctx.desiredRevision} gets no pods: ${refused.message}`;
+}
+
+/**
+ * The spec's revision cannot run: the API server refused one of its own objects (its ConfigMap,
+ * its ControllerRevision), so its pods would read a ConfigMap that is not there, or could not be
+ * rebuilt. It gets no pods: the stable slot serves it all, the candidate slot drains as it does
+ * after an abort, and the rollout holds where it is, to go on once the objects are in (the spec
+ * changed, a policy relented). `why` is the status' message.
+ */
+export function refusedRollout(ctx: Ctx, steps: number, why: string): Decision {
+  const d = ctx.decision;
+  beginRollout(ctx, steps);
+  settle(ctx);
+  ctx.rollout.weight = 0;
+  ctx.rollout.message = why;
+  d.inProgress = true;
+  d.rollout = compactRollout(ctx.rollout);
   return d;
 }
 

@@ -142,6 +142,12 @@ export interface EngineInput {
   route?: ObservedRoute;
   /** The metrics analyses may use, and the measurements that came back since the last pass. */
   analysis?: AnalysisInput;
+  /**
+   * The API server refused one of the desired revision's own objects (its ConfigMap, its
+   * ControllerRevision), and why: a revision that is not stable yet gets no pods and cannot be
+   * promoted while it is so. Unset: they are in place.
+   */
+  refused?: Problem;
 }
 
 export interface Decision {

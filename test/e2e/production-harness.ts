@@ -95,6 +95,12 @@ export async function http(url: string): Promise<{ status: number; body: string 
   }
 }
 
+/** The value of one series (`name{labels}`, exactly as exposed) in Prometheus text, or undefined when it is not there. */
+export function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
 export interface RunningOptions extends Omit<OperatorProcessOptions, 'listen'> {}
 
 /** The operator as a child process with its health server on a free loopback port. */

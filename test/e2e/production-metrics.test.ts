@@ -3,16 +3,11 @@
 // resources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, PACKAGE_VERSION } from './harness.js';
-import { RunningOperator } from './production-harness.js';
+import { RunningOperator, sample } from './production-harness.js';
 
 let ns: string;
 let op: RunningOperator;
 const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
-
-const sample = (text: string, series: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
 
 beforeAll(async () => {
   await installCRD();

@@ -21,7 +21,7 @@ import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
-import { EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
+import { DENIED, EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type J = any;
@@ -99,6 +99,7 @@ type Move =
   | { kind: 'image'; tag: string }
   | { kind: 'revert'; back: number }
   | { kind: 'config'; value?: string }
+  | { kind: 'refusedConfig'; which: keyof typeof DENIED }
   | { kind: 'port'; name: string; number: number }
   | { kind: 'metrics'; on: boolean }
   | { kind: 'scale'; replicas: number }
@@ -117,6 +118,7 @@ function describeMove(m: Move): string {
     case 'image': return `image ${m.tag}`;
     case 'revert': return `git revert: image as ${m.back} change(s) ago`;
     case 'config': return m.value ? `config LOG_LEVEL=${m.value}` : 'config removed';
+    case 'refusedConfig': return `config LOG_LEVEL=${DENIED[m.which]}, which the API server refuses in a ${m.which}`;
     case 'port': return `port renamed/renumbered to ${m.name}:${m.number}`;
     case 'metrics': return m.on ? 'port metrics:9100 added' : 'port metrics removed';
     case 'scale': return `scale to ${m.replicas}`;
@@ -168,6 +170,7 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   image: { weight: 5, arbitrary: arbTag.map((tag): Move => ({ kind: 'image', tag })) },
   revert: { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((back): Move => ({ kind: 'revert', back })) },
   config: { weight: 1, arbitrary: fc.constantFrom(undefined, 'debug', 'info').map((value): Move => (value ? { kind: 'config', value } : { kind: 'config' })) },
+  refusedConfig: { weight: 1, arbitrary: fc.constantFrom<keyof typeof DENIED>('ConfigMap', 'ControllerRevision').map((which): Move => ({ kind: 'refusedConfig', which })) },
   port: { weight: 1, arbitrary: fc.record({ name: fc.constantFrom('http', 'web'), number: fc.constantFrom(8080, 9090) }).map((p): Move => ({ kind: 'port', ...p })) },
   metrics: { weight: 1, arbitrary: fc.boolean().map((on): Move => ({ kind: 'metrics', on })) },
   scale: { weight: 2, arbitrary: fc.integer({ min: 1, max: 6 }).map((replicas): Move => ({ kind: 'scale', replicas })) },
@@ -230,7 +233,9 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   waiting for promotion its own weight, a blue-green preview reported ready its preview size,
 //   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
 // - paused: the revisions allowed are those with pods, the one rolling out and the stable one
-//   when the pause began (spec.paused, or status.rollout.paused after the action).
+//   when the pause began (spec.paused, or status.rollout.paused after the action); "rolling out"
+//   is what status said or what the spec asked for the instant before (a revision applied just
+//   before the pause may reach the operator first when its watch lags).
 // - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
@@ -256,6 +261,7 @@ export const INVARIANTS = {
   paused: 'while paused, a revision that was not rolling out when the pause began gets no pods',
   liveness: 'with no outside event, requeues alone carry every rollout to its end',
   stableSlot: 'at the end of every reconcile the stable slot holds the stable revision\'s template',
+  refused: 'a revision whose ConfigMap or ControllerRevision the API server refuses gets no pods and never becomes stable',
 } as const;
 export type Invariant = keyof typeof INVARIANTS;
 
@@ -295,6 +301,8 @@ interface Observation {
   stable?: string;
   revisionsWithPods: Set<string>;
   desired?: string;
+  /** The revision the spec asks for at this instant (the operator may not have seen it yet). */
+  specRevision?: string;
   since: Partial<Record<Invariant, number>>;
 }
 
@@ -360,6 +368,8 @@ class Checker {
   private lastActionId?: string;
   /** The revision a promote-full was accepted for: it skips its steps on purpose. */
   private promotedFully?: string;
+  /** Revisions whose config the simulated API server refuses (DENIED): in a ConfigMap or a ControllerRevision. */
+  readonly refused = new Set<string>();
 
   constructor(readonly only: ReadonlySet<Invariant>, readonly book: RevisionBook) {}
 
@@ -392,6 +402,7 @@ class Checker {
       stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
     };
     const desired = revisionOf(ms);
+    obs.specRevision = desired;
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
@@ -470,12 +481,20 @@ class Checker {
       && w.store.list('ReplicaSet').some((rs: J) => rs.spec?.template?.metadata?.labels?.[LABEL_REVISION] === rev);
     if (obs.paused) {
       obs.allowed = prev?.paused && prev.allowed ? prev.allowed
-        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
+        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.specRevision ? [prev.specRevision] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
       const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? '') && !hasReplicaSet(p.metadata.labels?.[LABEL_REVISION] ?? ''));
       if (fresh.length > 0) {
         this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
       }
     }
+
+    // refused: pods of such a revision would read a ConfigMap that is not there (or run a
+    // revision that could not be kept): it gets none, and is never promoted
+    const doomed = pods.filter((p) => this.refused.has(p.metadata.labels?.[LABEL_REVISION] ?? ''));
+    if (doomed.length > 0) {
+      this.fail('refused', `revision ${this.book.name(doomed[0]!.metadata.labels?.[LABEL_REVISION])}, whose own objects the API server refuses, has ${doomed.length} pod(s) (${doomed.filter(podReady).length} Ready)`);
+    }
+    if (stable && this.refused.has(stable)) this.fail('refused', `revision ${this.book.name(stable)}, whose own objects the API server refuses, became stable`);
 
     this.prev = obs;
     this.disrupted = false;
@@ -563,6 +582,9 @@ function content(s: SpecState): { revision: string; image: string; ports: Array<
   return { revision: revisionOf(v.value), image: c.image, ports: (c.ports ?? []).map((p: J) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort })) };
 }
 
+/** The spec's config is one the simulated API server refuses in the revision's own objects. */
+const refusedConfig = (s: SpecState) => Object.values<string>(DENIED).includes(s.config ?? '');
+
 /** With COXSWAIN_MODEL_TRACE: every ReplicaSet's size and Ready pods, after each instant. */
 function rsSizes(w: World, book: RevisionBook): string {
   return `{${w.store.list('ReplicaSet').map((rs: J) => `${rs.metadata.name.replace(`${w.name}-`, '').slice(0, 9)}:${book.name(rs.spec.template.metadata.labels[LABEL_REVISION])}${rs.spec.template.spec.containers[0].image.endsWith(':edited') ? '~edited' : ''} ${rs.status?.readyReplicas ?? 0}/${rs.spec.replicas}`).join(' ')}}`;
@@ -595,6 +617,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
   const learn = (s: SpecState) => {
     const c = content(s);
     book.add(c.revision, { label: labelOf(s), image: c.image, ports: c.ports });
+    if (refusedConfig(s)) checker.refused.add(c.revision);
   };
   let actionId = 0;
   let during = 'the creation';
@@ -625,6 +648,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         }
         case 'config': edit(m.value ? { ...spec, config: m.value } : (({ config: _c, ...rest }) => rest)(spec)); break;
+        case 'refusedConfig': edit({ ...spec, config: DENIED[m.which] }); break;
         case 'port':
           // `<name>` keeps the stable revision's ports until the roll is done: the port breaks
           // against those (two moves that each keep a name or a number can break it), or the spec's.
@@ -748,6 +772,7 @@ describe('the model\'s checks catch what they are about', () => {
     const learn = (s: SpecState) => {
       const c = content(s);
       book.add(c.revision, { label: labelOf(s), image: c.image, ports: c.ports });
+      if (refusedConfig(s)) checker.refused.add(c.revision);
       return c.revision;
     };
     learn(spec);
@@ -836,6 +861,15 @@ describe('the model\'s checks catch what they are about', () => {
     w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
     w.runUntilQuiet(30 * 60_000);
     violates('liveness', () => checker.final(w, true));
+  });
+
+  it('refused: a slot given the template of a revision whose ConfigMap was refused', () => {
+    const { w, learn } = healthy('refused');
+    const doomed = learn({ ...base, config: DENIED.ConfigMap });
+    violates('refused', () => {
+      w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.metadata.labels['coxswain.dev/revision'] = doomed; });
+      w.advance(10_000);
+    });
   });
 
   it('stableSlot: the stable slot edited and left so after a reconcile', () => {

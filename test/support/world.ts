@@ -40,7 +40,7 @@
 import { createHash } from 'node:crypto';
 import type { MicroserviceObject, MicroserviceStatus } from '../../src/api/schema.js';
 import { ANNOTATION_ACTION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../../src/api/names.js';
-import { planReconcile, type Event as CoreEvent, type Write } from '../../src/controller/core.js';
+import { planReconcile, revisionWrites, type Event as CoreEvent, type Write } from '../../src/controller/core.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { onlyStatusChanged } from '../../src/controller/wiring.js';
 import { Freshness } from '../../src/controller/freshness.js';
@@ -207,8 +207,22 @@ function defaultPodSpec(spec: J): void {
   }
 }
 
-/** What the API server refuses (422) that a rendered object could run into. */
+/**
+ * An admission policy of the simulated cluster (a webhook's 400): the config value `deny-configmap`
+ * is refused in a ConfigMap, `deny-revision` in a ControllerRevision, as a config over the API
+ * server's size limit is, whatever the schema let through.
+ */
+export const DENIED = { ConfigMap: 'deny-configmap', ControllerRevision: 'deny-revision' } as const;
+
+function denied(o: J): string | undefined {
+  const values = Object.values<unknown>((o.kind === 'ConfigMap' ? o.data : o.kind === 'ControllerRevision' ? o.data?.config?.data : undefined) ?? {});
+  return values.includes(DENIED[o.kind as keyof typeof DENIED]) ? `admission webhook "policy.example" denied the request: ${o.kind} holds ${DENIED[o.kind as keyof typeof DENIED]}` : undefined;
+}
+
+/** What the API server refuses (422, or a policy's 400) that a rendered object could run into. */
 function refusal(o: J, existing: J | undefined): string | undefined {
+  const policy = denied(o);
+  if (policy) return policy;
   if (o.kind === 'Service') {
     const seen = new Set<string>();
     for (const [i, p] of (o.spec?.ports ?? []).entries()) {
@@ -678,7 +692,7 @@ export class World {
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const cached = [...this.cache.values()];
-    const plan = planReconcile({ ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now) });
+    const world = { ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now) };
     const record: Reconciled = { at: this.now, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
     const spend = () => {
@@ -687,13 +701,25 @@ export class World {
         throw new Crash();
       }
     };
+    // The revision's own objects first; what they ran into is the plan's input.
+    const refused: Problem[] = [];
+    for (const w of revisionWrites(world)) {
+      spend();
+      const result = this.carryOut(w, ownedBy);
+      if (result === 'written') record.writes.push(describeWrite(w));
+      else if (result) refused.push(result);
+    }
+    record.problems.push(...refused);
+    const plan = planReconcile({ ...world, refused });
+    const problems: Problem[] = [];
     for (const w of plan.writes) {
       spend();
       const result = this.carryOut(w, ownedBy);
       if (result === 'written') record.writes.push(describeWrite(w));
-      else if (result) record.problems.push(result);
+      else if (result) problems.push(result);
     }
-    const finished = plan.finish(record.problems);
+    record.problems.push(...problems);
+    const finished = plan.finish(problems);
     const { status, events } = finished;
     // The requeue comes with the finish (it may depend on the writes' problems), or with the plan.
     const requeueAfterMs: number | undefined = (finished as J).requeueAfterMs ?? (plan as J).requeueAfterMs;

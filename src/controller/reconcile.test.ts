@@ -1,0 +1,115 @@
+// The Reconciler, the shell around the pure core, on fake caches and a fake API server: what it
+// does when a namespace is being deleted, and in which order it writes a revision's objects.
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { MicroserviceObject } from '../api/schema.js';
+import { ApiError, toApiError } from '../kube/client.js';
+import type { KubeObject } from '../kube/object.js';
+import { type Kube, type Resource } from '../kube/resources.js';
+import { microservice } from '../../test/support/fixtures.js';
+import { serverLike } from '../../test/support/server.js';
+import type { Cache } from './cache.js';
+import { Reconciler } from './reconcile.js';
+
+const T0 = new Date('2024-05-01T12:00:00.000Z');
+
+/** A cache of a few objects: what the Reconciler reads of one. */
+function cacheOf(objects: KubeObject[] = []): Cache {
+  const held = new Map(objects.map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  return {
+    get: (ns: string, name: string) => held.get(`${ns}/${name}`),
+    owned: () => [...held.values()],
+    remember: (o: KubeObject) => held.set(`${o.metadata.namespace}/${o.metadata.name}`, o),
+  } as unknown as Cache;
+}
+
+/** What the API server answers to a create in a namespace being deleted. */
+const terminating = () => toApiError(403, JSON.stringify({
+  kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 403, reason: 'Forbidden',
+  message: 'configmaps "orders-config-1" is forbidden: unable to create new content in namespace shop because it is being terminated',
+  details: { causes: [{ reason: 'NamespaceTerminating', message: 'namespace shop is being terminated', field: 'metadata.namespace' }] },
+}));
+
+/** An API server that records every request, and answers each write with `answer` (a throw, or the object). */
+function fakeKube(answer: (o: KubeObject) => KubeObject | ApiError = serverLike) {
+  const requests: string[] = [];
+  const write = async (what: string, o: KubeObject) => {
+    requests.push(`${what} ${o.kind}/${o.metadata.name}`);
+    const a = answer(o);
+    if (a instanceof ApiError) throw a;
+    return a;
+  };
+  const kube = {
+    apply: (o: KubeObject) => write('apply', o),
+    get: async (r: Resource, _ns: string, name: string) => { requests.push(`get ${r.kind}/${name}`); return undefined; },
+    resize: async (_ns: string, name: string) => { requests.push(`resize ${name}`); },
+    delete: async (r: Resource, _ns: string, name: string) => { requests.push(`delete ${r.kind}/${name}`); },
+    applyStatus: async (ms: MicroserviceObject, status: unknown) => { requests.push('status'); return { ...ms, status }; },
+    event: async (_ms: MicroserviceObject, _t: string, reason: string) => { requests.push(`event ${reason}`); },
+    removeAnnotation: async () => { requests.push('annotation'); return true; },
+  } as unknown as Kube;
+  return { kube, requests };
+}
+
+const orders = (meta: Record<string, unknown> = {}) => ({
+  ...microservice({ image: 'registry.example/orders:1', replicas: 2, ports: [{ name: 'http', port: 8080 }], config: { data: { A: '1' } } }, meta),
+} as MicroserviceObject);
+
+function reconcilerFor(ms: MicroserviceObject, kube: Kube) {
+  return new Reconciler({ kube, microservices: cacheOf([ms as unknown as KubeObject]), children: new Map(), log: pino({ level: 'silent' }), clock: () => T0 });
+}
+
+describe('Reconciler: a namespace being deleted', () => {
+  it('stops at the first create the API server refuses for it: no error, no retry, nothing more', async () => {
+    const { kube, requests } = fakeKube(() => terminating());
+    const r = reconcilerFor(orders(), kube);
+    await expect(r.reconcile('shop/orders')).resolves.toEqual({ outcome: { result: 'gone', writes: 0 } });
+    // One create tried (the revision's ControllerRevision, looked up first), refused; no status, no event.
+    expect(requests.map((q) => q.replace(/orders-\w+$/, 'orders-<revision>'))).toEqual(['get ControllerRevision/orders-<revision>', 'apply ControllerRevision/orders-<revision>']);
+    // The next events of its children's deletion: nothing more is tried.
+    const before = requests.length;
+    await expect(r.reconcile('shop/orders')).resolves.toEqual({ outcome: { result: 'gone', writes: 0 } });
+    expect(requests.length).toBe(before);
+  });
+
+  it('tries again for a Microservice of the same name created later (the namespace made anew)', async () => {
+    let refuse = true;
+    const { kube, requests } = fakeKube((o) => (refuse ? terminating() : serverLike(o)));
+    const first = orders();
+    const r = reconcilerFor(first, kube);
+    await r.reconcile('shop/orders');
+    r.forget('shop/orders');
+    refuse = false;
+    const again = new Reconciler({ kube, microservices: cacheOf([orders({ uid: 'another' }) as unknown as KubeObject]), children: new Map(), log: pino({ level: 'silent' }), clock: () => T0 });
+    const before = requests.length;
+    expect((await again.reconcile('shop/orders')).outcome.result).toBe('updated');
+    expect(requests.length).toBeGreaterThan(before);
+  });
+
+  it('writes nothing for a Microservice being deleted', async () => {
+    const { kube, requests } = fakeKube();
+    const r = reconcilerFor(orders({ deletionTimestamp: T0.toISOString() }), kube);
+    await expect(r.reconcile('shop/orders')).resolves.toEqual({ outcome: { result: 'gone', writes: 0 } });
+    expect(requests).toEqual([]);
+  });
+
+  it('still throws anything else, for a retry with backoff', async () => {
+    const { kube } = fakeKube(() => toApiError(503, JSON.stringify({ kind: 'Status', code: 503, reason: 'ServiceUnavailable', message: 'try later' })));
+    await expect(reconcilerFor(orders(), kube).reconcile('shop/orders')).rejects.toThrow('try later');
+  });
+});
+
+describe('Reconciler: a revision\'s own objects first', () => {
+  it('gives a revision whose ConfigMap was refused no Deployment, and says why in status', async () => {
+    const refused = toApiError(422, JSON.stringify({
+      kind: 'Status', code: 422, reason: 'Invalid', message: 'ConfigMap "orders-config-1" is invalid: []: Too long: may not be more than 1048576 bytes',
+      details: { causes: [{ reason: 'FieldValueTooLong', message: 'Too long: may not be more than 1048576 bytes', field: '[]' }] },
+    }));
+    const { kube, requests } = fakeKube((o) => (o.kind === 'ConfigMap' ? refused : serverLike(o)));
+    const { outcome } = await reconcilerFor(orders(), kube).reconcile('shop/orders');
+    expect(outcome.result).toBe('stalled');
+    const applied = requests.filter((q) => q.startsWith('apply')).map((q) => q.split(' ')[1]!.split('/')[0]);
+    expect(applied.slice(0, 2)).toEqual(['ControllerRevision', 'ConfigMap']);
+    expect(applied).not.toContain('Deployment');
+  });
+});
