@@ -12,7 +12,7 @@ import { otherSlot, SLOTS } from '../api/names.js';
 import { type Action, takeAction } from './actions.js';
 import { blueGreen, blueGreenPromotable } from './blueGreen.js';
 import { canary, canaryPromotable } from './canary.js';
-import { aborted, steady } from './moves.js';
+import { aborted, steady, wakeIn } from './moves.js';
 import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
@@ -80,6 +80,11 @@ function finish(ctx: Ctx, d: Decision): Decision {
   d.plan.selectedRevisions = selectedRevisions(ctx, d);
   d.plan.restartedAt = d.restartedAt;
   finishRoute(ctx, d);
+  // A Ready pod becomes available (minReadySeconds) with no event to say so: come back then.
+  for (const slot of SLOTS) {
+    const next = ctx.observed[slot]?.nextAvailableInMs;
+    if (next !== undefined) wakeIn(d, next);
+  }
   return d;
 }
 
