@@ -1078,7 +1078,7 @@ export class World {
 }
 
 /** The kinds the operator's informers watch for objects it owns. */
-const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ControllerRevision']);
+const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'ControllerRevision']);
 
 function describeWrite(w: Write): string {
   if ('resize' in w) return `resize ${w.resize.name} to ${w.resize.replicas}`;
