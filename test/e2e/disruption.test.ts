@@ -87,13 +87,13 @@ describe('the PodDisruptionBudget', () => {
   it('refuses to evict a Ready pod while a stuck candidate already takes the budget, and always lets the stuck pod go', async () => {
     // A candidate that never becomes Ready: the stable slot stays at 4, the candidate's pod is the one unavailable.
     await apply(microservice('cart', canary('registry.example/cart:3', { pod: { labels: { 'coxswain.dev/e2e-ready': 'false' } } }), ns));
-    const pdb = await eventually('the budget spent on the stuck candidate', async () => {
+    const pods = await eventually('the budget spent on the stuck candidate', async () => {
       const p = await budgetAt('cart', 4, 5)();
-      const pods = p && await selected(p);
-      return pods && pods.filter((x) => !x.ready).length === 1 && p.status.disruptionsAllowed === 0 ? { p, pods } : undefined;
+      const all = p ? await selected(p) : [];
+      return p?.status.disruptionsAllowed === 0 && all.filter((x) => !x.ready).length === 1 ? all : undefined;
     }, 90_000);
-    const ready = pdb.pods.find((x) => x.ready)!;
-    const stuck = pdb.pods.find((x) => !x.ready)!;
+    const ready = pods.find((x) => x.ready)!;
+    const stuck = pods.find((x) => !x.ready)!;
     expect(await evict(ready.name)).toBe('refused'); // 4 healthy of 5 expected is the floor
     expect(await evict(stuck.name)).toBe('evicted'); // unhealthyPodEvictionPolicy AlwaysAllow
   });
