@@ -43,6 +43,8 @@ interface SpecState {
   metrics: boolean;
   strategy: Strategy;
   paused: boolean;
+  /** spec.minReadySeconds: no part of the revision; pods count once Ready this long. */
+  minReadySeconds?: number;
 }
 
 const IMAGE = 'registry.example/orders';
@@ -67,6 +69,7 @@ function toSpec(s: SpecState): J {
     ...(s.config ? { config: { data: { LOG_LEVEL: s.config } } } : {}),
     strategy,
     ...(s.paused ? { paused: true } : {}),
+    ...(s.minReadySeconds ? { minReadySeconds: s.minReadySeconds } : {}),
   };
 }
 
@@ -104,6 +107,7 @@ type Move =
   | { kind: 'strategy'; strategy: Strategy }
   | { kind: 'steps'; steps: Step[] }
   | { kind: 'paused'; paused: boolean }
+  | { kind: 'minReady'; seconds: number }
   | { kind: 'action'; action: (typeof ACTIONS)[number] }
   | { kind: 'deleteChild'; which: (typeof CHILDREN)[number] }
   | { kind: 'editStable'; tag: string }
@@ -121,6 +125,7 @@ function describeMove(m: Move): string {
     case 'strategy': return `strategy ${describeStrategy(m.strategy)}`;
     case 'steps': return `steps edited: ${describeStrategy({ type: 'Canary', steps: m.steps, maxSurge: '-', maxUnavailable: '-' }).replace(/\(surge.*$/, '').replace('Canary', '')}`;
     case 'paused': return `spec.paused ${m.paused}`;
+    case 'minReady': return `minReadySeconds ${m.seconds}`;
     case 'action': return `kubectl coxswain ${m.action}`;
     case 'deleteChild': return `kubectl delete ${m.which}`;
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
@@ -171,6 +176,7 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   strategy: { weight: 2, arbitrary: arbStrategy.map((strategy): Move => ({ kind: 'strategy', strategy })) },
   steps: { weight: 1, arbitrary: arbSteps.map((steps): Move => ({ kind: 'steps', steps })) },
   paused: { weight: 1, arbitrary: fc.boolean().map((paused): Move => ({ kind: 'paused', paused })) },
+  minReady: { weight: 1, arbitrary: fc.constantFrom(0, 5, 30).map((seconds): Move => ({ kind: 'minReady', seconds })) },
   action: { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((action): Move => ({ kind: 'action', action })) },
   deleteChild: { weight: 1, arbitrary: fc.constantFrom(...CHILDREN).map((which): Move => ({ kind: 'deleteChild', which })) },
   editStable: { weight: 1, arbitrary: fc.constantFrom('edited', 'hang-edited').map((tag): Move => ({ kind: 'editStable', tag })) },
@@ -609,6 +615,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         case 'steps': if (spec.strategy.type === 'Canary') edit({ ...spec, strategy: { ...spec.strategy, steps: m.steps } }); break;
         case 'paused': edit({ ...spec, paused: m.paused }); break;
+        case 'minReady': edit({ ...spec, minReadySeconds: m.seconds }); break;
         case 'action':
           if (m.action === 'undo') checker.undone = true;
           w.setAction(`${m.action}:${++actionId}`);
