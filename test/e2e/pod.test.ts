@@ -4,7 +4,10 @@
 // KWOK plays kubelet: hack/cluster/manifests/kwok-stages.yaml starts sidecars and completes init
 // containers, and `coxswain.dev/e2e-fail-init: <name>` makes the named one crash-loop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, microservice, Operator } from './harness.js';
+import {
+  apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, k, kubectl, microservice, Operator, operatorRequests,
+  sleep, WRITE_VERBS,
+} from './harness.js';
 import { healthyAt, msOf, slotsOf } from './rollout-harness.js';
 
 let ns: string;
@@ -41,6 +44,9 @@ const spec = (extra: Record<string, unknown> = {}) => ({
   lifecycle: { preStop: { exec: { command: ['/bin/sleep', '5'] } } },
   imagePullPolicy: 'IfNotPresent',
   workingDir: '/app',
+  minReadySeconds: 1,
+  disruption: { minAvailable: '50%' },
+  autoscaling: { minReplicas: 3, maxReplicas: 6, metrics: [{ type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } } }] },
   pod: {
     topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }],
     priorityClassName: priorityClass,
@@ -68,6 +74,11 @@ describe('a production pod', () => {
       hostAliases: [{ ip: '10.1.2.3', hostnames: ['db.internal'] }],
       topologySpreadConstraints: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/managed-by': 'coxswain' } } }],
     });
+    expect(dep.spec.minReadySeconds).toBe(1);
+    expect((await getJSON('hpa', '-n', ns, 'orders')).spec.metrics).toEqual([
+      { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } } },
+    ]);
+    expect((await getJSON('pdb', '-n', ns, 'orders')).spec).toMatchObject({ minAvailable: '50%', unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     // The pods themselves: admitted with the priority, their sidecar running, their init containers done.
     const pods = (await getJSON('pods', '-n', ns, '-l', 'app.kubernetes.io/name=orders')).items;
     expect(pods).toHaveLength(3);
@@ -125,5 +136,14 @@ describe('a production pod', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/spec\.sidecars: Invalid value.*container names must be unique/);
     await k('get', 'microservice', '-n', ns, 'orders');
+  });
+
+  it.skipIf(!hasAuditLog)('is left alone at rest: a restarted operator finds every object as it renders it, and writes nothing', async () => {
+    await operator.stop();
+    const mark = auditMark();
+    operator = new Operator(['--namespaces', ns]).start();
+    await eventually('the restarted operator to reconcile', async () => operator.lines().some((l) => l.msg === 'reconciled'));
+    await sleep(3000);
+    expect(operatorRequests(mark, ns).filter((e) => WRITE_VERBS.has(e.verb)).map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
   });
 });
