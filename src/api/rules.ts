@@ -20,3 +20,22 @@ export function cel<T extends z.ZodType>(schema: T, ...rules: Array<Rule<z.outpu
 export const unique = (xs: unknown[]) => new Set(xs).size === xs.length;
 export const Duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s, 5m or 1h30m');
 export const Name = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label');
+
+/**
+ * A core/v1 type passed through to the pod template; the API server validates it there. `keys`
+ * declares the fields its list is merged by (server-side apply keys env by name), so CEL rules
+ * can see them; every other field stays open.
+ */
+export const passThrough = <S extends z.ZodRawShape>(description: string, keys = {} as S) =>
+  z.looseObject(keys).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+/**
+ * No two items share `key`. The rendered pod template and Service hold these lists as map lists
+ * keyed by that field; server-side apply cannot build a patch from duplicates (HTTP 500), so the
+ * CRD refuses them instead. CEL's cost grows with the list's maxItems and the key's maxLength.
+ */
+export function uniqueBy<K extends string>(key: K, message: string): Rule<Array<Record<K, unknown>>> {
+  return { rule: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`, message, holds: (xs) => unique(xs.map((x) => x[key])) };
+}
+
+export const StringMap = z.record(z.string(), z.string());

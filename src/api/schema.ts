@@ -3,7 +3,8 @@
 // schemas validate at reconcile time. Rules the OpenAPI schema cannot express are CEL rules
 // attached with `cel()`; they run in the API server at `kubectl apply`.
 import { z } from 'zod';
-import { cel, Duration, Name, type Rule, unique } from './rules.js';
+import { cel, Duration, Name, passThrough, type Rule, StringMap, unique, uniqueBy } from './rules.js';
+import { CONTAINER_NAME_RULES, InitContainers, Pod, SIDECAR_INIT_RULE, Sidecars } from './pod.js';
 import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES } from './traffic.js';
 import type { MicroserviceStatus } from './status.js';
@@ -13,14 +14,6 @@ export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Microservice';
 export const PLURAL = 'microservices';
-
-/**
- * A core/v1 type passed through to the pod template; the API server validates it there. `keys`
- * declares the fields its list is merged by (server-side apply keys env by name), so CEL rules
- * can see them; every other field stays open.
- */
-const passThrough = <S extends z.ZodRawShape>(description: string, keys = {} as S) =>
-  z.looseObject(keys).describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
 
 /** `message` is for a value of neither type (null, true, 1.5), which zod would call only "Invalid input". */
 const intOrString = (int: z.ZodInt, str: z.ZodString, message: string) =>
@@ -38,15 +31,6 @@ const INT_OR_PERCENT = 'must be a whole number or a percentage such as 25%';
 /** A count or a percentage, like a Deployment's maxSurge. */
 export const IntOrPercent = intOrString(z.int().min(0), z.string().regex(/^[0-9]+%$/, INT_OR_PERCENT), INT_OR_PERCENT);
 
-/**
- * No two items share `key`. The rendered pod template and Service hold these lists as map lists
- * keyed by that field; server-side apply cannot build a patch from duplicates (HTTP 500), so the
- * CRD refuses them instead. CEL's cost grows with the list's maxItems and the key's maxLength.
- */
-function uniqueBy<K extends string>(key: K, message: string): Rule<Array<Record<K, unknown>>> {
-  return { rule: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`, message, holds: (xs) => unique(xs.map((x) => x[key])) };
-}
-const StringMap = z.record(z.string(), z.string());
 
 export const Port = z.object({
   name: z.string().min(1).max(15).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase IANA service name of at most 15 characters').optional()
@@ -97,9 +81,25 @@ export const Autoscaling = cel(
     targetCPUUtilizationPercentage: z.int().min(1).max(1000).optional(),
     targetMemoryUtilizationPercentage: z.int().min(1).max(1000).optional(),
     behavior: passThrough('autoscaling/v2 HorizontalPodAutoscalerBehavior, passed through.').optional(),
+    metrics: z.array(passThrough('autoscaling/v2 MetricSpec, passed through: Resource, ContainerResource, Pods, Object or External.', {
+      type: z.enum(['Resource', 'ContainerResource', 'Pods', 'Object', 'External']),
+    })).max(16).optional().describe('More metrics to scale on, after the cpu and memory targets.'),
   }),
   { rule: 'self.maxReplicas >= self.minReplicas', message: 'maxReplicas must be at least minReplicas', fieldPath: '.maxReplicas',
     holds: (a) => a.maxReplicas >= a.minReplicas },
+);
+
+const BUDGET = 'must be a whole number or a percentage from 0% to 100%';
+const Budget = intOrString(z.int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/, BUDGET), BUDGET);
+
+/** The PodDisruptionBudget <name>, over every pod of both slots (src/render/disruption.ts). */
+export const Disruption = cel(
+  z.object({
+    maxUnavailable: Budget.optional().describe('Pods that an eviction (a node drain) may take at once; 0 is taken as 1.'),
+    minAvailable: Budget.optional().describe('Pods that must stay available through evictions; at or above replicas it is taken as replicas - 1.'),
+  }),
+  { rule: 'has(self.maxUnavailable) != has(self.minAvailable)', message: 'set exactly one of maxUnavailable or minAvailable',
+    holds: (d) => (d.maxUnavailable === undefined) !== (d.minAvailable === undefined) },
 );
 
 const Peer = cel(
@@ -195,27 +195,6 @@ export const Strategy = cel(
     holds: (s) => s.blueGreen === undefined || s.type === 'BlueGreen' },
 );
 
-export const Pod = z.object({
-  labels: StringMap.optional(),
-  annotations: StringMap.optional(),
-  serviceAccountName: Name.optional(),
-  nodeSelector: StringMap.optional(),
-  tolerations: z.array(passThrough('core/v1 Toleration')).optional(),
-  affinity: passThrough('core/v1 Affinity').optional(),
-  securityContext: passThrough('core/v1 PodSecurityContext').optional(),
-  containerSecurityContext: passThrough('core/v1 SecurityContext of the container').optional(),
-  imagePullSecrets: cel(z.array(z.object({ name: Name })).max(32), uniqueBy('name', 'imagePullSecrets names must be unique')).optional(),
-  volumes: cel(
-    z.array(passThrough('core/v1 Volume', { name: z.string().min(1).max(63) })).max(128),
-    uniqueBy('name', 'volume names must be unique'),
-  ).optional(),
-  volumeMounts: cel(
-    z.array(passThrough('core/v1 VolumeMount', { mountPath: z.string().min(1).max(1024) })).max(128),
-    uniqueBy('mountPath', 'volumeMount mountPaths must be unique'),
-  ).optional(),
-  terminationGracePeriodSeconds: z.int().min(0).optional(),
-});
-
 /** The pod volume that holds spec.config's files when it has a mountPath (src/render/workload.ts names it too). */
 export const CONFIG_VOLUME = 'coxswain-config';
 
@@ -248,6 +227,14 @@ export const MicroserviceSpec = cel(z.object({
   }).optional(),
   networkPolicy: NetworkPolicySpec.optional(),
   pod: Pod.optional(),
+  lifecycle: passThrough('core/v1 Lifecycle of the main container: its postStart and preStop hooks.').optional(),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('Of the main container.'),
+  workingDir: z.string().min(1).optional().describe('Of the main container.'),
+  initContainers: InitContainers.optional(),
+  sidecars: Sidecars.optional(),
+  minReadySeconds: z.int().min(0).optional()
+    .describe('A pod counts as available, for the slots and for every step, switch and promotion, only once Ready this long.'),
+  disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
@@ -262,6 +249,11 @@ export const MicroserviceSpec = cel(z.object({
 { rule: `!(${mountsConfig} && has(self.pod.volumes)) || self.pod.volumes.all(v, v.name != '${CONFIG_VOLUME}')`,
   message: `the volume name ${CONFIG_VOLUME} is taken by config.mountPath`, fieldPath: '.pod.volumes',
   holds: (s) => !s.config?.mountPath || !(s.pod?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME) },
+SIDECAR_INIT_RULE,
+// The Deployment refuses a progress deadline that is not above minReadySeconds.
+{ rule: '!has(self.minReadySeconds) || self.minReadySeconds < (has(self.strategy) && has(self.strategy.progressDeadlineSeconds) ? self.strategy.progressDeadlineSeconds : 600)',
+  message: 'minReadySeconds must be below strategy.progressDeadlineSeconds', fieldPath: '.minReadySeconds',
+  holds: (s) => s.minReadySeconds === undefined || s.minReadySeconds < s.strategy.progressDeadlineSeconds },
 ...TRAFFIC_RULES,
 ...ANALYSIS_NAME_RULES,
 );
@@ -282,6 +274,8 @@ export const NAME_RULES: Array<{ rule: string; message: string; holds: (name: st
     holds: (name) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name),
   },
 ];
+
+export { CONTAINER_NAME_RULES };
 
 export type MicroserviceSpec = z.output<typeof MicroserviceSpec>;
 export type MicroserviceSpecInput = z.input<typeof MicroserviceSpec>;

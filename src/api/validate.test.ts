@@ -5,6 +5,7 @@ import { API_VERSION, KIND, MicroserviceSpec, type MicroserviceSpecInput } from 
 import { fieldPath, validateMicroservice } from './validate.js';
 import { arbName, arbSpecInput } from '../../test/support/arbitraries.js';
 import { ANALYSIS_CASES } from './analysis.test.js';
+import { POD_CASES } from '../../test/support/pod-cases.js';
 
 const object = (spec: unknown, name = 'orders') => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'shop' }, spec });
 
@@ -202,6 +203,7 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['canary steps on a blue-green', { image: 'a', strategy: { type: 'BlueGreen', canary: { steps: [{ setWeight: 5 }] } } }, 'spec.strategy.canary: strategy.canary is set but type is not Canary'],
     ['blueGreen on a rolling update', { image: 'a', strategy: { blueGreen: {} } }, 'spec.strategy.blueGreen: strategy.blueGreen is set but type is not BlueGreen'],
     ...ANALYSIS_CASES,
+    ...POD_CASES,
   ];
   it.each(cases)('%s', (_what, spec, problem) => {
     expect(problemsOf(spec)).toEqual([problem]);

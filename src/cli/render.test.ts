@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { renderFile } from './render.js';
@@ -38,5 +39,34 @@ describe('coxswain render with spec.traffic.gateway', () => {
   it('refuses a header route without a route, naming the field', () => {
     const result = renderFile(ROUTED.replace(/  traffic:[\s\S]*?previewHostnames.*\n/, '').replace('{ setWeight: 5 }', '{ setHeaderRoute: { name: beta, match: [ { header: X-Beta, value: "1" } ] } }'));
     expect(result).toEqual({ ok: false, problems: ['spec.strategy.canary.steps: setHeaderRoute steps need spec.traffic.gateway: without a route, traffic follows the replicas'] });
+  });
+});
+
+describe('coxswain render of the whole pod (the examples in README.md and docs/pod.md)', () => {
+  /** The first ```yaml block of a document that holds a Microservice. */
+  const exampleIn = (file: string) => {
+    const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+    return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('kind: Microservice'))!;
+  };
+
+  it.each(['README.md', 'docs/pod.md'])('renders the example in %s: sidecars before init containers, the hooks, the pod fields, the budget', (file) => {
+    const result = renderFile(exampleIn(file));
+    if (!result.ok) throw new Error(result.problems.join('; '));
+    const dep = result.objects.find((o) => o.kind === 'Deployment') as any;
+    const pod = dep.spec.template.spec;
+    expect(pod.initContainers.map((c: any) => [c.name, c.restartPolicy])).toEqual([['db-proxy', 'Always'], ['migrate', undefined]]);
+    expect(pod.containers[0]).toMatchObject({ name: 'orders', lifecycle: { preStop: { sleep: { seconds: 5 } } }, imagePullPolicy: 'IfNotPresent', workingDir: '/app' });
+    expect(pod).toMatchObject({ priorityClassName: 'business-critical', enableServiceLinks: false });
+    expect(pod.topologySpreadConstraints[0].labelSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/managed-by': 'coxswain' } });
+    expect(dep.spec.minReadySeconds).toBe(10);
+    const pdb = result.objects.find((o) => o.kind === 'PodDisruptionBudget') as any;
+    expect(pdb.spec).toEqual({ selector: { matchLabels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/managed-by': 'coxswain' } }, maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+
+  it('renders the README example\'s HPA with its external metric after the cpu target', () => {
+    const result = renderFile(exampleIn('README.md'));
+    if (!result.ok) throw new Error(result.problems.join('; '));
+    const hpa = result.objects.find((o) => o.kind === 'HorizontalPodAutoscaler') as any;
+    expect(hpa.spec.metrics.map((m: any) => m.type)).toEqual(['Resource', 'External']);
   });
 });

@@ -136,6 +136,19 @@ describe('planReconcile', () => {
     expect(planReconcile(world).finish([]).requeueAfterMs).toBeUndefined();
   });
 
+  it('counts pods with the spec\'s minReadySeconds, sets it on the slot, and comes back when the next pod becomes available', () => {
+    const world = settled(base('registry.example/orders:1'));
+    const readySince = (p: KubeObject, seconds: number): KubeObject => ({
+      ...p, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date(T0.getTime() + seconds * 1000).toISOString() }] },
+    });
+    const ms = { ...world.ms, spec: { ...(world.ms.spec as object), minReadySeconds: 5 } };
+    const plan = planReconcile({ ...world, ms, pods: world.pods.map((p, i) => readySince(p, i === 0 ? -10 : -4.5)) });
+    expect(plan.writes.flatMap((w) => ('apply' in w && w.apply.kind === 'Deployment' ? [(w.apply.spec as { minReadySeconds?: number }).minReadySeconds] : []))).toEqual([5]);
+    const finished = plan.finish([]);
+    expect(finished.status?.slots?.blue?.readyReplicas).toBe(1);
+    expect(finished.requeueAfterMs).toBe(500);
+  });
+
   it('gives a bare action an id instead of running it, so it runs once however often it is set', () => {
     const world = settled(base('a:1'));
     const ms = { ...world.ms, metadata: { ...world.ms.metadata, resourceVersion: '42', annotations: { [ANNOTATION_ACTION]: 'pause' } } };

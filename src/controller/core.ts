@@ -145,7 +145,7 @@ export function planReconcile(world: World): ReconcilePlan {
   const observed: ObservedSlots = {};
   for (const slot of SLOTS) {
     const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
-    if (dep) observed[slot] = observeSlot(dep, pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === slot));
+    if (dep) observed[slot] = observeSlot(dep, pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === slot), { now, minReadySeconds: ms.spec.minReadySeconds ?? 0 });
   }
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));

@@ -138,6 +138,28 @@ describe('refusalOf: transient errors are for a retry', () => {
   });
 });
 
+describe('the whole pod: sidecars, init containers, the main container\'s lifecycle, the budget', () => {
+  const pod: KubeObject = {
+    ...deployment,
+    spec: { replicas: 3, minReadySeconds: 5, template: { spec: {
+      initContainers: [{ name: 'proxy', image: 'p:1', restartPolicy: 'Always' }, { name: 'migrate', image: 'm:1' }, { name: 'warm', image: 'w:1' }],
+      containers: [{ name: 'orders', image: 'o:1', lifecycle: {} }],
+    } } },
+  };
+  const pdb: KubeObject = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta('orders'), spec: {} };
+  it.each<[string, string, KubeObject, string]>([
+    ['a sidecar, by index', 'spec.template.spec.initContainers[0].startupProbe.tcpSocket.port: Invalid value: 0', pod, 'spec.sidecars[0].startupProbe.tcpSocket.port: Invalid value: 0'],
+    ['an init container, by index past the sidecars', 'spec.template.spec.initContainers[2].image: Required value', pod, 'spec.initContainers[1].image: Required value'],
+    ['an init container, by name', '.spec.template.spec.initContainers[name="migrate"].env: duplicate entries for key [name="A"]', pod, 'spec.initContainers[0].env: duplicate entries for key [name="A"]'],
+    ['the preStop hook', 'spec.template.spec.containers[0].lifecycle.preStop.httpGet.port: Invalid value: 0', pod, 'spec.lifecycle.preStop.httpGet.port: Invalid value: 0'],
+    ['a pod field', 'spec.template.spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0', pod, 'spec.pod.topologySpreadConstraints[0].maxSkew: Invalid value: 0'],
+    ['minReadySeconds', 'spec.minReadySeconds: Invalid value: -1', pod, 'spec.minReadySeconds: Invalid value: -1'],
+    ['the budget', 'spec.minAvailable: Invalid value: "150%": must not be greater than 100%', pdb, 'spec.disruption.minAvailable: Invalid value: "150%": must not be greater than 100%'],
+  ])('names %s by the Microservice\'s field', (_what, text, desired, expected) => {
+    expect(rewritePaths(text, desired)).toBe(expected);
+  });
+});
+
 describe('rewritePaths', () => {
   it.each<[string, string]>([
     ['spec.template.spec.containers[0].ports[1].containerPort: Invalid value: 0', 'spec.ports[1].port: Invalid value: 0'],

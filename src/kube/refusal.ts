@@ -89,6 +89,9 @@ const ORIGINS: Record<string, Array<[string, string]>> = {
     ['spec.template.spec.containers[*].startupProbe', 'spec.probes.startup'],
     ['spec.template.spec.containers[*].volumeMounts', 'spec.pod.volumeMounts'],
     ['spec.template.spec.containers[*].securityContext', 'spec.pod.containerSecurityContext'],
+    ['spec.template.spec.containers[*].lifecycle', 'spec.lifecycle'],
+    ['spec.template.spec.containers[*].imagePullPolicy', 'spec.imagePullPolicy'],
+    ['spec.template.spec.containers[*].workingDir', 'spec.workingDir'],
     ['spec.template.spec.containers[*].name', 'metadata.name'],
     ['spec.template.spec.containers', 'spec'],
     ['spec.template.metadata.labels', 'spec.pod.labels'],
@@ -97,6 +100,7 @@ const ORIGINS: Record<string, Array<[string, string]>> = {
     ['spec.template.annotations', 'spec.pod.annotations'],
     ['spec.template.spec', 'spec.pod'],
     ['spec.progressDeadlineSeconds', 'spec.strategy.progressDeadlineSeconds'],
+    ['spec.minReadySeconds', 'spec.minReadySeconds'],
     ['spec.strategy.rollingUpdate', 'spec.strategy.rollingUpdate'],
     ['spec.replicas', 'spec.replicas'],
   ],
@@ -112,6 +116,10 @@ const ORIGINS: Record<string, Array<[string, string]>> = {
     ['spec.behavior', 'spec.autoscaling.behavior'],
     ['spec.metrics', 'spec.autoscaling'],
   ],
+  PodDisruptionBudget: [
+    ['spec.maxUnavailable', 'spec.disruption.maxUnavailable'],
+    ['spec.minAvailable', 'spec.disruption.minAvailable'],
+  ],
   ConfigMap: [['data', 'spec.config.data']],
   NetworkPolicy: [
     ['spec.ingress[#].from[*].ipBlock', 'spec.networkPolicy.allowFrom[#]'],
@@ -126,6 +134,8 @@ const ORIGINS: Record<string, Array<[string, string]>> = {
 /** The Microservice's path for a child's path, or undefined when the child's field is Coxswain's own. */
 function microservicePath(desired: KubeObject, path: string): string | undefined {
   const segs = resolveKeys(segments(path), desired);
+  const init = initContainerPath(desired, segs);
+  if (init) return init;
   for (const [from, to] of ORIGINS[desired.kind] ?? []) {
     const pattern = segments(from);
     if (segs.length < pattern.length) continue;
@@ -147,6 +157,21 @@ function microservicePath(desired: KubeObject, path: string): string | undefined
     return join([...target, ...segs.slice(pattern.length)]);
   }
   return undefined;
+}
+
+/**
+ * The pod's init containers are the sidecars, then the init containers (render/workload.ts): an
+ * index into that one list is an index into one of the two.
+ */
+function initContainerPath(desired: KubeObject, segs: Segment[]): string | undefined {
+  const at = ['spec', 'template', 'spec', 'initContainers'];
+  if (desired.kind !== 'Deployment' || !at.every((s, i) => segs[i] === s)) return undefined;
+  const list = ((desired.spec as { template?: { spec?: { initContainers?: Array<{ restartPolicy?: string }> } } }).template?.spec?.initContainers) ?? [];
+  const leading = list.findIndex((c) => c.restartPolicy !== 'Always');
+  const sidecars = leading < 0 ? list.length : leading;
+  const i = segs[4] && isIndex(segs[4]) ? Number(segs[4].slice(1, -1)) : NaN;
+  if (!Number.isInteger(i)) return join(['spec', 'initContainers', ...segs.slice(4)]);
+  return join(i < sidecars ? ['spec', 'sidecars', `[${i}]`, ...segs.slice(5)] : ['spec', 'initContainers', `[${i - sidecars}]`, ...segs.slice(5)]);
 }
 
 function join(segs: Segment[]): string {

@@ -19,6 +19,7 @@ export const SERVICES: Resource = { group: '', version: 'v1', plural: 'services'
 export const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
 export const HPAS: Resource = { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' };
 export const NETWORKPOLICIES: Resource = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' };
+export const PDBS: Resource = { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' };
 export const CONTROLLERREVISIONS: Resource = { group: 'apps', version: 'v1', plural: 'controllerrevisions', kind: 'ControllerRevision' };
 
 /** Analysis templates are only read: metrics defined once, referenced by name. */
@@ -29,7 +30,7 @@ export const CLUSTER_ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VER
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
-export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES];
+export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES, PDBS];
 
 /** Owned with spec.traffic.gateway, and only where the Gateway API's CRDs are installed. */
 export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' };

@@ -8,6 +8,7 @@ import { revisionOfSpec, type Revision } from './revision.js';
 import { gatewayRouter } from './gateway.js';
 import { serviceRouter, type TrafficRouter } from './traffic.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
+import { renderPodDisruptionBudget } from './disruption.js';
 
 export interface Rendered {
   /** Objects to apply in full. */
@@ -46,6 +47,7 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
     ...router.objects(ms, plan, revisions),
     renderHPA(ms),
     renderNetworkPolicy(ms, [...[serving, ...running.values()].flatMap((r) => r.ports), ...selected]),
+    renderPodDisruptionBudget(ms),
   );
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
 }

@@ -64,6 +64,7 @@ export function renderHPA(ms: Microservice): KubeObject | undefined {
   const metrics = [];
   if (a.targetCPUUtilizationPercentage) metrics.push(target('cpu', a.targetCPUUtilizationPercentage));
   if (a.targetMemoryUtilizationPercentage) metrics.push(target('memory', a.targetMemoryUtilizationPercentage));
+  metrics.push(...(a.metrics ?? []));
   // With no target given, say what Kubernetes would assume anyway, so the object reads plainly.
   if (metrics.length === 0) metrics.push(target('cpu', 80));
   return {

@@ -58,14 +58,20 @@ describe('render properties', () => {
       ['env', (s) => ({ ...s, env: [...(s.env ?? []), { name: 'ADDED_BY_TEST', value: 'x' }] })],
       ['config.data', (s) => ({ ...s, config: { ...s.config, data: { ...s.config?.data, ADDED_BY_TEST: 'x' } } })],
       ['config.mountPath', (s) => ({ ...s, config: { data: s.config?.data ?? {}, mountPath: s.config?.mountPath === '/mnt/other' ? '/mnt/else' : '/mnt/other' } })],
+      ['a sidecar', (s) => ({ ...s, sidecars: [...(s.sidecars ?? []), { name: 'x-added-0', image: 'registry.example/added:1' }] })],
+      ['an init container', (s) => ({ ...s, initContainers: [{ name: 'x-added-0', image: 'registry.example/added:1' }, ...(s.initContainers ?? [])] })],
+      ['the preStop hook', (s) => ({ ...s, lifecycle: { preStop: { sleep: { seconds: 99 } } } })],
+      ['a pod field', (s) => ({ ...s, pod: { ...s.pod, runtimeClassName: 'added-by-test' } })],
     ];
     fc.assert(fc.property(arbName, arbSpecInput, fc.constantFrom(...changes), (name, spec, [, change]) => {
       expect(revisionOf(microservice(change(spec), { name }))).not.toBe(revisionOf(microservice(spec, { name })));
     }));
   });
 
-  it('keeps the revision when only replicas, autoscaling, strategy or paused change', () => {
+  it('keeps the revision when only replicas, autoscaling, strategy, paused, minReadySeconds or the disruption budget change', () => {
     const arbOther = fc.record({
+      minReadySeconds: fc.integer({ min: 0, max: 9 }),
+      disruption: fc.option(fc.record({ maxUnavailable: fc.integer({ min: 0, max: 3 }) }), { nil: undefined }),
       replicas: fc.integer({ min: 0, max: 50 }),
       autoscaling: fc.option(fc.record({ minReplicas: fc.constant(1), maxReplicas: fc.integer({ min: 1, max: 99 }) }), { nil: undefined }),
       strategy: fc.record({ progressDeadlineSeconds: fc.integer({ min: 10, max: 5000 }) }),

@@ -235,6 +235,27 @@ describe('Service and HPA', () => {
   });
 });
 
+describe('HPA metrics of any kind', () => {
+  const external = { type: 'External' as const, external: { metric: { name: 'queue_depth', selector: { matchLabels: { queue: 'orders' } } }, target: { type: 'AverageValue', averageValue: '30' } } };
+  const pods = { type: 'Pods' as const, pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } } };
+  const container = { type: 'ContainerResource' as const, containerResource: { name: 'cpu', container: 'orders', target: { type: 'Utilization', averageUtilization: 60 } } };
+  const cpu70 = { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } };
+
+  it('passes autoscaling.metrics through after the cpu and memory shorthands, in order', () => {
+    const hpa = find(objectsOf({ autoscaling: { maxReplicas: 9, targetCPUUtilizationPercentage: 70, metrics: [external, pods, container] } }), 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics).toEqual([cpu70, external, pods, container]);
+  });
+
+  it('assumes no cpu target when the metrics say what to scale on', () => {
+    const hpa = find(objectsOf({ autoscaling: { maxReplicas: 9, metrics: [external] } }), 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics).toEqual([external]);
+  });
+
+  it('leaves the revision alone: the HPA is no part of the pod', () => {
+    expect(revisionOf(microservice({ ...SAMPLE, autoscaling: { maxReplicas: 9, metrics: [pods] } }))).toBe(revisionOf(microservice(SAMPLE)));
+  });
+});
+
 describe('NetworkPolicy', () => {
   const SELF = { matchLabels: MANAGED };
   const HTTP = [{ port: 8080, protocol: 'TCP' }];

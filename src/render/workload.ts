@@ -37,7 +37,24 @@ function container(ms: Microservice, cmName: string | undefined): Record<string,
     startupProbe: s.probes?.startup,
     volumeMounts,
     securityContext: s.pod?.containerSecurityContext,
+    lifecycle: s.lifecycle,
+    imagePullPolicy: s.imagePullPolicy,
+    workingDir: s.workingDir,
   });
+}
+
+/**
+ * The pod's init containers as Kubernetes runs them: the native sidecars first (restartPolicy
+ * Always: each starts, and keeps running, before the next init container begins), so that the
+ * ordinary init containers (a migration) can already use them (a database proxy).
+ */
+function initContainers(s: MicroserviceSpec): Array<Record<string, unknown>> {
+  return [...(s.sidecars ?? []).map((c) => ({ ...c, restartPolicy: 'Always' })), ...(s.initContainers ?? [])];
+}
+
+/** A spread constraint without a labelSelector would count no pods at all: it counts the Microservice's (both slots). */
+function spread(ms: Microservice): Array<Record<string, unknown>> | undefined {
+  return ms.spec.pod?.topologySpreadConstraints?.map((c) => (c.labelSelector ? c : { ...c, labelSelector: { matchLabels: baseLabels(ms.metadata.name) } }));
 }
 
 /**
@@ -57,6 +74,7 @@ export function podTemplate(ms: Microservice): PodTemplate {
   return {
     metadata: compact({ labels: { ...(s.pod?.labels ?? {}), ...baseLabels(ms.metadata.name) }, annotations: s.pod?.annotations }),
     spec: compact({
+      initContainers: initContainers(s),
       containers: [container(ms, cmName)],
       serviceAccountName: s.pod?.serviceAccountName,
       nodeSelector: s.pod?.nodeSelector,
@@ -66,6 +84,15 @@ export function podTemplate(ms: Microservice): PodTemplate {
       imagePullSecrets: s.pod?.imagePullSecrets,
       volumes,
       terminationGracePeriodSeconds: s.pod?.terminationGracePeriodSeconds,
+      topologySpreadConstraints: spread(ms),
+      priorityClassName: s.pod?.priorityClassName,
+      dnsPolicy: s.pod?.dnsPolicy,
+      dnsConfig: s.pod?.dnsConfig,
+      hostAliases: s.pod?.hostAliases,
+      runtimeClassName: s.pod?.runtimeClassName,
+      shareProcessNamespace: s.pod?.shareProcessNamespace,
+      enableServiceLinks: s.pod?.enableServiceLinks,
+      automountServiceAccountToken: s.pod?.automountServiceAccountToken,
     }),
   };
 }
@@ -96,6 +123,8 @@ export function renderDeployment(ms: Microservice, slot: Slot, replicas: number,
       replicas,
       selector: { matchLabels: slotLabels(name, slot) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
+      // A rollout setting like the deadline, not part of the pod: a change applies to both slots, rolling nothing.
+      ...(ms.spec.minReadySeconds ? { minReadySeconds: ms.spec.minReadySeconds } : {}),
       progressDeadlineSeconds: ms.spec.strategy.progressDeadlineSeconds,
       revisionHistoryLimit: 3,
       ...(opts.paused ? { paused: true } : {}),

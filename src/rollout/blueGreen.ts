@@ -7,7 +7,7 @@
 // previous slot stays whole; the flip to stable waits for the analysis, and a failure switches
 // `<name>` back.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, readyWord, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
 import type { GatingAnalysis } from '../api/analysis.js';
@@ -101,8 +101,8 @@ export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {
   r.steps = steps;
   r.weight = r.step === 2 ? 100 : 0;
   r.desiredWeight = (r.step ?? 0) >= 1 ? 100 : 0;
-  r.message = waiting ?? analysisMessage ?? (r.step === 1 ? `promoting: ${candReady}/${total} pods ready before the switch`
-    : r.pausedUntil ? `preview ready; promoting at ${r.pausedUntil}` : `preview: ${candReady}/${preview} pods ready`);
+  r.message = waiting ?? analysisMessage ?? (r.step === 1 ? `promoting: ${candReady}/${total} pods ${readyWord(ctx)} before the switch`
+    : r.pausedUntil ? `preview ready; promoting at ${r.pausedUntil}` : `preview: ${candReady}/${preview} pods ${readyWord(ctx)}`);
   d.waiting = waiting;
   d.inProgress = true;
   d.rollout = compactRollout(r);

@@ -2,7 +2,7 @@
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, rollingNatively, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyWord, rollingNatively, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
@@ -146,7 +146,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   }
   r.message = [
     waiting ?? message ?? (r.pausedUntil ? `step ${i}/${steps.length}: paused until ${r.pausedUntil}`
-      : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${route ? route.target(i) : candidateFor(total, weight)} candidate pods ready${onRoute ? `; ${onRoute}` : ''}`),
+      : `step ${i}/${steps.length}: weight ${weight}%, ${candReady}/${route ? route.target(i) : candidateFor(total, weight)} candidate pods ${readyWord(ctx)}${onRoute ? `; ${onRoute}` : ''}`),
     inexact,
   ].filter(Boolean).join('; ');
   d.waiting = waiting;

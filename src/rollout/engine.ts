@@ -12,7 +12,7 @@ import { otherSlot, SLOTS } from '../api/names.js';
 import { type Action, takeAction } from './actions.js';
 import { blueGreen, blueGreenPromotable, blueGreenSteps } from './blueGreen.js';
 import { canary, canaryPromotable, canarySteps } from './canary.js';
-import { aborted, refusedRollout, steady, unrunnable } from './moves.js';
+import { aborted, refusedRollout, steady, unrunnable, wakeIn } from './moves.js';
 import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
@@ -81,6 +81,11 @@ function finish(ctx: Ctx, d: Decision): Decision {
   d.plan.selectedRevisions = selectedRevisions(ctx, d);
   d.plan.restartedAt = d.restartedAt;
   finishRoute(ctx, d);
+  // A Ready pod becomes available (minReadySeconds) with no event to say so: come back then.
+  for (const slot of SLOTS) {
+    const next = ctx.observed[slot]?.nextAvailableInMs;
+    if (next !== undefined) wakeIn(d, next);
+  }
   return d;
 }
 

@@ -13,6 +13,12 @@ export function pausedBy(ctx: Ctx): string | undefined {
   return undefined;
 }
 
+/** How status counts the candidate's pods: `ready`, or with minReadySeconds, `available (Ready 5s)`. */
+export function readyWord(ctx: Ctx): string {
+  const s = ctx.ms.spec.minReadySeconds;
+  return s ? `available (Ready ${s}s)` : 'ready';
+}
+
 /** Asks to be reconciled again within ms (the earliest of several asks wins). */
 export function wakeIn(d: Decision, ms: number): void {
   d.requeueAfterMs = Math.max(0, Math.min(d.requeueAfterMs ?? Infinity, ms));

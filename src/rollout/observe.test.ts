@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/object.js';
-import { observeSlot, podFailure, podReady, slimPod } from './observe.js';
+import { availableAt, observeSlot, podFailure, podReady, slimPod } from './observe.js';
 
 /** A pod as the API server returns it (KWOK node, v1.36), with the fields the cache drops. */
 const pod = (name: string, revision: string, status: Record<string, unknown>, deleting = false): KubeObject => ({
@@ -20,6 +20,13 @@ const cond = (ready: string) => [
   { type: 'Ready', status: ready, lastTransitionTime: '2026-12-01T23:30:22Z', lastProbeTime: null },
 ];
 const waiting = (reason: string) => [{ name: 'web', ready: false, restartCount: 3, image: 'x', imageID: '', lastState: {}, state: { waiting: { reason, message: 'back-off' } } }];
+/** A sidecar `proxy` and two init containers, `migrate` and `warm`, as kubelet reports them while `stuck` waits for `reason`. */
+const initStatuses = (stuck: string, reason: string) => ['proxy', 'migrate', 'warm'].map((name, i, all) => {
+  const at = all.indexOf(stuck);
+  if (name === stuck) return { name, ready: false, restartCount: 4, state: { waiting: { reason, message: 'back-off' } }, ...(reason === 'CrashLoopBackOff' ? { lastState: { terminated: { exitCode: 3, reason: 'Error' } } } : {}) };
+  if (i < at) return name === 'proxy' ? { name, ready: true, started: true, state: { running: {} } } : { name, state: { terminated: { exitCode: 0, reason: 'Completed' } } };
+  return { name, state: { waiting: { reason: 'PodInitializing' } } };
+});
 const PODS = [
   pod('ready', 'r1', { phase: 'Running', conditions: cond('True'), podIP: '10.0.0.1', containerStatuses: [{ name: 'web', ready: true, state: { running: { startedAt: 'x' } } }] }),
   pod('starting', 'r1', { phase: 'Pending', conditions: cond('False') }),
@@ -29,6 +36,8 @@ const PODS = [
   pod('leaving', 'r1', { phase: 'Running', conditions: cond('True') }, true),
   pod('older', 'r0', { phase: 'Running', conditions: cond('True') }),
   pod('no-status', 'r1', undefined as unknown as Record<string, unknown>),
+  pod('init-crashing', 'r1', { phase: 'Pending', conditions: cond('False'), initContainerStatuses: initStatuses('migrate', 'CrashLoopBackOff'), containerStatuses: waiting('PodInitializing') }),
+  pod('sidecar-pull', 'r1', { phase: 'Pending', conditions: cond('False'), initContainerStatuses: initStatuses('proxy', 'ImagePullBackOff'), containerStatuses: waiting('PodInitializing') }),
 ];
 
 describe('slimPod: what the cache keeps of a pod', () => {
@@ -50,8 +59,51 @@ describe('slimPod: what the cache keeps of a pod', () => {
     expect(slim).toEqual({
       apiVersion: 'v1', kind: 'Pod',
       metadata: { name: 'ready', namespace: 'shop', uid: 'uid-ready', resourceVersion: '7', labels: PODS[0]!.metadata.labels, deletionTimestamp: undefined },
-      status: { phase: 'Running', reason: undefined, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True' }], containerStatuses: [{ state: {} }] },
+      status: {
+        phase: 'Running', reason: undefined,
+        conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', lastTransitionTime: '2026-12-01T23:30:22Z' }],
+        containerStatuses: [{ name: 'web', state: {} }],
+      },
     });
     expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(PODS[0]).length / 2);
+  });
+});
+
+describe('podFailure: which container fails, of any kind', () => {
+  const byName = (name: string) => PODS.find((p) => p.metadata.name === name)!;
+  const sidecars = new Set(['proxy']);
+  it.each<[string, string | undefined]>([
+    ['crashing', 'CrashLoopBackOff in container web'],
+    ['pulling', undefined],
+    ['failed', 'Evicted'],
+    ['ready', undefined],
+    ['init-crashing', 'CrashLoopBackOff in init container migrate (exit code 3)'],
+    ['sidecar-pull', 'ImagePullBackOff in sidecar proxy'],
+  ])('%s: %s', (name, failure) => {
+    expect(podFailure(byName(name), sidecars)).toBe(failure);
+    expect(podFailure(slimPod(byName(name)), sidecars)).toBe(failure);
+  });
+
+  it('calls a failing sidecar a sidecar in the slot\'s failure, from the Deployment\'s template', () => {
+    const deployment = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web-blue', namespace: 'shop', generation: 1 },
+      spec: { replicas: 1, template: {
+        metadata: { labels: { 'coxswain.dev/revision': 'r1' } },
+        spec: { initContainers: [{ name: 'proxy', restartPolicy: 'Always' }, { name: 'migrate' }, { name: 'warm' }], containers: [{ image: 'registry.example/web:1' }] },
+      } },
+      status: { observedGeneration: 1, replicas: 1 },
+    };
+    expect(observeSlot(deployment, [byName('sidecar-pull')])).toMatchObject({ failingPods: 1, failure: 'ImagePullBackOff in sidecar proxy' });
+    expect(observeSlot(deployment, [byName('init-crashing')])).toMatchObject({ failingPods: 1, failure: 'CrashLoopBackOff in init container migrate (exit code 3)' });
+  });
+});
+
+describe('availableAt', () => {
+  it('is when the Ready condition turned True plus minReadySeconds, and none for a pod not Ready', () => {
+    const ready = PODS[0]!;
+    expect(availableAt(ready, 5)).toBe(Date.parse('2026-12-01T23:30:27Z'));
+    expect(availableAt(slimPod(ready), 5)).toBe(Date.parse('2026-12-01T23:30:27Z'));
+    expect(availableAt(ready, 0)).toBe(-Infinity);
+    expect(availableAt(PODS[1]!, 5)).toBeUndefined();
   });
 });

@@ -13,7 +13,13 @@ export function servedSlotOf(service: KubeObject | undefined): Slot | 'all' | un
 
 interface DeploymentShape {
   metadata: { generation?: number };
-  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: { containers?: Array<{ image?: string }> } } };
+  spec?: {
+    replicas?: number;
+    template?: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: { containers?: Array<{ image?: string }>; initContainers?: Array<{ name?: string; restartPolicy?: string }> };
+    };
+  };
   status?: {
     observedGeneration?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string }>;
@@ -23,11 +29,28 @@ interface DeploymentShape {
 /** Waiting reasons that mean a container will not come up by itself. */
 const FAILING = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
+interface ContainerStatusShape {
+  name?: string;
+  state?: { waiting?: { reason?: string } };
+  lastState?: { terminated?: { exitCode?: number } };
+}
+
 interface PodShape {
   metadata: { labels?: Record<string, string>; deletionTimestamp?: string };
   status?: {
-    phase?: string; reason?: string; conditions?: Array<{ type: string; status: string }>;
-    containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }>;
+    phase?: string; reason?: string; conditions?: Array<{ type: string; status: string; lastTransitionTime?: string }>;
+    initContainerStatuses?: ContainerStatusShape[];
+    containerStatuses?: ContainerStatusShape[];
+  };
+}
+
+/** What the cache keeps of a container's status: its name, why it waits, how it last exited. */
+function slimStatus({ name, state, lastState }: ContainerStatusShape): ContainerStatusShape {
+  const exitCode = lastState?.terminated?.exitCode;
+  return {
+    name,
+    state: state?.waiting ? { waiting: { reason: state.waiting.reason } } : {},
+    ...(exitCode !== undefined ? { lastState: { terminated: { exitCode } } } : {}),
   };
 }
 
@@ -46,8 +69,10 @@ export function slimPod(obj: KubeObject): KubeObject {
     status: st && {
       phase: st.phase,
       reason: st.reason,
-      conditions: st.conditions?.map(({ type, status }) => ({ type, status })),
-      containerStatuses: st.containerStatuses?.map(({ state }) => ({ state: state?.waiting ? { waiting: { reason: state.waiting.reason } } : {} })),
+      // Since when a pod is Ready tells when it is available (minReadySeconds).
+      conditions: st.conditions?.map(({ type, status, lastTransitionTime }) => (type === 'Ready' && lastTransitionTime ? { type, status, lastTransitionTime } : { type, status })),
+      ...(st.initContainerStatuses ? { initContainerStatuses: st.initContainerStatuses.map(slimStatus) } : {}),
+      containerStatuses: st.containerStatuses?.map(slimStatus),
     },
   } as KubeObject;
 }
@@ -58,40 +83,77 @@ export function podReady(obj: KubeObject): boolean {
   return !pod.metadata.deletionTimestamp && !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** Why a pod is failing (Failed, or a container stuck in CrashLoopBackOff and the like), or undefined. */
-export function podFailure(obj: KubeObject): string | undefined {
+/**
+ * When a Ready pod becomes available: once Ready for minReadySeconds, as the Deployment
+ * controller counts availableReplicas. Undefined for a pod that is not Ready; at once without
+ * minReadySeconds; never (Infinity) for a Ready pod that does not say since when.
+ */
+export function availableAt(obj: KubeObject, minReadySeconds: number): number | undefined {
+  if (!podReady(obj)) return undefined;
+  if (minReadySeconds <= 0) return -Infinity;
+  const since = (obj as unknown as PodShape).status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+  const t = since ? Date.parse(since) : NaN;
+  return Number.isNaN(t) ? Infinity : t + minReadySeconds * 1000;
+}
+
+/**
+ * Why a pod is failing, naming the container, or undefined: the pod Failed, or a container of any
+ * kind (a sidecar, an init container, the main one) waits for a reason it will not get over by
+ * itself (CrashLoopBackOff, ImagePullBackOff, ...). A failing init container holds the pod in
+ * Pending; kubelet restarts it with back-off, so it shows as CrashLoopBackOff like any other.
+ * `sidecars` are the names of the pod's native sidecars, to call them that.
+ */
+export function podFailure(obj: KubeObject, sidecars: ReadonlySet<string> = new Set()): string | undefined {
   const pod = obj as unknown as PodShape;
   if (pod.metadata.deletionTimestamp) return undefined;
   if (pod.status?.phase === 'Failed') return pod.status.reason ?? 'Failed';
-  for (const c of pod.status?.containerStatuses ?? []) {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []).map((c) => ({ c, kind: c.name && sidecars.has(c.name) ? 'sidecar' : 'init container' })),
+    ...(pod.status?.containerStatuses ?? []).map((c) => ({ c, kind: 'container' })),
+  ];
+  for (const { c, kind } of statuses) {
     const reason = c.state?.waiting?.reason;
-    if (reason && FAILING.has(reason)) return reason;
+    if (!reason || !FAILING.has(reason)) continue;
+    const exit = c.lastState?.terminated?.exitCode;
+    return `${reason}${c.name ? ` in ${kind} ${c.name}` : ''}${exit ? ` (exit code ${exit})` : ''}`;
   }
   return undefined;
 }
 
+/** How a slot's pods are counted: pods count as available once Ready for minReadySeconds at `now`. */
+export interface Availability {
+  now: Date;
+  minReadySeconds: number;
+}
+
 /**
  * A slot's state from its Deployment and its pods. In the middle of its own rolling update a
- * slot holds pods of two revisions: only Ready pods of the Deployment's revision count as its
+ * slot holds pods of two revisions: only available pods of the Deployment's revision count as its
  * Ready pods, and only they as failing; every Ready pod counts as serving.
  */
-export function observeSlot(obj: KubeObject, pods: KubeObject[]): ObservedSlot {
+export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availability = { now: new Date(0), minReadySeconds: 0 }): ObservedSlot {
   const d = obj as unknown as DeploymentShape;
   const st = d.status ?? {};
-  const revision = d.spec?.template?.metadata?.labels?.[LABEL_REVISION];
+  const template = d.spec?.template;
+  const revision = template?.metadata?.labels?.[LABEL_REVISION];
   const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision);
-  const failures = own.map(podFailure).filter((f) => f !== undefined);
-  const restartedAt = d.spec?.template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
+  const sidecars = new Set((template?.spec?.initContainers ?? []).flatMap((c) => (c.restartPolicy === 'Always' && c.name ? [c.name] : [])));
+  const failures = own.map((p) => podFailure(p, sidecars)).filter((f) => f !== undefined);
+  const restartedAt = template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
+  const now = at.now.getTime();
+  const availableAts = own.map((p) => availableAt(p, at.minReadySeconds)).filter((t) => t !== undefined);
+  const pending = availableAts.filter((t) => t > now && t < Infinity);
   return {
     revision,
     ...(restartedAt ? { restartedAt } : {}),
     failingPods: failures.length,
     failure: failures[0],
-    image: d.spec?.template?.spec?.containers?.[0]?.image,
+    image: template?.spec?.containers?.[0]?.image,
     replicas: d.spec?.replicas ?? 1,
     currentReplicas: st.replicas ?? 0,
     livePods: pods.filter((p) => !p.metadata.deletionTimestamp).length,
-    readyReplicas: own.filter(podReady).length,
+    readyReplicas: availableAts.filter((t) => t <= now).length,
+    ...(pending.length > 0 ? { nextAvailableInMs: Math.min(...pending) - now } : {}),
     servingReplicas: pods.filter(podReady).length,
     updatedReplicas: st.updatedReplicas ?? 0,
     availableReplicas: st.availableReplicas ?? 0,

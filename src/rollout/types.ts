@@ -26,8 +26,13 @@ export interface ObservedSlot {
    * terminating pods out), known that much sooner. Unset where no pods were looked at.
    */
   livePods?: number;
-  /** Ready pods of this slot's revision only: pods of an older template in the same slot never count. */
+  /**
+   * Available pods of this slot's revision only (Ready, and for spec.minReadySeconds): pods of an
+   * older template in the same slot never count.
+   */
   readyReplicas: number;
+  /** A pod of its revision is Ready but not yet available: in this long it will be (a requeue is asked for then). */
+  nextAvailableInMs?: number;
   /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
   servingReplicas: number;
   updatedReplicas: number;

@@ -48,6 +48,7 @@ describe('the Microservice CRD', () => {
     ['an unknown strategy', { image: 'x:1', strategy: { type: 'Shadow' } }, /spec\.strategy\.type: Unsupported value: "Shadow"/],
     ['an unknown field', { image: 'x:1', replica: 3 }, /unknown field "spec\.replica"/],
     ...analysisCases(),
+    ...podCases(),
   ];
   it.each(bad)('rejects %s, naming the field', async (_what, spec, message) => {
     const r = await apply(microservice('bad', spec, ns));
@@ -77,5 +78,26 @@ function analysisCases(): Array<[string, Record<string, unknown>, RegExp]> {
     ['a bad interval', { image: 'x:1', analysis: { metrics: [{ ...m, interval: '5 minutes' }] } }, /spec\.analysis\.metrics\[0\]\.interval/],
     ['a post-promotion analysis naming an unknown metric', { image: 'x:1', analysis: { metrics: [m] }, strategy: { type: 'BlueGreen', blueGreen: { postPromotionAnalysis: { metrics: ['smoke'] } } } },
       /spec\.strategy\.blueGreen\.postPromotionAnalysis\.metrics: Invalid value/],
+  ];
+}
+
+/** The pod's fields the API server refuses at apply (src/api/pod.ts), each naming its field. */
+function podCases(): Array<[string, Record<string, unknown>, RegExp]> {
+  const c = (name: string) => ({ name, image: 'x:1' });
+  return [
+    ['an init container name twice', { image: 'x:1', initContainers: [c('a'), c('a')] }, /spec\.initContainers: Invalid value.*initContainers names must be unique/],
+    ['a sidecar named as an init container', { image: 'x:1', sidecars: [c('a')], initContainers: [c('a')] },
+      /spec\.initContainers: Invalid value.*a sidecar and an init container share a name/],
+    ['a sidecar named as the Microservice', { image: 'x:1', sidecars: [c('bad')] }, /spec\.sidecars: Invalid value.*named like the Microservice/],
+    ['an init container named as the Microservice', { image: 'x:1', initContainers: [c('bad')] }, /spec\.initContainers: Invalid value.*named like the Microservice/],
+    ['a sidecar that would not restart', { image: 'x:1', sidecars: [{ ...c('a'), restartPolicy: 'Never' }] }, /spec\.sidecars\[0\]\.restartPolicy: Unsupported value: "Never"/],
+    ['dnsPolicy None without dnsConfig', { image: 'x:1', pod: { dnsPolicy: 'None' } }, /spec\.pod\.dnsConfig: Invalid value.*dnsPolicy None needs dnsConfig/],
+    ['two spread constraints on one key', { image: 'x:1', pod: { topologySpreadConstraints: [1, 2].map((maxSkew) => ({ maxSkew, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' })) } },
+      /spec\.pod\.topologySpreadConstraints: Invalid value.*must be unique by topologyKey and whenUnsatisfiable/],
+    ['a host alias ip twice', { image: 'x:1', pod: { hostAliases: [{ ip: '10.0.0.1' }, { ip: '10.0.0.1' }] } }, /spec\.pod\.hostAliases: Invalid value.*hostAliases ips must be unique/],
+    ['minReadySeconds at the deadline', { image: 'x:1', minReadySeconds: 600 }, /spec\.minReadySeconds: Invalid value.*must be below strategy\.progressDeadlineSeconds/],
+    ['both budgets', { image: 'x:1', disruption: { maxUnavailable: 1, minAvailable: 1 } }, /spec\.disruption: Invalid value.*exactly one of maxUnavailable or minAvailable/],
+    ['a budget above 100%', { image: 'x:1', disruption: { minAvailable: '101%' } }, /spec\.disruption\.minAvailable/],
+    ['a metric of no known type', { image: 'x:1', autoscaling: { maxReplicas: 3, metrics: [{ type: 'Custom' }] } }, /spec\.autoscaling\.metrics\[0\]\.type: Unsupported value/],
   ];
 }

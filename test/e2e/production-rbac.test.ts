@@ -37,10 +37,11 @@ async function exercise(operatorNs: string, appNs: string, kubeconfig: string, a
     ports: [{ name: 'http', port: 8080 }],
     config: { data: { MODE: 'a' } },
     autoscaling: { minReplicas: 2, maxReplicas: 4 },
+    disruption: { maxUnavailable: 1 },
   };
   expect((await apply(microservice(name, spec, appNs))).code).toBe(0);
   await eventually('Ready under the ServiceAccount', ready(appNs, name), 120_000);
-  for (const kind of ['deployment', 'service', 'hpa', 'networkpolicy']) {
+  for (const kind of ['deployment', 'service', 'hpa', 'networkpolicy', 'poddisruptionbudget']) {
     expect((await kubectl(['get', '-n', appNs, kind, kind === 'deployment' ? `${name}-blue` : name])).code, kind).toBe(0);
   }
 

@@ -138,7 +138,7 @@ describe('canary', () => {
       const o = await ms('search');
       return condition(o, 'Stalled')?.reason === 'RolloutAborted' ? o : undefined;
     }, 60_000);
-    expect(condition(aborted, 'Stalled')!.message).toMatch(/failing \(CrashLoopBackOff\)/);
+    expect(condition(aborted, 'Stalled')!.message).toMatch(/failing \(CrashLoopBackOff in container search \(exit code 1\)\)/);
     expect(Date.now() - started).toBeLessThan(600_000 / 10); // long before the progress deadline
     const retried = await coxswain('retry', 'search');
     expect(retried.stdout).toMatch(/retrying the rollout of revision/);

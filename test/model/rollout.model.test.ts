@@ -44,6 +44,8 @@ interface SpecState {
   metrics: boolean;
   strategy: Strategy;
   paused: boolean;
+  /** spec.minReadySeconds: no part of the revision; pods count once Ready this long. */
+  minReadySeconds?: number;
 }
 
 const IMAGE = 'registry.example/orders';
@@ -68,6 +70,7 @@ function toSpec(s: SpecState): J {
     ...(s.config ? { config: { data: { LOG_LEVEL: s.config } } } : {}),
     strategy,
     ...(s.paused ? { paused: true } : {}),
+    ...(s.minReadySeconds ? { minReadySeconds: s.minReadySeconds } : {}),
   };
 }
 
@@ -106,6 +109,7 @@ type Move =
   | { kind: 'strategy'; strategy: Strategy }
   | { kind: 'steps'; steps: Step[] }
   | { kind: 'paused'; paused: boolean }
+  | { kind: 'minReady'; seconds: number }
   | { kind: 'action'; action: (typeof ACTIONS)[number] }
   | { kind: 'deleteChild'; which: (typeof CHILDREN)[number] }
   | { kind: 'editStable'; tag: string }
@@ -125,6 +129,7 @@ function describeMove(m: Move): string {
     case 'strategy': return `strategy ${describeStrategy(m.strategy)}`;
     case 'steps': return `steps edited: ${describeStrategy({ type: 'Canary', steps: m.steps, maxSurge: '-', maxUnavailable: '-' }).replace(/\(surge.*$/, '').replace('Canary', '')}`;
     case 'paused': return `spec.paused ${m.paused}`;
+    case 'minReady': return `minReadySeconds ${m.seconds}`;
     case 'action': return `kubectl coxswain ${m.action}`;
     case 'deleteChild': return `kubectl delete ${m.which}`;
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
@@ -177,6 +182,7 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   strategy: { weight: 2, arbitrary: arbStrategy.map((strategy): Move => ({ kind: 'strategy', strategy })) },
   steps: { weight: 1, arbitrary: arbSteps.map((steps): Move => ({ kind: 'steps', steps })) },
   paused: { weight: 1, arbitrary: fc.boolean().map((paused): Move => ({ kind: 'paused', paused })) },
+  minReady: { weight: 1, arbitrary: fc.constantFrom(0, 5, 30).map((seconds): Move => ({ kind: 'minReady', seconds })) },
   action: { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((action): Move => ({ kind: 'action', action })) },
   deleteChild: { weight: 1, arbitrary: fc.constantFrom(...CHILDREN).map((which): Move => ({ kind: 'deleteChild', which })) },
   editStable: { weight: 1, arbitrary: fc.constantFrom('edited', 'hang-edited').map((tag): Move => ({ kind: 'editStable', tag })) },
@@ -234,8 +240,8 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
 // - paused: the revisions allowed are those with pods, the one rolling out and the stable one
 //   when the pause began (spec.paused, or status.rollout.paused after the action); "rolling out"
-//   is what status said or what the spec asked for the instant before (a revision applied just
-//   before the pause may reach the operator first when its watch lags).
+//   is what status said or what the spec asked for within SPEC_LAG_MS before (a revision applied
+//   just before the pause may reach the operator first when its watch lags, up to SPEC_LAG_MS).
 // - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
@@ -252,6 +258,9 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   the README says to use Canary or BlueGreen for that), until it is Healthy again; and pods of a
 //   stable slot edited by hand (`~edited`) serving while its Deployment rolls them back at its
 //   own pace.
+
+/** Longer than any watch lag the model plays (the lag move's maxMs): spec edits this recent may reach the operator out of order. */
+const SPEC_LAG_MS = 5000;
 
 export const INVARIANTS = {
   capacity: 'Ready pods behind <name> never drop below T - maxUnavailable (while they were there and T did not drop)',
@@ -301,8 +310,8 @@ interface Observation {
   stable?: string;
   revisionsWithPods: Set<string>;
   desired?: string;
-  /** The revision the spec asks for at this instant (the operator may not have seen it yet). */
-  specRevision?: string;
+  /** The revisions the spec asked for within SPEC_LAG_MS, with when (the operator may see them late). */
+  specRevisions?: Map<string, number>;
   since: Partial<Record<Invariant, number>>;
 }
 
@@ -402,7 +411,8 @@ class Checker {
       stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
     };
     const desired = revisionOf(ms);
-    obs.specRevision = desired;
+    obs.specRevisions = new Map([...(prev?.specRevisions ?? [])].filter(([, at]) => w.now - at <= SPEC_LAG_MS));
+    obs.specRevisions.set(desired, w.now);
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
@@ -481,7 +491,7 @@ class Checker {
       && w.store.list('ReplicaSet').some((rs: J) => rs.spec?.template?.metadata?.labels?.[LABEL_REVISION] === rev);
     if (obs.paused) {
       obs.allowed = prev?.paused && prev.allowed ? prev.allowed
-        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.specRevision ? [prev.specRevision] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
+        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.specRevisions?.keys() ?? []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
       const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? '') && !hasReplicaSet(p.metadata.labels?.[LABEL_REVISION] ?? ''));
       if (fresh.length > 0) {
         this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
@@ -666,6 +676,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         case 'steps': if (spec.strategy.type === 'Canary') edit({ ...spec, strategy: { ...spec.strategy, steps: m.steps } }); break;
         case 'paused': edit({ ...spec, paused: m.paused }); break;
+        case 'minReady': edit({ ...spec, minReadySeconds: m.seconds }); break;
         case 'action':
           if (m.action === 'undo') checker.undone = true;
           w.setAction(`${m.action}:${++actionId}`);

@@ -37,6 +37,10 @@ const arbPeer = fc.oneof(
 ).chain((peer) => fc.record({ peer: fc.constant(peer), ports: fc.option(fc.array(fc.record({ port: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 2 }), { nil: undefined }) }))
   .map(({ peer, ports }) => (ports ? { ...peer, ports } : peer));
 
+/** Containers named so that no generated Microservice name (arbName: at most one dash) can clash with them. */
+const arbContainers = (names: string[]) => fc.subarray(names).map((ns) => ns.map((name) => ({ name, image: `registry.example/${name}:1` })));
+const arbBudget = fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 100 }).map((p) => `${p}%`));
+
 export const arbSpecInput: fc.Arbitrary<MicroserviceSpecInput> = fc.record({
   image: fc.tuple(arbName, fc.stringMatching(/^[0-9]\.[0-9]{1,2}\.[0-9]$/)).map(([n, v]) => `registry.example/${n}:${v}`),
   replicas: fc.integer({ min: 0, max: 10 }),
@@ -49,10 +53,25 @@ export const arbSpecInput: fc.Arbitrary<MicroserviceSpecInput> = fc.record({
     minReplicas: fc.constant(min),
     maxReplicas: fc.integer({ min, max: 12 }),
     targetCPUUtilizationPercentage: fc.integer({ min: 1, max: 100 }),
+    metrics: fc.constant([{ type: 'Pods' as const, pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '10' } } }]),
   }, { requiredKeys: ['minReplicas', 'maxReplicas'] })),
   service: fc.record({ type: fc.constantFrom('ClusterIP' as const, 'NodePort' as const, 'LoadBalancer' as const), annotations: dict(arbKey, arbLabelValue, 2) }, { requiredKeys: [] }),
   networkPolicy: fc.record({ enabled: fc.boolean(), allowFrom: fc.array(arbPeer, { maxLength: 3 }), allowTo: fc.array(arbPeer, { maxLength: 2 }) }, { requiredKeys: [] }),
-  pod: fc.record({ labels: dict(fc.constantFrom('team', 'tier', 'app.example/part'), arbLabelValue, 2), terminationGracePeriodSeconds: fc.integer({ min: 0, max: 60 }) }, { requiredKeys: [] }),
+  pod: fc.record({
+    labels: dict(fc.constantFrom('team', 'tier', 'app.example/part'), arbLabelValue, 2),
+    terminationGracePeriodSeconds: fc.integer({ min: 0, max: 60 }),
+    topologySpreadConstraints: fc.subarray(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']).map((keys) => keys.map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway' as const }))),
+    priorityClassName: fc.constantFrom('high', 'batch'),
+    enableServiceLinks: fc.boolean(),
+    automountServiceAccountToken: fc.boolean(),
+  }, { requiredKeys: [] }),
+  lifecycle: fc.constant({ preStop: { sleep: { seconds: 5 } } }),
+  imagePullPolicy: fc.constantFrom('Always' as const, 'IfNotPresent' as const, 'Never' as const),
+  workingDir: fc.constantFrom('/app', '/srv'),
+  initContainers: arbContainers(['x-migrate-0', 'x-warm-0']),
+  sidecars: arbContainers(['x-proxy-0', 'x-logs-0']),
+  minReadySeconds: fc.integer({ min: 0, max: 9 }),
+  disruption: fc.oneof(arbBudget.map((maxUnavailable) => ({ maxUnavailable })), arbBudget.map((minAvailable) => ({ minAvailable }))),
   strategy: fc.record({
     rollingUpdate: fc.record({ maxSurge: fc.constantFrom('25%', 1, 0), maxUnavailable: fc.constantFrom(1, '10%') }),
     progressDeadlineSeconds: fc.integer({ min: 10, max: 1200 }),

@@ -44,7 +44,8 @@ function defaultPodSpec(spec: Json): void {
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
   spec.terminationGracePeriodSeconds ??= 30;
-  for (const c of (spec.containers as Json[] | undefined) ?? []) {
+  spec.enableServiceLinks ??= true;
+  for (const c of [...((spec.initContainers as Json[] | undefined) ?? []), ...((spec.containers as Json[] | undefined) ?? [])]) {
     c.imagePullPolicy ??= 'IfNotPresent';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';

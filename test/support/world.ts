@@ -1204,7 +1204,7 @@ export class World {
 }
 
 /** The kinds the operator's informers watch for objects it owns. */
-const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ControllerRevision']);
+const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'ControllerRevision']);
 /** Every kind the operator's informers watch. */
 const WATCHED_KINDS = new Set([...OWNED_KINDS, 'Microservice', 'Pod']);
 

@@ -73,6 +73,10 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [get, list, watch, create, patch, delete]
+# The PodDisruptionBudget of spec.disruption.
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, list, watch, create, patch, delete]
 {{- if .Values.gatewayAPI.enabled }}
 # The HTTPRoute of spec.traffic.gateway (watched once the Gateway API's CRDs are installed).
 - apiGroups: [gateway.networking.k8s.io]
