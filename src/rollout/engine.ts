@@ -12,7 +12,7 @@ import { otherSlot, SLOTS } from '../api/names.js';
 import { type Action, takeAction } from './actions.js';
 import { blueGreen, blueGreenPromotable, blueGreenSteps } from './blueGreen.js';
 import { canary, canaryPromotable, canarySteps } from './canary.js';
-import { aborted, refusedRollout, steady, unrunnable, wakeIn } from './moves.js';
+import { aborted, refusedRollout, rollingNatively, steady, unrunnable, wakeIn } from './moves.js';
 import { activeSlotOf } from './plan.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
@@ -77,6 +77,13 @@ function finish(ctx: Ctx, d: Decision): Decision {
   // A RollingUpdate that has converged serves its revision's ports in the very pass that makes it stable.
   const rolledOut = ctx.ms.spec.strategy.type === 'RollingUpdate' && !d.inProgress;
   d.plan.servingRevision = stable && ctx.kept.has(stable) && !rolledOut ? stable : ctx.desiredRevision;
+  // `<name>` selecting one slot alone that runs another kept revision (switched under
+  // post-promotion analysis, or an undone slot still serving) exposes that revision's ports, so
+  // a port changed in both name and number still reaches the pods it selects. (A RollingUpdate's
+  // one slot rolls natively: it switches once converged, above.)
+  const alone = d.plan.serviceSlot;
+  const aloneRevision = alone && ctx.ms.spec.strategy.type !== 'RollingUpdate' ? ctx.observed[alone]?.revision : undefined;
+  if (aloneRevision && ctx.kept.has(aloneRevision) && !rollingNatively(ctx.observed[alone!])) d.plan.servingRevision = aloneRevision;
   d.plan.previewRevision = d.plan.previewSlot === otherSlot(d.activeSlot) ? ctx.desiredRevision : d.plan.servingRevision;
   d.plan.selectedRevisions = selectedRevisions(ctx, d);
   d.plan.restartedAt = d.restartedAt;
