@@ -81,6 +81,24 @@ describe('the Deployment controller', () => {
     expect(d.status.conditions.find((c: J) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
   });
 
+  it('times out progressDeadlineSeconds after a resume that is followed by no progress (DeploymentTimedOut counts from DeploymentResumed)', () => {
+    const w = new World({ seed: 3 });
+    w.store.create(deployment(1, 'img:v1', { maxSurge: 1, maxUnavailable: 0 }, { progressDeadlineSeconds: 60 }));
+    w.runUntilQuiet(600_000);
+    setImage(w, 'img:hang');
+    w.advance(5_000);
+    w.editObject('Deployment', 'web', (d) => { d.spec.paused = true; });
+    w.advance(120_000);
+    const progressing = () => (w.store.get('Deployment', 'web') as J).status.conditions.find((c: J) => c.type === 'Progressing');
+    expect(progressing()).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+    w.editObject('Deployment', 'web', (d) => { delete d.spec.paused; });
+    w.advance(30_000);
+    expect(progressing()).toMatchObject({ status: 'Unknown', reason: 'DeploymentResumed' });
+    // Nothing else happens: the deadline alone wakes the controller.
+    w.runUntilQuiet(600_000);
+    expect(progressing()).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+  });
+
   it('scales down unready pods first', () => {
     let made = 0;
     const w = new World({ seed: 4, podKind: (): PodKind => (made++ < 2 ? 'good' : 'never') });

@@ -507,7 +507,8 @@ export class World {
     for (const q of this.inFlight.values()) after(q[0]?.at);
     for (const d of this.store.list('Deployment') as J[]) {
       const c = (d.status?.conditions ?? []).find((x: J) => x.type === 'Progressing');
-      if (!d.spec.paused && c && c.status === 'True' && c.reason !== 'NewReplicaSetAvailable') {
+      // DeploymentTimedOut counts from the condition's last update, a resume's (Unknown, DeploymentResumed) included.
+      if (!d.spec.paused && c && c.reason !== 'NewReplicaSetAvailable' && c.reason !== 'ProgressDeadlineExceeded') {
         after(Date.parse(c.lastUpdateTime) + d.spec.progressDeadlineSeconds * 1000 + 1000);
       }
     }
@@ -1119,7 +1120,7 @@ export class World {
         if (prog?.reason !== 'NewReplicaSetAvailable') put('True', 'NewReplicaSetAvailable', `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`, true);
       } else if (progressing) {
         put('True', 'ReplicaSetUpdated', `ReplicaSet "${newRS?.metadata.name}" is progressing.`, true);
-      } else if (prog && prog.reason !== 'NewReplicaSetAvailable' && prog.reason !== 'ProgressDeadlineExceeded' && prog.status !== 'Unknown'
+      } else if (prog && prog.reason !== 'NewReplicaSetAvailable' && prog.reason !== 'ProgressDeadlineExceeded'
         && Date.parse(prog.lastUpdateTime) + d.spec.progressDeadlineSeconds * 1000 < this.now) {
         put('False', 'ProgressDeadlineExceeded', `ReplicaSet "${newRS?.metadata.name}" has timed out progressing.`, true);
       }
