@@ -314,4 +314,27 @@ describe('the operator', () => {
     w.runUntilQuiet(600_000);
     expect(w.microservice().status?.phase).toBe('Healthy');
   });
+  it('answers the measurements the engine asks for with each revision\'s health when taken, and loses those in flight on a restart', () => {
+    const metric = { name: 'error-rate', interval: '10s', max: 0.05, prometheus: { query: 'q{revision="{{revision}}"}', address: 'http://prometheus:9090' } };
+    const w = new World({ seed: 15 });
+    w.createMicroservice({ ...spec, analysis: { metrics: [metric] }, strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'], duration: '30s' } }] } } });
+    w.runUntilQuiet(600_000);
+    expect(w.taken).toHaveLength(0);
+    w.editSpec((s) => ({ ...s, image: 'registry.example/orders:v2' }));
+    const v2 = () => w.microservice().status?.desiredRevision;
+    expect(w.advanceUntil((x) => x.taken.length > 0, 300_000)).toBe(true);
+    expect(w.taken[0]).toMatchObject({ revision: v2(), run: 'step-1', seq: 1, health: 'good' });
+    // A query in flight when the operator restarts is lost; status says it is due, so it is taken again.
+    w.advanceUntil(() => w.reconciles.at(-1)?.status?.rollout?.analysis?.step?.metrics[0]?.nextAt !== undefined, 60_000);
+    const due = Date.parse(w.microservice().status!.rollout!.analysis!.step!.metrics[0]!.nextAt!);
+    w.advance(due - w.now);
+    expect(w.measurementsInFlight).toBe(1);
+    w.restartOperator();
+    expect(w.measurementsInFlight).toBe(0);
+    w.setHealth(v2()!, 'bad');
+    w.runUntilQuiet(600_000);
+    expect(w.taken.at(-1)).toMatchObject({ revision: v2(), seq: 2, health: 'bad' });
+    expect(w.microservice().status?.rollout?.abortedRevision).toBe(v2());
+    expect(w.microservice().status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ reason: 'AnalysisFailed' });
+  });
 });
