@@ -11,6 +11,10 @@
 //   COXSWAIN_MODEL_ONLY=capacity,ports ...                 check only these invariants
 //   COXSWAIN_MODEL_REPLAY='<counterexample JSON>' ...      tell one counterexample with every reconcile
 //   COXSWAIN_MODEL_TRACE=1 ...                              and with every instant in between
+//
+// Analysis: the spec may gate canary steps, a blue-green promotion and its completion on one
+// metric (error-rate); the world plays the application's metric per revision (good, bad, no
+// data) and answers the measurements the engine asks for (test/support/world.ts).
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
@@ -21,7 +25,7 @@ import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
-import { EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
+import { EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Health, type Reconciled } from '../support/world.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type J = any;
@@ -29,12 +33,15 @@ type J = any;
 // ---- the user's spec, as kept in Git ------------------------------------------------------------
 
 type IntOrPercent = number | string;
-type Step = { setWeight: number } | { pause: { duration?: string } };
+/** An analysis that gates (a canary step, blue-green before or after the switch). */
+type Gating = { metrics: string[]; duration?: string; count?: number };
+type Step = { setWeight: number } | { pause: { duration?: string } } | { analysis: Gating };
 type RollingLimits = { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent };
 type Strategy =
   | ({ type: 'RollingUpdate' } & RollingLimits)
-  | ({ type: 'Canary'; steps: Step[]; rollingUpdate?: RollingLimits } & RollingLimits)
-  | { type: 'BlueGreen'; autoPromotionSeconds?: number; previewReplicas?: number; scaleDownDelaySeconds: number; rollingUpdate?: RollingLimits };
+  | ({ type: 'Canary'; steps: Step[]; rollingUpdate?: RollingLimits; analysis?: { metrics: string[]; startingStep: number } } & RollingLimits)
+  | { type: 'BlueGreen'; autoPromotionSeconds?: number; previewReplicas?: number; scaleDownDelaySeconds: number; rollingUpdate?: RollingLimits;
+    prePromotionAnalysis?: Gating; postPromotionAnalysis?: Gating };
 
 interface SpecState {
   tag: string;
@@ -48,12 +55,25 @@ interface SpecState {
 
 const IMAGE = 'registry.example/orders';
 
+/** The one metric the spec's analyses use: the candidate's error rate, measured every 10 s, at most 5%. */
+const METRIC = 'error-rate';
+const ERROR_RATE_METRIC = {
+  name: METRIC, interval: '10s', max: 0.05,
+  prometheus: { query: 'sum(rate(http_requests_total{revision="{{revision}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{revision="{{revision}}"}[1m]))' },
+};
+
+/** The strategy runs an analysis somewhere (and so the spec defines the metric). */
+function analyzes(st: Strategy): boolean {
+  if (st.type === 'Canary') return !!st.analysis || st.steps.some((x) => 'analysis' in x);
+  return st.type === 'BlueGreen' && !!(st.prePromotionAnalysis || st.postPromotionAnalysis);
+}
+
 function toSpec(s: SpecState): J {
   const st = s.strategy;
   const strategy: J = { type: st.type, progressDeadlineSeconds: 300 };
   if (st.type === 'RollingUpdate') strategy.rollingUpdate = { maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
   if (st.type === 'Canary') {
-    strategy.canary = { steps: st.steps, maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
+    strategy.canary = { steps: st.steps, maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable, ...(st.analysis ? { analysis: st.analysis } : {}) };
     if (st.rollingUpdate) strategy.rollingUpdate = st.rollingUpdate;
   }
   if (st.type === 'BlueGreen') {
@@ -67,6 +87,7 @@ function toSpec(s: SpecState): J {
     ports: [{ name: s.port.name, port: s.port.number, servicePort: 80 }, ...(s.metrics ? [{ name: 'metrics', port: 9100 }] : [])],
     ...(s.config ? { config: { data: { LOG_LEVEL: s.config } } } : {}),
     strategy,
+    ...(analyzes(st) ? { analysis: { prometheus: { address: 'http://prometheus.monitoring:9090' }, metrics: [ERROR_RATE_METRIC] } } : {}),
     ...(s.paused ? { paused: true } : {}),
   };
 }
@@ -80,14 +101,24 @@ function labelOf(s: SpecState): string {
   return `${s.tag}${extra.length ? `(${extra.join(',')})` : ''}`;
 }
 
+const describeGating = (g: Gating) => (g.duration ? `for ${g.duration}` : `x${g.count ?? 1}`);
+
+function describeStep(x: Step): string {
+  if ('setWeight' in x) return `${x.setWeight}%`;
+  if ('analysis' in x) return `analysis ${describeGating(x.analysis)}`;
+  return x.pause.duration ? `pause ${x.pause.duration}` : 'pause';
+}
+
 function describeStrategy(st: Strategy): string {
   if (st.type === 'RollingUpdate') return `RollingUpdate(surge ${st.maxSurge}, unavailable ${st.maxUnavailable})`;
   const own = st.rollingUpdate ? `, slot rolling ${st.rollingUpdate.maxSurge}/${st.rollingUpdate.maxUnavailable}` : '';
   if (st.type === 'Canary') {
-    const steps = st.steps.map((x) => ('setWeight' in x ? `${x.setWeight}%` : x.pause.duration ? `pause ${x.pause.duration}` : 'pause')).join(', ');
-    return `Canary[${steps}](surge ${st.maxSurge}, unavailable ${st.maxUnavailable}${own})`;
+    const bg = st.analysis ? `, background analysis from step ${st.analysis.startingStep}` : '';
+    return `Canary[${st.steps.map(describeStep).join(', ')}](surge ${st.maxSurge}, unavailable ${st.maxUnavailable}${own}${bg})`;
   }
-  return `BlueGreen(${st.autoPromotionSeconds !== undefined ? `auto ${st.autoPromotionSeconds}s` : 'manual'}${st.previewReplicas ? `, preview ${st.previewReplicas}` : ''}, delay ${st.scaleDownDelaySeconds}s${own})`;
+  const pre = st.prePromotionAnalysis ? `, pre-promotion analysis ${describeGating(st.prePromotionAnalysis)}` : '';
+  const post = st.postPromotionAnalysis ? `, post-promotion analysis ${describeGating(st.postPromotionAnalysis)}` : '';
+  return `BlueGreen(${st.autoPromotionSeconds !== undefined ? `auto ${st.autoPromotionSeconds}s` : 'manual'}${st.previewReplicas ? `, preview ${st.previewReplicas}` : ''}, delay ${st.scaleDownDelaySeconds}s${own}${pre}${post})`;
 }
 
 // ---- moves ----------------------------------------------------------------------------------------
@@ -110,7 +141,11 @@ type Move =
   | { kind: 'editStable'; tag: string }
   | { kind: 'restart'; crashAfterWrites?: number }
   | { kind: 'lag'; seconds: number; maxMs: number }
+  | { kind: 'badness'; health: Health }
+  | { kind: 'pauseFor'; seconds: number; via: 'spec' | 'action'; health: Health; measured: boolean }
   | { kind: 'wait'; seconds: number };
+
+const healthWords: Record<Health, string> = { good: 'good', bad: 'bad', nodata: 'silent (no data)' };
 
 function describeMove(m: Move): string {
   switch (m.kind) {
@@ -128,6 +163,8 @@ function describeMove(m: Move): string {
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
     case 'restart': return m.crashAfterWrites !== undefined ? `operator dies after ${m.crashAfterWrites} write(s) of its next reconcile, restarts` : 'operator restarts';
     case 'lag': return `watches lag up to ${m.maxMs}ms for ${m.seconds}s`;
+    case 'badness': return `the candidate's error rate turns ${healthWords[m.health]}`;
+    case 'pauseFor': return `${m.measured ? 'once measured, ' : ''}pause (${m.via === 'spec' ? 'spec.paused' : 'kubectl coxswain pause'}) ${m.seconds}s, candidate turns ${healthWords[m.health]}, resume`;
     case 'wait': return `wait ${m.seconds}s`;
   }
 }
@@ -135,32 +172,56 @@ function describeMove(m: Move): string {
 const arbLimits: fc.Arbitrary<RollingLimits> = fc.record({ maxSurge: fc.constantFrom<IntOrPercent>('25%', 1, 0, '50%'), maxUnavailable: fc.constantFrom<IntOrPercent>(0, 1, '25%') })
   .filter((l) => !(l.maxSurge === 0 && l.maxUnavailable === 0));
 
-const arbSteps: fc.Arbitrary<Step[]> = fc.array(fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map((w): Step => ({ setWeight: w })) },
-  { weight: 1, arbitrary: fc.constant<Step>({ pause: {} }) },
-  { weight: 1, arbitrary: fc.constantFrom('10s', '1m', '5m').map((d): Step => ({ pause: { duration: d } })) },
+/** An analysis of the one metric, over a duration or a count of measurements. */
+const arbGating: fc.Arbitrary<Gating> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('20s', '30s', '1m').map((duration): Gating => ({ metrics: [METRIC], duration })) },
+  { weight: 1, arbitrary: fc.constantFrom(1, 2).map((count): Gating => ({ metrics: [METRIC], count })) },
+);
+
+/** Steps, each an analysis `analysis` times in `10 + analysis` (1: modest; the judged invariant's runs: 8). */
+const arbStepsWith = (analysis: number): fc.Arbitrary<Step[]> => fc.array(fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 100 }).map((w): Step => ({ setWeight: w })) },
+  { weight: 2, arbitrary: fc.constant<Step>({ pause: {} }) },
+  { weight: 2, arbitrary: fc.constantFrom('10s', '1m', '5m').map((d): Step => ({ pause: { duration: d } })) },
+  { weight: analysis, arbitrary: arbGating.map((a): Step => ({ analysis: a })) },
 ), { minLength: 1, maxLength: 4 }).map((steps) => {
   // Weights never decrease (the schema says so): sort them into the places weights hold.
   const weights = steps.flatMap((s) => ('setWeight' in s ? [s.setWeight] : [])).sort((a, b) => a - b);
   return steps.map((s) => ('setWeight' in s ? { setWeight: weights.shift()! } : s));
 });
+const arbSteps = arbStepsWith(1);
 
-const arbStrategy: fc.Arbitrary<Strategy> = fc.oneof(
-  arbLimits.map((l): Strategy => ({ type: 'RollingUpdate', ...l })),
-  fc.record({ steps: arbSteps, limits: arbLimits, own: fc.option(arbLimits, { nil: undefined, freq: 4 }) })
-    .map(({ steps, limits, own }): Strategy => ({ type: 'Canary', steps, ...limits, ...(own ? { rollingUpdate: own } : {}) })),
-  fc.record({
-    autoPromotionSeconds: fc.constantFrom(undefined, 0, 30, 120),
-    previewReplicas: fc.constantFrom(undefined, undefined, 1, 2),
-    scaleDownDelaySeconds: fc.constantFrom(0, 30, 120),
-    own: fc.option(arbLimits, { nil: undefined, freq: 4 }),
-  }).map(({ own, autoPromotionSeconds, previewReplicas, scaleDownDelaySeconds }): Strategy => ({
-    type: 'BlueGreen', scaleDownDelaySeconds,
-    ...(autoPromotionSeconds !== undefined ? { autoPromotionSeconds } : {}),
-    ...(previewReplicas !== undefined ? { previewReplicas } : {}),
-    ...(own ? { rollingUpdate: own } : {}),
-  })),
-);
+/**
+ * Strategies; `analysis` says how often they analyse: 1 (modest, so that the other invariants keep
+ * their coverage) or more (the judged invariant's own runs, where an analysis is what matters).
+ */
+const arbStrategyWith = (analysis: number): fc.Arbitrary<Strategy> => {
+  // An optional analysis, present `analysis` times in `analysis + 7`.
+  const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: analysis, arbitrary: a });
+  return fc.oneof(
+    arbLimits.map((l): Strategy => ({ type: 'RollingUpdate', ...l })),
+    fc.record({ steps: arbStepsWith(analysis), limits: arbLimits, own: fc.option(arbLimits, { nil: undefined, freq: 4 }), bg: maybe(fc.integer({ min: 0, max: 2 })) })
+      .map(({ steps, limits, own, bg }): Strategy => ({
+        type: 'Canary', steps, ...limits, ...(own ? { rollingUpdate: own } : {}), ...(bg !== undefined ? { analysis: { metrics: [METRIC], startingStep: bg } } : {}),
+      })),
+    fc.record({
+      autoPromotionSeconds: fc.constantFrom(undefined, 0, 30, 120),
+      previewReplicas: fc.constantFrom(undefined, undefined, 1, 2),
+      scaleDownDelaySeconds: fc.constantFrom(0, 30, 120),
+      own: fc.option(arbLimits, { nil: undefined, freq: 4 }),
+      pre: maybe(arbGating),
+      post: maybe(arbGating),
+    }).map(({ own, autoPromotionSeconds, previewReplicas, scaleDownDelaySeconds, pre, post }): Strategy => ({
+      type: 'BlueGreen', scaleDownDelaySeconds,
+      ...(autoPromotionSeconds !== undefined ? { autoPromotionSeconds } : {}),
+      ...(previewReplicas !== undefined ? { previewReplicas } : {}),
+      ...(own ? { rollingUpdate: own } : {}),
+      ...(pre ? { prePromotionAnalysis: pre } : {}),
+      ...(post ? { postPromotionAnalysis: post } : {}),
+    })),
+  );
+};
+const arbStrategy = arbStrategyWith(1);
 
 const arbTag = fc.constantFrom('v2', 'v3', 'v4', 'v2', 'v3', 'hang', 'crash', 'slow');
 
@@ -180,6 +241,19 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   // Out-of-order delivery: watch events late and duplicated, overtaken by the answers to the
   // operator's own writes and overtaking them (the cache must never go back in time).
   lag: { weight: 2, arbitrary: fc.record({ seconds: fc.constantFrom(10, 60, 300), maxMs: fc.constantFrom(100, 1000, 3000) }).map((l): Move => ({ kind: 'lag', ...l })) },
+  // The application's metric: the candidate's error rate turns bad, good again, or silent.
+  badness: { weight: 1, arbitrary: fc.constantFrom<Health>('bad', 'bad', 'good', 'nodata').map((health): Move => ({ kind: 'badness', health })) },
+  // A pause while an analysis runs (right away, or once the candidate has been measured), the
+  // candidate changing meanwhile: after the resume it must be measured again before anything passes.
+  pauseFor: {
+    weight: 1,
+    arbitrary: fc.record({
+      seconds: fc.constantFrom(5, 35, 90),
+      via: fc.constantFrom<'spec' | 'action'>('spec', 'action'),
+      health: fc.constantFrom<Health>('bad', 'bad', 'good', 'good', 'nodata'),
+      measured: fc.boolean(),
+    }).map((p): Move => ({ kind: 'pauseFor', ...p })),
+  },
   restart: { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }).map((k): Move => (k === undefined ? { kind: 'restart' } : { kind: 'restart', crashAfterWrites: k })) },
   wait: {
     weight: 10,
@@ -189,7 +263,11 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
 };
 
 const without = new Set((process.env.COXSWAIN_MODEL_WITHOUT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-const arbMove = fc.oneof(...Object.entries(MOVES).filter(([k]) => !without.has(k)).map(([, v]) => v));
+/** The moves, some of them weighted otherwise, or drawn otherwise. */
+const arbMoveWith = (weights: Partial<Record<Move['kind'], number>> = {}, arbitraries: Partial<Record<Move['kind'], fc.Arbitrary<Move>>> = {}) =>
+  fc.oneof(...Object.entries(MOVES).filter(([k]) => !without.has(k)).map(([k, v]) => ({
+    weight: weights[k as Move['kind']] ?? v.weight, arbitrary: arbitraries[k as Move['kind']] ?? v.arbitrary,
+  })));
 
 interface Scenario {
   seed: number;
@@ -197,7 +275,7 @@ interface Scenario {
   moves: Move[];
 }
 
-const arbScenario: fc.Arbitrary<Scenario> = fc.record({
+const arbScenarioWith = (strategy: fc.Arbitrary<Strategy>, moves: fc.Arbitrary<Move>): fc.Arbitrary<Scenario> => fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   initial: fc.record({
     tag: fc.constant('v1'),
@@ -205,11 +283,25 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
     config: fc.constantFrom(undefined, 'info'),
     port: fc.constant({ name: 'http', number: 8080 }),
     metrics: fc.constant(false),
-    strategy: without.has('strategy') ? arbStrategy : arbStrategy,
+    strategy,
     paused: fc.constant(false),
   }).map((s): SpecState => (s.config === undefined ? (({ config: _c, ...rest }) => rest)(s) : s)),
-  moves: fc.array(arbMove, { minLength: 1, maxLength: 24 }),
+  moves: fc.array(moves, { minLength: 1, maxLength: 24 }),
 });
+
+const arbScenario = arbScenarioWith(arbStrategy, arbMoveWith());
+/**
+ * The judged invariant's own scenarios: they begin with a strategy that analyses, their strategy
+ * moves analyse more often than not, and the moves about the metric (badness, a pause during an
+ * analysis) and new images come several times as often.
+ */
+const arbAnalysisScenario = arbScenarioWith(
+  arbStrategyWith(8).filter(analyzes),
+  arbMoveWith({ badness: 3, pauseFor: 6, image: 6 }, {
+    strategy: arbStrategyWith(8).map((strategy): Move => ({ kind: 'strategy', strategy })),
+    steps: arbStepsWith(8).map((steps): Move => ({ kind: 'steps', steps })),
+  }),
+);
 
 // ---- the invariants ---------------------------------------------------------------------------------
 //
@@ -239,6 +331,21 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   (observedGeneration behind) is not judged against the spec now stored (step; the end of a port
 //   break; stableSlot), nor is a reconcile held to a stable-slot edit its cache has not seen yet:
 //   the reconcile that sees them is.
+// - judged: "an analysis step passes when every metric has passed for its duration (or count)",
+//   and (issue 16) "time paused does not count ... after a resume, the metric is measured again
+//   before anything passes". Whenever a reconcile (one that then died included) writes a status
+//   in which a canary went past an analysis step (not the one a promote was accepted at; nothing
+//   after a promote-full), a blue-green prePromotionAnalysis passed (its run shown Passed, or the
+//   candidate promoted without a promote in the same pass), or a blue-green rollout under a
+//   postPromotionAnalysis completed (the candidate became stable; not by undo), the last
+//   measurement of that run (of its latest start) the world handed back by then must have been
+//   taken while the candidate was good (not bad, not silent), and after the most recent resume.
+//   A resume is a reconcile acting on a spec not paused, and writing no `kubectl coxswain pause`,
+//   after one that held: the pause as the operator saw it (a pause its lagging watch never
+//   showed it held nothing). A promotion autoPromotionSeconds after the pre-promotion analysis
+//   passed is not judged again. Measurements are judged by the world's log, not by status.
+// - liveness, with analysis: an analysis holding because the world gives no data for the
+//   candidate (noData: Hold) waits, as the spec says; it is Progressing, and that is no failure.
 // - Not Coxswain's to keep, and so not checked: capacity and replaced revisions while a
 //   RollingUpdate's one slot rolls natively (the Deployment controller's pace and its pause; the
 //   model runs a port of it, not the real one);
@@ -256,6 +363,7 @@ export const INVARIANTS = {
   paused: 'while paused, a revision that was not rolling out when the pause began gets no pods',
   liveness: 'with no outside event, requeues alone carry every rollout to its end',
   stableSlot: 'at the end of every reconcile the stable slot holds the stable revision\'s template',
+  judged: 'no step, promotion or completion is judged on a measurement taken before the last resume, or while the candidate was bad',
 } as const;
 export type Invariant = keyof typeof INVARIANTS;
 
@@ -488,7 +596,15 @@ class Checker {
     if (name && uid) this.unheard.push({ kind, name, uid, rv: w.store.get(kind, name)?.metadata.resourceVersion });
   }
 
-  reconciled(w: World, _r: Reconciled): void {
+  /** The operator held the rollout (spec.paused, kubectl coxswain pause) in its last reconcile. */
+  private held = false;
+  /** When the operator last resumed it. */
+  resumedAt?: number;
+
+  reconciled(w: World, r: Reconciled): void {
+    this.judged(w, r);
+    // A reconcile that died midway is held to nothing more: the next one finishes its work.
+    if (r.error) return;
     const msObj = w.microservice();
     const valid = validateMicroservice(msObj);
     if (!valid.ok) return;
@@ -512,6 +628,72 @@ class Checker {
     const c = t.spec?.containers?.[0] ?? {};
     if (want && c.image !== want.image) {
       this.fail('stableSlot', `the stable slot ${status.activeSlot} is labelled ${this.book.name(stable)} but runs image ${c.image}, not ${want.image}: it was edited and not repaired`);
+    }
+  }
+
+  /**
+   * judged: what this reconcile passed (an analysis step, a blue-green promotion or completion
+   * under analysis), held to the world's log of measurements; and the resumes, as the operator
+   * acted on them.
+   */
+  private judged(w: World, r: Reconciled): void {
+    const read = r.read;
+    if (!read) return;
+    const valid = validateMicroservice(read);
+    if (!valid.ok) return;
+    const spec: J = valid.value.spec;
+    const before: MicroserviceStatus = read.status ?? {};
+    const after: MicroserviceStatus = r.status ?? before;
+    const held = !!spec.paused || !!after.rollout?.paused;
+    if (!held && this.held) this.resumedAt = r.at;
+    this.held = held;
+    if (!r.status) return;
+    const D = after.desiredRevision;
+    const b = before.rollout;
+    const a = after.rollout;
+    if (!D || before.desiredRevision !== D || b?.step === undefined || b.abortedRevision === D || a?.abortedRevision === D) return;
+    const last = after.lastAction;
+    const acted = last && last.ok && last.id !== before.lastAction?.id ? last.action : undefined;
+    if (acted === 'undo') return;
+    const completed = after.stableRevision === D && before.stableRevision !== D;
+    if (spec.strategy.type === 'Canary') {
+      // promote-full skips every step on purpose; promote the one it was accepted at.
+      const steps: Step[] = spec.strategy.canary.steps;
+      if (acted === 'promote-full' || b.steps !== steps.length || (!completed && a?.steps !== b.steps)) return;
+      const to = completed ? steps.length : a?.step ?? b.step;
+      for (let j = b.step; j < to; j++) {
+        const step = steps[j];
+        if (!step || (j === b.step && acted === 'promote')) continue;
+        if ('analysis' in step) this.judge(w, r.at, D, `step-${j}`, `went past step ${j}, an analysis ${describeGating(step.analysis)},`);
+      }
+    }
+    if (spec.strategy.type === 'BlueGreen') {
+      const bg = spec.strategy.blueGreen;
+      if (completed && bg.postPromotionAnalysis) this.judge(w, r.at, D, 'postPromotion', 'became stable under post-promotion analysis');
+      // The pre-promotion analysis is judged when it passes: status shows its run Passed, or (the
+      // promotion in the same pass, its run already replaced) the candidate was promoted without
+      // a promote. A promotion that waits autoPromotionSeconds after the pass is not judged again.
+      const prePassed = (x: MicroserviceStatus['rollout']) => x?.analysis?.step?.id === 'prePromotion' && x.analysis.step.revision === D && x.analysis.step.phase === 'Passed';
+      const promoted = b.step === 0 && (completed || (a?.step ?? 0) >= 1) && acted !== 'promote' && acted !== 'promote-full';
+      if (bg.prePromotionAnalysis && !prePassed(b) && (prePassed(a) || promoted)) this.judge(w, r.at, D, 'prePromotion', 'passed its pre-promotion analysis');
+    }
+  }
+
+  /** The last measurement of revision D for `run` (its latest start) handed back by `at`: taken since the resume, while D was good. */
+  private judge(w: World, at: number, D: string, run: string, what: string): void {
+    const taken = w.taken.filter((m) => m.revision === D && m.run === run && m.at <= at);
+    const latest = taken.reduce((s, m) => (m.runStartedAt > s ? m.runStartedAt : s), '');
+    const last = taken.filter((m) => m.runStartedAt === latest).at(-1);
+    totals.judged++;
+    if (this.resumedAt !== undefined) totals.judgedAfterResume++;
+    const name = `revision ${this.book.name(D)}`;
+    const when = (t: number) => clock(t - EPOCH).trim();
+    if (!last) {
+      this.fail('judged', `${name} ${what} with no measurement of it (${run}) taken at all`);
+    } else if (this.resumedAt !== undefined && last.at < this.resumedAt) {
+      this.fail('judged', `${name} ${what} on its last measurement (${run} #${last.seq}, ${last.health}), taken at ${when(last.at)}, before the rollout was resumed at ${when(this.resumedAt)}`);
+    } else if (last.health !== 'good') {
+      this.fail('judged', `${name} ${what} though its last measurement (${run} #${last.seq}, taken at ${when(last.at)}) found it ${healthWords[last.health]}`);
     }
   }
 
@@ -547,6 +729,8 @@ class Checker {
       }
     } else if (phase === 'Paused' && waitsForPerson()) {
       // waiting for promotion or a resume, as the spec says
+    } else if (r.analysis?.step?.phase === 'Running' && w.healthOf(revisionOf(valid.value)) === 'nodata') {
+      // an analysis holding on no data (noData: Hold), as the spec says
     } else {
       const message = (ready?.message ?? '').replace(/[0-9a-f]{10}/g, (h) => this.book.name(h));
       this.fail('liveness', `still ${phase} (${ready?.reason}: "${message}") 30 minutes after the last move${quiet ? ', with nothing left to wake it' : ''}`);
@@ -574,7 +758,7 @@ function sharesNone(a: { name: string; number: number } | undefined, b: { name: 
 }
 
 /** What the runs covered, printed at the end. */
-const totals = { sequences: 0, moves: 0, reconciles: 0, simulatedMs: 0 };
+const totals = { sequences: 0, moves: 0, reconciles: 0, simulatedMs: 0, measurements: 0, judged: 0, judgedAfterResume: 0 };
 
 function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: World, story: string[]) => void): string[] {
   const book = new RevisionBook();
@@ -667,6 +851,24 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         case 'restart': w.restartOperator(m.crashAfterWrites); break;
         case 'lag': w.lagWatches(m.seconds * 1000, m.maxMs); break;
+        case 'badness': w.setHealth(content(spec).revision, m.health); break;
+        case 'pauseFor': {
+          const candidate = content(spec).revision;
+          if (m.measured) {
+            // Until the candidate has been measured (an analysis under way), a minute at most.
+            const before = w.taken.length;
+            w.advanceUntil((x) => x.taken.slice(before).some((t) => t.revision === candidate), 60_000);
+          }
+          if (m.via === 'spec') edit({ ...spec, paused: true });
+          else w.setAction(`pause:${++actionId}`);
+          w.settle();
+          line(`  pause (${m.via === 'spec' ? 'spec.paused' : 'kubectl coxswain pause'})`);
+          w.advance(m.seconds * 1000);
+          w.setHealth(candidate, m.health);
+          if (m.via === 'spec') edit({ ...spec, paused: false });
+          else w.setAction(`resume:${++actionId}`);
+          break;
+        }
         case 'wait': break;
       }
       if (m.kind === 'wait') w.advance(m.seconds * 1000);
@@ -687,6 +889,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
     totals.moves += story.length - 1;
     totals.reconciles += w.reconciles.length;
     totals.simulatedMs += w.now - EPOCH;
+    totals.measurements += w.taken.length;
   }
   return story;
 }
@@ -722,12 +925,13 @@ describe('closed counterexamples', () => {
 
 describe('rollouts, model-based (issue 8)', () => {
   afterAll(() => {
-    const { sequences, moves, reconciles, simulatedMs } = totals;
-    console.log(`model: ${sequences} sequences, ${moves} moves, ${reconciles} reconciles, ${Math.round(simulatedMs / 3_600_000)} simulated hours`);
+    const { sequences, moves, reconciles, simulatedMs, measurements, judged, judgedAfterResume } = totals;
+    console.log(`model: ${sequences} sequences, ${moves} moves, ${reconciles} reconciles, ${Math.round(simulatedMs / 3_600_000)} simulated hours, `
+      + `${measurements} measurements, ${judged} analyses passed and judged (${judgedAfterResume} after a resume)`);
   });
   for (const invariant of (Object.keys(INVARIANTS) as Invariant[]).filter((i) => !ONLY || ONLY.includes(i))) {
     it(`${invariant}: ${INVARIANTS[invariant]}`, () => {
-      fc.assert(fc.property(arbScenario, (sc) => {
+      fc.assert(fc.property(invariant === 'judged' ? arbAnalysisScenario : arbScenario, (sc) => {
         runScenario(sc, new Set([invariant]));
       }), { numRuns: RUNS, interruptAfterTimeLimit: SECONDS * 1000, ...(SEED !== undefined ? { seed: SEED } : {}) });
     }, SECONDS * 1000 + 300_000);
@@ -836,6 +1040,53 @@ describe('the model\'s checks catch what they are about', () => {
     w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
     w.runUntilQuiet(30 * 60_000);
     violates('liveness', () => checker.final(w, true));
+  });
+
+  describe('judged', () => {
+    const analysed: SpecState = { ...base, strategy: { type: 'Canary', steps: [{ setWeight: 34 }, { analysis: { metrics: [METRIC], duration: '30s' } }], maxSurge: 1, maxUnavailable: 0 } };
+
+    /** Healthy, then v2 rolled out with the operator on until the analysis at step 1 has measured it once. */
+    function measured() {
+      const h = healthy('judged', analysed);
+      const v2 = h.learn({ ...analysed, tag: 'v2' });
+      h.w.operatorEnabled = true;
+      h.w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
+      if (!h.w.advanceUntil((x) => x.taken.some((t) => t.revision === v2), 300_000)) throw new Error('v2 never measured');
+      if (h.w.microservice().status?.rollout?.step !== 1) throw new Error('not at the analysis step');
+      return { ...h, v2 };
+    }
+    /** What a reconcile that read `read` and went past the analysis step would report. */
+    const pastIt = (w: World, read: J): Reconciled => ({ at: w.now, read, status: { ...read.status, rollout: { ...read.status.rollout, step: 2 } }, writes: [], problems: [], events: [] });
+
+    it('an analysis step passed on a measurement taken before the resume (issue 16, defect 1)', () => {
+      const { w, checker, v2 } = measured();
+      w.editSpec((s) => ({ ...s, paused: true }));
+      w.advance(35_000);
+      w.setHealth(v2, 'bad');
+      w.editSpec((s) => ({ ...s, paused: false }));
+      // The operator switched off before it reads the resume: the test writes what the defect did.
+      w.operatorEnabled = false;
+      violates('judged', () => checker.reconciled(w, pastIt(w, w.microservice())));
+    });
+
+    it('an analysis step passed though the candidate\'s last measurement was bad', () => {
+      const { w, checker, v2 } = measured();
+      const read = w.microservice();
+      w.setHealth(v2, 'bad');
+      const n = w.taken.length;
+      w.advanceUntil((x) => x.taken.length > n, 60_000);
+      violates('judged', () => checker.reconciled(w, pastIt(w, read)));
+    });
+
+    it('not when the step passes on a good measurement taken since the resume', () => {
+      const { w, checker } = measured();
+      w.editSpec((s) => ({ ...s, paused: true }));
+      w.advance(35_000);
+      w.editSpec((s) => ({ ...s, paused: false }));
+      w.runUntilQuiet(600_000);
+      if (w.microservice().status?.phase !== 'Healthy') throw new Error('v2 did not complete');
+      if (checker.resumedAt === undefined) throw new Error('the resume went unseen');
+    });
   });
 
   it('stableSlot: the stable slot edited and left so after a reconcile', () => {

@@ -313,7 +313,7 @@ export interface WorldOptions {
   readyDelayMs?: [number, number];
   /** The chance that the Deployment or ReplicaSet controller is a second late at an instant. */
   lateness?: number;
-  /** Called after every reconcile (the stable-slot invariant). */
+  /** Called after every reconcile (the stable-slot invariant), one that crashed too (with `error`, having written what it wrote). */
   onReconciled?: (w: World, r: Reconciled) => void;
   /** Called after every instant has settled. */
   onSettled?: (w: World) => void;
@@ -759,11 +759,14 @@ export class World {
     const plan = planReconcile({ ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now), measurements: offered });
     const record: Reconciled = { at: this.now, read: ms, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
+    const crash = (error: string): never => {
+      const crashed = { ...record, error };
+      this.reconciles.push(crashed);
+      this.opts.onReconciled?.(this, crashed);
+      throw new Crash();
+    };
     const spend = () => {
-      if (budget !== undefined && budget-- <= 0) {
-        this.reconciles.push({ ...record, error: 'operator crashed mid-reconcile' });
-        throw new Crash();
-      }
+      if (budget !== undefined && budget-- <= 0) crash('operator crashed mid-reconcile');
     };
     for (const w of plan.writes) {
       spend();
@@ -795,8 +798,7 @@ export class World {
     }
     if (budget !== undefined) {
       // It had more budget than writes: it dies all the same, before anything else.
-      this.reconciles.push({ ...record, error: 'operator crashed at the end of a reconcile' });
-      throw new Crash();
+      crash('operator crashed at the end of a reconcile');
     }
     // As the Reconciler ends a pass: the results offered are in status now (or were stale), and
     // the measurements due start.
