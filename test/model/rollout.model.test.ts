@@ -322,15 +322,19 @@ const arbAnalysisScenario = arbScenarioWith(
 //   waiting for promotion its own weight, a blue-green preview reported ready its preview size,
 //   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
 // - paused: the revisions allowed are those with pods, the one rolling out and the stable one
-//   when the pause began (spec.paused, or status.rollout.paused after the action).
+//   when the pause began (spec.paused, or status.rollout.paused after the action). A pause by
+//   spec.paused begins when a reconcile acts on a spec that says so (one the operator's lagging
+//   watch has not shown it yet holds nothing), and the revision it was rolling out then (the
+//   status that reconcile read) is among those allowed.
 // - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
 //   its one slot natively to the desired revision by design).
 // - while the operator's watches lag (the lag move), a status written for an earlier spec
 //   (observedGeneration behind) is not judged against the spec now stored (step; the end of a port
-//   break; stableSlot), nor is a reconcile held to a stable-slot edit its cache has not seen yet:
-//   the reconcile that sees them is.
+//   break; stableSlot), nor is a reconcile held to a stable-slot edit it did not read (its cache
+//   had not seen it yet, or saw it only during the reconcile, with the answer to one of its
+//   writes): the reconcile that reads them is.
 // - judged: "an analysis step passes when every metric has passed for its duration (or count)",
 //   and (issue 16) "time paused does not count ... after a resume, the metric is measured again
 //   before anything passes". Whenever a reconcile (one that then died included) writes a status
@@ -496,7 +500,8 @@ class Checker {
     const servingPods = w.servingPods(name);
     const prev = this.prev;
     const obs: Observation = {
-      at: w.now, T, mu: maxUnavailableOf(spec), serving: servingPods.length, promised: promised(w, servingPods), paused: spec.paused || !!status.rollout?.paused,
+      at: w.now, T, mu: maxUnavailableOf(spec), serving: servingPods.length, promised: promised(w, servingPods),
+      paused: (spec.paused && this.operatorPaused) || !!status.rollout?.paused,
       stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
     };
     const desired = revisionOf(ms);
@@ -578,7 +583,7 @@ class Checker {
       && w.store.list('ReplicaSet').some((rs: J) => rs.spec?.template?.metadata?.labels?.[LABEL_REVISION] === rev);
     if (obs.paused) {
       obs.allowed = prev?.paused && prev.allowed ? prev.allowed
-        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
+        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : []), ...this.rollingWhenPaused]);
       const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? '') && !hasReplicaSet(p.metadata.labels?.[LABEL_REVISION] ?? ''));
       if (fresh.length > 0) {
         this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
@@ -601,7 +606,16 @@ class Checker {
   /** When the operator last resumed it. */
   resumedAt?: number;
 
+  /** The spec the operator last acted on said paused; what it was rolling out when it first did. */
+  private operatorPaused = false;
+  private rollingWhenPaused: string[] = [];
+
   reconciled(w: World, r: Reconciled): void {
+    if (r.read) {
+      const paused = !!(r.read.spec as J)?.paused;
+      if (paused && !this.operatorPaused) this.rollingWhenPaused = [r.read.status?.desiredRevision, r.read.status?.stableRevision].filter((x): x is string => !!x);
+      this.operatorPaused = paused;
+    }
     this.judged(w, r);
     // A reconcile that died midway is held to nothing more: the next one finishes its work.
     if (r.error) return;
@@ -616,8 +630,9 @@ class Checker {
     const d: J = w.store.get('Deployment', `${w.name}-${status.activeSlot}`);
     if (!d) return;
     const t = d.spec.template;
-    // An edit still on its way to the operator's cache (its watch lags): the reconcile that sees it is held to this.
-    const seen: J = w.cached('Deployment', d.metadata.name);
+    // An edit this reconcile did not read (its watch lags; the edit may have reached the cache
+    // during the reconcile, with the answer to one of its writes): the reconcile that reads it is held to this.
+    const seen: J = r.readOwned ? r.readOwned.find((o) => o.kind === 'Deployment' && o.metadata.name === d.metadata.name) : w.cached('Deployment', d.metadata.name);
     if (stableJSON(seen?.spec.template) !== stableJSON(t)) return;
     const label = t.metadata?.labels?.[LABEL_REVISION];
     if (label !== stable) {
@@ -1027,8 +1042,11 @@ describe('the model\'s checks catch what they are about', () => {
   it('paused: a new revision gets pods while spec.paused', () => {
     const { w, learn } = healthy('paused');
     const v2 = learn({ ...base, tag: 'v2' });
+    // The operator acts on the pause (it begins then), and is switched off again.
+    w.operatorEnabled = true;
     w.editSpec((s) => ({ ...s, paused: true }));
     w.settle();
+    w.operatorEnabled = false;
     violates('paused', () => {
       w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.metadata.labels['coxswain.dev/revision'] = v2; });
       w.advance(10_000);

@@ -287,6 +287,8 @@ export interface Reconciled {
   at: number;
   /** The Microservice as this reconcile read it from its cache (status before, spec acted on). */
   read?: MicroserviceObject;
+  /** Its children as it read them (what reaches the cache during the reconcile is not among them). */
+  readOwned?: KubeObject[];
   writes: string[];
   problems: Problem[];
   status?: MicroserviceStatus;
@@ -756,8 +758,9 @@ export class World {
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const cached = [...this.cache.values()];
     const offered = [...this.inbox];
-    const plan = planReconcile({ ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now), measurements: offered });
-    const record: Reconciled = { at: this.now, read: ms, writes: [], problems: [], events: [] };
+    const owned = this.owned(cached, uid);
+    const plan = planReconcile({ ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered });
+    const record: Reconciled = { at: this.now, read: ms, readOwned: owned, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
     const crash = (error: string): never => {
       const crashed = { ...record, error };
