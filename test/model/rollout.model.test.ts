@@ -11,6 +11,10 @@
 //   COXSWAIN_MODEL_ONLY=capacity,ports ...                 check only these invariants
 //   COXSWAIN_MODEL_REPLAY='<counterexample JSON>' ...      tell one counterexample with every reconcile
 //   COXSWAIN_MODEL_TRACE=1 ...                              and with every instant in between
+//
+// Analysis: the spec may gate canary steps, a blue-green promotion and its completion on one
+// metric (error-rate); the world plays the application's metric per revision (good, bad, no
+// data) and answers the measurements the engine asks for (test/support/world.ts).
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
@@ -21,7 +25,7 @@ import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
-import { DENIED, EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Reconciled } from '../support/world.js';
+import { DENIED, EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Health, type Reconciled } from '../support/world.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type J = any;
@@ -29,12 +33,15 @@ type J = any;
 // ---- the user's spec, as kept in Git ------------------------------------------------------------
 
 type IntOrPercent = number | string;
-type Step = { setWeight: number } | { pause: { duration?: string } };
+/** An analysis that gates (a canary step, blue-green before or after the switch). */
+type Gating = { metrics: string[]; duration?: string; count?: number };
+type Step = { setWeight: number } | { pause: { duration?: string } } | { analysis: Gating };
 type RollingLimits = { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent };
 type Strategy =
   | ({ type: 'RollingUpdate' } & RollingLimits)
-  | ({ type: 'Canary'; steps: Step[]; rollingUpdate?: RollingLimits } & RollingLimits)
-  | { type: 'BlueGreen'; autoPromotionSeconds?: number; previewReplicas?: number; scaleDownDelaySeconds: number; rollingUpdate?: RollingLimits };
+  | ({ type: 'Canary'; steps: Step[]; rollingUpdate?: RollingLimits; analysis?: { metrics: string[]; startingStep: number } } & RollingLimits)
+  | { type: 'BlueGreen'; autoPromotionSeconds?: number; previewReplicas?: number; scaleDownDelaySeconds: number; rollingUpdate?: RollingLimits;
+    prePromotionAnalysis?: Gating; postPromotionAnalysis?: Gating };
 
 interface SpecState {
   tag: string;
@@ -50,12 +57,25 @@ interface SpecState {
 
 const IMAGE = 'registry.example/orders';
 
+/** The one metric the spec's analyses use: the candidate's error rate, measured every 10 s, at most 5%. */
+const METRIC = 'error-rate';
+const ERROR_RATE_METRIC = {
+  name: METRIC, interval: '10s', max: 0.05,
+  prometheus: { query: 'sum(rate(http_requests_total{revision="{{revision}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{revision="{{revision}}"}[1m]))' },
+};
+
+/** The strategy runs an analysis somewhere (and so the spec defines the metric). */
+function analyzes(st: Strategy): boolean {
+  if (st.type === 'Canary') return !!st.analysis || st.steps.some((x) => 'analysis' in x);
+  return st.type === 'BlueGreen' && !!(st.prePromotionAnalysis || st.postPromotionAnalysis);
+}
+
 function toSpec(s: SpecState): J {
   const st = s.strategy;
   const strategy: J = { type: st.type, progressDeadlineSeconds: 300 };
   if (st.type === 'RollingUpdate') strategy.rollingUpdate = { maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
   if (st.type === 'Canary') {
-    strategy.canary = { steps: st.steps, maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable };
+    strategy.canary = { steps: st.steps, maxSurge: st.maxSurge, maxUnavailable: st.maxUnavailable, ...(st.analysis ? { analysis: st.analysis } : {}) };
     if (st.rollingUpdate) strategy.rollingUpdate = st.rollingUpdate;
   }
   if (st.type === 'BlueGreen') {
@@ -69,6 +89,7 @@ function toSpec(s: SpecState): J {
     ports: [{ name: s.port.name, port: s.port.number, servicePort: 80 }, ...(s.metrics ? [{ name: 'metrics', port: 9100 }] : [])],
     ...(s.config ? { config: { data: { LOG_LEVEL: s.config } } } : {}),
     strategy,
+    ...(analyzes(st) ? { analysis: { prometheus: { address: 'http://prometheus.monitoring:9090' }, metrics: [ERROR_RATE_METRIC] } } : {}),
     ...(s.paused ? { paused: true } : {}),
     ...(s.minReadySeconds ? { minReadySeconds: s.minReadySeconds } : {}),
   };
@@ -83,14 +104,24 @@ function labelOf(s: SpecState): string {
   return `${s.tag}${extra.length ? `(${extra.join(',')})` : ''}`;
 }
 
+const describeGating = (g: Gating) => (g.duration ? `for ${g.duration}` : `x${g.count ?? 1}`);
+
+function describeStep(x: Step): string {
+  if ('setWeight' in x) return `${x.setWeight}%`;
+  if ('analysis' in x) return `analysis ${describeGating(x.analysis)}`;
+  return x.pause.duration ? `pause ${x.pause.duration}` : 'pause';
+}
+
 function describeStrategy(st: Strategy): string {
   if (st.type === 'RollingUpdate') return `RollingUpdate(surge ${st.maxSurge}, unavailable ${st.maxUnavailable})`;
   const own = st.rollingUpdate ? `, slot rolling ${st.rollingUpdate.maxSurge}/${st.rollingUpdate.maxUnavailable}` : '';
   if (st.type === 'Canary') {
-    const steps = st.steps.map((x) => ('setWeight' in x ? `${x.setWeight}%` : x.pause.duration ? `pause ${x.pause.duration}` : 'pause')).join(', ');
-    return `Canary[${steps}](surge ${st.maxSurge}, unavailable ${st.maxUnavailable}${own})`;
+    const bg = st.analysis ? `, background analysis from step ${st.analysis.startingStep}` : '';
+    return `Canary[${st.steps.map(describeStep).join(', ')}](surge ${st.maxSurge}, unavailable ${st.maxUnavailable}${own}${bg})`;
   }
-  return `BlueGreen(${st.autoPromotionSeconds !== undefined ? `auto ${st.autoPromotionSeconds}s` : 'manual'}${st.previewReplicas ? `, preview ${st.previewReplicas}` : ''}, delay ${st.scaleDownDelaySeconds}s${own})`;
+  const pre = st.prePromotionAnalysis ? `, pre-promotion analysis ${describeGating(st.prePromotionAnalysis)}` : '';
+  const post = st.postPromotionAnalysis ? `, post-promotion analysis ${describeGating(st.postPromotionAnalysis)}` : '';
+  return `BlueGreen(${st.autoPromotionSeconds !== undefined ? `auto ${st.autoPromotionSeconds}s` : 'manual'}${st.previewReplicas ? `, preview ${st.previewReplicas}` : ''}, delay ${st.scaleDownDelaySeconds}s${own}${pre}${post})`;
 }
 
 // ---- moves ----------------------------------------------------------------------------------------
@@ -115,7 +146,11 @@ type Move =
   | { kind: 'editStable'; tag: string }
   | { kind: 'restart'; crashAfterWrites?: number }
   | { kind: 'lag'; seconds: number; maxMs: number }
+  | { kind: 'badness'; health: Health }
+  | { kind: 'pauseFor'; seconds: number; via: 'spec' | 'action'; health: Health; measured: boolean }
   | { kind: 'wait'; seconds: number };
+
+const healthWords: Record<Health, string> = { good: 'good', bad: 'bad', nodata: 'silent (no data)' };
 
 function describeMove(m: Move): string {
   switch (m.kind) {
@@ -135,6 +170,8 @@ function describeMove(m: Move): string {
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
     case 'restart': return m.crashAfterWrites !== undefined ? `operator dies after ${m.crashAfterWrites} write(s) of its next reconcile, restarts` : 'operator restarts';
     case 'lag': return `watches lag up to ${m.maxMs}ms for ${m.seconds}s`;
+    case 'badness': return `the candidate's error rate turns ${healthWords[m.health]}`;
+    case 'pauseFor': return `${m.measured ? 'once measured, ' : ''}pause (${m.via === 'spec' ? 'spec.paused' : 'kubectl coxswain pause'}) ${m.seconds}s, candidate turns ${healthWords[m.health]}, resume`;
     case 'wait': return `wait ${m.seconds}s`;
   }
 }
@@ -142,32 +179,56 @@ function describeMove(m: Move): string {
 const arbLimits: fc.Arbitrary<RollingLimits> = fc.record({ maxSurge: fc.constantFrom<IntOrPercent>('25%', 1, 0, '50%'), maxUnavailable: fc.constantFrom<IntOrPercent>(0, 1, '25%') })
   .filter((l) => !(l.maxSurge === 0 && l.maxUnavailable === 0));
 
-const arbSteps: fc.Arbitrary<Step[]> = fc.array(fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map((w): Step => ({ setWeight: w })) },
-  { weight: 1, arbitrary: fc.constant<Step>({ pause: {} }) },
-  { weight: 1, arbitrary: fc.constantFrom('10s', '1m', '5m').map((d): Step => ({ pause: { duration: d } })) },
+/** An analysis of the one metric, over a duration or a count of measurements. */
+const arbGating: fc.Arbitrary<Gating> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('20s', '30s', '1m').map((duration): Gating => ({ metrics: [METRIC], duration })) },
+  { weight: 1, arbitrary: fc.constantFrom(1, 2).map((count): Gating => ({ metrics: [METRIC], count })) },
+);
+
+/** Steps, each an analysis `analysis` times in `10 + analysis` (1: modest; the judged invariant's runs: 8). */
+const arbStepsWith = (analysis: number): fc.Arbitrary<Step[]> => fc.array(fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 100 }).map((w): Step => ({ setWeight: w })) },
+  { weight: 2, arbitrary: fc.constant<Step>({ pause: {} }) },
+  { weight: 2, arbitrary: fc.constantFrom('10s', '1m', '5m').map((d): Step => ({ pause: { duration: d } })) },
+  { weight: analysis, arbitrary: arbGating.map((a): Step => ({ analysis: a })) },
 ), { minLength: 1, maxLength: 4 }).map((steps) => {
   // Weights never decrease (the schema says so): sort them into the places weights hold.
   const weights = steps.flatMap((s) => ('setWeight' in s ? [s.setWeight] : [])).sort((a, b) => a - b);
   return steps.map((s) => ('setWeight' in s ? { setWeight: weights.shift()! } : s));
 });
+const arbSteps = arbStepsWith(1);
 
-const arbStrategy: fc.Arbitrary<Strategy> = fc.oneof(
-  arbLimits.map((l): Strategy => ({ type: 'RollingUpdate', ...l })),
-  fc.record({ steps: arbSteps, limits: arbLimits, own: fc.option(arbLimits, { nil: undefined, freq: 4 }) })
-    .map(({ steps, limits, own }): Strategy => ({ type: 'Canary', steps, ...limits, ...(own ? { rollingUpdate: own } : {}) })),
-  fc.record({
-    autoPromotionSeconds: fc.constantFrom(undefined, 0, 30, 120),
-    previewReplicas: fc.constantFrom(undefined, undefined, 1, 2),
-    scaleDownDelaySeconds: fc.constantFrom(0, 30, 120),
-    own: fc.option(arbLimits, { nil: undefined, freq: 4 }),
-  }).map(({ own, autoPromotionSeconds, previewReplicas, scaleDownDelaySeconds }): Strategy => ({
-    type: 'BlueGreen', scaleDownDelaySeconds,
-    ...(autoPromotionSeconds !== undefined ? { autoPromotionSeconds } : {}),
-    ...(previewReplicas !== undefined ? { previewReplicas } : {}),
-    ...(own ? { rollingUpdate: own } : {}),
-  })),
-);
+/**
+ * Strategies; `analysis` says how often they analyse: 1 (modest, so that the other invariants keep
+ * their coverage) or more (the judged invariant's own runs, where an analysis is what matters).
+ */
+const arbStrategyWith = (analysis: number): fc.Arbitrary<Strategy> => {
+  // An optional analysis, present `analysis` times in `analysis + 7`.
+  const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: analysis, arbitrary: a });
+  return fc.oneof(
+    arbLimits.map((l): Strategy => ({ type: 'RollingUpdate', ...l })),
+    fc.record({ steps: arbStepsWith(analysis), limits: arbLimits, own: fc.option(arbLimits, { nil: undefined, freq: 4 }), bg: maybe(fc.integer({ min: 0, max: 2 })) })
+      .map(({ steps, limits, own, bg }): Strategy => ({
+        type: 'Canary', steps, ...limits, ...(own ? { rollingUpdate: own } : {}), ...(bg !== undefined ? { analysis: { metrics: [METRIC], startingStep: bg } } : {}),
+      })),
+    fc.record({
+      autoPromotionSeconds: fc.constantFrom(undefined, 0, 30, 120),
+      previewReplicas: fc.constantFrom(undefined, undefined, 1, 2),
+      scaleDownDelaySeconds: fc.constantFrom(0, 30, 120),
+      own: fc.option(arbLimits, { nil: undefined, freq: 4 }),
+      pre: maybe(arbGating),
+      post: maybe(arbGating),
+    }).map(({ own, autoPromotionSeconds, previewReplicas, scaleDownDelaySeconds, pre, post }): Strategy => ({
+      type: 'BlueGreen', scaleDownDelaySeconds,
+      ...(autoPromotionSeconds !== undefined ? { autoPromotionSeconds } : {}),
+      ...(previewReplicas !== undefined ? { previewReplicas } : {}),
+      ...(own ? { rollingUpdate: own } : {}),
+      ...(pre ? { prePromotionAnalysis: pre } : {}),
+      ...(post ? { postPromotionAnalysis: post } : {}),
+    })),
+  );
+};
+const arbStrategy = arbStrategyWith(1);
 
 const arbTag = fc.constantFrom('v2', 'v3', 'v4', 'v2', 'v3', 'hang', 'crash', 'slow');
 
@@ -189,6 +250,19 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   // Out-of-order delivery: watch events late and duplicated, overtaken by the answers to the
   // operator's own writes and overtaking them (the cache must never go back in time).
   lag: { weight: 2, arbitrary: fc.record({ seconds: fc.constantFrom(10, 60, 300), maxMs: fc.constantFrom(100, 1000, 3000) }).map((l): Move => ({ kind: 'lag', ...l })) },
+  // The application's metric: the candidate's error rate turns bad, good again, or silent.
+  badness: { weight: 1, arbitrary: fc.constantFrom<Health>('bad', 'bad', 'good', 'nodata').map((health): Move => ({ kind: 'badness', health })) },
+  // A pause while an analysis runs (right away, or once the candidate has been measured), the
+  // candidate changing meanwhile: after the resume it must be measured again before anything passes.
+  pauseFor: {
+    weight: 1,
+    arbitrary: fc.record({
+      seconds: fc.constantFrom(5, 35, 90),
+      via: fc.constantFrom<'spec' | 'action'>('spec', 'action'),
+      health: fc.constantFrom<Health>('bad', 'bad', 'good', 'good', 'nodata'),
+      measured: fc.boolean(),
+    }).map((p): Move => ({ kind: 'pauseFor', ...p })),
+  },
   restart: { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }).map((k): Move => (k === undefined ? { kind: 'restart' } : { kind: 'restart', crashAfterWrites: k })) },
   wait: {
     weight: 10,
@@ -198,7 +272,11 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
 };
 
 const without = new Set((process.env.COXSWAIN_MODEL_WITHOUT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-const arbMove = fc.oneof(...Object.entries(MOVES).filter(([k]) => !without.has(k)).map(([, v]) => v));
+/** The moves, some of them weighted otherwise, or drawn otherwise. */
+const arbMoveWith = (weights: Partial<Record<Move['kind'], number>> = {}, arbitraries: Partial<Record<Move['kind'], fc.Arbitrary<Move>>> = {}) =>
+  fc.oneof(...Object.entries(MOVES).filter(([k]) => !without.has(k)).map(([k, v]) => ({
+    weight: weights[k as Move['kind']] ?? v.weight, arbitrary: arbitraries[k as Move['kind']] ?? v.arbitrary,
+  })));
 
 interface Scenario {
   seed: number;
@@ -206,7 +284,7 @@ interface Scenario {
   moves: Move[];
 }
 
-const arbScenario: fc.Arbitrary<Scenario> = fc.record({
+const arbScenarioWith = (strategy: fc.Arbitrary<Strategy>, moves: fc.Arbitrary<Move>): fc.Arbitrary<Scenario> => fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   initial: fc.record({
     tag: fc.constant('v1'),
@@ -214,11 +292,25 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
     config: fc.constantFrom(undefined, 'info'),
     port: fc.constant({ name: 'http', number: 8080 }),
     metrics: fc.constant(false),
-    strategy: without.has('strategy') ? arbStrategy : arbStrategy,
+    strategy,
     paused: fc.constant(false),
   }).map((s): SpecState => (s.config === undefined ? (({ config: _c, ...rest }) => rest)(s) : s)),
-  moves: fc.array(arbMove, { minLength: 1, maxLength: 24 }),
+  moves: fc.array(moves, { minLength: 1, maxLength: 24 }),
 });
+
+const arbScenario = arbScenarioWith(arbStrategy, arbMoveWith());
+/**
+ * The judged invariant's own scenarios: they begin with a strategy that analyses, their strategy
+ * moves analyse more often than not, and the moves about the metric (badness, a pause during an
+ * analysis) and new images come several times as often.
+ */
+const arbAnalysisScenario = arbScenarioWith(
+  arbStrategyWith(8).filter(analyzes),
+  arbMoveWith({ badness: 3, pauseFor: 6, image: 6 }, {
+    strategy: arbStrategyWith(8).map((strategy): Move => ({ kind: 'strategy', strategy })),
+    steps: arbStepsWith(8).map((steps): Move => ({ kind: 'steps', steps })),
+  }),
+);
 
 // ---- the invariants ---------------------------------------------------------------------------------
 //
@@ -239,17 +331,36 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 //   waiting for promotion its own weight, a blue-green preview reported ready its preview size,
 //   and a revision promoted to stable (not by undo) T; a promote-full skips the steps on purpose.
 // - paused: the revisions allowed are those with pods, the one rolling out and the stable one
-//   when the pause began (spec.paused, or status.rollout.paused after the action); "rolling out"
-//   is what status said or what the spec asked for within SPEC_LAG_MS before (a revision applied
-//   just before the pause may reach the operator first when its watch lags, up to SPEC_LAG_MS).
+//   when the pause began (spec.paused, or status.rollout.paused after the action). A pause by
+//   spec.paused begins when a reconcile acts on a spec that says so (one the operator's lagging
+//   watch has not shown it yet holds nothing), and the revision it was rolling out then (the
+//   status that reconcile read) is among those allowed.
+//   A revision the spec asked for within SPEC_LAG_MS before the pause is allowed too (a revision
+//   applied just before it may reach a lagging operator first).
 // - liveness: 30 simulated minutes after the last move, Healthy (and then T pods of the desired
 //   revision serve), Degraded, or Paused where the spec waits for a person; never Progressing.
 // - stableSlot: after every reconcile of a Canary or BlueGreen Microservice (RollingUpdate rolls
 //   its one slot natively to the desired revision by design).
 // - while the operator's watches lag (the lag move), a status written for an earlier spec
 //   (observedGeneration behind) is not judged against the spec now stored (step; the end of a port
-//   break; stableSlot), nor is a reconcile held to a stable-slot edit its cache has not seen yet:
-//   the reconcile that sees them is.
+//   break; stableSlot), nor is a reconcile held to a stable-slot edit it did not read (its cache
+//   had not seen it yet, or saw it only during the reconcile, with the answer to one of its
+//   writes): the reconcile that reads them is.
+// - judged: "an analysis step passes when every metric has passed for its duration (or count)",
+//   and (issue 16) "time paused does not count ... after a resume, the metric is measured again
+//   before anything passes". Whenever a reconcile (one that then died included) writes a status
+//   in which a canary went past an analysis step (not the one a promote was accepted at; nothing
+//   after a promote-full), a blue-green prePromotionAnalysis passed (its run shown Passed, or the
+//   candidate promoted without a promote in the same pass), or a blue-green rollout under a
+//   postPromotionAnalysis completed (the candidate became stable; not by undo), the last
+//   measurement of that run (of its latest start) the world handed back by then must have been
+//   taken while the candidate was good (not bad, not silent), and after the most recent resume.
+//   A resume is a reconcile acting on a spec not paused, and writing no `kubectl coxswain pause`,
+//   after one that held: the pause as the operator saw it (a pause its lagging watch never
+//   showed it held nothing). A promotion autoPromotionSeconds after the pre-promotion analysis
+//   passed is not judged again. Measurements are judged by the world's log, not by status.
+// - liveness, with analysis: an analysis holding because the world gives no data for the
+//   candidate (noData: Hold) waits, as the spec says; it is Progressing, and that is no failure.
 // - Not Coxswain's to keep, and so not checked: capacity and replaced revisions while a
 //   RollingUpdate's one slot rolls natively (the Deployment controller's pace and its pause; the
 //   model runs a port of it, not the real one);
@@ -271,8 +382,21 @@ export const INVARIANTS = {
   liveness: 'with no outside event, requeues alone carry every rollout to its end',
   stableSlot: 'at the end of every reconcile the stable slot holds the stable revision\'s template',
   refused: 'a revision whose ConfigMap or ControllerRevision the API server refuses gets no pods and never becomes stable',
+  judged: 'no step, promotion or completion is judged on a measurement taken before the last resume, or while the candidate was bad',
 } as const;
 export type Invariant = keyof typeof INVARIANTS;
+
+/** validateMicroservice, once per stored object (they are frozen: each write stores a new one). */
+type Stored = Parameters<typeof validateMicroservice>[0];
+const validations = new WeakMap<Stored, ReturnType<typeof validateMicroservice>>();
+function validated(o: Stored): ReturnType<typeof validateMicroservice> {
+  let v = validations.get(o);
+  if (!v) {
+    v = validateMicroservice(o);
+    validations.set(o, v);
+  }
+  return v;
+}
 
 class Violation extends Error {
   constructor(readonly invariant: Invariant, message: string) {
@@ -396,7 +520,7 @@ class Checker {
 
   settled(w: World): void {
     const msObj = w.microservice();
-    const valid = validateMicroservice(msObj);
+    const valid = validated(msObj);
     if (!valid.ok) throw new Error(`the test made an invalid spec: ${valid.problems.join('; ')}`);
     const ms = valid.value;
     const spec: J = ms.spec;
@@ -407,7 +531,8 @@ class Checker {
     const servingPods = w.servingPods(name);
     const prev = this.prev;
     const obs: Observation = {
-      at: w.now, T, mu: maxUnavailableOf(spec), serving: servingPods.length, promised: promised(w, servingPods), paused: spec.paused || !!status.rollout?.paused,
+      at: w.now, T, mu: maxUnavailableOf(spec), serving: servingPods.length, promised: promised(w, servingPods),
+      paused: (spec.paused && this.operatorPaused) || !!status.rollout?.paused,
       stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
     };
     const desired = revisionOf(ms);
@@ -491,7 +616,7 @@ class Checker {
       && w.store.list('ReplicaSet').some((rs: J) => rs.spec?.template?.metadata?.labels?.[LABEL_REVISION] === rev);
     if (obs.paused) {
       obs.allowed = prev?.paused && prev.allowed ? prev.allowed
-        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.specRevisions?.keys() ?? []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : [])]);
+        : new Set([...(prev?.revisionsWithPods ?? []), ...(prev?.desired ? [prev.desired] : []), ...(prev?.specRevisions?.keys() ?? []), ...(prev?.stable ? [prev.stable] : []), ...(stable ? [stable] : []), ...this.rollingWhenPaused]);
       const fresh = pods.filter((p) => !obs.allowed!.has(p.metadata.labels?.[LABEL_REVISION] ?? '') && !hasReplicaSet(p.metadata.labels?.[LABEL_REVISION] ?? ''));
       if (fresh.length > 0) {
         this.fail('paused', `paused (${spec.paused ? 'spec.paused' : 'kubectl coxswain pause'}), yet revision ${[...new Set(fresh.map((p) => this.book.name(p.metadata.labels?.[LABEL_REVISION])))].join(', ')} has ${fresh.length} pod(s); it was not rolling out when the pause began`);
@@ -517,9 +642,26 @@ class Checker {
     if (name && uid) this.unheard.push({ kind, name, uid, rv: w.store.get(kind, name)?.metadata.resourceVersion });
   }
 
-  reconciled(w: World, _r: Reconciled): void {
+  /** The operator held the rollout (spec.paused, kubectl coxswain pause) in its last reconcile. */
+  private held = false;
+  /** When the operator last resumed it. */
+  resumedAt?: number;
+
+  /** The spec the operator last acted on said paused; what it was rolling out when it first did. */
+  private operatorPaused = false;
+  private rollingWhenPaused: string[] = [];
+
+  reconciled(w: World, r: Reconciled): void {
+    if (r.read) {
+      const paused = !!(r.read.spec as J)?.paused;
+      if (paused && !this.operatorPaused) this.rollingWhenPaused = [r.read.status?.desiredRevision, r.read.status?.stableRevision].filter((x): x is string => !!x);
+      this.operatorPaused = paused;
+    }
+    this.judged(w, r);
+    // A reconcile that died midway is held to nothing more: the next one finishes its work.
+    if (r.error) return;
     const msObj = w.microservice();
-    const valid = validateMicroservice(msObj);
+    const valid = validated(msObj);
     if (!valid.ok) return;
     const status = msObj.status ?? {};
     const stable = status.stableRevision;
@@ -529,8 +671,9 @@ class Checker {
     const d: J = w.store.get('Deployment', `${w.name}-${status.activeSlot}`);
     if (!d) return;
     const t = d.spec.template;
-    // An edit still on its way to the operator's cache (its watch lags): the reconcile that sees it is held to this.
-    const seen: J = w.cached('Deployment', d.metadata.name);
+    // An edit this reconcile did not read (its watch lags; the edit may have reached the cache
+    // during the reconcile, with the answer to one of its writes): the reconcile that reads it is held to this.
+    const seen: J = r.readOwned ? r.readOwned.find((o) => o.kind === 'Deployment' && o.metadata.name === d.metadata.name) : w.cached('Deployment', d.metadata.name);
     if (stableJSON(seen?.spec.template) !== stableJSON(t)) return;
     const label = t.metadata?.labels?.[LABEL_REVISION];
     if (label !== stable) {
@@ -544,10 +687,76 @@ class Checker {
     }
   }
 
+  /**
+   * judged: what this reconcile passed (an analysis step, a blue-green promotion or completion
+   * under analysis), held to the world's log of measurements; and the resumes, as the operator
+   * acted on them.
+   */
+  private judged(w: World, r: Reconciled): void {
+    const read = r.read;
+    if (!read) return;
+    const valid = validated(read);
+    if (!valid.ok) return;
+    const spec: J = valid.value.spec;
+    const before: MicroserviceStatus = read.status ?? {};
+    const after: MicroserviceStatus = r.status ?? before;
+    const held = !!spec.paused || !!after.rollout?.paused;
+    if (!held && this.held) this.resumedAt = r.at;
+    this.held = held;
+    if (!r.status) return;
+    const D = after.desiredRevision;
+    const b = before.rollout;
+    const a = after.rollout;
+    if (!D || before.desiredRevision !== D || b?.step === undefined || b.abortedRevision === D || a?.abortedRevision === D) return;
+    const last = after.lastAction;
+    const acted = last && last.ok && last.id !== before.lastAction?.id ? last.action : undefined;
+    if (acted === 'undo') return;
+    const completed = after.stableRevision === D && before.stableRevision !== D;
+    if (spec.strategy.type === 'Canary') {
+      // promote-full skips every step on purpose; promote the one it was accepted at.
+      const steps: Step[] = spec.strategy.canary.steps;
+      if (acted === 'promote-full' || b.steps !== steps.length || (!completed && a?.steps !== b.steps)) return;
+      const to = completed ? steps.length : a?.step ?? b.step;
+      for (let j = b.step; j < to; j++) {
+        const step = steps[j];
+        if (!step || (j === b.step && acted === 'promote')) continue;
+        if ('analysis' in step) this.judge(w, r.at, D, `step-${j}`, `went past step ${j}, an analysis ${describeGating(step.analysis)},`);
+      }
+    }
+    if (spec.strategy.type === 'BlueGreen') {
+      const bg = spec.strategy.blueGreen;
+      if (completed && bg.postPromotionAnalysis) this.judge(w, r.at, D, 'postPromotion', 'became stable under post-promotion analysis');
+      // The pre-promotion analysis is judged when it passes: status shows its run Passed, or (the
+      // promotion in the same pass, its run already replaced) the candidate was promoted without
+      // a promote. A promotion that waits autoPromotionSeconds after the pass is not judged again.
+      const prePassed = (x: MicroserviceStatus['rollout']) => x?.analysis?.step?.id === 'prePromotion' && x.analysis.step.revision === D && x.analysis.step.phase === 'Passed';
+      const promoted = b.step === 0 && (completed || (a?.step ?? 0) >= 1) && acted !== 'promote' && acted !== 'promote-full';
+      if (bg.prePromotionAnalysis && !prePassed(b) && (prePassed(a) || promoted)) this.judge(w, r.at, D, 'prePromotion', 'passed its pre-promotion analysis');
+    }
+  }
+
+  /** The last measurement of revision D for `run` (its latest start) handed back by `at`: taken since the resume, while D was good. */
+  private judge(w: World, at: number, D: string, run: string, what: string): void {
+    const taken = w.taken.filter((m) => m.revision === D && m.run === run && m.at <= at);
+    const latest = taken.reduce((s, m) => (m.runStartedAt > s ? m.runStartedAt : s), '');
+    const last = taken.filter((m) => m.runStartedAt === latest).at(-1);
+    totals.judged++;
+    if (this.resumedAt !== undefined) totals.judgedAfterResume++;
+    const name = `revision ${this.book.name(D)}`;
+    const when = (t: number) => clock(t - EPOCH).trim();
+    if (!last) {
+      this.fail('judged', `${name} ${what} with no measurement of it (${run}) taken at all`);
+    } else if (this.resumedAt !== undefined && last.at < this.resumedAt) {
+      this.fail('judged', `${name} ${what} on its last measurement (${run} #${last.seq}, ${last.health}), taken at ${when(last.at)}, before the rollout was resumed at ${when(this.resumedAt)}`);
+    } else if (last.health !== 'good') {
+      this.fail('judged', `${name} ${what} though its last measurement (${run} #${last.seq}, taken at ${when(last.at)}) found it ${healthWords[last.health]}`);
+    }
+  }
+
   /** After the moves, with time alone: the rollout ends, or waits for a person as the spec says. */
   final(w: World, quiet: boolean): void {
     const msObj = w.microservice();
-    const valid = validateMicroservice(msObj);
+    const valid = validated(msObj);
     if (!valid.ok) return;
     const spec: J = valid.value.spec;
     const status = msObj.status ?? {};
@@ -576,6 +785,8 @@ class Checker {
       }
     } else if (phase === 'Paused' && waitsForPerson()) {
       // waiting for promotion or a resume, as the spec says
+    } else if (r.analysis?.step?.phase === 'Running' && w.healthOf(revisionOf(valid.value)) === 'nodata') {
+      // an analysis holding on no data (noData: Hold), as the spec says
     } else {
       const message = (ready?.message ?? '').replace(/[0-9a-f]{10}/g, (h) => this.book.name(h));
       this.fail('liveness', `still ${phase} (${ready?.reason}: "${message}") 30 minutes after the last move${quiet ? ', with nothing left to wake it' : ''}`);
@@ -606,7 +817,7 @@ function sharesNone(a: { name: string; number: number } | undefined, b: { name: 
 }
 
 /** What the runs covered, printed at the end. */
-const totals = { sequences: 0, moves: 0, reconciles: 0, simulatedMs: 0 };
+const totals = { sequences: 0, moves: 0, reconciles: 0, simulatedMs: 0, measurements: 0, judged: 0, judgedAfterResume: 0 };
 
 function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: World, story: string[]) => void): string[] {
   const book = new RevisionBook();
@@ -702,15 +913,36 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
           break;
         case 'restart': w.restartOperator(m.crashAfterWrites); break;
         case 'lag': w.lagWatches(m.seconds * 1000, m.maxMs); break;
+        case 'badness': w.setHealth(content(spec).revision, m.health); break;
+        case 'pauseFor': {
+          const candidate = content(spec).revision;
+          if (m.measured) {
+            // Until the candidate has been measured (an analysis under way), a minute at most.
+            const before = w.taken.length;
+            w.advanceUntil((x) => x.taken.slice(before).some((t) => t.revision === candidate), 60_000);
+          }
+          if (m.via === 'spec') edit({ ...spec, paused: true });
+          else w.setAction(`pause:${++actionId}`);
+          w.settle();
+          line(`  pause (${m.via === 'spec' ? 'spec.paused' : 'kubectl coxswain pause'})`);
+          w.advance(m.seconds * 1000);
+          w.setHealth(candidate, m.health);
+          if (m.via === 'spec') edit({ ...spec, paused: false });
+          else w.setAction(`resume:${++actionId}`);
+          break;
+        }
         case 'wait': break;
       }
       if (m.kind === 'wait') w.advance(m.seconds * 1000);
       else w.settle();
       line(describeMove(m));
     }
-    during = '30 minutes with no move';
-    w.advance(30 * 60_000);
-    line('30 minutes with no move');
+    // Liveness, and everything else, is judged over 30 quiet minutes; judged alone needs only the
+    // analyses under way to end (a minute each at most, a 5-minute pause or a 2-minute auto-promotion before them).
+    const quiet = only.size === 1 && only.has('judged') ? 10 : 30;
+    during = `${quiet} minutes with no move`;
+    w.advance(quiet * 60_000);
+    line(`${quiet} minutes with no move`);
     checker.final(w, w.nextDue() === undefined);
   } catch (err) {
     const why = err instanceof Violation ? `VIOLATED ${err.invariant} (${INVARIANTS[err.invariant]}):\n  ${err.message}` : `ERROR: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
@@ -722,6 +954,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
     totals.moves += story.length - 1;
     totals.reconciles += w.reconciles.length;
     totals.simulatedMs += w.now - EPOCH;
+    totals.measurements += w.taken.length;
   }
   return story;
 }
@@ -757,12 +990,13 @@ describe('closed counterexamples', () => {
 
 describe('rollouts, model-based (issue 8)', () => {
   afterAll(() => {
-    const { sequences, moves, reconciles, simulatedMs } = totals;
-    console.log(`model: ${sequences} sequences, ${moves} moves, ${reconciles} reconciles, ${Math.round(simulatedMs / 3_600_000)} simulated hours`);
+    const { sequences, moves, reconciles, simulatedMs, measurements, judged, judgedAfterResume } = totals;
+    console.log(`model: ${sequences} sequences, ${moves} moves, ${reconciles} reconciles, ${Math.round(simulatedMs / 3_600_000)} simulated hours, `
+      + `${measurements} measurements, ${judged} analyses passed and judged (${judgedAfterResume} after a resume)`);
   });
   for (const invariant of (Object.keys(INVARIANTS) as Invariant[]).filter((i) => !ONLY || ONLY.includes(i))) {
     it(`${invariant}: ${INVARIANTS[invariant]}`, () => {
-      fc.assert(fc.property(arbScenario, (sc) => {
+      fc.assert(fc.property(invariant === 'judged' ? arbAnalysisScenario : arbScenario, (sc) => {
         runScenario(sc, new Set([invariant]));
       }), { numRuns: RUNS, interruptAfterTimeLimit: SECONDS * 1000, ...(SEED !== undefined ? { seed: SEED } : {}) });
     }, SECONDS * 1000 + 300_000);
@@ -859,8 +1093,11 @@ describe('the model\'s checks catch what they are about', () => {
   it('paused: a new revision gets pods while spec.paused', () => {
     const { w, learn } = healthy('paused');
     const v2 = learn({ ...base, tag: 'v2' });
+    // The operator acts on the pause (it begins then), and is switched off again.
+    w.operatorEnabled = true;
     w.editSpec((s) => ({ ...s, paused: true }));
     w.settle();
+    w.operatorEnabled = false;
     violates('paused', () => {
       w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.metadata.labels['coxswain.dev/revision'] = v2; });
       w.advance(10_000);
@@ -880,6 +1117,53 @@ describe('the model\'s checks catch what they are about', () => {
     violates('refused', () => {
       w.editObject('Deployment', 'orders-blue', (d) => { d.spec.template.metadata.labels['coxswain.dev/revision'] = doomed; });
       w.advance(10_000);
+    });
+  });
+
+  describe('judged', () => {
+    const analysed: SpecState = { ...base, strategy: { type: 'Canary', steps: [{ setWeight: 34 }, { analysis: { metrics: [METRIC], duration: '30s' } }], maxSurge: 1, maxUnavailable: 0 } };
+
+    /** Healthy, then v2 rolled out with the operator on until the analysis at step 1 has measured it once. */
+    function measured() {
+      const h = healthy('judged', analysed);
+      const v2 = h.learn({ ...analysed, tag: 'v2' });
+      h.w.operatorEnabled = true;
+      h.w.editSpec((s) => ({ ...s, image: `${IMAGE}:v2` }));
+      if (!h.w.advanceUntil((x) => x.taken.some((t) => t.revision === v2), 300_000)) throw new Error('v2 never measured');
+      if (h.w.microservice().status?.rollout?.step !== 1) throw new Error('not at the analysis step');
+      return { ...h, v2 };
+    }
+    /** What a reconcile that read `read` and went past the analysis step would report. */
+    const pastIt = (w: World, read: J): Reconciled => ({ at: w.now, read, status: { ...read.status, rollout: { ...read.status.rollout, step: 2 } }, writes: [], problems: [], events: [] });
+
+    it('an analysis step passed on a measurement taken before the resume (issue 16, defect 1)', () => {
+      const { w, checker, v2 } = measured();
+      w.editSpec((s) => ({ ...s, paused: true }));
+      w.advance(35_000);
+      w.setHealth(v2, 'bad');
+      w.editSpec((s) => ({ ...s, paused: false }));
+      // The operator switched off before it reads the resume: the test writes what the defect did.
+      w.operatorEnabled = false;
+      violates('judged', () => checker.reconciled(w, pastIt(w, w.microservice())));
+    });
+
+    it('an analysis step passed though the candidate\'s last measurement was bad', () => {
+      const { w, checker, v2 } = measured();
+      const read = w.microservice();
+      w.setHealth(v2, 'bad');
+      const n = w.taken.length;
+      w.advanceUntil((x) => x.taken.length > n, 60_000);
+      violates('judged', () => checker.reconciled(w, pastIt(w, read)));
+    });
+
+    it('not when the step passes on a good measurement taken since the resume', () => {
+      const { w, checker } = measured();
+      w.editSpec((s) => ({ ...s, paused: true }));
+      w.advance(35_000);
+      w.editSpec((s) => ({ ...s, paused: false }));
+      w.runUntilQuiet(600_000);
+      if (w.microservice().status?.phase !== 'Healthy') throw new Error('v2 did not complete');
+      if (checker.resumedAt === undefined) throw new Error('the resume went unseen');
     });
   });
 

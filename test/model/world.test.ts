@@ -81,6 +81,24 @@ describe('the Deployment controller', () => {
     expect(d.status.conditions.find((c: J) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
   });
 
+  it('times out progressDeadlineSeconds after a resume that is followed by no progress (DeploymentTimedOut counts from DeploymentResumed)', () => {
+    const w = new World({ seed: 3 });
+    w.store.create(deployment(1, 'img:v1', { maxSurge: 1, maxUnavailable: 0 }, { progressDeadlineSeconds: 60 }));
+    w.runUntilQuiet(600_000);
+    setImage(w, 'img:hang');
+    w.advance(5_000);
+    w.editObject('Deployment', 'web', (d) => { d.spec.paused = true; });
+    w.advance(120_000);
+    const progressing = () => (w.store.get('Deployment', 'web') as J).status.conditions.find((c: J) => c.type === 'Progressing');
+    expect(progressing()).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+    w.editObject('Deployment', 'web', (d) => { delete d.spec.paused; });
+    w.advance(30_000);
+    expect(progressing()).toMatchObject({ status: 'Unknown', reason: 'DeploymentResumed' });
+    // Nothing else happens: the deadline alone wakes the controller.
+    w.runUntilQuiet(600_000);
+    expect(progressing()).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+  });
+
   it('scales down unready pods first', () => {
     let made = 0;
     const w = new World({ seed: 4, podKind: (): PodKind => (made++ < 2 ? 'good' : 'never') });
@@ -295,5 +313,28 @@ describe('the operator', () => {
     expect(w.restarts).toBe(1);
     w.runUntilQuiet(600_000);
     expect(w.microservice().status?.phase).toBe('Healthy');
+  });
+  it('answers the measurements the engine asks for with each revision\'s health when taken, and loses those in flight on a restart', () => {
+    const metric = { name: 'error-rate', interval: '10s', max: 0.05, prometheus: { query: 'q{revision="{{revision}}"}', address: 'http://prometheus:9090' } };
+    const w = new World({ seed: 15 });
+    w.createMicroservice({ ...spec, analysis: { metrics: [metric] }, strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'], duration: '30s' } }] } } });
+    w.runUntilQuiet(600_000);
+    expect(w.taken).toHaveLength(0);
+    w.editSpec((s) => ({ ...s, image: 'registry.example/orders:v2' }));
+    const v2 = () => w.microservice().status?.desiredRevision;
+    expect(w.advanceUntil((x) => x.taken.length > 0, 300_000)).toBe(true);
+    expect(w.taken[0]).toMatchObject({ revision: v2(), run: 'step-1', seq: 1, health: 'good' });
+    // A query in flight when the operator restarts is lost; status says it is due, so it is taken again.
+    w.advanceUntil(() => w.reconciles.at(-1)?.status?.rollout?.analysis?.step?.metrics[0]?.nextAt !== undefined, 60_000);
+    const due = Date.parse(w.microservice().status!.rollout!.analysis!.step!.metrics[0]!.nextAt!);
+    w.advance(due - w.now);
+    expect(w.measurementsInFlight).toBe(1);
+    w.restartOperator();
+    expect(w.measurementsInFlight).toBe(0);
+    w.setHealth(v2()!, 'bad');
+    w.runUntilQuiet(600_000);
+    expect(w.taken.at(-1)).toMatchObject({ revision: v2(), seq: 2, health: 'bad' });
+    expect(w.microservice().status?.rollout?.abortedRevision).toBe(v2());
+    expect(w.microservice().status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ reason: 'AnalysisFailed' });
   });
 });

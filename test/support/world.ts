@@ -32,7 +32,13 @@
 //   so do the answers to the operator's own writes, through the rule production's informers use
 //   (src/controller/freshness.ts: nothing older replaces what a cache holds). Events arrive at once,
 //   unless `lagWatches` delays them: then each kind's watch delivers in order but late, other kinds'
-//   and the answers to the operator's writes overtake them, and some events come twice.
+//   and the answers to the operator's writes overtake them, and some events come twice;
+// - the application's metrics and the analysis shell (src/analysis/runner.ts): each revision has a
+//   health the scenario sets (good, bad, no data); a measurement the engine asks for is taken
+//   after a seeded query time, reads the health of its revision at that moment (an error rate of
+//   0.01, 0.5, or no series at all), and waits in an inbox that the next reconcile is handed, as
+//   the runner's is; a finished measurement queues a reconcile. A restart loses the inbox and the
+//   measurements in flight, as a dead process does. Every result handed back is logged.
 //
 // Time is simulated and events are discrete: `advance` jumps from one due thing (a pod's timer, a
 // requeue, a late controller, a progress deadline) to the next, and at each instant every actor runs,
@@ -47,6 +53,7 @@ import { Freshness } from '../../src/controller/freshness.js';
 import { prng } from './cluster.js';
 export { prng };
 import type { Problem } from '../../src/rollout/status.js';
+import type { MeasurementRequest, MeasurementResult, Sample } from '../../src/rollout/analysisTypes.js';
 
 export const NAMESPACE = 'shop';
 export const EPOCH = Date.parse('2030-01-01T00:00:00Z');
@@ -265,10 +272,37 @@ interface Fate {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The application's metrics, as the analysis providers read them.
+
+/** How a revision's metric reads: an error rate within any sane threshold, far above it, or no series. */
+export type Health = 'good' | 'bad' | 'nodata';
+
+/** The error rate a query returns for a revision of this health. */
+export const ERROR_RATE: Record<Health, Sample> = { good: { values: [0.01] }, bad: { values: [0.5] }, nodata: { values: [] } };
+
+/** A measurement taken and handed back to the operator: what the world knew of it. */
+export interface Taken {
+  /** When the query finished (the result's `at`). */
+  at: number;
+  key: string;
+  revision: string;
+  run: string;
+  runStartedAt: string;
+  metric: string;
+  seq: number;
+  /** The revision's health when it was taken. */
+  health: Health;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The operator's work queue and what one reconcile did.
 
 export interface Reconciled {
   at: number;
+  /** The Microservice as this reconcile read it from its cache (status before, spec acted on). */
+  read?: MicroserviceObject;
+  /** Its children as it read them (what reaches the cache during the reconcile is not among them). */
+  readOwned?: KubeObject[];
   writes: string[];
   problems: Problem[];
   status?: MicroserviceStatus;
@@ -295,7 +329,7 @@ export interface WorldOptions {
   readyDelayMs?: [number, number];
   /** The chance that the Deployment or ReplicaSet controller is a second late at an instant. */
   lateness?: number;
-  /** Called after every reconcile (the stable-slot invariant). */
+  /** Called after every reconcile (the stable-slot invariant), one that crashed too (with `error`, having written what it wrote). */
   onReconciled?: (w: World, r: Reconciled) => void;
   /** Called after every instant has settled. */
   onSettled?: (w: World) => void;
@@ -333,6 +367,14 @@ export class World {
   /** What the operator's caches refused as older than what they held: answers to its writes, watch events. */
   readonly stale = { answers: 0, events: 0 };
   restarts = 0;
+  /** Each revision's health (good unless set). */
+  private readonly health = new Map<string, Health>();
+  /** The runner's inbox: results waiting for a reconcile to fold them in. */
+  private inbox: MeasurementResult[] = [];
+  /** Measurements in flight, by request key, with when they finish. */
+  private measuring = new Map<string, { dueAt: number; req: MeasurementRequest }>();
+  /** Every measurement handed back to the operator, in the order taken. */
+  readonly taken: Taken[] = [];
   /** Off: no operator at all (to test the controllers, or the model's checks, on their own). */
   operatorEnabled = true;
 
@@ -405,6 +447,20 @@ export class World {
    */
   lagWatches(ms: number, maxMs: number): void {
     this.lag = { until: this.now + ms, maxMs };
+  }
+
+  /** The application's metric for a revision turns good, bad or silent, from now on. */
+  setHealth(revision: string, health: Health): void {
+    this.health.set(revision, health);
+  }
+
+  /** Measurements being taken now (the runner's queries in flight). */
+  get measurementsInFlight(): number {
+    return this.measuring.size;
+  }
+
+  healthOf(revision: string | undefined): Health {
+    return (revision && this.health.get(revision)) || 'good';
   }
 
   // ---- reading the world --------------------------------------------------------------------
@@ -498,6 +554,23 @@ export class World {
     }
   }
 
+  /** Runs the cluster until `done` holds after an instant, or `maxMs` has passed; returns whether it held. */
+  advanceUntil(done: (w: World) => boolean, maxMs: number): boolean {
+    const end = this.now + maxMs;
+    this.settle();
+    while (!done(this)) {
+      const next = this.nextDue();
+      if (next === undefined || next > end) {
+        this.now = end;
+        this.settle();
+        return done(this);
+      }
+      this.now = Math.max(next, this.now);
+      this.settle();
+    }
+    return true;
+  }
+
   /** The next instant at which something is due: a pod's timer, a requeue, a late controller, a deadline. */
   nextDue(): number | undefined {
     let next = Infinity;
@@ -519,9 +592,11 @@ export class World {
     if (this.op.dirty && this.operatorEnabled) next = Math.min(next, this.now + 1);
     for (const t of this.late.values()) after(t);
     for (const q of this.inFlight.values()) after(q[0]?.at);
+    if (this.operatorEnabled) for (const m of this.measuring.values()) after(m.dueAt);
     for (const d of this.store.list('Deployment') as J[]) {
       const c = (d.status?.conditions ?? []).find((x: J) => x.type === 'Progressing');
-      if (!d.spec.paused && c && c.status === 'True' && c.reason !== 'NewReplicaSetAvailable') {
+      // DeploymentTimedOut counts from the condition's last update, a resume's (Unknown, DeploymentResumed) included.
+      if (!d.spec.paused && c && c.reason !== 'NewReplicaSetAvailable' && c.reason !== 'ProgressDeadlineExceeded') {
         after(Date.parse(c.lastUpdateTime) + d.spec.progressDeadlineSeconds * 1000 + 1000);
       }
     }
@@ -546,6 +621,7 @@ export class World {
       if (round > 80) throw new Error(`the cluster did not settle at ${stamp(this.now)}: something writes on every pass (last reconcile: ${JSON.stringify(this.reconciles.at(-1)?.writes)})`);
       this.changed = false;
       this.deliverDue();
+      this.measurementsDue();
       for (let i = actors.length - 1; i > 0; i--) {
         const j = Math.floor(this.rand() * (i + 1));
         [actors[i], actors[j]] = [actors[j]!, actors[i]!];
@@ -642,6 +718,9 @@ export class World {
     this.cache = new Map(this.store.list().filter((o) => WATCHED_KINDS.has(o.kind)).map((o) => [`${o.kind}/${o.metadata.name}`, o]));
     this.freshness = new Freshness();
     this.inFlight.clear();
+    // The runner's inbox and its queries in flight died with the process: status says what is still due.
+    this.inbox = [];
+    this.measuring.clear();
   }
 
   private operator(): void {
@@ -692,14 +771,19 @@ export class World {
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
     const cached = [...this.cache.values()];
-    const world = { ms, owned: this.owned(cached, uid), pods: this.pods(cached), now: new Date(this.now) };
-    const record: Reconciled = { at: this.now, writes: [], problems: [], events: [] };
+    const offered = [...this.inbox];
+    const owned = this.owned(cached, uid);
+    const world = { ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered };
+    const record: Reconciled = { at: this.now, read: ms, readOwned: owned, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
+    const crash = (error: string): never => {
+      const crashed = { ...record, error };
+      this.reconciles.push(crashed);
+      this.opts.onReconciled?.(this, crashed);
+      throw new Crash();
+    };
     const spend = () => {
-      if (budget !== undefined && budget-- <= 0) {
-        this.reconciles.push({ ...record, error: 'operator crashed mid-reconcile' });
-        throw new Crash();
-      }
+      if (budget !== undefined && budget-- <= 0) crash('operator crashed mid-reconcile');
     };
     // The revision's own objects first; what they ran into is the plan's input.
     const refused: Problem[] = [];
@@ -743,13 +827,41 @@ export class World {
     }
     if (budget !== undefined) {
       // It had more budget than writes: it dies all the same, before anything else.
-      this.reconciles.push({ ...record, error: 'operator crashed at the end of a reconcile' });
-      throw new Crash();
+      crash('operator crashed at the end of a reconcile');
     }
+    // As the Reconciler ends a pass: the results offered are in status now (or were stale), and
+    // the measurements due start.
+    this.inbox = this.inbox.filter((r) => !offered.includes(r));
+    this.take(plan.measurements);
     if (requeueAfterMs !== undefined) record.requeueAfterMs = requeueAfterMs;
     this.reconciles.push(record);
     this.opts.onReconciled?.(this, record);
     return requeueAfterMs;
+  }
+
+  /** AnalysisRunner.take: each request neither in flight nor waiting in the inbox starts; a query takes 50 ms to 3 s. */
+  private take(requests: readonly MeasurementRequest[]): void {
+    for (const req of requests) {
+      if (this.measuring.has(req.key) || this.inbox.some((r) => r.key === req.key)) continue;
+      this.measuring.set(req.key, { dueAt: this.now + 50 + Math.floor(this.rand() * 2950), req });
+    }
+  }
+
+  /** Queries that finish now read their revision's health now; each result lands in the inbox and queues a reconcile. */
+  private measurementsDue(): void {
+    if (!this.operatorEnabled) return;
+    for (const [key, { dueAt, req }] of [...this.measuring].sort((a, b) => a[1].dueAt - b[1].dueAt)) {
+      if (dueAt > this.now) continue;
+      this.measuring.delete(key);
+      const health = this.healthOf(req.revision);
+      const at = new Date(this.now).toISOString();
+      this.inbox.push({ key, run: req.run, runStartedAt: req.runStartedAt, revision: req.revision, metric: req.metric.name, seq: req.seq, at, candidate: ERROR_RATE[health],
+        ...(req.stableVars ? { stable: ERROR_RATE[this.healthOf(req.stableVars.revision)] } : {}) });
+      this.taken.push({ at: this.now, key, revision: req.revision, run: req.run, runStartedAt: req.runStartedAt, metric: req.metric.name, seq: req.seq, health });
+      this.changed = true;
+      if (this.inRun) this.eventDuringRun = true;
+      else this.op.dirty = true;
+    }
   }
 
   private carryOut(write: Write, ownedBy: (o: KubeObject) => boolean): 'written' | Problem | undefined {
@@ -1145,7 +1257,7 @@ export class World {
         if (prog?.reason !== 'NewReplicaSetAvailable') put('True', 'NewReplicaSetAvailable', `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`, true);
       } else if (progressing) {
         put('True', 'ReplicaSetUpdated', `ReplicaSet "${newRS?.metadata.name}" is progressing.`, true);
-      } else if (prog && prog.reason !== 'NewReplicaSetAvailable' && prog.reason !== 'ProgressDeadlineExceeded' && prog.status !== 'Unknown'
+      } else if (prog && prog.reason !== 'NewReplicaSetAvailable' && prog.reason !== 'ProgressDeadlineExceeded'
         && Date.parse(prog.lastUpdateTime) + d.spec.progressDeadlineSeconds * 1000 < this.now) {
         put('False', 'ProgressDeadlineExceeded', `ReplicaSet "${newRS?.metadata.name}" has timed out progressing.`, true);
       }
