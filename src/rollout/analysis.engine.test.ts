@@ -256,6 +256,24 @@ describe('pausing during analysis', () => {
     expect(run.last.decision.plan.serviceSlot).toBe('blue');
   });
 
+  it('blue-green: a pre-promotion analysis passed before a pause is judged again after it, so auto-promotion never rests on it', () => {
+    const spec: MicroserviceSpecInput = {
+      image: 'registry.example/orders:2', replicas: 3, analysis: { metrics: [errorRate] },
+      strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 20, scaleDownDelaySeconds: 30, prePromotionAnalysis: { metrics: ['error-rate'] } } as never },
+    };
+    let pausedAt: number | undefined;
+    const run = drive(spec, (_q, rev) => value(rev === NEW && pausedAt !== undefined ? 0.5 : 0.01), {
+      edit: (ms, last, now) => {
+        if (pausedAt === undefined && last.status.rollout?.analysis?.step?.phase === 'Passed') { pausedAt = now.getTime(); return { ...ms, spec: { ...ms.spec, paused: true } }; }
+        if (pausedAt !== undefined && ms.spec.paused && now.getTime() - pausedAt >= 30_000) return { ...ms, spec: { ...ms.spec, paused: false } };
+        return ms;
+      },
+    });
+    expect(pausedAt).toBeDefined();
+    expect(run.history.some((r) => r.status.stableRevision === NEW || r.decision.plan.serviceSlot === 'green')).toBe(false);
+    expect(stalled(run.last)).toMatchObject({ reason: 'AnalysisFailed' });
+  });
+
   it('a failed run stops its other metrics: none says Running', () => {
     const other = { ...errorRate, name: 'latency', max: 1 } satisfies MetricInput;
     const steps = [{ setWeight: 25 }, { analysis: { metrics: ['error-rate', 'latency'], count: 3 } }];

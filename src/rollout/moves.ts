@@ -364,12 +364,19 @@ export function holdClocks(r: RolloutStatus, held: boolean, now: Date): void {
   r.stepStartedAt = shift(r.stepStartedAt, true);
   r.unreadySince = shift(r.unreadySince, true);
   if (!r.analysis) return;
-  const resumed = (run: NonNullable<typeof r.analysis.step>) => (run.phase !== 'Running' ? run : {
-    ...run,
-    heldSeconds: (run.heldSeconds ?? 0) + Math.ceil(heldMs / 1000),
-    resumedAt: now.toISOString(),
-    metrics: run.metrics.map(({ nextAt: _due, ...m }) => m),
-  });
+  // A pre-promotion analysis that passed before the hold is judged again: the promotion it allows
+  // comes after the resume, so it must rest on what the candidate does now.
+  const resumed = (run: NonNullable<typeof r.analysis.step>) => {
+    const reopen = run.phase === 'Passed' && run.id === 'prePromotion';
+    if (run.phase !== 'Running' && !reopen) return run;
+    return {
+      ...run,
+      phase: 'Running' as const,
+      heldSeconds: (run.heldSeconds ?? 0) + Math.ceil(heldMs / 1000),
+      resumedAt: now.toISOString(),
+      metrics: run.metrics.map(({ nextAt: _due, ...m }) => (reopen && m.phase === 'Passed' ? { ...m, phase: 'Running' as const } : m)),
+    };
+  };
   r.analysis = {
     ...(r.analysis.step ? { step: resumed(r.analysis.step) } : {}),
     ...(r.analysis.background ? { background: resumed(r.analysis.background) } : {}),
