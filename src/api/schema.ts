@@ -234,6 +234,8 @@ export const MicroserviceSpec = cel(z.object({
   sidecars: Sidecars.optional(),
   minReadySeconds: z.int().min(0).optional()
     .describe('A pod counts as available, for the slots and for every step, switch and promotion, only once Ready this long.'),
+  trackSecrets: z.boolean().optional()
+    .describe('The content of every Secret the pod references is part of the revision (needs an install with --track-secrets; docs/secrets.md).'),
   disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),

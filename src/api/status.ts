@@ -62,6 +62,8 @@ export const MicroserviceStatus = z.object({
     .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),
   restartedAt: z.string().optional().describe('Set by the restart action: pods of the serving slot restart.'),
   slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
+  secrets: z.object({ tracked: z.boolean(), message: z.string() }).optional()
+    .describe('With spec.trackSecrets: whether every referenced Secret is in the revision (names and hashes only, never values).'),
   traffic: TrafficStatus.optional().describe('The HTTPRoute, with spec.traffic.gateway: its live weights and whether its parents accepted it.'),
 });
 

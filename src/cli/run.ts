@@ -75,6 +75,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'prometheus-ca-file': { type: 'string' },
       'prometheus-timeout': { type: 'string' },
       'cluster-analysis-templates': { type: 'boolean' },
+      'track-secrets': { type: 'boolean' },
     },
   });
   const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
@@ -89,6 +90,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     gatewayAPI: gatewayAPI === 'true',
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
+    ...(values['track-secrets'] || /^(1|true|yes)$/i.test(env.COXSWAIN_TRACK_SECRETS ?? '') ? { trackSecrets: true } : {}),
   };
   return {
     manager,

@@ -18,6 +18,8 @@ import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
+import { type SecretLookup, trackSecrets } from '../secrets/track.js';
+import { secretsInTemplate } from '../secrets/refs.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -40,6 +42,11 @@ export interface World {
    * Unset: they are among the plan's writes, first (the core run on its own, in tests).
    */
   refused?: readonly Problem[];
+  /**
+   * The Secrets of the Microservice's namespace, when the install tracks them (--track-secrets);
+   * unset, no Secret is read and the spec is rendered as written.
+   */
+  secrets?: SecretLookup;
 }
 
 export type Event = KubeEvent;
@@ -100,13 +107,17 @@ const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 export function revisionWrites(world: World): Write[] {
   const valid = validateMicroservice(world.ms);
   if (!valid.ok || (wantsRoute(valid.value) && world.gatewayAPI === false)) return [];
-  return writesFor(ownObjects(valid.value, world.owned), new Map(world.owned.map((o) => [id(o), o])));
+  const tracked = trackSecrets(valid.value, world.secrets);
+  return writesFor(ownObjects(tracked.ms, world.owned, tracked.copies), new Map(world.owned.map((o) => [id(o), o])));
 }
 
-/** The spec's revision's own objects: the ControllerRevision that keeps it (when none does yet) and its ConfigMap (when it has config). */
-function ownObjects(ms: Microservice, owned: readonly KubeObject[]): KubeObject[] {
+/**
+ * The spec's revision's own objects: its Secret copies (with spec.trackSecrets), the
+ * ControllerRevision that keeps it (when none does yet) and its ConfigMap (when it has config).
+ */
+function ownObjects(ms: Microservice, owned: readonly KubeObject[], copies: readonly KubeObject[]): KubeObject[] {
   const { create } = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), new Set(), ms.spec.revisionHistoryLimit);
-  return [create, renderRevisionConfig(ms, revisionOfSpec(ms))].filter((o) => o !== undefined);
+  return [...copies, create, renderRevisionConfig(ms, revisionOfSpec(ms))].filter((o) => o !== undefined);
 }
 
 /** The applies that bring `objects` about: those not already held by what is observed. */
@@ -121,7 +132,10 @@ export function planReconcile(world: World): ReconcilePlan {
   const { ms: obj, owned, pods, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
   if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
-  const ms = valid.value;
+  // With spec.trackSecrets the pod reads the revision's copies of its Secrets: from here on, the
+  // Microservice is the one that references them.
+  const tracked = trackSecrets(valid.value, world.secrets);
+  const ms = tracked.ms;
   const name = ms.metadata.name;
   const desiredRevision = revisionOf(ms);
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
@@ -139,7 +153,7 @@ export function planReconcile(world: World): ReconcilePlan {
     return { ...blocked(obj, answered.status, answered.events), ...actionPlan };
   }
   const mine = new Map(owned.map((o) => [id(o), o]));
-  const own = ownObjects(ms, owned);
+  const own = ownObjects(ms, owned, tracked.copies);
   const ownIds = new Set(own.map(id));
   const refused = world.refused?.[0];
   const observed: ObservedSlots = {};
@@ -178,6 +192,11 @@ export function planReconcile(world: World): ReconcilePlan {
     const dep = mine.get(`Deployment/${deploymentName(name, r.slot)}`);
     for (const cm of dep ? configMapsReferenced(dep) : []) wanted.add(`ConfigMap/${cm}`);
   }
+  // A revision's Secret copies live as long as the revision is kept: their values are nowhere
+  // else (not in the ControllerRevision), so undo to a kept revision finds them. So do those of
+  // the slots' Deployments, whatever revision they run.
+  const templates = [...[...history.kept.values()].map((r) => r.template), ...SLOTS.map((s) => (mine.get(`Deployment/${deploymentName(name, s)}`) as { spec?: { template?: unknown } } | undefined)?.spec?.template)];
+  for (const t of templates) for (const s of secretsInTemplate(t)) wanted.add(`Secret/${s}`);
   for (const [key, o] of mine) {
     if (wanted.has(key) || o.kind === 'Deployment' || (o.kind === 'ConfigMap' && !done)) continue;
     writes.push({ delete: o });
@@ -190,7 +209,8 @@ export function planReconcile(world: World): ReconcilePlan {
       // or invalid stalls the Microservice as a refused write does.
       const met = [...(world.refused ?? []), ...problems];
       const all = [...met, ...resolved.problems];
-      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
+      const after = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
+      const status = tracked.status ? { ...after, secrets: tracked.status } : after;
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity);
       return {

@@ -16,7 +16,7 @@ import { AnalysisRunner, realProviders } from '../analysis/runner.js';
 import type { PrometheusOptions } from '../analysis/prometheus.js';
 import { references, TemplateCaches } from '../analysis/templates.js';
 import { serveHealth } from './server.js';
-import { type ControllerWiring, MICROSERVICE_CONTROLLER, type Watch } from './wiring.js';
+import { type ControllerWiring, microserviceController, type Watch } from './wiring.js';
 
 export interface ManagerOptions {
   namespaces: string[];
@@ -34,6 +34,8 @@ export interface ManagerOptions {
   prometheus?: PrometheusOptions;
   /** Read ClusterAnalysisTemplates; unset: only when watching every namespace (a cluster-wide read). */
   clusterAnalysisTemplates?: boolean;
+  /** --track-secrets: watch Secrets, so those a Microservice references are part of its revision. */
+  trackSecrets?: boolean;
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = {
@@ -64,7 +66,7 @@ export class Manager {
   private onStop?: () => void;
   private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
 
-  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
+  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = microserviceController(opts)) {
     this.microservices = new Cache(client, wiring.for, opts.namespaces, log);
     this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, cached(w))]));
     this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
@@ -101,6 +103,7 @@ export class Manager {
     cache.on((_event, obj) => {
       const key = w.keyOf(obj);
       if (key) this.queue.add(key);
+      for (const k of w.readersOf?.(obj, this.microservices.list()) ?? []) this.queue.add(k);
     });
   }
 

@@ -5,7 +5,8 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
+import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource, SECRETS } from '../kube/resources.js';
+import { secretLookup } from '../secrets/watch.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
@@ -79,6 +80,7 @@ export class Reconciler {
     const [namespace = '', name = ''] = key.split('/');
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
+    const secrets = children.get(SECRETS);
     const world = {
       ms,
       // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
@@ -91,6 +93,8 @@ export class Reconciler {
       // Results that came back since the last reconcile: folded into status by this one.
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
+      // Secrets are cached only with --track-secrets: without it none is read.
+      ...(secrets ? { secrets: secretLookup((n) => secrets.get(namespace, n)) } : {}),
     };
     // The revision's own objects first (its ControllerRevision, its ConfigMap): what the API
     // server made of them decides whether the revision may have pods at all.
