@@ -83,6 +83,13 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
+{{- if .Values.secrets.track }}
+# Secrets in the revision (spec.trackSecrets, docs/secrets.md): referenced Secrets are read and
+# watched; each revision's immutable copies are written, and deleted with their revision.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, delete]
+{{- end }}
 # Pods are only read: a crash-looping candidate aborts its rollout.
 - apiGroups: [""]
   resources: [pods]
