@@ -8,6 +8,7 @@ import { microservice } from '../../test/support/fixtures.js';
 import { renameInSpec, secretsInSpec, secretsInTemplate } from './refs.js';
 import { secretCopyName, trackSecrets, type SecretContent } from './track.js';
 import { trackersOf } from './watch.js';
+import type { KubeObject } from '../kube/object.js';
 
 const everywhere: MicroserviceSpecInput = {
   image: 'a:1',
@@ -104,7 +105,7 @@ describe('trackersOf', () => {
     const tracking = microservice(everywhere);
     const notAsking = microservice({ ...everywhere, trackSecrets: false }, { name: 'other' });
     const elsewhere = microservice(everywhere, { name: 'far', namespace: 'elsewhere' });
-    const all = [tracking, notAsking, elsewhere];
+    const all = [tracking, notAsking, elsewhere] as unknown as KubeObject[];
     const secret = (name: string, namespace = 'shop') => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
     expect(trackersOf(secret('db'), all)).toEqual(['shop/orders']);
     expect(trackersOf(secret('registry'), all)).toEqual([]);
