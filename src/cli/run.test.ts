@@ -69,3 +69,12 @@ describe('coxswain run: the operator Prometheus', () => {
     expect(parseRunOptions(['--namespaces', 'a', '--cluster-analysis-templates'], {}).manager.clusterAnalysisTemplates).toBe(true);
   });
 });
+
+describe('coxswain run: Secrets', () => {
+  it('tracks Secrets only with --track-secrets or COXSWAIN_TRACK_SECRETS=true', () => {
+    expect(parseRunOptions([], {}).manager.trackSecrets).toBeUndefined();
+    expect(parseRunOptions(['--track-secrets'], {}).manager.trackSecrets).toBe(true);
+    expect(parseRunOptions([], { COXSWAIN_TRACK_SECRETS: 'true' }).manager.trackSecrets).toBe(true);
+    expect(parseRunOptions([], { COXSWAIN_TRACK_SECRETS: 'false' }).manager.trackSecrets).toBeUndefined();
+  });
+});

@@ -9,6 +9,8 @@ import { renameInSpec, secretsInSpec, secretsInTemplate } from './refs.js';
 import { secretCopyName, trackSecrets, type SecretContent } from './track.js';
 import { trackersOf } from './watch.js';
 import type { KubeObject } from '../kube/object.js';
+import { microserviceController } from '../controller/wiring.js';
+import { SECRETS } from '../kube/resources.js';
 
 const everywhere: MicroserviceSpecInput = {
   image: 'a:1',
@@ -110,5 +112,23 @@ describe('trackersOf', () => {
     expect(trackersOf(secret('db'), all)).toEqual(['shop/orders']);
     expect(trackersOf(secret('registry'), all)).toEqual([]);
     expect(trackersOf(secret('tls', 'elsewhere'), all)).toEqual(['elsewhere/far']);
+  });
+});
+
+describe('the wiring', () => {
+  it('watches Secrets only when the install tracks them: owned copies by owner, sources by who tracks them', () => {
+    const watched = (w: ReturnType<typeof microserviceController>) => [...w.watches, ...(w.optionalWatches ?? [])].filter((x) => x.resource === SECRETS);
+    expect(watched(microserviceController())).toEqual([]);
+    expect(watched(microserviceController({ trackSecrets: false }))).toEqual([]);
+    const [secrets, ...more] = watched(microserviceController({ trackSecrets: true }));
+    expect(more).toEqual([]);
+    expect(secrets!.labelSelector).toBeUndefined(); // the user's Secrets carry no label of ours
+    const copy = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'orders-secret-0123456789', namespace: 'shop', ownerReferences: [{ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'orders', uid: 'u', controller: true }] } };
+    expect(secrets!.keyOf(copy)).toBe('shop/orders');
+    expect(secrets!.readersOf!({ ...copy, metadata: { name: 'db', namespace: 'shop' } }, [microservice(everywhere) as unknown as KubeObject])).toEqual(['shop/orders']);
+    const slim = secrets!.transform!({ ...copy, data: { a: 'YQ==' }, type: 'Opaque', metadata: { ...copy.metadata, managedFields: [{}], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } } as never });
+    expect(Object.keys(slim).sort()).toEqual(['apiVersion', 'data', 'kind', 'metadata', 'type']);
+    expect((slim.metadata as unknown as Record<string, unknown>).managedFields).toBeUndefined();
+    expect(slim.metadata.annotations).toEqual({}); // kubectl's last-applied copy of the data is not kept
   });
 });

@@ -5,12 +5,18 @@ import type { KubeObject } from '../kube/object.js';
 import { secretsInSpec } from './refs.js';
 import type { SecretContent, SecretLookup } from './track.js';
 
-/** A Secret as cached: what a copy is made from and what ownership is told by; nothing else. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * A Secret as cached: what a copy is made from and what ownership is told by; nothing else. Not
+ * kubectl's last-applied annotation either: a Secret applied client-side holds its data there too.
+ */
 export function slimSecret(obj: KubeObject): KubeObject {
   const { name, namespace, uid, resourceVersion, labels, annotations, ownerReferences } = obj.metadata;
+  const { [LAST_APPLIED]: _, ...kept } = annotations ?? {};
   return {
     apiVersion: obj.apiVersion, kind: obj.kind,
-    metadata: { name, namespace, uid, resourceVersion, labels, annotations, ownerReferences },
+    metadata: { name, namespace, uid, resourceVersion, labels, ...(annotations ? { annotations: kept } : {}), ownerReferences },
     ...(obj.type !== undefined ? { type: obj.type } : {}),
     ...(obj.data !== undefined ? { data: obj.data } : {}),
     ...(obj.immutable !== undefined ? { immutable: obj.immutable } : {}),
