@@ -47,7 +47,7 @@ describe('the Helm chart', () => {
     const lint = await helm('lint', CHART, '--strict');
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     const all = await helm('lint', CHART, '--strict', '--set-json', 'watchNamespaces=["a","b"]', '--set', 'metrics.serviceMonitor.enabled=true',
-      '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false');
+      '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false', '--set', 'secrets.track=true');
     expect(all.code, all.stdout + all.stderr).toBe(0);
   });
 
