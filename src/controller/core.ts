@@ -194,11 +194,12 @@ export function planReconcile(world: World): ReconcilePlan {
   }
   // A revision's Secret copies live as long as the revision is kept: their values are nowhere
   // else (not in the ControllerRevision), so undo to a kept revision finds them. So do those of
-  // the slots' Deployments, whatever revision they run.
+  // the slots' Deployments, whatever revision they run. Stale ones, like ConfigMaps, go only once
+  // the rollout is done: a mounted Secret is read by running pods too.
   const templates = [...[...history.kept.values()].map((r) => r.template), ...SLOTS.map((s) => (mine.get(`Deployment/${deploymentName(name, s)}`) as { spec?: { template?: unknown } } | undefined)?.spec?.template)];
   for (const t of templates) for (const s of secretsInTemplate(t)) wanted.add(`Secret/${s}`);
   for (const [key, o] of mine) {
-    if (wanted.has(key) || o.kind === 'Deployment' || (o.kind === 'ConfigMap' && !done)) continue;
+    if (wanted.has(key) || o.kind === 'Deployment' || ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !done)) continue;
     writes.push({ delete: o });
   }
 
