@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectlCoxswain, microservice } from './harness.js';
-import { installChartRBAC, parseManifests, RunningOperator, sample, serviceAccountKubeconfig, suffix, template } from './production-harness.js';
+import { parseNotificationsConfig } from '../../src/notifications/config.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, kubectlCoxswain, microservice } from './harness.js';
+import { CHART, helm, helm3, installChartRBAC, parseManifests, RunningOperator, sample, serviceAccountKubeconfig, suffix, template } from './production-harness.js';
 
 /** The hanging receiver holds each request this long before the operator gives up on it. */
 const HANG_TIMEOUT_S = 60;
@@ -39,6 +40,7 @@ let good: Receiver;
 let broken: Receiver;
 let hanging: Receiver;
 let configFile: string;
+let values: Record<string, unknown>;
 const kubeconfigs: string[] = [];
 const operators: RunningOperator[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -68,7 +70,7 @@ beforeAll(async () => {
   ns = await createNamespace('e2e-notify');
   [good, broken, hanging] = await Promise.all([receiver(204), receiver(500), receiver(undefined)]);
   // The chart's own config file and RBAC, with its mount directory moved to a temporary one.
-  const values = {
+  values = {
     watchNamespaces: [ns],
     notifications: {
       timeoutSeconds: HANG_TIMEOUT_S, retries: 2,
@@ -177,5 +179,45 @@ describe('notifications', () => {
     expect(await metric(leader, 'good', 'failed')).toBe(0);
     const started = broken.requests.map((r) => JSON.parse(r.body).text as string).filter((t) => t.includes(rev));
     expect(started).toEqual([0, 1, 2].map(() => `[e2e] ${ns}/web: rollout started (revision ${rev})`));
+  });
+});
+
+describe('notifications in the chart', () => {
+  it('mounts each Secret where the config it renders says, and the API server accepts all of it', async () => {
+    const release = `notify-${suffix()}`;
+    const objs = parseManifests(await template(release, ns, values));
+    // Helm 3 renders the same objects.
+    expect(parseManifests(await template(release, ns, values, helm3))).toEqual(objs);
+    const cm = objs.find((o) => o.kind === 'ConfigMap')! as unknown as { data: Record<string, string> };
+    const config = parseNotificationsConfig(cm.data['config.json']!, 'the chart');
+    const pod = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.args).toContain('--notifications-config=/etc/coxswain/notifications/config/config.json');
+    const mounted = (path: string) => {
+      const m = c.volumeMounts.find((v: { mountPath: string }) => path.startsWith(`${v.mountPath}/`));
+      const vol = pod.volumes.find((v: { name: string }) => v.name === m?.name);
+      const file = path.slice(m.mountPath.length + 1);
+      if (vol.configMap) return `configmap ${vol.configMap.name} ${file}`;
+      const src = vol.projected.sources.find((x: any) => x.secret.items.some((i: { path: string }) => i.path === file));
+      return `secret ${src.secret.name} ${src.secret.items.find((i: { path: string }) => i.path === file).key}`;
+    };
+    expect(mounted('/etc/coxswain/notifications/config/config.json')).toBe(`configmap ${release}-coxswain-notifications config.json`);
+    expect(config.targets.map((t) => [t.name, mounted(t.urlFile), t.signingSecretFile && mounted(t.signingSecretFile)])).toEqual([
+      ['good', 'secret good url', 'secret good key'], ['broken', 'secret broken url', undefined], ['hanging', 'secret hanging url', undefined],
+    ]);
+    expect(config.targets.find((t) => t.name === 'broken')!.events).toEqual(['started']);
+    // The namespace opt-in reads only the watched namespace; nothing reads a Secret.
+    const rules = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((r: any) => r.rules);
+    expect(rules.filter((r: any) => r.resources.includes('namespaces'))).toEqual([{ apiGroups: [''], resources: ['namespaces'], resourceNames: [ns], verbs: ['get'] }]);
+    expect(rules.some((r: any) => r.resources.includes('secrets'))).toBe(false);
+    const dry = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=coxswain-e2e', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.filter((o) => o.kind !== 'CustomResourceDefinition') }));
+    expect(dry.code, dry.stderr).toBe(0);
+  });
+
+  it('refuses bad targets, naming the field', async () => {
+    const r = await helm('template', 'x', CHART, '--set-json', 'notifications.targets=[{"name":"ops","format":"email","urlSecret":{"name":"s","key":"url"}}]');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/notifications\/targets\/0\/format/);
   });
 });
