@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceStatus } from '../api/schema.js';
 import { transitionsOf } from './transitions.js';
@@ -62,5 +63,37 @@ describe('transitionsOf', () => {
     const story = [healthy('v1'), canary(0), canary(0), canary(1), paused(1), paused(1), canary(2), canary(3), healthy('v2'), healthy('v2')];
     const told = story.slice(1).flatMap((after, i) => types(story[i], after));
     expect(told).toEqual(['started', 'stepReached', 'paused', 'stepReached', 'promoted', 'completed']);
+  });
+});
+
+describe('transitionsOf, for any pair of statuses', () => {
+  const rev = fc.constantFrom('v1', 'v2', 'v3');
+  const arbStatus: fc.Arbitrary<MicroserviceStatus> = fc.record({
+    desiredRevision: rev,
+    stableRevision: fc.option(rev, { nil: undefined }),
+    phase: fc.constantFrom('Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded' as const),
+    rollout: fc.option(fc.record({
+      strategy: fc.constantFrom('Canary', 'BlueGreen' as const),
+      step: fc.integer({ min: 0, max: 3 }),
+      steps: fc.constant(3),
+      pausedUntil: fc.option(fc.constant('2030-01-01T00:05:00Z'), { nil: undefined }),
+      abortedRevision: fc.option(rev, { nil: undefined }),
+      analysis: fc.option(fc.record({ step: fc.record({ id: fc.constant('step-1'), revision: rev, startedAt: fc.constant('x'), phase: fc.constantFrom('Running', 'Passed', 'Failed' as const), metrics: fc.constant([]) }) }), { nil: undefined }),
+    }), { nil: undefined }),
+    lastAction: fc.option(fc.record({ id: fc.constantFrom('a1', 'a2'), action: fc.constantFrom('promote', 'undo', 'retry'), at: fc.constant('x'), ok: fc.boolean(), message: fc.constant('m') }), { nil: undefined }),
+  }, { requiredKeys: ['desiredRevision', 'phase'] });
+
+  it('tells nothing when a status is written again as it was: a standby or a new leader repeats nothing', () => {
+    fc.assert(fc.property(arbStatus, (s) => transitionsOf(s, s).length === 0));
+  });
+
+  it('tells each kind of transition at most once per write, never both aborted and completed, always with a reason', () => {
+    fc.assert(fc.property(fc.option(arbStatus, { nil: undefined }), arbStatus, (before, after) => {
+      const told = transitionsOf(before, after);
+      const kinds = told.map((t) => t.type);
+      expect(new Set(kinds).size).toBe(kinds.length);
+      expect(kinds.includes('aborted') && kinds.includes('completed')).toBe(false);
+      for (const t of told) expect(t.reason.length).toBeGreaterThan(0);
+    }));
   });
 });
