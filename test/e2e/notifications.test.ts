@@ -118,13 +118,21 @@ describe('notifications', () => {
     const first = await eventually('web:1 live', live('web', 'registry.example/web:1'), 120_000);
     await eventually('its first revision told', async () => eventsOf(first.status.desiredRevision).includes('completed'), 30_000);
 
-    const began = Date.now();
-    await apply(microservice('web', canary('registry.example/web:2'), ns));
-    const paused = await eventually('web:2 paused for promotion', async () => {
-      const o = await ms('web');
-      return o?.status?.phase === 'Paused' && o.status.desiredRevision !== first.status.desiredRevision ? o : undefined;
-    }, 120_000);
-    const toPause = (Date.now() - began) / 1000;
+    // The baseline: the same canary for a Microservice that opted out, so nothing is queued for it.
+    const quiet = (image: string) => ({ ...microservice('quiet', canary(image), ns), metadata: { name: 'quiet', namespace: ns, annotations: { 'coxswain.dev/notifications': 'false' } } });
+    await apply(quiet('registry.example/quiet:1'));
+    await eventually('quiet:1 live', live('quiet', 'registry.example/quiet:1'), 120_000);
+    const toPauseOf = async (name: string, image: string, from: string) => {
+      const began = Date.now();
+      await apply(name === 'quiet' ? quiet(image) : microservice(name, canary(image), ns));
+      const o = await eventually(`${image} paused for promotion`, async () => {
+        const x = await ms(name);
+        return x?.status?.phase === 'Paused' && x.status.desiredRevision !== from ? x : undefined;
+      }, 120_000);
+      return { seconds: (Date.now() - began) / 1000, o };
+    };
+    const baseline = await toPauseOf('quiet', 'registry.example/quiet:2', (await ms('quiet')).status.desiredRevision);
+    const { seconds: toPause, o: paused } = await toPauseOf('web', 'registry.example/web:2', first.status.desiredRevision);
     const rev = paused.status.desiredRevision as string;
     await eventually('started, step and pause told', async () => eventsOf(rev).includes('paused'), 30_000);
     // The Teams receiver holds the first message of this rollout all this while (a 60 s timeout),
@@ -132,7 +140,9 @@ describe('notifications', () => {
     // have waited a minute for each one.
     expect(hanging.requests.length).toBeGreaterThan(0);
     expect(toPause, `apply -> paused took ${toPause}s`).toBeLessThan(HANG_TIMEOUT_S / 2);
-    console.log(`apply -> paused for promotion: ${toPause.toFixed(1)} s, with the Teams receiver hanging`);
+    expect(toPause, `apply -> paused took ${toPause}s, ${baseline.seconds}s with nothing to tell`).toBeLessThan(baseline.seconds + 10);
+    console.log(`apply -> paused for promotion: ${toPause.toFixed(1)} s with the Teams receiver hanging, ${baseline.seconds.toFixed(1)} s opted out`);
+    expect(events().filter((e) => e.data.name === 'quiet')).toEqual([]);
 
     // The leader dies mid-rollout; the standby takes over and goes on from the status it reads.
     expect(b.lines().filter((l) => l.msg === 'notification sent')).toEqual([]);
