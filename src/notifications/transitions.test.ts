@@ -35,6 +35,8 @@ describe('transitionsOf', () => {
     ['promote past a pause: the step, with the action', paused(1),
       canary(2, {}, { lastAction: { id: 'a1', action: 'promote', at: 'x', ok: true, message: 'promoted past the pause' } }), ['stepReached']],
     ['blue-green switch: promoted', canary(0, { strategy: 'BlueGreen', steps: 2 }), canary(1, { strategy: 'BlueGreen', steps: 2 }), ['promoted']],
+    ['blue-green switched and done in one write: promoted, completed', canary(0, { strategy: 'BlueGreen', steps: 1 }, { phase: 'Paused' }), healthy('v2'), ['promoted', 'completed']],
+    ['promote --full from a pause to done in one write: promoted, completed', paused(1), healthy('v2'), ['promoted', 'completed']],
     ['an abort', canary(1), canary(1, { abortedRevision: 'v2', message: 'candidate failing' }, { phase: 'Degraded' }), ['aborted']],
     ['still aborted: nothing', canary(1, { abortedRevision: 'v2' }), canary(1, { abortedRevision: 'v2' }), []],
     ['undo', canary(1), { ...canary(1, { abortedRevision: 'v2' }), lastAction: { id: 'u', action: 'undo', at: 'x', ok: true, message: 'rolled back by kubectl coxswain undo' } }, ['rolledBack']],

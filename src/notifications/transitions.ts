@@ -74,16 +74,18 @@ export function transitionsOf(before: Status, after: MicroserviceStatus): Transi
   if (r?.abortedRevision === revision) return out;
 
   const step = r?.step;
+  // Canary: the step past the last is the promotion to 100%; blue-green: step 1 is the switch.
+  const isPromotion = (rollout: typeof r, at: number) => (rollout?.strategy === 'BlueGreen' ? at >= 1 : at === rollout?.steps);
   if (!started && step !== undefined && step !== was?.step) {
     const why = action ? action.message : r?.message ?? `step ${step}/${r?.steps ?? '?'}`;
-    // Canary: the step past the last is the promotion to 100%; blue-green: step 1 is the switch.
-    const promotion = r?.strategy === 'BlueGreen' ? step >= 1 && (was?.step ?? 0) === 0 : step === r?.steps;
-    add(promotion ? 'promoted' : 'stepReached', why);
+    add(isPromotion(r, step) && !(was?.step !== undefined && isPromotion(was, was.step)) ? 'promoted' : 'stepReached', why);
   }
   if (waitingForPerson(after) && !(waitingForPerson(before) && before?.desiredRevision === revision)) {
     add('paused', condition(after, 'Reconciling')?.message ?? r?.message ?? 'waiting for promotion');
   }
   if (after.stableRevision === revision && before?.stableRevision !== revision) {
+    // Promoted and done in one write (a blue-green switch, promote --full): the promotion is told too.
+    if (was?.step !== undefined && !isPromotion(was, was.step) && step === undefined) add('promoted', action?.message ?? `revision ${revision} took all the traffic`);
     add('completed', `revision ${revision} is live with ${after.ready ?? '?'} pods ready`);
   }
   return out;

@@ -54,3 +54,18 @@ describe('notifications of a canary on the simulated cluster', () => {
     expect(notes.filter((n) => n.type === 'completed')).toHaveLength(1);
   });
 });
+
+describe('notifications of a blue-green rollout on the simulated cluster', () => {
+  it('tells started, the preview waiting for promotion, the promotion and the completion', () => {
+    const bg = (image: string) => ({ image, replicas: 3, ports: [{ name: 'http', port: 8080 }], strategy: { type: 'BlueGreen', blueGreen: { scaleDownDelaySeconds: 30 } } });
+    const w = new World({ seed: 1 });
+    w.createMicroservice(bg('registry.example/orders:v1'));
+    expect(w.runUntilQuiet(600_000)).toBe(true);
+    const before = told(w).length;
+    w.editSpec(() => bg('registry.example/orders:v2'));
+    expect(w.runUntilQuiet(600_000)).toBe(true);
+    w.setAction('promote:p1');
+    expect(w.runUntilQuiet(600_000)).toBe(true);
+    expect(told(w).slice(before).map((n) => n.type)).toEqual(['started', 'paused', 'promoted', 'completed']);
+  });
+});
