@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunOptions } from './run.js';
 
@@ -67,5 +70,30 @@ describe('coxswain run: the operator Prometheus', () => {
   it('reads ClusterAnalysisTemplates with --namespaces only when told to', () => {
     expect(parseRunOptions(['--namespaces', 'a'], {}).manager.clusterAnalysisTemplates).toBeUndefined();
     expect(parseRunOptions(['--namespaces', 'a', '--cluster-analysis-templates'], {}).manager.clusterAnalysisTemplates).toBe(true);
+  });
+});
+
+describe('coxswain run: notifications', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-run-notify-'));
+  writeFileSync(join(dir, 'url'), 'https://hooks.example/secret\n');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ cluster: 'from-file', targets: [{ name: 'ops', format: 'teams', urlFile: join(dir, 'url') }] }));
+
+  it('are off without --notifications-config', () => {
+    expect(parseRunOptions([], {}).manager.notifications).toBeUndefined();
+  });
+
+  it('reads the config; the cluster name from --cluster-name, else the file, else "kubernetes"', () => {
+    const o = parseRunOptions(['--notifications-config', config, '--cluster-name', 'prod-eu'], {}).manager.notifications!;
+    expect(o.cluster).toBe('prod-eu');
+    expect(o.config.targets.map((t) => t.format)).toEqual(['teams']);
+    expect(parseRunOptions([], { COXSWAIN_NOTIFICATIONS_CONFIG: config }).manager.notifications!.cluster).toBe('from-file');
+    writeFileSync(join(dir, 'bare.json'), JSON.stringify({ targets: [] }));
+    expect(parseRunOptions(['--notifications-config', join(dir, 'bare.json')], {}).manager.notifications!.cluster).toBe('kubernetes');
+  });
+
+  it('refuses a bad config at start, naming the field', () => {
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ targets: [{ name: 'ops', format: 'email', urlFile: join(dir, 'url') }] }));
+    expect(() => parseRunOptions(['--notifications-config', join(dir, 'bad.json')], {})).toThrow(/bad\.json: targets\.0\.format: /);
   });
 });

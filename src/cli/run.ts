@@ -6,6 +6,7 @@ import { KubeClient } from '../kube/client.js';
 import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/manager.js';
 import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
 import { VERSION } from '../version.js';
+import { loadNotificationsConfig } from '../notifications/config.js';
 import { DEFAULT_PROMETHEUS_TIMEOUT_MS, type PrometheusOptions } from '../analysis/prometheus.js';
 
 export function createLogger(level: string, format: string): Logger {
@@ -51,6 +52,13 @@ function prometheusOptions(values: Record<string, string | string[] | boolean | 
   };
 }
 
+/** Notifications, when a config file is named: the cluster name from the flag, else the file, else "kubernetes". */
+function notificationOptions(file: string | undefined, clusterName: string | undefined): Pick<ManagerOptions, 'notifications'> {
+  if (!file) return {};
+  const config = loadNotificationsConfig(file);
+  return { notifications: { config, cluster: clusterName || config.cluster || 'kubernetes' } };
+}
+
 export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args,
@@ -75,6 +83,8 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'prometheus-ca-file': { type: 'string' },
       'prometheus-timeout': { type: 'string' },
       'cluster-analysis-templates': { type: 'boolean' },
+      'notifications-config': { type: 'string' },
+      'cluster-name': { type: 'string' },
     },
   });
   const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
@@ -89,6 +99,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     gatewayAPI: gatewayAPI === 'true',
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
+    ...notificationOptions(values['notifications-config'] ?? env.COXSWAIN_NOTIFICATIONS_CONFIG, values['cluster-name'] ?? env.COXSWAIN_CLUSTER_NAME),
   };
   return {
     manager,

@@ -15,6 +15,8 @@ import { Reconciler } from './reconcile.js';
 import { AnalysisRunner, realProviders } from '../analysis/runner.js';
 import type { PrometheusOptions } from '../analysis/prometheus.js';
 import { references, TemplateCaches } from '../analysis/templates.js';
+import { Notifier } from '../notifications/deliver.js';
+import { ANNOTATION_NOTIFICATIONS, type NotificationsConfig } from '../notifications/config.js';
 import { serveHealth } from './server.js';
 import { type ControllerWiring, MICROSERVICE_CONTROLLER, type Watch } from './wiring.js';
 
@@ -34,6 +36,8 @@ export interface ManagerOptions {
   prometheus?: PrometheusOptions;
   /** Read ClusterAnalysisTemplates; unset: only when watching every namespace (a cluster-wide read). */
   clusterAnalysisTemplates?: boolean;
+  /** Notifications (--notifications-config): the targets, and the cluster name in every message. */
+  notifications?: { config: NotificationsConfig; cluster: string };
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = {
@@ -54,6 +58,8 @@ export class Manager {
   readonly templates: TemplateCaches;
   readonly analysis: AnalysisRunner;
   private readonly reconciler: Reconciler;
+  /** Sends what the leader's status writes record, off the reconcile (src/notifications). */
+  readonly notifier?: Notifier;
   private readonly discovery: Discovery;
   private timers: NodeJS.Timeout[] = [];
   private server?: http.Server;
@@ -69,8 +75,17 @@ export class Manager {
     this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, cached(w))]));
     this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
     this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
+    if (opts.notifications) {
+      const getNamespace = (ns: string) => client.request<{ metadata?: { annotations?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`);
+      this.notifier = new Notifier({
+        ...opts.notifications, log, registry: this.metrics.registry,
+        namespaceAnnotation: async (ns) => (await getNamespace(ns)).metadata?.annotations?.[ANNOTATION_NOTIFICATIONS],
+      });
+    }
+    const notifier = this.notifier;
     this.reconciler = new Reconciler({
       kube: new Kube(client), microservices: this.microservices, children: this.children, log, analysis: { runner: this.analysis, templates: this.templates },
+      ...(notifier ? { notify: (ms, before, after, now) => notifier.offer(ms, before, after, now) } : {}),
     });
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
@@ -158,6 +173,7 @@ export class Manager {
     for (const t of this.timers) clearInterval(t);
     await this.discovery.stop();
     await this.queue.shutdown();
+    await this.notifier?.stop();
     await Promise.all([...this.caches().map((c) => c.stop()), this.templates.stop()]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.client.close();

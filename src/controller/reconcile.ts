@@ -1,7 +1,7 @@
 // One reconcile of one Microservice, the I/O around the pure core: read the world from the
 // caches, let `planReconcile` decide, carry out its writes in order, write status when it changed.
 import type { Logger } from 'pino';
-import type { MicroserviceObject } from '../api/schema.js';
+import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
@@ -33,6 +33,8 @@ export interface ReconcilerContext {
   log: Logger;
   clock?: () => Date;
   analysis?: AnalysisShell;
+  /** Told of each status write that went through (src/notifications): returns at once. */
+  notify?: (ms: MicroserviceObject, before: MicroserviceStatus | undefined, after: MicroserviceStatus, now: Date) => void;
 }
 
 export type Reconciled = { outcome: ReconcileOutcome; requeueAfterMs?: number };
@@ -113,6 +115,8 @@ export class Reconciler {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
       done.writes++;
+      // The transition is the one this very write records: told once, by the replica that wrote it.
+      this.ctx.notify?.(ms, ms.status, status, world.now);
       for (const e of events) {
         await kube.event(ms, e.type, e.reason, e.message, world.now).catch((err: unknown) => {
           if (namespaceTerminating(err)) this.ctx.log.debug({ key }, 'namespace is being deleted: event not recorded');
