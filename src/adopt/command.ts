@@ -29,14 +29,15 @@ function ownedByDeployment(pod: KubeObject, deployment: string): boolean {
 
 /** Pods and workloads besides the Deployment that the Service's selector picks out. */
 async function othersSelected(kube: Kube, namespace: string, deployment: string, selector: Record<string, string>): Promise<Other[]> {
+  // A list's items carry no kind of their own.
   const list = async (r: Resource, query: Record<string, string> = {}) =>
-    (await kube.client.request<{ items: KubeObject[] }>('GET', resourcePath(r, namespace), { query })).items;
+    (await kube.client.request<{ items: KubeObject[] }>('GET', resourcePath(r, namespace), { query })).items.map((o) => ({ ...o, kind: r.kind }));
   const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = (await list(PODS, { labelSelector })).filter((p) => !ownedByDeployment(p, deployment));
   const workloads = [...await list(DEPLOYMENTS), ...await list(STATEFULSETS)].filter((w) => !(w.kind === 'Deployment' && w.metadata.name === deployment));
   const templateLabels = (w: KubeObject) => ((w.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template?.metadata?.labels ?? {});
   return [
-    ...workloads.filter((w) => matches(selector, templateLabels(w))).map((w) => ({ what: `${(w.kind ?? 'workload').toLowerCase()}/${w.metadata.name}`, labels: templateLabels(w) })),
+    ...workloads.filter((w) => matches(selector, templateLabels(w))).map((w) => ({ what: `${w.kind.toLowerCase()}/${w.metadata.name}`, labels: templateLabels(w) })),
     ...pods.map((p) => ({ what: `pod/${p.metadata.name}`, labels: p.metadata.labels ?? {} })),
   ];
 }

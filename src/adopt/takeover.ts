@@ -93,7 +93,7 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
     writes.push({ apply: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: old.metadata.name, namespace: old.metadata.namespace, annotations: { [ANNOTATION_ADOPTED_BY]: name } } }, create: false });
   }
 
-  const base = { deployment: adopt.deployment, revision: previous?.phase === 'Done' ? previous.revision : desiredRevision, replicas: original, startedAt, oldReplicas, oldReadyReplicas: oldStatus.readyReplicas ?? 0 };
+  const base = { deployment: adopt.deployment, revision: previous?.phase === 'Done' ? previous.revision : desiredRevision, replicas: original, startedAt, oldReplicas };
   const deadlineMs = ms.spec.strategy.progressDeadlineSeconds * 1000;
   const failed = previous?.phase === 'Failed' && sameRun;
   const late = newReady < total && now.getTime() - Date.parse(startedAt) > deadlineMs && previous?.phase !== 'Done';

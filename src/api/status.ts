@@ -30,8 +30,7 @@ export const AdoptionStatus = z.object({
   revision: z.string().optional().describe('The revision the takeover brings up; a new one after a failure starts it again.'),
   replicas: z.int().optional().describe('The old Deployment\'s replicas when the takeover began: where a failed one puts it back.'),
   scaledTo: z.int().optional().describe('What Coxswain last scaled the old Deployment to.'),
-  oldReplicas: z.int().optional(),
-  oldReadyReplicas: z.int().optional(),
+  oldReplicas: z.int().optional().describe('The old Deployment\'s spec.replicas as last read.'),
   startedAt: z.string().optional(),
   message: z.string().optional(),
 });
