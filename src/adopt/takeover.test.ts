@@ -108,4 +108,12 @@ describe('replicasManager', () => {
   it('is the manager that last set spec.replicas, the /scale subresource included', () => {
     expect(replicasManager(oldDeployment(4, 4, 'kubectl-edit'))).toBe('kubectl-edit');
   });
+
+  it('takes an entry without a time (a /scale write\'s) as the latest, and names none when no entry holds spec.replicas', () => {
+    const d = oldDeployment(4, 4, 'argocd-controller');
+    const fields = (d.metadata as any).managedFields;
+    delete fields[1].time;
+    expect(replicasManager(d)).toBe('argocd-controller');
+    expect(replicasManager({ ...d, metadata: { ...d.metadata, managedFields: [] } as never })).toBeUndefined();
+  });
 });

@@ -44,11 +44,15 @@ export interface Takeover {
 
 type Json = Record<string, any>;
 
-/** The field manager that last set spec.replicas, read from managedFields (the /scale subresource's too). */
+/**
+ * The field manager that last set spec.replicas, read from managedFields. A /scale write's entry
+ * may have no time (taken as the latest), and after an Apply manager's it may not be kept at all:
+ * then no manager is named.
+ */
 export function replicasManager(d: KubeObject): string | undefined {
   const entries = (d.metadata as Json).managedFields as Array<{ manager?: string; time?: string; fieldsV1?: Json }> | undefined;
   const setting = (entries ?? []).filter((e) => e.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined);
-  setting.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  setting.sort((a, b) => (a.time ?? '\uffff').localeCompare(b.time ?? '\uffff'));
   return setting.at(-1)?.manager;
 }
 
@@ -110,7 +114,7 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   const manager = replicasManager(old);
   if (oldReplicas > lastSet && manager !== MANAGER) {
     withhold.add(serviceId);
-    const message = `deployment/${adopt.deployment} was scaled back up to ${oldReplicas} by ${manager ?? 'another field manager'} after Coxswain took it over; `
+    const message = `deployment/${adopt.deployment} was scaled back up to ${oldReplicas} by ${manager ?? 'a field manager that managedFields does not name (a /scale write may leave none)'} after Coxswain took it over; `
       + `remove it from Git (or from its Helm release) so that it stays at 0: Coxswain does not scale it down again while it is revived`;
     const phase = previous?.phase === 'Done' ? 'Done' : 'ScalingDown';
     return { writes, takeOver, withhold, status: { ...base, phase, scaledTo: lastSet, message }, problem: { reason: 'AdoptedWorkloadRevived', message }, requeueAfterMs: 30_000 };

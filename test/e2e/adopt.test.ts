@@ -90,8 +90,10 @@ describe('adopting a 4-replica Deployment, its Service and HPA', () => {
   });
 
   it('reports the old Deployment scaled back up by another manager, naming it, and does not fight it', async () => {
-    const scale = (replicas: number) => kubectl(['patch', 'deployment', name, '-n', ns, '--subresource=scale', '--type=merge', '--field-manager=argocd-controller',
-      '-p', JSON.stringify({ spec: { replicas } })]);
+    // As an Argo CD sync does: the chart's Deployment applied again, by its own field manager.
+    const deployment = chart(name, 4)[0]!;
+    const scale = (replicas: number) => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'],
+      JSON.stringify({ ...deployment, spec: { ...deployment.spec, replicas } }));
     expect((await scale(2)).code).toBe(0);
     const revived = await eventually('AdoptedWorkloadRevived', async () => {
       const c = condition(await current(ns, name), 'Stalled');
