@@ -3,7 +3,7 @@
 // Microservice without writing anything; applied, it takes over with the Ready pods behind the
 // Service never below 4 (every pod and Service change watched, not polled); something scaling the
 // old Deployment back up is reported with its manager's name and not fought (audit log); and new
-// pods that never become Ready put the old Deployment back.
+// pods that never become Ready put the old Deployment back; an operator killed mid-takeover finishes it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import {
@@ -112,6 +112,34 @@ describe('adopting a 4-replica Deployment, its Service and HPA', () => {
     // Back at 0: it carries on.
     expect((await scale(0)).code).toBe(0);
     await eventually('no longer stalled', async () => condition(await current(ns, name), 'Stalled')?.status === 'False', 90_000);
+  });
+});
+
+describe('the operator killed at random instants during adoption', () => {
+  it('finishes, with 4 Ready pods behind the Service throughout', async () => {
+    const name = 'crash';
+    await install(name, 4);
+    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
+    expect(printed.code).toBe(0);
+    const watch = await watchServing(ns, name);
+    expect((await apply(printed.stdout)).stderr).toBe('');
+    // SIGKILL (no graceful shutdown) twice, a new operator each time: once as soon as the takeover
+    // is seen under way, once at a random instant of the next seconds.
+    const phases: string[] = [];
+    await eventually('the takeover under way', async () => (await current(ns, name))?.status?.adoption?.phase === 'ScalingDown', 60_000, 100);
+    for (let i = 0; i < 2; i++) {
+      if (i > 0) await sleep(Math.floor(Math.random() * 2500));
+      await operator.stop('SIGKILL');
+      const a = (await current(ns, name))?.status?.adoption;
+      phases.push(a ? `${a.phase} at ${a.scaledTo}` : 'not begun');
+      operator = new Operator(['--namespaces', ns]).start();
+    }
+    await eventually('the takeover done', async () => (await current(ns, name))?.status?.adoption?.phase === 'Done', 180_000);
+    const timeline = await watch.stop();
+    console.log(`killed at: ${phases.join('; ')}; Ready pods: ${story(timeline)}`);
+    expect(Math.min(...timeline.map((t) => t.pods.length)), `killed in phases ${phases.join(', ')}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
+    expect((await getJSON('deployment', '-n', ns, name)).spec.replicas).toBe(0);
+    expect((await getJSON('service', '-n', ns, name)).metadata.ownerReferences?.[0]?.kind).toBe('Microservice');
   });
 });
 
