@@ -58,7 +58,12 @@ export async function adoptCommand(client: KubeClient, arg: string | undefined, 
     const hpa = opts.hpa ? await need(HPAS, opts.hpa) : undefined;
     const selector = (service?.spec as { selector?: Record<string, string> } | undefined)?.selector;
     const others = selector && Object.keys(selector).length > 0 ? await othersSelected(kube, namespace, name, selector) : [];
-    const result = adopt({ deployment, ...(service ? { service } : {}), ...(hpa ? { hpa } : {}), ...(opts.container ? { container: opts.container } : {}), others });
+    const hpas = await kube.client.request<{ items: KubeObject[] }>('GET', resourcePath(HPAS, namespace));
+    const scalers = hpas.items.filter((h) => {
+      const ref = (h.spec as { scaleTargetRef?: { kind?: string; name?: string } }).scaleTargetRef;
+      return ref?.kind === 'Deployment' && ref.name === name;
+    }).map((h) => h.metadata.name);
+    const result = adopt({ deployment, ...(service ? { service } : {}), ...(hpa ? { hpa } : {}), ...(opts.container ? { container: opts.container } : {}), others, scalers });
     if (!result.ok) return { code: 2, stdout: '', stderr: `cannot adopt deployment/${name}:\n${result.refusals.map((r) => `  - ${r}\n`).join('')}` };
     const header = `# From deployment/${name}${service ? `, service/${service.metadata.name}` : ''}${hpa ? `, horizontalpodautoscaler/${hpa.metadata.name}` : ''} in ${namespace}, by kubectl coxswain adopt.\n`;
     const stdout = toYamlStream([result.microservice], header);

@@ -123,6 +123,15 @@ describe('what adopt prints', () => {
     if (!r.ok) expect(r.refusals[0]).toMatch(/at most 55 characters/);
   });
 
+  it('refuses while an HPA scales the Deployment that --hpa does not name', () => {
+    const d = deployment('one', { containers: [{ name: 'one', image: 'x:1' }] });
+    expect(adopt({ deployment: d, scalers: ['one-hpa'] })).toEqual({ ok: false, refusals: [
+      'horizontalpodautoscaler/one-hpa scales deployment/one: name it with --hpa, or it would scale the old Deployment back up during the takeover',
+    ] });
+    expect(adopt({ deployment: d, scalers: ['one'], hpa: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'one' },
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'one' }, maxReplicas: 3 } } }).ok).toBe(true);
+  });
+
   it('refuses a --container the pod does not have', () => {
     const r = adopt({ deployment: deployment('one', { containers: [{ name: 'one', image: 'x:1' }] }), container: 'two' });
     expect(r.ok ? [] : r.refusals).toEqual(['deployment/one has no container two (it has one)']);

@@ -23,6 +23,8 @@ export interface AdoptInput {
   container?: string;
   /** Pods and workloads of the namespace other than the Deployment's: the Service must select none of them. */
   others?: readonly Other[];
+  /** Names of the HPAs that scale the Deployment: each must be the one named, or it would fight the takeover. */
+  scalers?: readonly string[];
 }
 
 export type AdoptResult =
@@ -105,6 +107,9 @@ export function adopt(input: AdoptInput): AdoptResult {
   if ('refusal' in main) refusals.push(main.refusal);
   const scaling = hpa ? autoscalingOf(hpa, dName) : undefined;
   refusals.push(...(scaling?.refusals ?? []));
+  for (const h of input.scalers ?? []) {
+    if (h !== hpa?.metadata.name) refusals.push(`horizontalpodautoscaler/${h} scales deployment/${dName}: name it with --hpa, or it would scale the old Deployment back up during the takeover`);
+  }
   if (refusals.length > 0 || 'refusal' in main) return { ok: false, refusals };
 
   const c = template.spec.containers[main.index]!;
