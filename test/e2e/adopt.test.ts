@@ -147,7 +147,11 @@ describe('adoption whose new pods never become Ready', () => {
   it('puts the old Deployment back at full size, loses no endpoint, and says AdoptionFailed', async () => {
     const name = 'stuck';
     await install(name, 3);
-    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name]);
+    // Its HPA not named: refused, as it would scale the old Deployment back up.
+    const refused = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name]);
+    expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, '',
+      `cannot adopt deployment/${name}:\n  - horizontalpodautoscaler/${name} scales deployment/${name}: name it with --hpa, or it would scale the old Deployment back up during the takeover\n`]);
+    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
     expect(printed.code).toBe(0);
     const ms = yaml.load(printed.stdout) as any;
     // The KWOK stage keeps pods with this label unready: a release that never starts.
