@@ -5,7 +5,8 @@ import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
+import { DEPLOYMENTS, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource, SERVICES } from '../kube/resources.js';
+import type { Adopted } from '../adopt/takeover.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
@@ -93,6 +94,7 @@ export class Reconciler {
       // Results that came back since the last reconcile: folded into status by this one.
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
+      ...(await this.adopted(namespace, ms)),
     };
     // The revision's own objects first (its ControllerRevision, its ConfigMap): what the API
     // server made of them decides whether the revision may have pods at all.
@@ -145,6 +147,19 @@ export class Reconciler {
   }
 
   /**
+   * With spec.adopt, the objects it names, read afresh (managedFields kept, to name who revived
+   * the old Deployment): they carry none of Coxswain's labels, so no cache holds them.
+   */
+  private async adopted(namespace: string, ms: MicroserviceObject): Promise<{ adopted?: Adopted }> {
+    const adopt = (ms.spec as { adopt?: { deployment?: unknown; service?: unknown; hpa?: unknown } } | undefined)?.adopt;
+    if (!adopt || typeof adopt.deployment !== 'string') return {};
+    const { kube } = this.ctx;
+    const read = (r: Resource, n: unknown) => (typeof n === 'string' ? kube.get<KubeObject>(r, namespace, n) : Promise.resolve(undefined));
+    const [deployment, service, hpa] = await Promise.all([read(DEPLOYMENTS, adopt.deployment), read(SERVICES, adopt.service), read(HPAS, adopt.hpa)]);
+    return { adopted: { ...(deployment ? { deployment } : {}), ...(service ? { service } : {}), ...(hpa ? { hpa } : {}) } };
+  }
+
+  /**
    * One write. Returns 'written', nothing (no write needed after all), or the problem that stopped
    * it: a same-named object we do not own is never taken over, and a refusal by the API server of
    * something rendered from an accepted spec is for a person to fix.
@@ -163,7 +178,7 @@ export class Reconciler {
     }
     const desired = write.apply;
     const resource = resourceOf(desired.kind);
-    if (write.create) {
+    if (write.create && !write.takeOver) {
       // Not in our caches (they hold only labelled objects): look before creating.
       const found = await kube.get(resource, namespace, desired.metadata.name);
       if (found && !ownedBy(found)) {
