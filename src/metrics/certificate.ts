@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { type KeyPair, selfSigned } from './selfsigned.js';
+import type { KeyPair } from './selfsigned.js';
 
 export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
@@ -29,6 +29,8 @@ export class CertificateWatcher {
   /** The pair to start with, and a watcher that reports replacements; without a directory, a self-signed pair and no watcher. */
   static async start(dir: string | undefined, log: Logger, onChange: (pair: KeyPair) => void, pollMs = POLL_MS): Promise<{ pair: KeyPair; watcher?: CertificateWatcher }> {
     if (!dir) {
+      // Loaded only here: the X.509 encoder costs about 4 MiB that a mounted certificate never needs.
+      const { selfSigned } = await import('./selfsigned.js');
       const hosts = selfSignedHosts();
       log.info({ hosts }, 'metrics: serving a self-signed certificate made at start (no --metrics-cert-dir)');
       return { pair: selfSigned(hosts, new Date()) };
