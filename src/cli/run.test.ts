@@ -97,3 +97,31 @@ describe('coxswain run: notifications', () => {
     expect(() => parseRunOptions(['--notifications-config', join(dir, 'bad.json')], {})).toThrow(/bad\.json: targets\.0\.format: /);
   });
 });
+
+describe('coxswain run: /metrics', () => {
+  it('is HTTPS on :8443 with a self-signed certificate by default, health and readiness plain on :8080', () => {
+    const o = parseRunOptions([], {});
+    expect(o.manager.listen).toBe(':8080');
+    expect(o.manager.metrics).toEqual({ secure: true, listen: ':8443' });
+  });
+
+  it('takes the address and the certificate directory from flags, else COXSWAIN_METRICS_*', () => {
+    expect(parseRunOptions(['--metrics-listen', '127.0.0.1:9443', '--metrics-cert-dir', '/certs'], {}).manager.metrics)
+      .toEqual({ secure: true, listen: '127.0.0.1:9443', certDir: '/certs' });
+    expect(parseRunOptions([], { COXSWAIN_METRICS_LISTEN: ':9000', COXSWAIN_METRICS_CERT_DIR: '/c' }).manager.metrics)
+      .toEqual({ secure: true, listen: ':9000', certDir: '/c' });
+  });
+
+  it('keeps the plain endpoint with --metrics-secure=false or COXSWAIN_METRICS_SECURE=false', () => {
+    expect(parseRunOptions(['--metrics-secure=false'], {}).manager.metrics.secure).toBe(false);
+    expect(parseRunOptions([], { COXSWAIN_METRICS_SECURE: 'false' }).manager.metrics.secure).toBe(false);
+    expect(parseRunOptions(['--metrics-secure', 'true'], { COXSWAIN_METRICS_SECURE: 'false' }).manager.metrics.secure).toBe(true);
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ['anything but true or false', ['--metrics-secure', 'yes'], /--metrics-secure must be true or false/],
+    ['a certificate directory for a plain endpoint', ['--metrics-secure=false', '--metrics-cert-dir', '/c'], /--metrics-cert-dir needs --metrics-secure=true/],
+  ])('refuses %s', (_what, args, message) => {
+    expect(() => parseRunOptions(args, {})).toThrow(message);
+  });
+});

@@ -68,6 +68,9 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       namespaces: { type: 'string' },
       concurrency: { type: 'string' },
       listen: { type: 'string' },
+      'metrics-secure': { type: 'string' },
+      'metrics-listen': { type: 'string' },
+      'metrics-cert-dir': { type: 'string' },
       resync: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -89,6 +92,10 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
   });
   const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
   if (!/^(true|false)$/.test(gatewayAPI)) throw new Error(`--gateway-api must be true or false, not ${JSON.stringify(gatewayAPI)}`);
+  const metricsSecure = values['metrics-secure'] ?? env.COXSWAIN_METRICS_SECURE ?? 'true';
+  if (!/^(true|false)$/.test(metricsSecure)) throw new Error(`--metrics-secure must be true or false, not ${JSON.stringify(metricsSecure)}`);
+  const certDir = values['metrics-cert-dir'] ?? (env.COXSWAIN_METRICS_CERT_DIR || undefined);
+  if (certDir && metricsSecure === 'false') throw new Error('--metrics-cert-dir needs --metrics-secure=true: with --metrics-secure=false /metrics is plain HTTP on --listen');
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const manager: ManagerOptions = {
     ...DEFAULT_OPTIONS,
@@ -96,6 +103,11 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     concurrency: positiveInt('concurrency', values.concurrency ?? env.COXSWAIN_CONCURRENCY, DEFAULT_OPTIONS.concurrency),
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
+    metrics: {
+      secure: metricsSecure === 'true',
+      listen: values['metrics-listen'] ?? env.COXSWAIN_METRICS_LISTEN ?? DEFAULT_OPTIONS.metrics.listen,
+      ...(certDir ? { certDir } : {}),
+    },
     gatewayAPI: gatewayAPI === 'true',
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),

@@ -218,7 +218,8 @@ describe('notifications in the chart', () => {
     ]);
     expect(config.targets.find((t) => t.name === 'broken')!.events).toEqual(['started']);
     // The namespace opt-in reads only the watched namespace; nothing reads a Secret.
-    const rules = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((r: any) => r.rules);
+    // (Resource rules only: the metrics reader role has a non-resource URL, /metrics.)
+    const rules = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((r: any) => r.rules).filter((r: any) => r.resources);
     expect(rules.filter((r: any) => r.resources.includes('namespaces'))).toEqual([{ apiGroups: [''], resources: ['namespaces'], resourceNames: [ns], verbs: ['get'] }]);
     expect(rules.some((r: any) => r.resources.includes('secrets'))).toBe(false);
     const dry = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=coxswain-e2e', '-f', '-'],

@@ -24,6 +24,11 @@
 {{- end }}
 {{- end }}
 
+{{/* The Secret whose `token` the ServiceMonitor sends: the user's, or the chart's scraper's. */}}
+{{- define "coxswain.metricsTokenSecret" -}}
+{{- default (printf "%s-metrics-scraper-token" (include "coxswain.fullname" .)) .Values.metrics.serviceMonitor.tokenSecret }}
+{{- end }}
+
 {{- define "coxswain.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "coxswain.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
