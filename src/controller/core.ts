@@ -20,6 +20,7 @@ import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisT
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 import { type SecretLookup, trackSecrets } from '../secrets/track.js';
 import { secretsInTemplate } from '../secrets/refs.js';
+import { type Adopted, takeover } from '../adopt/takeover.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -47,13 +48,18 @@ export interface World {
    * unset, no Secret is read and the spec is rendered as written.
    */
   secrets?: SecretLookup;
+  /** With spec.adopt: the objects it names, as read (src/adopt/takeover.ts); unset, no takeover is run. */
+  adopted?: Adopted;
 }
 
 export type Event = KubeEvent;
 
 export type Write =
-  /** Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours might). */
-  | { apply: KubeObject; create: boolean }
+  /**
+   * Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours
+   * might). `takeOver`: one not ours is taken over (spec.adopt named it), not a NameConflict.
+   */
+  | { apply: KubeObject; create: boolean; takeOver?: boolean }
   /** A slot Deployment resized through /scale, its pod template left as it is. */
   | { resize: { name: string; replicas: number } }
   /** An owned object no longer wanted, deleted by uid. */
@@ -202,6 +208,13 @@ export function planReconcile(world: World): ReconcilePlan {
     if (wanted.has(key) || o.kind === 'Deployment' || ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !done)) continue;
     writes.push({ delete: o });
   }
+  const adoption = ms.spec.adopt && world.adopted
+    ? takeover({ ms, adopted: world.adopted, newReady: observed.blue?.revision === desiredRevision ? observed.blue.readyReplicas : 0, total: ms.spec.replicas, desiredRevision, now })
+    : undefined;
+  if (adoption) {
+    const engine = writes.splice(0).filter((w) => !('apply' in w) || !adoption.withhold.has(id(w.apply)));
+    writes.push(...adoption.writes, ...engine.map((w) => ('apply' in w && adoption.takeOver.has(id(w.apply)) ? { ...w, takeOver: true } : w)));
+  }
 
   return {
     writes,
@@ -209,11 +222,12 @@ export function planReconcile(world: World): ReconcilePlan {
       // The own objects' refusals first (the shell wrote them first); a template that is missing
       // or invalid stalls the Microservice as a refused write does.
       const met = [...(world.refused ?? []), ...problems];
-      const all = [...met, ...resolved.problems];
-      const after = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
-      const status = tracked.status ? { ...after, secrets: tracked.status } : after;
+      const all = [...met, ...resolved.problems, ...(adoption?.problem ? [adoption.problem] : [])];
+      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
+      const status = { ...computed, ...(adoption ? { adoption: adoption.status } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
       const written = changed(ms.status, status);
-      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity);
+      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
+        adoption?.requeueAfterMs || Infinity);
       return {
         status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),

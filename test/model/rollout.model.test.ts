@@ -457,6 +457,8 @@ interface Observation {
   desired?: string;
   /** The revisions the spec asked for within SPEC_LAG_MS, with when (the operator may see them late). */
   specRevisions?: Map<string, number>;
+  /** spec.replicas within SPEC_LAG_MS, with when: the operator may act on a T the user has already changed again. */
+  recentT?: Array<[number, number]>;
   since: Partial<Record<Invariant, number>>;
 }
 
@@ -560,6 +562,7 @@ class Checker {
     const desired = desiredRevision(w, ms);
     obs.specRevisions = new Map([...(prev?.specRevisions ?? [])].filter(([, at]) => w.now - at <= SPEC_LAG_MS));
     obs.specRevisions.set(desired, w.now);
+    obs.recentT = [...(prev?.recentT ?? []).filter(([, at]) => w.now - at <= SPEC_LAG_MS), [T, w.now]];
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
@@ -571,10 +574,13 @@ class Checker {
     const nativeRoll = spec.strategy.type === 'RollingUpdate' && servingPods.every((p) => p.metadata.labels?.[LABEL_SLOT] === status.activeSlot);
     // capacity
     this.unheard = this.unheard.filter((d) => !heard(w, d));
+    // T is the lowest spec.replicas of the last SPEC_LAG_MS: scaled 3 -> 1 -> 2 at once, the operator
+    // (or a Deployment) may rightly act on the 1 it saw, as a Deployment scaled so would.
+    const lowT = Math.min(...obs.recentT.map(([t]) => t));
     if (prev && !this.disrupted && this.unheard.length === 0 && !this.portBreak && !nativeRoll && T >= prev.T) {
-      const need = T - Math.max(obs.mu, prev.mu);
+      const need = lowT - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
-        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
+        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${lowT} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
       }
     }
 
