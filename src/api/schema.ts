@@ -236,7 +236,7 @@ export const MicroserviceSpec = cel(z.object({
   minReadySeconds: z.int().min(0).optional()
     .describe('A pod counts as available, for the slots and for every step, switch and promotion, only once Ready this long.'),
   trackSecrets: z.boolean().optional()
-    .describe('The content of every Secret the pod references is part of the revision (needs an install with --track-secrets; docs/secrets.md).'),
+    .describe('Where the install tracks Secrets (--track-secrets), the content of every Secret the pod references is part of the revision unless this is false; true where the install does not track makes status say so (docs/secrets.md).'),
   disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
   adopt: Adopt.optional().describe('Existing objects to take over with no dropped request (kubectl coxswain adopt prints it).'),
   strategy: Strategy.prefault({}),

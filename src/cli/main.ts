@@ -26,8 +26,8 @@ const USAGE = `Usage:
       --metrics-cert-dir, reloaded when replaced, else self-signed at start.
       --metrics-secure=false serves plain /metrics on --listen instead. HTTPRoutes are watched once the Gateway API's CRDs are installed (asked of
       discovery every 10s), unless --gateway-api=false. --track-secrets (or
-      COXSWAIN_TRACK_SECRETS=true) watches Secrets, so those a Microservice with
-      spec.trackSecrets references roll out with it (needs RBAC for Secrets; docs/secrets.md).
+      COXSWAIN_TRACK_SECRETS=true) watches Secrets, so those a Microservice
+      references roll out with it (unless its spec.trackSecrets is false) (needs RBAC for Secrets; docs/secrets.md).
   coxswain render -f FILE|-
       Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
       Exit code 2 and one line per problem on stderr when the input is invalid.

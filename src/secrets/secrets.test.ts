@@ -50,12 +50,19 @@ describe('where a pod names a Secret', () => {
 describe('trackSecrets', () => {
   const lookup = (v: string) => (name: string) => (name === 'gone' ? undefined : content(`${name}:${v}`));
 
-  it('leaves a Microservice without spec.trackSecrets as written, and reads nothing', () => {
+  it('leaves a Microservice with spec.trackSecrets false as written, and reads nothing', () => {
     const ms = microservice({ ...everywhere, trackSecrets: false });
     const read: string[] = [];
     const t = trackSecrets(ms, (n) => (read.push(n), content('x')));
     expect(t).toEqual({ ms, copies: [] });
     expect(read).toEqual([]);
+  });
+
+  it('tracks by default where the install tracks (DESIGN: enabled for the install), and says nothing where it does not', () => {
+    const { trackSecrets: _, ...unset } = everywhere;
+    const tracked = trackSecrets(microservice(unset), lookup('v1'));
+    expect(tracked.copies.map((c) => c.metadata.annotations?.['coxswain.dev/secret-source']).sort()).toEqual(ALL);
+    expect(trackSecrets(microservice(unset), undefined)).toEqual({ ms: microservice(unset), copies: [] });
   });
 
   it('says so in status when the spec asks and the install does not track', () => {
@@ -104,7 +111,8 @@ describe('trackSecrets', () => {
 
 describe('trackersOf', () => {
   it('queues the Microservices of the Secret\'s namespace that track it, and no others', () => {
-    const tracking = microservice(everywhere);
+    const { trackSecrets: _, ...unset } = everywhere;
+    const tracking = microservice(unset);
     const notAsking = microservice({ ...everywhere, trackSecrets: false }, { name: 'other' });
     const elsewhere = microservice(everywhere, { name: 'far', namespace: 'elsewhere' });
     const all = [tracking, notAsking, elsewhere] as unknown as KubeObject[];

@@ -47,15 +47,18 @@ export function renderSecretCopy(ms: Microservice, source: string, content: Secr
 }
 
 /**
- * The Microservice as its revision sees Secrets. Without spec.trackSecrets it is as written.
- * With it, and an install that tracks (`lookup` set), each referenced Secret that exists is
- * replaced by its copy; a missing one is left as written (its pods wait for it, as they would
- * today) and named in status. With it and an install that does not track, status says so.
+ * The Microservice as its revision sees Secrets. With an install that tracks (`lookup` set), each
+ * referenced Secret that exists is replaced by its copy, unless spec.trackSecrets is false; a
+ * missing one is left as written (its pods wait for it, as they would today) and named in status.
+ * With an install that does not track, it is as written, and status says so when
+ * spec.trackSecrets asks for tracking.
  */
 export function trackSecrets(ms: Microservice, lookup: SecretLookup | undefined): Tracked {
-  const sources = ms.spec.trackSecrets ? secretsInSpec(ms.spec) : [];
+  const asked = ms.spec.trackSecrets;
+  const sources = asked === false ? [] : secretsInSpec(ms.spec);
   if (sources.length === 0) return { ms, copies: [] };
   if (!lookup) {
+    if (!asked) return { ms, copies: [] };
     return { ms, copies: [], status: { tracked: false, message: `spec.trackSecrets is set but this install does not track Secrets (the operator runs without --track-secrets): a change to ${sources.join(', ')} does not roll out` } };
   }
   const copies = new Map<string, KubeObject>();

@@ -23,14 +23,14 @@ export function slimSecret(obj: KubeObject): KubeObject {
   };
 }
 
-/** The keys of the Microservices in the Secret's namespace that track it (spec.trackSecrets and a reference). */
+/** The keys of the Microservices in the Secret's namespace that track it (a reference, and spec.trackSecrets not false). */
 export function trackersOf(secret: KubeObject, microservices: readonly KubeObject[]): string[] {
   const ns = secret.metadata.namespace;
   return microservices.flatMap((m) => {
     if (m.metadata.namespace !== ns) return [];
     // As stored (the API server checked its shape): parsing every Microservice on every Secret event costs more than it tells.
     const spec = (m as { spec?: MicroserviceSpec }).spec;
-    return spec?.trackSecrets === true && secretsInSpec(spec).includes(secret.metadata.name) ? [`${ns}/${m.metadata.name}`] : [];
+    return !!spec && spec.trackSecrets !== false && secretsInSpec(spec).includes(secret.metadata.name) ? [`${ns}/${m.metadata.name}`] : [];
   });
 }
 
