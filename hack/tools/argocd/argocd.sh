@@ -16,6 +16,16 @@ version=$(go_mod_version "$ARGOCD_DIR" github.com/argoproj/argo-cd/v3)
 sources=$(cd "$ARGOCD_DIR" && cat go.mod go.sum $(ls -- *.go | grep -v '_test\.go$') | sha256sum | cut -c1-12)
 bin="${BIN_CACHE}/argocd-lua-${version}-${sources}/argocd-lua"
 
-argocd_into() { (cd "$ARGOCD_DIR" && nice go build -trimpath -o "$1" .); }
-cached_build "$bin" "argocd-lua ${version}" argocd_into
+# Not cached_build: its lock is shared by every tool, and this small link (its packages are in Go's
+# build cache after `make test-argocd`) would wait out another's build of many minutes. A temp
+# file renamed into place keeps it safe: two builds at once both write the same binary.
+if [[ ! -x "$bin" ]]; then
+  mkdir -p "$(dirname "$bin")"
+  tmp=$(mktemp "${bin}.tmp.XXXXXX")
+  trap 'rm -f "$tmp"' EXIT
+  log "argocd-lua ${version}: building ..."
+  (cd "$ARGOCD_DIR" && nice go build -trimpath -o "$tmp" .)
+  mv -f "$tmp" "$bin"
+  trap - EXIT
+fi
 printf '%s\n' "$bin"
