@@ -29,7 +29,7 @@ typecheck: deps
 gen-crd: deps
 	npm run --silent gen:crd
 
-## test: everything: type check, unit tests, the Argo CD health check, then end-to-end tests on
+## test: everything: type check, unit tests, the Argo CD health check and actions, then end-to-end tests on
 ## the local cluster (started when no cluster is given through COXSWAIN_E2E_KUBECONFIG)
 test: typecheck test-unit test-argocd test-e2e
 
@@ -39,9 +39,10 @@ test-unit: deps
 test-e2e: build tools
 	hack/e2e.sh
 
-## test-argocd: docs/argocd/health.lua run as Argo CD runs it (gopher-lua) against real fixtures
+## test-argocd: docs/argocd's health check and resource actions run in Argo CD's own Lua runtime
+## (util/lua of the Argo CD Go module, hack/tools/argocd) against fixtures from real runs
 test-argocd:
-	cd hack/tools/argocd-health && go test -count=1 ./...
+	cd hack/tools/argocd && nice go test -count=1 ./...
 
 ## tools: Helm 4 and Helm 3 for the chart's tests, and Prometheus for the analysis tests, built
 ## from their Go modules once and cached like the cluster binaries; the Gateway API CRDs for the

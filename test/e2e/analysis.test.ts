@@ -53,7 +53,7 @@ function canary(image: string, steps: unknown[], over: Record<string, unknown> =
 
 const get = (name: string, namespace = ns) => getJSON('microservice', '-n', namespace, name);
 
-/** COXSWAIN_ARGOCD_FIXTURES=docs/argocd/testdata keeps an object as a fixture of the Argo CD health check (hack/tools/argocd-health). */
+/** COXSWAIN_ARGOCD_FIXTURES=docs/argocd/testdata keeps an object as a fixture of the Argo CD health check (hack/tools/argocd). */
 function capture(obj: any, fixture: string): void {
   const dir = process.env.COXSWAIN_ARGOCD_FIXTURES;
   if (!dir) return;

@@ -1,6 +1,6 @@
 // The Argo CD health check (docs/argocd/health.lua) against Microservices in every state the
-// operator really reports, on the cluster: each object is read with kubectl and evaluated as Argo
-// CD evaluates it (gopher-lua, Argo CD's libraries; hack/tools/argocd-health).
+// operator really reports, on the cluster: each object is read with kubectl and evaluated by Argo
+// CD's own Lua runtime with the keys of docs/argocd/argocd-cm.yaml (hack/tools/argocd).
 //
 // COXSWAIN_ARGOCD_FIXTURES=docs/argocd/testdata refreshes the fixtures the Go test
 // (`make test-argocd`) checks, from these very objects.
@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, microservice, must, ROOT } from './harness.js';
 import { RunningOperator } from './production-harness.js';
 
-const TOOL_DIR = resolve(ROOT, 'hack/tools/argocd-health');
-const SCRIPT = resolve(ROOT, 'docs/argocd/health.lua');
+const CM = resolve(ROOT, 'docs/argocd/argocd-cm.yaml');
 const FIXTURES = process.env.COXSWAIN_ARGOCD_FIXTURES;
 let ns: string;
 let op: RunningOperator;
@@ -36,16 +35,15 @@ async function health(name: string, fixture: string): Promise<{ status: string; 
   const text = yaml.dump(obj, { noRefs: true, lineWidth: -1 });
   writeFileSync(file, text);
   if (FIXTURES) writeFileSync(resolve(ROOT, FIXTURES, `${fixture}.yaml`), `# Captured by test/e2e/production-argocd.test.ts from the local cluster.\n${text}`);
-  const { status, message } = JSON.parse(await must(tool, ['-script', SCRIPT, file])) as { status: string; message: string };
+  const { status, message } = JSON.parse(await must(tool, ['-cm', CM, 'health', file])) as { status: string; message: string };
   return { status, message };
 }
 
 beforeAll(async () => {
-  tool = join(dir, 'argocd-health');
-  await must('go', ['build', '-o', tool, '.'], { cwd: TOOL_DIR });
+  tool = (await must(resolve(ROOT, 'hack/tools/argocd/argocd.sh'), [])).trim();
   await installCRD();
   ns = await createNamespace('e2e-prod-argocd');
-});
+}, 900_000); // a cold build of Argo CD's Lua runtime (make test-argocd warms it first)
 afterAll(async () => {
   await op?.stop();
   await deleteNamespace(ns);
