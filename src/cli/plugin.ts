@@ -15,6 +15,7 @@ import { userAgent } from '../version.js';
 import { status, watchFrom } from './status.js';
 import { parseUntil } from './verdict.js';
 import { durationMs } from '../rollout/weights.js';
+import { dashboard } from '../dashboard/command.js';
 
 const USAGE = `Usage: kubectl coxswain <command> [NAME] [flags]
 
@@ -32,6 +33,8 @@ Commands:
   pause NAME / resume NAME  hold the rollout where it is / let it go on
   restart NAME              restart the pods of the current revision
   set image NAME IMAGE      change spec.image (like kubectl set image)
+  dashboard [--read-only]   a live web page of every Microservice you may see, with the
+                            actions you may take (dashboard --help for its flags)
   status NAME... | -l SELECTOR [--until complete|paused|step=N] [--revision HASH]
          [--timeout 10m] [--watch=false] [-o json]
                             for CI: wait for the release and exit 0 done, 1 API or usage
@@ -50,6 +53,7 @@ const ACTION_COMMANDS = new Set(['promote', 'abort', 'retry', 'undo', 'pause', '
 class UserError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'dashboard') return dashboard(argv.slice(1));
   const { values, positionals } = parseArgs({
     // kubectl's spelling of a false boolean flag.
     args: argv.map((a) => (a === '--watch=false' ? '--no-watch' : a === '--watch=true' ? '--watch' : a)),

@@ -104,22 +104,36 @@ export function findRevision(revisions: KeptRevision[], rev: string, name: strin
   return bySequence ?? byHash ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
 }
 
+/** A kept revision as history prints it and the dashboard lists it. */
+export interface RevisionRow {
+  revision: number;
+  hash: string;
+  image: string;
+  created: string;
+  roles: Array<'stable' | 'desired' | 'aborted'>;
+}
+
+export function revisionRows(obj: MicroserviceObject, revisions: KeptRevision[]): RevisionRow[] {
+  const name = obj.metadata.name;
+  const st = obj.status ?? {};
+  return revisions.map((cr) => {
+    const hash = revisionHash(cr, name);
+    const roles = [
+      ...(hash === st.stableRevision ? ['stable' as const] : []),
+      ...(hash === st.desiredRevision ? ['desired' as const] : []),
+      ...(hash === st.rollout?.abortedRevision ? ['aborted' as const] : []),
+    ];
+    const image = cr.data?.image ?? cr.data?.template?.spec?.containers?.[0]?.image ?? '';
+    return { revision: cr.revision, hash, image, created: cr.metadata.creationTimestamp ?? '', roles };
+  });
+}
+
 /** `kubectl coxswain history`: the kept revisions, and which one is stable, desired or aborted. */
 export function formatHistory(obj: MicroserviceObject, revisions: KeptRevision[]): string {
   const name = obj.metadata.name;
   if (revisions.length === 0) return `${name} has no kept revisions yet.\n`;
-  const st = obj.status ?? {};
   const rows = [['REVISION', 'HASH', 'IMAGE', 'CREATED', 'ROLE']];
-  for (const cr of revisions) {
-    const hash = revisionHash(cr, name);
-    const roles = [
-      ...(hash === st.stableRevision ? ['stable'] : []),
-      ...(hash === st.desiredRevision ? ['desired'] : []),
-      ...(hash === st.rollout?.abortedRevision ? ['aborted'] : []),
-    ];
-    const image = cr.data?.image ?? cr.data?.template?.spec?.containers?.[0]?.image ?? '';
-    rows.push([String(cr.revision), hash, image, cr.metadata.creationTimestamp ?? '', roles.join(', ')]);
-  }
+  for (const r of revisionRows(obj, revisions)) rows.push([String(r.revision), r.hash, r.image, r.created, r.roles.join(', ')]);
   return table(rows);
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, KIND, type MicroserviceObject, type MicroserviceStatus } from '../api/schema.js';
-import { byUrgency, detail, summarize } from './microservice.js';
+import { detail, summarize } from './microservice.js';
+import { byUrgency } from './order.js';
 
 const STEPS = [{ setWeight: 25 }, { pause: {} }, { setWeight: 75 }];
 const SPEC = { image: 'shop/orders:2', replicas: 4, strategy: { type: 'Canary', canary: { steps: STEPS } } };

@@ -10,7 +10,6 @@ export const strategyOf = (obj: MicroserviceObject) => (obj.spec as { strategy?:
 
 /** What needs a person, most urgent first: a stalled or degraded release, then one waiting for a promote. */
 export type Attention = 'stalled' | 'degraded' | 'waiting';
-const ATTENTION_RANK: Record<Attention, number> = { stalled: 0, degraded: 1, waiting: 2 };
 
 /** One line of the overview (and of `kubectl coxswain list`). */
 export interface Summary {
@@ -58,12 +57,6 @@ export function summarize(obj: MicroserviceObject): Summary {
     ...(candidate ? { candidateImage: candidate } : {}),
     ...(attention ? { attention } : {}),
   };
-}
-
-/** What needs a person first (stalled, degraded, waiting), then what is moving, then the rest; by namespace and name within each. */
-export function byUrgency(a: Summary, b: Summary): number {
-  const rank = (s: Summary) => (s.attention ? ATTENTION_RANK[s.attention] : s.phase === 'Progressing' || s.phase === 'Pending' ? 3 : 4);
-  return rank(a) - rank(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 }
 
 export interface SlotView {
