@@ -89,6 +89,7 @@ export class Dashboard {
     }
     const method = req.method ?? 'GET';
     if (method === 'GET' && STATIC[url.pathname]) return this.serveStatic(res, ...STATIC[url.pathname]!);
+    if (method === 'GET' && url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (method === 'GET' && url.pathname === '/api/config') return json(res, 200, { readOnly: this.opts.readOnly, namespaces: this.live.namespaces ?? null });
     if (method === 'GET' && url.pathname === '/api/stream') return this.stream(req, res);
     const m = DETAIL.exec(url.pathname);
