@@ -147,7 +147,7 @@ describe('kubectl coxswain dashboard in a browser', () => {
     await k('-n', nsA, 'patch', 'microservice', 'orders', '--type', 'merge', '-p', JSON.stringify({ spec: { image: 'registry.example/orders:2' } }));
     await textOf(page, `tr[data-key="${nsA}/orders"] td.step`, '1/5');
     await page.evaluate(() => { (globalThis as any).sameDocument = true; });
-    await page.screenshot({ path: resolve(OUT, 'overview.png') });
+    await page.screenshot({ path: resolve(OUT, 'overview.png'), clip: { x: 0, y: 0, width: 1280, height: 220 } });
     const promoted = await kubectlCoxswain(nsA, ['promote', 'orders']);
     expect(promoted.code).toBe(0);
     const answered = Date.now();

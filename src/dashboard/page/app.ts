@@ -11,6 +11,8 @@ import { byUrgency } from '../../view/order.js';
 import { ActionBar, Analysis, Revisions } from './parts.js';
 
 const keyOf = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
+/** Rows drawn before "Show all": what needs a person is on top, and a page of 1,000 rows paints slowly. */
+const FIRST_ROWS = 200;
 
 /** "3m", "2h", "4d": how long since `iso`. */
 export function age(iso: string | undefined, now: number): string {
@@ -54,6 +56,7 @@ function useHash(): string {
 function Overview({ items }: { items: Map<string, Summary> }) {
   const [query, setQuery] = useState('');
   const [attention, setAttention] = useState(false);
+  const [all, setAll] = useState(false);
   const now = Date.now();
   const rows = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -70,7 +73,7 @@ function Overview({ items }: { items: Map<string, Summary> }) {
     </div>
     <table id="overview">
       <thead><tr><th>Namespace</th><th>Name</th><th>Strategy</th><th>Phase</th><th>Step</th><th>Weight (served / desired)</th><th>Stable image</th><th>Candidate image</th><th>For</th></tr></thead>
-      <tbody>${rows.map((s) => html`
+      <tbody>${(all ? rows : rows.slice(0, FIRST_ROWS)).map((s) => html`
         <tr key=${keyOf(s)} class=${s.attention ? `attention-${s.attention}` : ''} data-key=${keyOf(s)}>
           <td>${s.namespace}</td>
           <td><a href=${`#/${s.namespace}/${s.name}`}>${s.name}</a></td>
@@ -83,7 +86,8 @@ function Overview({ items }: { items: Map<string, Summary> }) {
           <td title=${s.message ?? ''}>${age(s.since, now)}</td>
         </tr>`)}
       </tbody>
-    </table>`;
+    </table>
+    ${!all && rows.length > FIRST_ROWS ? html`<p><button id="show-all" onClick=${() => setAll(true)}>Show all ${rows.length}</button></p>` : ''}`;
 }
 
 function Detail({ namespace, name, summary }: { namespace: string; name: string; summary: Summary | undefined }) {
