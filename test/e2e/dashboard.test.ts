@@ -60,6 +60,25 @@ const postAction = (url: URL, cookie: string, ns: string, name: string, headers:
   headers: { Cookie: cookie, 'Content-Type': 'application/json', Origin: url.origin, 'x-coxswain-request': '1', ...headers },
 });
 
+/** The first event of the dashboard's stream (after `retry:`), resuming from `lastId` if given. */
+function firstEvent(url: URL, cookie: string, lastId?: string): Promise<{ id: string; event: string; data: any }> {
+  return new Promise((done, fail) => {
+    const req = request({ host: url.hostname, port: url.port, path: '/api/stream', headers: { Host: url.host, Cookie: cookie, ...(lastId ? { 'Last-Event-ID': lastId } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => {
+        text += d;
+        const frame = text.split('\n\n').find((f) => f.startsWith('id: '));
+        if (!frame) return;
+        const field = (name: string) => frame.split('\n').find((l) => l.startsWith(`${name}: `))!.slice(name.length + 2);
+        done({ id: field('id'), event: field('event'), data: JSON.parse(field('data')) });
+        req.destroy();
+      });
+    });
+    req.on('error', (err) => { if (!req.destroyed) fail(err); });
+    req.end();
+  });
+}
+
 async function textOf(page: Page, selector: string, includes: string, timeout = 60_000): Promise<void> {
   await page.waitForFunction((sel, text) => (globalThis as any).document.querySelector(sel)?.textContent?.includes(text), { timeout, polling: 100 }, selector, includes);
 }
@@ -119,6 +138,17 @@ describe('kubectl coxswain dashboard over HTTP', () => {
     expect((await postAction(url, cookie, nsA, 'orders', { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
     expect((await postAction(url, cookie, nsA, 'orders', { 'x-coxswain-request': '' })).status).toBe(403);
     expect((await postAction(url, 'coxswain_dashboard=nope', nsA, 'orders')).status).toBe(401);
+  });
+
+  it('resumes a stream from Last-Event-ID with only what changed since, and sends everything for an id it never gave', async () => {
+    const { url } = await dashboard(nsA, '-A');
+    const cookie = await cookieOf(url);
+    const first = await firstEvent(url, cookie);
+    expect(first.event).toBe('snapshot');
+    expect(first.data.upserts.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['orders', 'ledger']));
+    const resumed = await firstEvent(url, cookie, first.id);
+    expect(resumed).toMatchObject({ event: 'change', data: { snapshot: false, upserts: [], deletes: [] } });
+    expect((await firstEvent(url, cookie, '999999')).event).toBe('snapshot');
   });
 
   it('binds another address than loopback only with --allow-remote', async () => {
