@@ -7,17 +7,30 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { Informer, keyOf } from '../controller/informer.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import { MICROSERVICES, resourcePath } from '../kube/resources.js';
+import { CONTROLLERREVISIONS, MICROSERVICES, PODS, resourcePath, type Resource } from '../kube/resources.js';
+import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER } from '../api/names.js';
 import { summarize, type Summary } from '../view/microservice.js';
 import { Journal, type Batch } from './journal.js';
 
 const FLUSH_MS = 250;
+
+/** What a Microservice's page adds, per namespace: the pods and kept revisions Coxswain manages, and Events about Microservices. */
+const FOLLOWED: Array<{ resource: Resource; labelSelector?: string; fieldSelector?: string; ownerOf: (o: KubeObject) => string | undefined }> = [
+  { resource: PODS, labelSelector: `${LABEL_MANAGED_BY}=${MANAGER}`, ownerOf: (o) => o.metadata.labels?.[LABEL_NAME] },
+  { resource: CONTROLLERREVISIONS, labelSelector: `${LABEL_MANAGED_BY}=${MANAGER}`, ownerOf: (o) => o.metadata.labels?.[LABEL_NAME] },
+  { resource: { group: '', version: 'v1', plural: 'events', kind: 'Event' }, fieldSelector: 'involvedObject.kind=Microservice',
+    ownerOf: (o) => (o as unknown as { involvedObject?: { name?: string } }).involvedObject?.name },
+];
 
 export class Live {
   readonly journal = new Journal<Summary>();
   private readonly subscribers = new Set<(batch: Batch<Summary>) => void>();
   private informers: Informer[] = [];
   private timer?: NodeJS.Timeout;
+  /** Per namespace with a Microservice's page open: its informers, and the pages' listeners by Microservice key. */
+  private readonly followed = new Map<string, { informers: Informer[]; listeners: Map<string, Set<() => void>> }>();
+  /** Microservices whose pods, revisions or Events changed since the last flush. */
+  private readonly touched = new Set<string>();
   /** The namespaces watched; undefined: all of them. */
   namespaces?: string[];
 
@@ -53,6 +66,41 @@ export class Live {
   private flush(): void {
     const batch = this.journal.commit();
     if (batch) for (const send of this.subscribers) send(batch);
+    for (const key of this.touched) {
+      const ns = key.slice(0, key.indexOf('/'));
+      for (const touch of this.followed.get(ns)?.listeners.get(key) ?? []) touch();
+    }
+    this.touched.clear();
+  }
+
+  /**
+   * While a Microservice's page is open: calls `touch` (at most every FLUSH_MS) when its pods, kept
+   * revisions or Events change. One informer per kind per namespace, shared by every page there,
+   * stopped when the last one closes. Returns the release.
+   */
+  follow(namespace: string, name: string, touch: () => void): () => void {
+    let f = this.followed.get(namespace);
+    if (!f) {
+      const informers = FOLLOWED.map(({ resource, labelSelector, fieldSelector, ownerOf }) => {
+        const inf = new Informer(this.client, { resource, namespace, ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }, this.log);
+        inf.on((_, obj) => { const owner = ownerOf(obj); if (owner) this.touched.add(`${namespace}/${owner}`); });
+        inf.start();
+        return inf;
+      });
+      f = { informers, listeners: new Map() };
+      this.followed.set(namespace, f);
+    }
+    const key = `${namespace}/${name}`;
+    const set = f.listeners.get(key) ?? new Set();
+    f.listeners.set(key, set.add(touch));
+    return () => {
+      set.delete(touch);
+      if (set.size === 0) f.listeners.delete(key);
+      if (f.listeners.size === 0 && this.followed.get(namespace) === f) {
+        this.followed.delete(namespace);
+        void Promise.all(f.informers.map((i) => i.stop()));
+      }
+    };
   }
 
   subscribe(send: (batch: Batch<Summary>) => void): () => void {
@@ -70,6 +118,8 @@ export class Live {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all(this.informers.map((i) => i.stop()));
+    const followed = [...this.followed.values()].flatMap((f) => f.informers);
+    this.followed.clear();
+    await Promise.all([...this.informers, ...followed].map((i) => i.stop()));
   }
 }

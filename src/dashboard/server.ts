@@ -91,7 +91,7 @@ export class Dashboard {
     if (method === 'GET' && STATIC[url.pathname]) return this.serveStatic(res, ...STATIC[url.pathname]!);
     if (method === 'GET' && url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (method === 'GET' && url.pathname === '/api/config') return json(res, 200, { readOnly: this.opts.readOnly, namespaces: this.live.namespaces ?? null });
-    if (method === 'GET' && url.pathname === '/api/stream') return this.stream(req, res);
+    if (method === 'GET' && url.pathname === '/api/stream') return this.stream(req, res, url.searchParams.get('follow'));
     const m = DETAIL.exec(url.pathname);
     if (m && method === 'GET' && !m[3]) return this.detail(res, m[1]!, m[2]!);
     // --read-only: no route changes anything, whatever a page or a script sends.
@@ -107,15 +107,26 @@ export class Dashboard {
     }
   }
 
-  /** Server-sent events: what changed since Last-Event-ID (or everything), then each batch, with heartbeats. */
-  private stream(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Server-sent events: what changed since Last-Event-ID (or everything), then each batch, with
+   * heartbeats; or, with `follow=NS/NAME` (a Microservice's page), a `touch` each time that
+   * Microservice's pods, kept revisions or Events change.
+   */
+  private stream(req: IncomingMessage, res: ServerResponse, follow: string | null): void {
+    const followed = follow === null ? undefined : /^([a-z0-9.-]+)\/([a-z0-9.-]+)$/.exec(follow);
+    if (follow !== null && !followed) return json(res, 400, { error: 'follow: NAMESPACE/NAME' });
     // No buffering proxy may hold the stream back (a page stuck on "loading": argo-rollouts #3833).
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
-    const send = (batch: Batch<unknown>) => res.write(`id: ${batch.seq}\nevent: ${batch.snapshot ? 'snapshot' : 'change'}\ndata: ${JSON.stringify(batch)}\n\n`);
     res.write('retry: 2000\n\n');
-    const lastId = req.headers['last-event-id'];
-    send(this.live.journal.since(Array.isArray(lastId) ? lastId[0] : lastId));
-    const unsubscribe = this.live.subscribe(send);
+    let unsubscribe: () => void;
+    if (followed) {
+      unsubscribe = this.live.follow(followed[1]!, followed[2]!, () => res.write('event: touch\ndata: {}\n\n'));
+    } else {
+      const send = (batch: Batch<unknown>) => res.write(`id: ${batch.seq}\nevent: ${batch.snapshot ? 'snapshot' : 'change'}\ndata: ${JSON.stringify(batch)}\n\n`);
+      const lastId = req.headers['last-event-id'];
+      send(this.live.journal.since(Array.isArray(lastId) ? lastId[0] : lastId));
+      unsubscribe = this.live.subscribe(send);
+    }
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), this.opts.heartbeatMs ?? 15_000);
     this.streams.add(res);
     res.on('close', () => { unsubscribe(); clearInterval(heartbeat); this.streams.delete(res); });

@@ -201,6 +201,19 @@ describe('kubectl coxswain dashboard in a browser', () => {
     await eventually('orders:2 live after the promote from the page', healthyAt(nsA, 'orders', 'registry.example/orders:2'));
     await textOf(detail, '#title', 'Healthy');
   });
+  it("shows a new Event of a Microservice on its open page, with no change to the Microservice itself", async () => {
+    const detail = await open(url, `#/${nsA}/orders`);
+    await detail.waitForSelector('#events');
+    const before = (await msOf(nsA, 'orders')).metadata.resourceVersion;
+    await apply({
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'orders.dashboard-e2e', namespace: nsA },
+      involvedObject: { apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'orders', namespace: nsA },
+      type: 'Normal', reason: 'DashboardSaw', message: 'an Event the page learns of from its watch', source: { component: 'e2e' },
+    });
+    await textOf(detail, '#events', 'DashboardSaw', 30_000);
+    expect((await msOf(nsA, 'orders')).metadata.resourceVersion).toBe(before);
+    await detail.close();
+  });
 });
 
 describe('kubectl coxswain dashboard as a user who may only view', () => {

@@ -96,6 +96,12 @@ function Detail({ namespace, name, summary }: { namespace: string; name: string;
   const load = () => fetch(`/api/microservices/${namespace}/${name}`).then((r) => r.json()).then(setData, (e: unknown) => setData({ error: String(e) }));
   // Each change the stream brings of this Microservice reloads its page data (pods, Events, revisions with it).
   useEffect(() => { void load(); }, [namespace, name, JSON.stringify(summary)]);
+  // And each change of its pods, kept revisions or Events, which the server watches while this page is open.
+  useEffect(() => {
+    const source = new EventSource(`/api/stream?follow=${namespace}/${name}`);
+    source.addEventListener('touch', () => void load());
+    return () => source.close();
+  }, [namespace, name]);
   const act = async (action: string, label: string, revision?: string) => {
     const target = revision ?? (data && 'detail' in data ? data.detail.desiredRevision : undefined) ?? '-';
     if (!confirm(`${label} ${name} in ${namespace} (revision ${target})?`)) return;
@@ -143,7 +149,7 @@ function Detail({ namespace, name, summary }: { namespace: string; name: string;
     <table><thead><tr><th>Type</th><th>Status</th><th>Reason</th><th>Message</th><th>Since</th></tr></thead>
     <tbody>${d.conditions.map((c) => html`<tr><td>${c.type}</td><td>${c.status}</td><td>${c.reason}</td><td>${c.message}</td><td>${age(c.lastTransitionTime, Date.now())}</td></tr>`)}</tbody></table>
     <h2>Events</h2>
-    ${'items' in data.events ? html`<table><thead><tr><th>Type</th><th>Reason</th><th>Message</th><th>Count</th><th>Last</th></tr></thead>
+    ${'items' in data.events ? html`<table id="events"><thead><tr><th>Type</th><th>Reason</th><th>Message</th><th>Count</th><th>Last</th></tr></thead>
       <tbody>${data.events.items.map((e) => html`<tr><td>${e.type}</td><td>${e.reason}</td><td>${e.message}</td><td>${e.count}</td><td>${age(e.last, Date.now())}</td></tr>`)}</tbody></table>` : html`<p class="reason">${data.events.error}</p>`}`;
 }
 
