@@ -192,6 +192,9 @@ describe('kubectl coxswain dashboard in a browser', () => {
     await detail.setViewport({ width: 1280, height: 1000 });
     await detail.screenshot({ path: resolve(OUT, 'detail.png') });
     const desired = (await msOf(nsA, 'orders')).status.desiredRevision as string;
+    // The kept revisions as `kubectl coxswain history` lists them, and the candidate's pods.
+    await textOf(detail, '#revisions', `${desired}registry.example/orders:2desired`);
+    await textOf(detail, '#pods', `green${desired}Running`);
     let asked = '';
     detail.removeAllListeners('dialog');
     detail.on('dialog', (d) => { asked = d.message(); void d.accept(); });

@@ -136,7 +136,7 @@ function Detail({ namespace, name, summary }: { namespace: string; name: string;
     <table><thead><tr><th>Slot</th><th>Role</th><th>Revision</th><th>Image</th><th>Ready</th></tr></thead>
     <tbody>${d.slots.map((s) => html`<tr><td>${s.slot}</td><td>${s.role}</td><td class="mono">${s.revision ?? '-'}</td><td class="mono">${s.image ?? ''}</td><td>${s.readyReplicas}/${s.replicas}</td></tr>`)}</tbody></table>
     <h2>Pods</h2>
-    ${'items' in data.pods ? html`<table><thead><tr><th>Pod</th><th>Slot</th><th>Revision</th><th>Phase</th><th>Ready</th></tr></thead>
+    ${'items' in data.pods ? html`<table id="pods"><thead><tr><th>Pod</th><th>Slot</th><th>Revision</th><th>Phase</th><th>Ready</th></tr></thead>
       <tbody>${data.pods.items.map((p) => html`<tr><td class="mono">${p.name}</td><td>${p.slot ?? '-'}</td><td class="mono">${p.revision ?? '-'}</td><td>${p.phase ?? '-'}</td><td>${p.ready ? 'yes' : 'no'}</td></tr>`)}</tbody></table>` : html`<p class="reason">${data.pods.error}</p>`}
     ${d.traffic ? html`<h2>Route</h2><div class="grid">
       <span class="muted">HTTPRoute</span><span class="mono">${d.traffic.route ?? '-'}</span>
