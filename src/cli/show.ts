@@ -45,6 +45,7 @@ export function formatTree(obj: MicroserviceObject): string {
     lines.push(`${branch} ${s.slot} (${s.role})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas}/${s.replicas} ready`);
   });
   lines.push(...formatRoute(d.traffic));
+  if (d.adoption) lines.push(`Adoption:    ${d.adoption}`);
   if (d.plan) {
     const { routed } = d.plan;
     lines.push(`Plan at ${d.plan.replicas} replicas${routed ? ', weights through the route' : ''}:`);

@@ -35,8 +35,14 @@ export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPL
 /** Owned with spec.traffic.gateway, and only where the Gateway API's CRDs are installed. */
 export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' };
 
+/**
+ * Read and owned only with --track-secrets: the Secrets pods reference, and the revisions'
+ * immutable copies of them. Without it the operator makes no request for Secrets at all.
+ */
+export const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+
 export function resourceOf(kind: string): Resource {
-  const r = [MICROSERVICES, ...OWNED, HTTPROUTES].find((x) => x.kind === kind);
+  const r = [MICROSERVICES, ...OWNED, HTTPROUTES, SECRETS].find((x) => x.kind === kind);
   if (!r) throw new Error(`unknown kind ${kind}`);
   return r;
 }

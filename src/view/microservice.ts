@@ -1,6 +1,6 @@
 // The view model of a Microservice: what `kubectl coxswain list` / `get` print and what the
 // dashboard draws, computed once from the object so the two can never disagree. Pure.
-import type { MicroserviceObject, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { AdoptionStatus, MicroserviceObject, MicroserviceStatus, Slot } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
 import { SLOTS } from '../api/names.js';
 import { stepPlan } from '../rollout/steps.js';
@@ -91,6 +91,8 @@ export interface Detail extends Summary {
   slots: SlotView[];
   plan?: { replicas: number; routed: boolean; rows: PlanRow[] };
   traffic?: MicroserviceStatus['traffic'];
+  /** The takeover spec.adopt asked for, in one line: "deployment/orders ScalingDown (at 2 of 4 replicas) - why". */
+  adoption?: string;
   analysis: AnalysisRun[];
   lastAction?: MicroserviceStatus['lastAction'];
   conditions: NonNullable<MicroserviceStatus['conditions']>;
@@ -129,8 +131,12 @@ export function detail(obj: MicroserviceObject): Detail {
     slots,
     ...(plan ? { plan } : {}),
     ...(st.traffic ? { traffic: st.traffic } : {}),
+    ...(st.adoption ? { adoption: adoptionLine(st.adoption) } : {}),
     analysis: [r?.analysis?.step, r?.analysis?.background].filter((x) => x !== undefined),
     ...(st.lastAction ? { lastAction: st.lastAction } : {}),
     conditions: st.conditions ?? [],
   };
 }
+
+const adoptionLine = (ad: AdoptionStatus) =>
+  `deployment/${ad.deployment} ${ad.phase}${ad.scaledTo !== undefined ? ` (at ${ad.scaledTo} of ${ad.replicas ?? '-'} replicas)` : ''}${ad.message ? ` - ${ad.message}` : ''}`;
