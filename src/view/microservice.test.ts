@@ -49,4 +49,11 @@ describe('detail', () => {
     const done = detail(ms('orders', { ...WAITING, stableRevision: 'b' }));
     expect(done.plan?.rows.some((r) => r.current)).toBe(false);
   });
+
+  it('gives the takeover in one line, the same for get and the page, and none without spec.adopt', () => {
+    const d = detail(ms('orders', { ...WAITING, adoption: { deployment: 'shop', phase: 'Done', replicas: 4, scaledTo: 0 } }));
+    expect(d.adoption).toBe('deployment/shop Done (at 0 of 4 replicas)');
+    expect(detail(ms('orders', { ...WAITING, adoption: { deployment: 'shop', phase: 'Failed', message: 'new pods never became Ready' } })).adoption).toBe('deployment/shop Failed - new pods never became Ready');
+    expect(detail(ms('orders', WAITING)).adoption).toBeUndefined();
+  });
 });

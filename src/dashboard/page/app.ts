@@ -125,6 +125,7 @@ function Detail({ namespace, name, summary }: { namespace: string; name: string;
       <span class="muted">Ready</span><span>${d.ready ?? '-'}</span>
       <span class="muted">Revisions</span><span class="mono">stable ${d.stableRevision ?? '-'}, desired ${d.desiredRevision ?? '-'}${d.abortedRevision ? `, aborted ${d.abortedRevision}` : ''}</span>
       ${d.stalled ? html`<span class="muted">Stalled</span><span class="reason">${d.stalled.reason}: ${d.stalled.message}</span>` : ''}
+      ${d.adoption ? html`<span class="muted">Adoption</span><span id="adoption">${d.adoption}</span>` : ''}
     </div>
     <${ActionBar} data=${data} act=${act} />
     ${answer ? html`<div class=${`answer ${answer.ok ? 'ok' : 'refused'}`} id="answer">${answer.message}${answer.command ? html`<div class="muted mono">Same as: ${answer.command}</div>` : ''}</div>` : ''}
