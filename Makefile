@@ -9,7 +9,7 @@ RUN_LISTEN ?= 127.0.0.1:8080
 RUN_METRICS_LISTEN ?= 127.0.0.1:8443
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
-.PHONY: deps build typecheck gen-crd test test-unit test-e2e test-argocd tools image bench bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
+.PHONY: deps build typecheck gen-crd test test-unit test-e2e test-argocd tools image bench bench-dashboard bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
 
 ## deps: install the pinned npm packages (Node 24 included) when package-lock.json changed
 deps: node_modules/.installed
@@ -46,12 +46,13 @@ test-argocd:
 
 ## tools: Helm 4 and Helm 3 for the chart's tests, and Prometheus for the analysis tests, built
 ## from their Go modules once and cached like the cluster binaries; the Gateway API CRDs for the
-## traffic tests, from their Go module
+## traffic tests, from their Go module; Debian's chromium for the dashboard's browser test (apt)
 tools:
 	@HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@HELM_MAJOR=3 HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@hack/tools/prometheus/prometheus.sh >/dev/null
 	@hack/tools/gateway-api/crds.sh >/dev/null
+	@hack/tools/chromium/chromium.sh >/dev/null
 
 ## image: the operator's container image (needs a Docker engine; not run on this project's CI)
 image:
@@ -62,6 +63,11 @@ image:
 ## not part of make test)
 bench: build
 	hack/e2e.sh --bench
+
+## bench-dashboard: the dashboard at 1,000 Microservices: first paint, all rows drawn, a search while
+## 100 change, and its RSS, in headless Chromium on the local cluster (prints numbers; not in make test)
+bench-dashboard: build
+	hack/e2e.sh --bench-dashboard
 
 ## bench-peers: Coxswain and Argo Rollouts (built from its Go module) side by side on one local
 ## cluster: canary time, writes, RSS and CPU at rest at 1, 300 and 1,000 objects, start-up

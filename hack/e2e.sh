@@ -28,6 +28,10 @@ if [[ "${1:-}" == "--bench" ]]; then
   tsx bench/scale.ts
   exit
 fi
+if [[ "${1:-}" == "--bench-dashboard" ]]; then
+  tsx bench/dashboard.ts
+  exit
+fi
 if [[ "${1:-}" == "--bench-peers" ]]; then
   tsx bench/peers.ts
   exit

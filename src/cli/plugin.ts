@@ -3,18 +3,19 @@
 // actions through the coxswain.dev/action annotation (which it carries out once and clears), so
 // nothing a user keeps in Git changes. Only `set image` edits the spec, as kubectl set image does.
 import './node-check.js';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ApiError, KubeClient } from '../kube/client.js';
-import { CONTROLLERREVISIONS, Kube, MICROSERVICES, resourcePath } from '../kube/resources.js';
-import { ANNOTATION_ACTION, baseLabels, formatAction, selectorString, type ActionRequest } from '../api/names.js';
-import { findRevision, formatHistory, formatList, formatTree, keptRevisions, revisionHash, type KeptRevision } from './show.js';
-import { answerLine, answerOf, newRequestId, pendingMessage, pendingRequest, requestPatch, type Answer } from './request.js';
+import { Kube, MICROSERVICES, resourcePath } from '../kube/resources.js';
+import { ANNOTATION_ACTION, type ActionRequest } from '../api/names.js';
+import { findRevision, formatHistory, formatList, formatTree, revisionHash, type KeptRevision } from './show.js';
+import { answerLine } from './request.js';
+import { FIELD_MANAGER, listKeptRevisions, sendAction } from './actions.js';
 import { userAgent } from '../version.js';
 import { status, watchFrom } from './status.js';
 import { parseUntil } from './verdict.js';
 import { durationMs } from '../rollout/weights.js';
+import { dashboard } from '../dashboard/command.js';
 
 const USAGE = `Usage: kubectl coxswain <command> [NAME] [flags]
 
@@ -32,6 +33,8 @@ Commands:
   pause NAME / resume NAME  hold the rollout where it is / let it go on
   restart NAME              restart the pods of the current revision
   set image NAME IMAGE      change spec.image (like kubectl set image)
+  dashboard [--read-only]   a live web page of every Microservice you may see, with the
+                            actions you may take (dashboard --help for its flags)
   adopt deployment/NAME [--service S] [--hpa H] [--container C]
                             print a Microservice (YAML) that takes over the live Deployment,
                             its Service and HPA (spec.adopt); writes nothing. Exit 0 printed,
@@ -50,11 +53,11 @@ Flags: -n, --namespace NS   -A, --all-namespaces (list)   --kubeconfig FILE   --
 `;
 
 const ACTION_COMMANDS = new Set(['promote', 'abort', 'retry', 'undo', 'pause', 'resume', 'restart']);
-const FIELD_MANAGER = 'kubectl-coxswain';
 
 class UserError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'dashboard') return dashboard(argv.slice(1));
   const { values, positionals } = parseArgs({
     // kubectl's spelling of a false boolean flag.
     args: argv.map((a) => (a === '--watch=false' ? '--no-watch' : a === '--watch=true' ? '--watch' : a)),
@@ -162,7 +165,15 @@ async function main(argv: string[]): Promise<number> {
     if (ACTION_COMMANDS.has(command)) {
       const request: ActionRequest = { action: command === 'promote' && values.full ? 'promote-full' : command };
       if (toRevision !== undefined) request.arg = await revisionToUndoTo(client, namespace, await get(), toRevision);
-      return await act(client, namespace, name, request, get);
+      await get();
+      const timeout = Number(process.env.COXSWAIN_ACTION_TIMEOUT_SECONDS ?? 30);
+      const result = await sendAction(client, namespace, name, request, timeout * 1000);
+      if (result.state === 'answered') {
+        (result.ok ? process.stdout : process.stderr).write(`${answerLine(name, result.message)}\n`);
+        return result.ok ? 0 : 1;
+      }
+      if (result.state === 'waiting') throw new UserError(`no answer from the operator yet; the ${request.action} request stays in the ${ANNOTATION_ACTION} annotation of ${name} until it runs`);
+      throw new UserError(result.state === 'pending' ? result.message : `${name}: ${result.message}`);
     }
     throw new UserError(`unknown command ${command}`);
   } catch (err) {
@@ -179,10 +190,7 @@ async function main(argv: string[]): Promise<number> {
 /** The Microservice's kept revisions (ControllerRevisions), oldest first. */
 async function history(client: KubeClient, namespace: string, ms: MicroserviceObject): Promise<KeptRevision[]> {
   try {
-    const list = await client.request<{ items: KeptRevision[] }>('GET', resourcePath(CONTROLLERREVISIONS, namespace), {
-      query: { labelSelector: selectorString(baseLabels(ms.metadata.name)) },
-    });
-    return keptRevisions(list.items, ms);
+    return await listKeptRevisions(client, namespace, ms);
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) {
       throw new UserError(`reading the kept revisions of ${ms.metadata.name} needs list on controllerrevisions (apps) in namespace ${namespace}: ${err.message}`);
@@ -197,94 +205,6 @@ async function revisionToUndoTo(client: KubeClient, namespace: string, ms: Micro
   const found = findRevision(await history(client, namespace, ms), rev, name);
   if (!found) throw new UserError(`${name} has no kept revision ${rev}; kubectl coxswain history ${name} -n ${namespace} lists them`);
   return revisionHash(found, name);
-}
-
-/**
- * Sets the action annotation, unless one is still waiting for the operator, and waits for the
- * operator's answer in status.lastAction.
- */
-async function act(client: KubeClient, namespace: string, name: string, request: ActionRequest, get: () => Promise<MicroserviceObject>): Promise<number> {
-  const id = newRequestId(new Date(), randomBytes(3).toString('hex'));
-  const value = formatAction({ ...request, id });
-  const path = resourcePath(MICROSERVICES, namespace, name);
-  let written: MicroserviceObject | undefined;
-  for (let attempt = 1; !written; attempt++) {
-    const obj = await get();
-    const pending = pendingRequest(obj);
-    if (pending) throw new UserError(pendingMessage(obj, pending, namespace));
-    try {
-      written = await client.request<MicroserviceObject>('PATCH', path, {
-        contentType: 'application/json-patch+json',
-        query: { fieldManager: FIELD_MANAGER },
-        body: requestPatch(obj, value),
-      });
-    } catch (err) {
-      // A failed test (422 with no causes): the annotations changed since we read them. Read again.
-      const changed = err instanceof ApiError && err.status === 422 && err.causes.length === 0;
-      if (!changed || attempt >= 5) throw err;
-    }
-  }
-  const timeout = Number(process.env.COXSWAIN_ACTION_TIMEOUT_SECONDS ?? 30);
-  const answer = await waitForAnswer(client, namespace, written, value, id, Date.now() + timeout * 1000);
-  if (answer.state === 'answered') {
-    (answer.ok ? process.stdout : process.stderr).write(`${answerLine(name, answer.message)}\n`);
-    return answer.ok ? 0 : 1;
-  }
-  if (answer.state === 'gone') throw new UserError(`${name}: ${answer.message}`);
-  throw new UserError(`no answer from the operator yet; the ${request.action} request stays in the ${ANNOTATION_ACTION} annotation of ${name} until it runs`);
-}
-
-/**
- * Follows every version of the Microservice from the one our write made (a watch from its
- * resourceVersion), so the answer is seen even if a later action's answer replaces it at once.
- * Without watch permission, or when the watch has expired, it reads the Microservice instead.
- */
-async function waitForAnswer(client: KubeClient, namespace: string, written: MicroserviceObject, value: string, id: string, deadline: number): Promise<Answer> {
-  const name = written.metadata.name;
-  let answer = answerOf(written, value, id);
-  let resourceVersion = written.metadata.resourceVersion;
-  let canWatch = true;
-  while (answer.state === 'waiting' && Date.now() < deadline) {
-    if (canWatch) {
-      const followed = await follow(client, namespace, name, resourceVersion, (obj) => answerOf(obj, value, id), deadline);
-      if (typeof followed === 'object') {
-        ({ answer, resourceVersion } = followed);
-        continue;
-      }
-      // Without watch on microservices an answer replaced at once may be missed; say what we can.
-      if (followed === 'forbidden') canWatch = false;
-    } else {
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const now = await new Kube(client).get<MicroserviceObject>(MICROSERVICES, namespace, name);
-    answer = answerOf(now, value, id);
-    resourceVersion = now?.metadata.resourceVersion;
-  }
-  return answer;
-}
-
-/** One watch, until the answer, the deadline or the server's timeout; 'expired' on 410 Gone. */
-async function follow(client: KubeClient, namespace: string, name: string, resourceVersion: string | undefined, judge: (obj: MicroserviceObject | undefined) => Answer,
-  deadline: number): Promise<{ answer: Answer; resourceVersion?: string } | 'expired' | 'forbidden'> {
-  const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), deadline - Date.now());
-  let result: { answer: Answer; resourceVersion?: string } | 'expired' = { answer: { state: 'waiting' }, resourceVersion };
-  try {
-    await client.watch<MicroserviceObject>(resourcePath(MICROSERVICES, namespace), {
-      fieldSelector: `metadata.name=${name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
-    }, (event) => {
-      if (event.type === 'BOOKMARK' || result === 'expired') return;
-      if (event.type === 'ERROR') result = 'expired';
-      else result = { answer: judge(event.type === 'DELETED' ? undefined : event.object), resourceVersion: event.object.metadata.resourceVersion };
-      if (result === 'expired' || result.answer.state !== 'waiting') stop.abort();
-    }, stop.signal);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return 'forbidden';
-    if (!stop.signal.aborted) throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return result;
 }
 
 main(process.argv.slice(2)).then(

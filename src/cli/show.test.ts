@@ -182,6 +182,15 @@ describe('formatTree', () => {
     expect(planRows(out.join('\n')).some((r) => r.marker === '>')).toBe(false);
   });
 
+  it('prints the takeover spec.adopt asked for after the slots, before the plan, with how far the old Deployment is scaled and why', () => {
+    const adopting: MicroserviceStatus = { ...CANARY_MID, adoption: { deployment: 'orders', phase: 'ScalingDown', replicas: 4, scaledTo: 2, message: '2 of 4 blue pods Ready' } };
+    const out = lines(formatTree(obj(CANARY, adopting)));
+    const at = out.indexOf('Adoption:    deployment/orders ScalingDown (at 2 of 4 replicas) - 2 of 4 blue pods Ready');
+    expect(at).toBe(out.findIndex((l) => l.startsWith('Plan at ')) - 1);
+    expect(lines(formatTree(obj(CANARY, { ...CANARY_MID, adoption: { deployment: 'orders', phase: 'TakingOverService' } })))).toContain('Adoption:    deployment/orders TakingOverService');
+    expect(formatTree(obj(CANARY, CANARY_MID))).not.toContain('Adoption:');
+  });
+
   it('does not print a Stalled line for Stalled=False', () => {
     const ok: MicroserviceStatus = { ...CANARY_MID, conditions: [{ type: 'Stalled', status: 'False', reason: 'NoProblems', message: 'no problems', lastTransitionTime: '2024-05-01T12:00:00Z' }] };
     expect(formatTree(obj(CANARY, ok))).not.toContain('Stalled:');

@@ -1,32 +1,28 @@
-// What `kubectl coxswain list` and `get` print: pure text from Microservice objects.
-import type { MicroserviceObject, MicroserviceStatus, ObjectMeta, Slot } from '../api/schema.js';
-import { validateMicroservice } from '../api/validate.js';
+// What `kubectl coxswain list` and `get` print: pure text from the view model in src/view, which
+// the dashboard draws too.
+import type { MicroserviceObject, MicroserviceStatus, ObjectMeta } from '../api/schema.js';
 import { LABEL_REVISION, SLOTS } from '../api/names.js';
-import { stepPlan } from '../rollout/steps.js';
-import { routeStepPlan } from '../rollout/traffic.js';
 import { runLabel } from '../rollout/analysis.js';
+import { detail, summarize } from '../view/microservice.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n') + '\n';
 }
 
-const strategyOf = (obj: MicroserviceObject) => (obj.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type ?? 'RollingUpdate';
-
 export function formatList(items: MicroserviceObject[], withNamespace: boolean): string {
   if (items.length === 0) return 'No Microservices found.\n';
   const rows = [[...(withNamespace ? ['NAMESPACE'] : []), 'NAME', 'STRATEGY', 'PHASE', 'READY', 'STEP', 'WEIGHT', 'IMAGE']];
-  for (const o of items) {
-    const r = o.status?.rollout;
+  for (const s of items.map(summarize)) {
     rows.push([
-      ...(withNamespace ? [o.metadata.namespace ?? ''] : []),
-      o.metadata.name,
-      strategyOf(o),
-      o.status?.phase ?? 'Pending',
-      o.status?.ready ?? '-',
-      r?.step !== undefined ? `${r.step}/${r.steps}` : '-',
-      r?.weight !== undefined ? `${r.weight}%` : '-',
-      (o.spec as { image?: string } | undefined)?.image ?? '',
+      ...(withNamespace ? [s.namespace] : []),
+      s.name,
+      s.strategy,
+      s.phase,
+      s.ready ?? '-',
+      s.step !== undefined ? `${s.step}/${s.steps}` : '-',
+      s.weight !== undefined ? `${s.weight}%` : '-',
+      s.image,
     ]);
   }
   return table(rows);
@@ -34,43 +30,33 @@ export function formatList(items: MicroserviceObject[], withNamespace: boolean):
 
 /** A readable tree of one Microservice: slots, revisions, images, pods, step and weight, and the plan. */
 export function formatTree(obj: MicroserviceObject): string {
-  const st = obj.status ?? {};
-  const r = st.rollout;
+  const d = detail(obj);
   const lines: string[] = [];
-  const cond = (type: string) => st.conditions?.find((c) => c.type === type);
-  lines.push(`Name:        ${obj.metadata.name}`, `Namespace:   ${obj.metadata.namespace}`);
-  const progress = r?.step !== undefined ? ` (step ${r.step}/${r.steps}, weight ${r.weight ?? 0}%, desired ${r.desiredWeight ?? 0}%)` : '';
-  lines.push(`Strategy:    ${strategyOf(obj)}${progress}`);
-  lines.push(`Phase:       ${st.phase ?? 'Pending'}${r?.message ? ` - ${r.message}` : ''}`);
-  lines.push(`Ready:       ${st.ready ?? '-'}`);
-  lines.push(`Revisions:   stable ${st.stableRevision ?? '-'}, desired ${st.desiredRevision ?? '-'}${r?.abortedRevision ? `, aborted ${r.abortedRevision}` : ''}`);
-  const stalled = cond('Stalled');
-  if (stalled?.status === 'True') lines.push(`Stalled:     ${stalled.reason}: ${stalled.message}`);
+  lines.push(`Name:        ${d.name}`, `Namespace:   ${obj.metadata.namespace}`);
+  const progress = d.step !== undefined ? ` (step ${d.step}/${d.steps}, weight ${d.weight ?? 0}%, desired ${d.desiredWeight ?? 0}%)` : '';
+  lines.push(`Strategy:    ${d.strategy}${progress}`);
+  lines.push(`Phase:       ${d.phase}${d.rolloutMessage ? ` - ${d.rolloutMessage}` : ''}`);
+  lines.push(`Ready:       ${d.ready ?? '-'}`);
+  lines.push(`Revisions:   stable ${d.stableRevision ?? '-'}, desired ${d.desiredRevision ?? '-'}${d.abortedRevision ? `, aborted ${d.abortedRevision}` : ''}`);
+  if (d.stalled) lines.push(`Stalled:     ${d.stalled.reason}: ${d.stalled.message}`);
   lines.push('Slots:');
-  const present = SLOTS.filter((s) => st.slots?.[s]);
-  present.forEach((slot: Slot, i) => {
-    const s = st.slots![slot]!;
-    const roles = [slot === st.activeSlot ? 'stable' : r?.candidateSlot === slot ? 'candidate' : 'idle'];
-    const branch = i === present.length - 1 ? '└──' : '├──';
-    lines.push(`${branch} ${slot} (${roles.join(', ')})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas ?? 0}/${s.replicas ?? 0} ready`);
+  d.slots.forEach((s, i) => {
+    const branch = i === d.slots.length - 1 ? '└──' : '├──';
+    lines.push(`${branch} ${s.slot} (${s.role})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas}/${s.replicas} ready`);
   });
-  lines.push(...formatRoute(st.traffic));
-  const ad = st.adoption;
-  if (ad) lines.push(`Adoption:    deployment/${ad.deployment} ${ad.phase}${ad.scaledTo !== undefined ? ` (at ${ad.scaledTo} of ${ad.replicas ?? '-'} replicas)` : ''}${ad.message ? ` - ${ad.message}` : ''}`);
-  const valid = validateMicroservice(obj);
-  if (valid.ok && valid.value.spec.strategy.type === 'Canary') {
-    const routed = !!valid.value.spec.traffic?.gateway;
-    lines.push(`Plan at ${valid.value.spec.replicas} replicas${routed ? ', weights through the route' : ''}:`);
+  lines.push(...formatRoute(d.traffic));
+  if (d.adoption) lines.push(`Adoption:    ${d.adoption}`);
+  if (d.plan) {
+    const { routed } = d.plan;
+    lines.push(`Plan at ${d.plan.replicas} replicas${routed ? ', weights through the route' : ''}:`);
     const rows = [['  STEP', 'WHAT', 'WEIGHT', 'STABLE', 'CANDIDATE', ...(routed ? ['HEADER ROUTES'] : [])]];
-    const plan = routed ? routeStepPlan(valid.value.spec) : stepPlan(valid.value.spec).map((p) => ({ ...p, headers: [] as string[] }));
-    for (const p of plan) {
-      const here = r?.step === p.step && st.desiredRevision !== st.stableRevision ? '>' : ' ';
-      rows.push([`${here} ${p.step}`, p.what, `${p.weight}%`, String(p.stable), String(p.candidate), ...(routed ? [p.headers.join(', ') || '-'] : [])]);
+    for (const p of d.plan.rows) {
+      rows.push([`${p.current ? '>' : ' '} ${p.step}`, p.what, `${p.weight}%`, String(p.stable), String(p.candidate), ...(routed ? [p.headers.join(', ') || '-'] : [])]);
     }
     lines.push(table(rows).trimEnd());
   }
-  const a = st.lastAction;
-  lines.push(...formatAnalysis(st));
+  const a = d.lastAction;
+  lines.push(...formatAnalysis(obj.status ?? {}));
   if (a) lines.push(`Last action: ${a.action} (${a.ok ? 'done' : 'refused'} at ${a.at}): ${a.message}`);
   return lines.join('\n') + '\n';
 }
@@ -119,22 +105,36 @@ export function findRevision(revisions: KeptRevision[], rev: string, name: strin
   return bySequence ?? byHash ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
 }
 
+/** A kept revision as history prints it and the dashboard lists it. */
+export interface RevisionRow {
+  revision: number;
+  hash: string;
+  image: string;
+  created: string;
+  roles: Array<'stable' | 'desired' | 'aborted'>;
+}
+
+export function revisionRows(obj: MicroserviceObject, revisions: KeptRevision[]): RevisionRow[] {
+  const name = obj.metadata.name;
+  const st = obj.status ?? {};
+  return revisions.map((cr) => {
+    const hash = revisionHash(cr, name);
+    const roles = [
+      ...(hash === st.stableRevision ? ['stable' as const] : []),
+      ...(hash === st.desiredRevision ? ['desired' as const] : []),
+      ...(hash === st.rollout?.abortedRevision ? ['aborted' as const] : []),
+    ];
+    const image = cr.data?.image ?? cr.data?.template?.spec?.containers?.[0]?.image ?? '';
+    return { revision: cr.revision, hash, image, created: cr.metadata.creationTimestamp ?? '', roles };
+  });
+}
+
 /** `kubectl coxswain history`: the kept revisions, and which one is stable, desired or aborted. */
 export function formatHistory(obj: MicroserviceObject, revisions: KeptRevision[]): string {
   const name = obj.metadata.name;
   if (revisions.length === 0) return `${name} has no kept revisions yet.\n`;
-  const st = obj.status ?? {};
   const rows = [['REVISION', 'HASH', 'IMAGE', 'CREATED', 'ROLE']];
-  for (const cr of revisions) {
-    const hash = revisionHash(cr, name);
-    const roles = [
-      ...(hash === st.stableRevision ? ['stable'] : []),
-      ...(hash === st.desiredRevision ? ['desired'] : []),
-      ...(hash === st.rollout?.abortedRevision ? ['aborted'] : []),
-    ];
-    const image = cr.data?.image ?? cr.data?.template?.spec?.containers?.[0]?.image ?? '';
-    rows.push([String(cr.revision), hash, image, cr.metadata.creationTimestamp ?? '', roles.join(', ')]);
-  }
+  for (const r of revisionRows(obj, revisions)) rows.push([String(r.revision), r.hash, r.image, r.created, r.roles.join(', ')]);
   return table(rows);
 }
 

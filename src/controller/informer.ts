@@ -20,6 +20,7 @@ export interface InformerOptions {
   resource: Resource;
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
   /** Server-side watch timeout; the watch then reconnects from the last resourceVersion. */
   watchTimeoutSeconds?: number;
   pageSize?: number;
@@ -159,7 +160,7 @@ export class Informer {
     let rv = '';
     do {
       const page = await this.client.request<List>('GET', this.path(), {
-        query: { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         signal: this.abort?.signal,
       });
       for (const item of page.items) seen.set(keyOf(item), this.slim(item));
@@ -190,6 +191,7 @@ export class Informer {
   private async watchOnce(signal: AbortSignal): Promise<void> {
     await this.client.watch<KubeObject>(this.path(), {
       labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
       resourceVersion: this.resourceVersion,
       allowWatchBookmarks: true,
       timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
