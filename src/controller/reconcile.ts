@@ -5,7 +5,7 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
+import { ENDPOINTSLICES, HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource } from '../kube/resources.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
@@ -83,8 +83,9 @@ export class Reconciler {
       ms,
       // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
       // controller owner, a pod's name label); owned objects are then held to this one's uid.
-      owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
+      owned: [...children].filter(([r]) => r !== PODS && r !== ENDPOINTSLICES).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
       pods: children.get(PODS)?.owned(namespace, key) ?? [],
+      endpointSlices: children.get(ENDPOINTSLICES)?.owned(namespace, key) ?? [],
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),

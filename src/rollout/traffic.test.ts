@@ -296,6 +296,21 @@ describe('a canary through the route', () => {
     expect(at(5)).toEqual({ weight: 10, pods: 1, stable: 4 });
   });
 
+  it('moves a weight only once the candidate\'s Ready pods are published in its Service\'s EndpointSlices', () => {
+    const { sim } = start(routed([{ setWeight: 5 }, { pause: {} }]));
+    // The first pass that moves 5% to the candidate: its one pod is Ready.
+    const moving = run(sim, (r) => candidateWeight(r.decision.plan.route) === 5);
+    const { input } = moving!;
+    const green = input.observed.green!;
+    expect(green.readyReplicas).toBe(1);
+    // The same world, but the pod's address not yet in the EndpointSlice: the gateway would have no backend.
+    const unpublished = decide({ ...input, observed: { ...input.observed, green: { ...green, publishedReady: 0 } } });
+    expect(candidateWeight(unpublished.plan.route)).toBe(0);
+    expect(unpublished.rollout?.message).toBe('step 0/2: weight 5%, 1/1 candidate pods ready; waiting for the Service orders-green to publish its Ready pods (0 of 1 in its EndpointSlices)');
+    const published = decide({ ...input, observed: { ...input.observed, green: { ...green, publishedReady: 1 } } });
+    expect(candidateWeight(published.plan.route)).toBe(5);
+  });
+
   it('keeps the step, weight and header route when the operator restarts mid-rollout', () => {
     const { sim } = start(routed([{ setHeaderRoute: BETA }, { setWeight: 10 }, { pause: {} }]));
     const paused = run(sim, (r) => r.status.phase === 'Paused');
