@@ -227,7 +227,12 @@ export const MicroserviceSpec = cel(z.object({
   }).optional(),
   networkPolicy: NetworkPolicySpec.optional(),
   pod: Pod.optional(),
-  lifecycle: passThrough('core/v1 Lifecycle of the main container: its postStart and preStop hooks.').optional(),
+  // preStop declared, so the drainSeconds rule can see it.
+  lifecycle: passThrough('core/v1 Lifecycle of the main container: its postStart and preStop hooks.', {
+    preStop: passThrough('core/v1 LifecycleHandler: run before the container is sent SIGTERM.').optional(),
+  }).optional(),
+  drainSeconds: z.int().min(1).max(300).optional()
+    .describe('Seconds a stopping pod keeps serving while gateways and Services stop sending to it: a preStop sleep this long, and a grace period of this plus 30 s.'),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('Of the main container.'),
   workingDir: z.string().min(1).optional().describe('Of the main container.'),
   initContainers: InitContainers.optional(),
@@ -254,6 +259,13 @@ SIDECAR_INIT_RULE,
 { rule: '!has(self.minReadySeconds) || self.minReadySeconds < (has(self.strategy) && has(self.strategy.progressDeadlineSeconds) ? self.strategy.progressDeadlineSeconds : 600)',
   message: 'minReadySeconds must be below strategy.progressDeadlineSeconds', fieldPath: '.minReadySeconds',
   holds: (s) => s.minReadySeconds === undefined || s.minReadySeconds < s.strategy.progressDeadlineSeconds },
+// drainSeconds renders the main container's preStop hook and needs the grace period to outlast it.
+{ rule: '!has(self.drainSeconds) || !has(self.lifecycle) || !has(self.lifecycle.preStop)',
+  message: 'drainSeconds renders a preStop sleep: set drainSeconds or lifecycle.preStop, not both', fieldPath: '.drainSeconds',
+  holds: (s) => s.drainSeconds === undefined || !s.lifecycle?.preStop },
+{ rule: '!has(self.drainSeconds) || !has(self.pod) || !has(self.pod.terminationGracePeriodSeconds) || self.pod.terminationGracePeriodSeconds > self.drainSeconds',
+  message: 'pod.terminationGracePeriodSeconds must be above drainSeconds, or the pod is killed while it drains', fieldPath: '.drainSeconds',
+  holds: (s) => s.drainSeconds === undefined || s.pod?.terminationGracePeriodSeconds === undefined || s.pod.terminationGracePeriodSeconds > s.drainSeconds },
 ...TRAFFIC_RULES,
 ...ANALYSIS_NAME_RULES,
 );
