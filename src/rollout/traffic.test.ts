@@ -27,6 +27,11 @@ const routed = (steps: unknown[], over: Partial<MicroserviceSpecInput> = {}): Mi
   strategy: { type: 'Canary', canary: { steps: steps as never, maxSurge: 1, maxUnavailable: 0 }, progressDeadlineSeconds: 20 },
   ...over,
 });
+/** The same, the previous slot let go at promotion (no scaleDownDelaySeconds). */
+const routedNoDelay = (steps: unknown[]): MicroserviceSpecInput => {
+  const spec = routed(steps);
+  return { ...spec, strategy: { ...spec.strategy, canary: { ...spec.strategy!.canary!, scaleDownDelaySeconds: 0 } } };
+};
 const stepsOf = (steps: unknown[]): Step[] => microservice(routed(steps)).spec.strategy.canary!.steps;
 
 describe('the steps\' traffic', () => {
@@ -158,7 +163,7 @@ const candidateWeight = (route: RoutePlan | undefined) => route?.weight ?? 0;
 
 describe('a canary through the route', () => {
   it('sets the route\'s weights exactly, 5/95, 10/90 and 50/50, with the candidate at 1, 1 and 2 of 4 pods, <name> keeping its 4', () => {
-    const { sim, gateway } = start(routed([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }]));
+    const { sim, gateway } = start(routedNoDelay([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }]));
     const seen: string[] = [];
     let last = '';
     const done = run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy', (r) => {
@@ -369,7 +374,7 @@ describe('an analysis step through the route', () => {
 
 describe('undo through the route', () => {
   it('moves the route back to the previous slot as its pods come up, the slot it leaves keeping its pods until that is accepted', () => {
-    const { sim, gateway } = start(routed([{ setWeight: 50 }]));
+    const { sim, gateway } = start(routedNoDelay([{ setWeight: 50 }]));
     expect(run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy')).toBeDefined();
     expect(gateway.live?.weights).toEqual({ blue: 0, green: 100 });
     gateway.answer = 'silent';
@@ -385,6 +390,36 @@ describe('undo through the route', () => {
     gateway.answer = 'accept';
     expect(run(sim, (r) => r.decision.plan.slots.green?.replicas === 0)).toBeDefined();
     expect(gateway.live?.weights).toEqual({ blue: 100, green: 0 });
+  });
+});
+
+describe('the scale-down delay after a promotion through the route', () => {
+  it('keeps the previous slot\'s pods 30 s by default, taking no traffic, and an undo meanwhile switches back at once', () => {
+    const { sim, gateway } = start(routed([{ setWeight: 50 }]));
+    const promoted = run(sim, (r) => r.status.stableRevision === 'r2');
+    const at = sim.now.getTime();
+    expect(promoted!.status.rollout?.scaleDownAt).toBe(new Date(at + 30_000).toISOString());
+    // Through the delay: the route sends blue nothing, and blue keeps its 4 pods.
+    const kept = run(sim, (r) => sim.now.getTime() >= at + 29_000, (r) => {
+      expect(r.decision.plan.slots.blue?.replicas ?? 4).toBe(4);
+    }, 60);
+    expect(kept).toBeDefined();
+    expect(gateway.live?.weights).toEqual({ blue: 0, green: 100 });
+    // An undo within the delay: blue is whole and Ready, so the route goes back at once.
+    const undo = sim.reconcile({ action: 'undo', id: 'u1' });
+    expect(undo.decision.activeSlot).toBe('blue');
+    expect(undo.decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] });
+  });
+
+  it('lets the previous slot go after the delay the spec gives', () => {
+    const spec = routed([{ setWeight: 50 }]);
+    const { sim } = start({ ...spec, strategy: { ...spec.strategy, canary: { ...spec.strategy!.canary!, scaleDownDelaySeconds: 5 } } });
+    run(sim, (r) => r.status.stableRevision === 'r2');
+    const at = sim.now.getTime();
+    const gone = run(sim, (r) => r.decision.plan.slots.blue?.replicas === 0, () => {}, 60);
+    expect(gone).toBeDefined();
+    expect(sim.now.getTime() - at).toBeGreaterThanOrEqual(5_000);
+    expect(sim.now.getTime() - at).toBeLessThan(10_000);
   });
 });
 
