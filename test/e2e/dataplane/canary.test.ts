@@ -196,8 +196,8 @@ describe.skipIf(!NETNS)('real requests through a canary with a route', () => {
     const answers = (await load.stop()).filter((a) => a.sent >= started);
     console.log(account('blue-green switch and back', answers));
     const firstTo = (slot: string, after: number) => Math.min(...answers.filter((a) => a.sent >= after && a.slot === slot).map((a) => a.sent)) - after;
-    const lastTo = (slot: string, after: number) => Math.max(...answers.filter((a) => a.sent >= after && a.slot === slot && !a.terminating).map((a) => a.sent)) - after;
-    console.log(`blue-green: promote -> first answer from the new slot ${firstTo(green, promoteAt)} ms, last from the old ${lastTo(blue, promoteAt) } ms; `
+    const lastTo = (slot: string, after: number, before: number) => Math.max(...answers.filter((a) => a.sent >= after && a.sent < before && a.slot === slot && !a.terminating).map((a) => a.sent)) - after;
+    console.log(`blue-green: promote -> first answer from the new slot ${firstTo(green, promoteAt)} ms, last from the old ${lastTo(blue, promoteAt, undoAt)} ms; `
       + `undo -> first answer from the old slot ${firstTo(blue, undoAt)} ms`);
     expect(answers.filter(failed), failures(answers)).toEqual([]);
     expect(answers.some((a) => a.sent > promoteAt && a.sent < undoAt && a.slot === green)).toBe(true);
