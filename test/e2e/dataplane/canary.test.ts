@@ -203,4 +203,25 @@ describe.skipIf(!NETNS)('real requests through a canary with a route', () => {
     expect(answers.some((a) => a.sent > promoteAt && a.sent < undoAt && a.slot === green)).toBe(true);
     expect(answers.filter((a) => a.sent > answers.at(-1)!.sent - 1000).every((a) => a.slot === blue)).toBe(true);
   });
+
+  it('fails no request when a new revision arrives in the middle of a canary, and ends on it', async () => {
+    const strategy = { type: 'Canary', canary: { steps: [{ setWeight: 25 }, { pause: { duration: '3s' } }, { setWeight: 50 }, { pause: { duration: '3s' } }], maxSurge: 1, maxUnavailable: 0 } };
+    await apply(microservice('pay', spec('pay', 'registry.example/pay:1', strategy), ns));
+    const first = await eventually('first revision live', healthyAt('pay', 'registry.example/pay:1'));
+    const load = new LoadGenerator(host('pay')).start();
+    await eventually('the gateway answering for pay', async () => load.answers.some((a) => a.slot === first.status.activeSlot) || undefined, 30_000);
+    const started = Date.now();
+    await apply(microservice('pay', spec('pay', 'registry.example/pay:2', strategy), ns));
+    await eventually('revision 2 at 25%', async () => (await ms('pay'))?.status?.rollout?.weight === 25 || undefined, 120_000);
+    await sleep(1500); // revision 2 takes its 25% for a moment
+    await apply(microservice('pay', spec('pay', 'registry.example/pay:3', strategy), ns));
+    const done = await eventually('revision 3 live', healthyAt('pay', 'registry.example/pay:3'), 180_000);
+    await sleep(2000);
+    const answers = (await load.stop()).filter((a) => a.sent >= started);
+    console.log(account('canary with a new revision at 25%', answers));
+    expect(answers.filter(failed), failures(answers)).toEqual([]);
+    const revisions = new Set(answers.map((a) => a.revision));
+    expect(revisions.size, `revisions that answered: ${[...revisions].join(', ')}`).toBe(3);
+    expect(answers.filter((a) => a.sent > answers.at(-1)!.sent - 1000).every((a) => a.revision === done.status.stableRevision)).toBe(true);
+  });
 });
