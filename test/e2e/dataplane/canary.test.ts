@@ -224,4 +224,24 @@ describe.skipIf(!NETNS)('real requests through a canary with a route', () => {
     expect(revisions.size, `revisions that answered: ${[...revisions].join(', ')}`).toBe(3);
     expect(answers.filter((a) => a.sent > answers.at(-1)!.sent - 1000).every((a) => a.revision === done.status.stableRevision)).toBe(true);
   });
+
+  it('fails no request when the operator is killed at 25% and a new one carries the canary to completion', async () => {
+    const strategy = { type: 'Canary', canary: { steps: [{ setWeight: 25 }, { pause: { duration: '5s' } }, { setWeight: 50 }, { pause: { duration: '2s' } }], maxSurge: 1, maxUnavailable: 0 } };
+    await apply(microservice('auth', spec('auth', 'registry.example/auth:1', strategy), ns));
+    const first = await eventually('first revision live', healthyAt('auth', 'registry.example/auth:1'));
+    const load = new LoadGenerator(host('auth')).start();
+    await eventually('the gateway answering for auth', async () => load.answers.some((a) => a.slot === first.status.activeSlot) || undefined, 30_000);
+    const started = Date.now();
+    await apply(microservice('auth', spec('auth', 'registry.example/auth:2', strategy), ns));
+    await eventually('at 25%', async () => (await ms('auth'))?.status?.rollout?.weight === 25 || undefined, 120_000);
+    await operator.stop('SIGKILL');
+    await sleep(2000); // traffic goes on with no operator at all
+    operator = new Operator(['--namespaces', ns]).start();
+    await eventually('auth:2 live', healthyAt('auth', 'registry.example/auth:2'), 180_000);
+    await sleep(2000);
+    const answers = (await load.stop()).filter((a) => a.sent >= started);
+    console.log(account('canary with the operator killed at 25%', answers));
+    expect(answers.filter(failed), failures(answers)).toEqual([]);
+    expect(answers.filter((a) => a.sent > answers.at(-1)!.sent - 1000).every((a) => a.slot === other(first.status.activeSlot))).toBe(true);
+  });
 });
