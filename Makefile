@@ -9,7 +9,7 @@ RUN_LISTEN ?= 127.0.0.1:8080
 RUN_METRICS_LISTEN ?= 127.0.0.1:8443
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
-.PHONY: deps build typecheck gen-crd test test-unit test-e2e test-argocd tools image bench bench-dashboard bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
+.PHONY: deps build typecheck gen-crd test test-unit test-e2e test-dataplane test-argocd tools image bench bench-dashboard bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
 
 ## deps: install the pinned npm packages (Node 24 included) when package-lock.json changed
 deps: node_modules/.installed
@@ -38,6 +38,12 @@ test-unit: deps
 
 test-e2e: build tools
 	hack/e2e.sh
+	hack/dataplane.sh
+
+## test-dataplane: real requests through a real Gateway (Traefik) during rollouts, on a cluster of
+## their own inside a network namespace (needs root; skips with a message elsewhere)
+test-dataplane: build tools
+	hack/dataplane.sh
 
 ## test-argocd: docs/argocd's health check and resource actions run in Argo CD's own Lua runtime
 ## (util/lua of the Argo CD Go module, hack/tools/argocd) against fixtures from real runs
@@ -46,13 +52,15 @@ test-argocd:
 
 ## tools: Helm 4 and Helm 3 for the chart's tests, and Prometheus for the analysis tests, built
 ## from their Go modules once and cached like the cluster binaries; the Gateway API CRDs for the
-## traffic tests, from their Go module; Debian's chromium for the dashboard's browser test (apt)
+## traffic tests, from their Go module; Debian's chromium for the dashboard's browser test (apt);
+## Traefik, the Gateway controller of the data-plane tests
 tools:
 	@HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@HELM_MAJOR=3 HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@hack/tools/prometheus/prometheus.sh >/dev/null
 	@hack/tools/gateway-api/crds.sh >/dev/null
 	@hack/tools/chromium/chromium.sh >/dev/null
+	@hack/tools/traefik/traefik.sh >/dev/null
 
 ## image: the operator's container image (needs a Docker engine; not run on this project's CI)
 image:

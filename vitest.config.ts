@@ -9,10 +9,22 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // Their own cluster, inside a network namespace: hack/dataplane.sh runs them.
+          exclude: ['test/e2e/dataplane/**'],
           environment: 'node',
           // One cluster, one operator per file: files run one after another.
           fileParallelism: false,
           testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: 'dataplane',
+          include: ['test/e2e/dataplane/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 300_000,
           hookTimeout: 300_000,
         },
       },

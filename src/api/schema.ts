@@ -157,6 +157,8 @@ export const Canary = cel(
     ),
     maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
     maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
+    scaleDownDelaySeconds: z.int().min(0).max(3600).optional()
+      .describe('After promotion the previous slot keeps its pods this long, taking no traffic, while every gateway replica catches up; default 30 with spec.traffic.gateway, else 0.'),
     analysis: BackgroundAnalysis.optional().describe('Background analysis: measured from startingStep until the rollout completes; a failed metric aborts it.'),
   }),
   canMove,
@@ -228,7 +230,12 @@ export const MicroserviceSpec = cel(z.object({
   }).optional(),
   networkPolicy: NetworkPolicySpec.optional(),
   pod: Pod.optional(),
-  lifecycle: passThrough('core/v1 Lifecycle of the main container: its postStart and preStop hooks.').optional(),
+  // preStop declared, so the drainSeconds rule can see it.
+  lifecycle: passThrough('core/v1 Lifecycle of the main container: its postStart and preStop hooks.', {
+    preStop: passThrough('core/v1 LifecycleHandler: run before the container is sent SIGTERM.').optional(),
+  }).optional(),
+  drainSeconds: z.int().min(1).max(300).optional()
+    .describe('Seconds a stopping pod keeps serving while gateways and Services stop sending to it: a preStop sleep this long, and a grace period of this plus 30 s.'),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('Of the main container.'),
   workingDir: z.string().min(1).optional().describe('Of the main container.'),
   initContainers: InitContainers.optional(),
@@ -258,6 +265,13 @@ SIDECAR_INIT_RULE,
 { rule: '!has(self.minReadySeconds) || self.minReadySeconds < (has(self.strategy) && has(self.strategy.progressDeadlineSeconds) ? self.strategy.progressDeadlineSeconds : 600)',
   message: 'minReadySeconds must be below strategy.progressDeadlineSeconds', fieldPath: '.minReadySeconds',
   holds: (s) => s.minReadySeconds === undefined || s.minReadySeconds < s.strategy.progressDeadlineSeconds },
+// drainSeconds renders the main container's preStop hook and needs the grace period to outlast it.
+{ rule: '!has(self.drainSeconds) || !has(self.lifecycle) || !has(self.lifecycle.preStop)',
+  message: 'drainSeconds renders a preStop sleep: set drainSeconds or lifecycle.preStop, not both', fieldPath: '.drainSeconds',
+  holds: (s) => s.drainSeconds === undefined || !s.lifecycle?.preStop },
+{ rule: '!has(self.drainSeconds) || !has(self.pod) || !has(self.pod.terminationGracePeriodSeconds) || self.pod.terminationGracePeriodSeconds > self.drainSeconds',
+  message: 'pod.terminationGracePeriodSeconds must be above drainSeconds, or the pod is killed while it drains', fieldPath: '.drainSeconds',
+  holds: (s) => s.drainSeconds === undefined || s.pod?.terminationGracePeriodSeconds === undefined || s.pod.terminationGracePeriodSeconds > s.drainSeconds },
 ...TRAFFIC_RULES,
 ...ANALYSIS_NAME_RULES,
 );

@@ -202,6 +202,10 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
     ['Canary without steps', { image: 'a', strategy: { type: 'Canary' } }, 'spec.strategy.canary: strategy.canary is required when type is Canary'],
     ['canary steps on a blue-green', { image: 'a', strategy: { type: 'BlueGreen', canary: { steps: [{ setWeight: 5 }] } } }, 'spec.strategy.canary: strategy.canary is set but type is not Canary'],
     ['blueGreen on a rolling update', { image: 'a', strategy: { blueGreen: {} } }, 'spec.strategy.blueGreen: strategy.blueGreen is set but type is not BlueGreen'],
+    ['drainSeconds with a preStop hook of its own', { image: 'a', drainSeconds: 5, lifecycle: { preStop: { exec: { command: ['stop'] } } } },
+      'spec.drainSeconds: drainSeconds renders a preStop sleep: set drainSeconds or lifecycle.preStop, not both'],
+    ['drainSeconds as long as the grace period', { image: 'a', drainSeconds: 30, pod: { terminationGracePeriodSeconds: 30 } },
+      'spec.drainSeconds: pod.terminationGracePeriodSeconds must be above drainSeconds, or the pod is killed while it drains'],
     ...ANALYSIS_CASES,
     ...POD_CASES,
   ];

@@ -9,7 +9,7 @@ import { render, renderRevisionConfig, revisionOf } from '../render/index.js';
 import { planHistory, revisionOfSpec } from '../render/revision.js';
 import { reaches } from '../render/network.js';
 import { upToDate } from '../render/diff.js';
-import { configMapsReferenced, observeSlot, servedSlotOf } from '../rollout/observe.js';
+import { configMapsReferenced, observeSlot, publishedReady, servedSlotOf } from '../rollout/observe.js';
 import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
 import { answerBlocked } from '../rollout/actions.js';
 import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
@@ -29,6 +29,8 @@ export interface World {
   owned: KubeObject[];
   /** Pods labelled with the Microservice's name. */
   pods: KubeObject[];
+  /** The EndpointSlices of its Services (labelled with its name); unset: not read, as offline. */
+  endpointSlices?: KubeObject[];
   now: Date;
   /** Whether the API server serves HTTPRoutes (and the operator watches them); unset: assumed, as offline. */
   gatewayAPI?: boolean;
@@ -135,7 +137,7 @@ function writesFor(objects: readonly KubeObject[], mine: ReadonlyMap<string, Kub
 }
 
 export function planReconcile(world: World): ReconcilePlan {
-  const { ms: obj, owned, pods, now, gatewayAPI } = world;
+  const { ms: obj, owned, pods, endpointSlices, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
   if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
   // With spec.trackSecrets the pod reads the revision's copies of its Secrets: from here on, the
@@ -166,6 +168,8 @@ export function planReconcile(world: World): ReconcilePlan {
   for (const slot of SLOTS) {
     const dep = mine.get(`Deployment/${deploymentName(name, slot)}`);
     if (dep) observed[slot] = observeSlot(dep, pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === slot), { now, minReadySeconds: ms.spec.minReadySeconds ?? 0 });
+    // With a route, what the gateway can reach: the Ready addresses the slot's Service publishes.
+    if (dep && endpointSlices && wantsRoute(ms)) observed[slot]!.publishedReady = publishedReady(endpointSlices, deploymentName(name, slot)); // the slot Service is named as its Deployment
   }
   const servedSlot = servedSlotOf(mine.get(`Service/${name}`));
   const inUse = new Set([ms.status?.stableRevision, ...SLOTS.map((s) => observed[s]?.revision)].filter((r) => r !== undefined));

@@ -5,7 +5,7 @@ import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { ANNOTATION_ACTION } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { DEPLOYMENTS, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
+import { DEPLOYMENTS, ENDPOINTSLICES, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
 import type { Adopted } from '../adopt/takeover.js';
 import { secretLookup } from '../secrets/watch.js';
 import type { Problem } from '../rollout/status.js';
@@ -88,8 +88,9 @@ export class Reconciler {
       ms,
       // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
       // controller owner, a pod's name label); owned objects are then held to this one's uid.
-      owned: [...children].filter(([r]) => r !== PODS).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
+      owned: [...children].filter(([r]) => r !== PODS && r !== ENDPOINTSLICES).flatMap(([, cache]) => cache.owned(namespace, key).filter(ownedBy)),
       pods: children.get(PODS)?.owned(namespace, key) ?? [],
+      endpointSlices: children.get(ENDPOINTSLICES)?.owned(namespace, key) ?? [],
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),

@@ -4,8 +4,8 @@
 import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
-import { slimPod } from '../rollout/observe.js';
-import { HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource, SECRETS } from '../kube/resources.js';
+import { slimEndpointSlice, slimPod } from '../rollout/observe.js';
+import { ENDPOINTSLICES, HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource, SECRETS } from '../kube/resources.js';
 import { slimSecret, trackersOf } from '../secrets/watch.js';
 
 export interface Watch {
@@ -62,6 +62,8 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
   watches: [
     ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
     { resource: PODS, labelSelector: MANAGED, keyOf: podOwner, transform: slimPod },
+    // A Service's EndpointSlices carry its labels (the EndpointSlice controller copies them).
+    { resource: ENDPOINTSLICES, labelSelector: MANAGED, keyOf: podOwner, transform: slimEndpointSlice },
   ],
   // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed.
   optionalWatches: [{ resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner }],

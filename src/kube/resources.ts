@@ -29,6 +29,12 @@ export const CLUSTER_ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VER
 /** Pods are only read: their containers' states tell a crash-looping candidate. */
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
+/**
+ * EndpointSlices are only read: with a route, a slot's weight moves only once its Service's
+ * EndpointSlices publish its Ready pods (a gateway routes to those addresses, not to pods).
+ */
+export const ENDPOINTSLICES: Resource = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' };
+
 /** Every kind a Microservice owns, in the order they are applied (config before the pods that mount it). */
 export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPLOYMENTS, SERVICES, HPAS, NETWORKPOLICIES, PDBS];
 

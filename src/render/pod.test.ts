@@ -135,3 +135,24 @@ describe('the revision', () => {
     expect(revisionOf(microservice({ ...BASE, pod }))).not.toBe(revisionOf(microservice({ ...BASE, pod: field === 'dnsPolicy' ? { dnsConfig: FULL.pod!.dnsConfig } : {} })));
   });
 });
+
+describe('drainSeconds', () => {
+  const podOf = (spec: MicroserviceSpecInput) => deploymentOf(spec).spec.template.spec;
+
+  it('renders a preStop sleep that long and a grace period 30 s above it, keeping a postStart hook', () => {
+    const pod = podOf({ ...BASE, drainSeconds: 10, lifecycle: { postStart: { exec: { command: ['warm'] } } } });
+    expect(pod.containers[0].lifecycle).toEqual({ postStart: { exec: { command: ['warm'] } }, preStop: { sleep: { seconds: 10 } } });
+    expect(pod.terminationGracePeriodSeconds).toBe(40);
+  });
+
+  it('keeps a grace period set in spec.pod, and renders neither without drainSeconds', () => {
+    expect(podOf({ ...BASE, drainSeconds: 10, pod: { terminationGracePeriodSeconds: 90 } }).terminationGracePeriodSeconds).toBe(90);
+    const plain = podOf(BASE);
+    expect(plain.containers[0].lifecycle).toBeUndefined();
+    expect(plain.terminationGracePeriodSeconds).toBeUndefined();
+  });
+
+  it('is part of the revision', () => {
+    expect(revisionOf(microservice({ ...BASE, drainSeconds: 5 }))).not.toBe(revisionOf(microservice(BASE)));
+  });
+});

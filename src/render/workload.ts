@@ -17,6 +17,19 @@ export function renderConfigMap(ms: Microservice, config: { name: string; data: 
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(ms, config.name), immutable: true, data: config.data };
 }
 
+/** The application's own shutdown after a drain: Kubernetes' default grace period. */
+const DRAIN_SHUTDOWN_SECONDS = 30;
+
+/**
+ * spec.drainSeconds: the main container sleeps that long before it is sent SIGTERM (a preStop
+ * sleep, run by the kubelet, so the image needs no shell), and keeps serving meanwhile, while the
+ * EndpointSlice change reaches every gateway and node. Its other hook (postStart) is kept.
+ */
+function drainSleep(s: MicroserviceSpec): Record<string, unknown> | undefined {
+  if (s.drainSeconds === undefined) return undefined;
+  return { ...(s.lifecycle ?? {}), preStop: { sleep: { seconds: s.drainSeconds } } };
+}
+
 function container(ms: Microservice, cmName: string | undefined): Record<string, unknown> {
   const s: MicroserviceSpec = ms.spec;
   const envFrom = [...(s.envFrom ?? [])];
@@ -37,7 +50,7 @@ function container(ms: Microservice, cmName: string | undefined): Record<string,
     startupProbe: s.probes?.startup,
     volumeMounts,
     securityContext: s.pod?.containerSecurityContext,
-    lifecycle: s.lifecycle,
+    lifecycle: drainSleep(s) ?? s.lifecycle,
     imagePullPolicy: s.imagePullPolicy,
     workingDir: s.workingDir,
   });
@@ -83,7 +96,7 @@ export function podTemplate(ms: Microservice): PodTemplate {
       securityContext: s.pod?.securityContext,
       imagePullSecrets: s.pod?.imagePullSecrets,
       volumes,
-      terminationGracePeriodSeconds: s.pod?.terminationGracePeriodSeconds,
+      terminationGracePeriodSeconds: s.pod?.terminationGracePeriodSeconds ?? (s.drainSeconds !== undefined ? s.drainSeconds + DRAIN_SHUTDOWN_SECONDS : undefined),
       topologySpreadConstraints: spread(ms),
       priorityClassName: s.pod?.priorityClassName,
       dnsPolicy: s.pod?.dnsPolicy,

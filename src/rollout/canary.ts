@@ -10,6 +10,15 @@ import type { RunSpec } from './analysisTypes.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 
+/**
+ * How long the previous slot keeps its pods after promotion: spec's, else 30 s with a route (the
+ * route's change reaches every gateway replica at its own pace; until then some still send the old
+ * slot requests) and none by replica weights (the Service's endpoints change as the pods go).
+ */
+export function canaryScaleDownDelay(spec: Ctx['ms']['spec']): number {
+  return spec.strategy.canary?.scaleDownDelaySeconds ?? (spec.traffic?.gateway ? 30 : 0);
+}
+
 /** The canary's number of steps (the rollout status counts them). */
 export const canarySteps = (ctx: Ctx): number => ctx.ms.spec.strategy.canary?.steps.length ?? 0;
 
@@ -67,7 +76,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   for (;;) {
     const reached = route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i));
     if (i >= steps.length) {
-      if (reached && !held) return flip(ctx);
+      if (reached && !held) return flip(ctx, canaryScaleDownDelay(ms.spec));
       waiting = held;
       break;
     }

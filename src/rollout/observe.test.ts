@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/object.js';
-import { availableAt, observeSlot, podFailure, podReady, slimPod } from './observe.js';
+import { availableAt, observeSlot, podFailure, podReady, publishedReady, slimEndpointSlice, slimPod } from './observe.js';
 
 /** A pod as the API server returns it (KWOK node, v1.36), with the fields the cache drops. */
 const pod = (name: string, revision: string, status: Record<string, unknown>, deleting = false): KubeObject => ({
@@ -105,5 +105,30 @@ describe('availableAt', () => {
     expect(availableAt(slimPod(ready), 5)).toBe(Date.parse('2026-12-01T23:30:27Z'));
     expect(availableAt(ready, 0)).toBe(-Infinity);
     expect(availableAt(PODS[1]!, 5)).toBeUndefined();
+  });
+});
+
+/** An EndpointSlice as the EndpointSlice controller writes it for Service `service`. */
+const slice = (name: string, service: string, endpoints: Array<[string, boolean | undefined]>): KubeObject => ({
+  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  metadata: { name, namespace: 'shop', labels: { 'kubernetes.io/service-name': service, 'app.kubernetes.io/name': 'web' }, managedFields: [{}] } as never,
+  addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  endpoints: endpoints.map(([ip, ready]) => ({ addresses: [ip], conditions: { ...(ready === undefined ? {} : { ready, serving: ready, terminating: false }) }, nodeName: 'kwok-node-0' })),
+} as KubeObject);
+
+describe('publishedReady', () => {
+  it('counts the Ready addresses of one Service across its slices, once each; unset readiness counts as Ready', () => {
+    const slices = [
+      slice('web-green-a', 'web-green', [['10.244.0.1', true], ['10.244.0.2', false], ['10.244.0.3', undefined]]),
+      slice('web-green-b', 'web-green', [['10.244.0.1', true], ['10.244.0.4', true]]),
+      slice('web-blue-a', 'web-blue', [['10.244.0.9', true]]),
+    ];
+    expect(publishedReady(slices, 'web-green')).toBe(3);
+    expect(publishedReady(slices, 'web-blue')).toBe(1);
+    expect(publishedReady(slices, 'web')).toBe(0);
+    // What the cache keeps counts the same.
+    expect(publishedReady(slices.map(slimEndpointSlice), 'web-green')).toBe(3);
+    expect(slimEndpointSlice(slices[0]!)).not.toHaveProperty('metadata.managedFields');
+    expect(slimEndpointSlice(slices[0]!)).not.toHaveProperty('ports');
   });
 });

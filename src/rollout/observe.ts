@@ -77,6 +77,36 @@ export function slimPod(obj: KubeObject): KubeObject {
   } as KubeObject;
 }
 
+interface EndpointSliceShape {
+  metadata: { labels?: Record<string, string> };
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean } }> | null;
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** An EndpointSlice as the cache keeps it: its Service, and its endpoints' addresses and readiness. */
+export function slimEndpointSlice(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, labels } = obj.metadata as KubeObject['metadata'] & { uid?: string };
+  const endpoints = (obj as unknown as EndpointSliceShape).endpoints ?? [];
+  return {
+    apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace, uid, resourceVersion, labels },
+    endpoints: endpoints.map((e) => ({ addresses: e.addresses ?? [], conditions: { ...(e.conditions?.ready !== undefined ? { ready: e.conditions.ready } : {}) } })),
+  } as KubeObject;
+}
+
+/**
+ * Ready addresses that Service `service` publishes across its EndpointSlices (an unset `ready`
+ * counts as ready, as the API says consumers should take it); one address counted once.
+ */
+export function publishedReady(slices: readonly KubeObject[], service: string): number {
+  const ready = new Set<string>();
+  for (const s of slices as unknown as EndpointSliceShape[]) {
+    if (s.metadata.labels?.[SERVICE_NAME_LABEL] !== service) continue;
+    for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) for (const a of e.addresses ?? []) ready.add(a);
+  }
+  return ready.size;
+}
+
 /** A pod that serves: Ready and not terminating. */
 export function podReady(obj: KubeObject): boolean {
   const pod = obj as unknown as PodShape;

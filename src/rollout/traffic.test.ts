@@ -27,6 +27,11 @@ const routed = (steps: unknown[], over: Partial<MicroserviceSpecInput> = {}): Mi
   strategy: { type: 'Canary', canary: { steps: steps as never, maxSurge: 1, maxUnavailable: 0 }, progressDeadlineSeconds: 20 },
   ...over,
 });
+/** The same, the previous slot let go at promotion (no scaleDownDelaySeconds). */
+const routedNoDelay = (steps: unknown[]): MicroserviceSpecInput => {
+  const spec = routed(steps);
+  return { ...spec, strategy: { ...spec.strategy, canary: { ...spec.strategy!.canary!, scaleDownDelaySeconds: 0 } } };
+};
 const stepsOf = (steps: unknown[]): Step[] => microservice(routed(steps)).spec.strategy.canary!.steps;
 
 describe('the steps\' traffic', () => {
@@ -158,7 +163,7 @@ const candidateWeight = (route: RoutePlan | undefined) => route?.weight ?? 0;
 
 describe('a canary through the route', () => {
   it('sets the route\'s weights exactly, 5/95, 10/90 and 50/50, with the candidate at 1, 1 and 2 of 4 pods, <name> keeping its 4', () => {
-    const { sim, gateway } = start(routed([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }]));
+    const { sim, gateway } = start(routedNoDelay([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 50 }]));
     const seen: string[] = [];
     let last = '';
     const done = run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy', (r) => {
@@ -296,6 +301,21 @@ describe('a canary through the route', () => {
     expect(at(5)).toEqual({ weight: 10, pods: 1, stable: 4 });
   });
 
+  it('moves a weight only once the candidate\'s Ready pods are published in its Service\'s EndpointSlices', () => {
+    const { sim } = start(routed([{ setWeight: 5 }, { pause: {} }]));
+    // The first pass that moves 5% to the candidate: its one pod is Ready.
+    const moving = run(sim, (r) => candidateWeight(r.decision.plan.route) === 5);
+    const { input } = moving!;
+    const green = input.observed.green!;
+    expect(green.readyReplicas).toBe(1);
+    // The same world, but the pod's address not yet in the EndpointSlice: the gateway would have no backend.
+    const unpublished = decide({ ...input, observed: { ...input.observed, green: { ...green, publishedReady: 0 } } });
+    expect(candidateWeight(unpublished.plan.route)).toBe(0);
+    expect(unpublished.rollout?.message).toBe('step 0/2: weight 5%, 1/1 candidate pods ready; waiting for the Service orders-green to publish its Ready pods (0 of 1 in its EndpointSlices)');
+    const published = decide({ ...input, observed: { ...input.observed, green: { ...green, publishedReady: 1 } } });
+    expect(candidateWeight(published.plan.route)).toBe(5);
+  });
+
   it('keeps the step, weight and header route when the operator restarts mid-rollout', () => {
     const { sim } = start(routed([{ setHeaderRoute: BETA }, { setWeight: 10 }, { pause: {} }]));
     const paused = run(sim, (r) => r.status.phase === 'Paused');
@@ -354,7 +374,7 @@ describe('an analysis step through the route', () => {
 
 describe('undo through the route', () => {
   it('moves the route back to the previous slot as its pods come up, the slot it leaves keeping its pods until that is accepted', () => {
-    const { sim, gateway } = start(routed([{ setWeight: 50 }]));
+    const { sim, gateway } = start(routedNoDelay([{ setWeight: 50 }]));
     expect(run(sim, (r) => r.status.stableRevision === 'r2' && r.status.phase === 'Healthy')).toBeDefined();
     expect(gateway.live?.weights).toEqual({ blue: 0, green: 100 });
     gateway.answer = 'silent';
@@ -370,6 +390,36 @@ describe('undo through the route', () => {
     gateway.answer = 'accept';
     expect(run(sim, (r) => r.decision.plan.slots.green?.replicas === 0)).toBeDefined();
     expect(gateway.live?.weights).toEqual({ blue: 100, green: 0 });
+  });
+});
+
+describe('the scale-down delay after a promotion through the route', () => {
+  it('keeps the previous slot\'s pods 30 s by default, taking no traffic, and an undo meanwhile switches back at once', () => {
+    const { sim, gateway } = start(routed([{ setWeight: 50 }]));
+    const promoted = run(sim, (r) => r.status.stableRevision === 'r2');
+    const at = sim.now.getTime();
+    expect(promoted!.status.rollout?.scaleDownAt).toBe(new Date(at + 30_000).toISOString());
+    // Through the delay: the route sends blue nothing, and blue keeps its 4 pods.
+    const kept = run(sim, (r) => sim.now.getTime() >= at + 29_000, (r) => {
+      expect(r.decision.plan.slots.blue?.replicas ?? 4).toBe(4);
+    }, 60);
+    expect(kept).toBeDefined();
+    expect(gateway.live?.weights).toEqual({ blue: 0, green: 100 });
+    // An undo within the delay: blue is whole and Ready, so the route goes back at once.
+    const undo = sim.reconcile({ action: 'undo', id: 'u1' });
+    expect(undo.decision.activeSlot).toBe('blue');
+    expect(undo.decision.plan.route).toEqual({ stable: 'blue', weight: 0, headers: [] });
+  });
+
+  it('lets the previous slot go after the delay the spec gives', () => {
+    const spec = routed([{ setWeight: 50 }]);
+    const { sim } = start({ ...spec, strategy: { ...spec.strategy, canary: { ...spec.strategy!.canary!, scaleDownDelaySeconds: 5 } } });
+    run(sim, (r) => r.status.stableRevision === 'r2');
+    const at = sim.now.getTime();
+    const gone = run(sim, (r) => r.decision.plan.slots.blue?.replicas === 0, () => {}, 60);
+    expect(gone).toBeDefined();
+    expect(sim.now.getTime() - at).toBeGreaterThanOrEqual(5_000);
+    expect(sim.now.getTime() - at).toBeLessThan(10_000);
   });
 });
 

@@ -130,9 +130,11 @@ export function routeCanary(ctx: Ctx): RouteCanary | undefined {
   const explicit = (i: number) => scaleAt(steps, i) !== undefined;
   const target = (i: number) => (i >= steps.length ? total : candidateTarget(total, steps, i));
   const routeAt = (i: number): RoutePlan => ({ stable: active, weight: weightAt(steps, i), headers: headersAt(steps, i) });
+  // Ready pods, and (where known) their addresses published to the gateway: a weight moved to a
+  // pod that is Ready but not yet in its Service's EndpointSlice meets no backend.
   const podsReady = (i: number) => {
     const o = candObs();
-    return !!o && o.settled && o.readyReplicas >= target(i) && o.replicas >= target(i);
+    return !!o && o.settled && o.readyReplicas >= target(i) && o.replicas >= target(i) && (o.publishedReady ?? Infinity) >= target(i);
   };
   // `<name>` selects the stable slot alone, so until the flip that slot keeps T - maxUnavailable
   // pods whatever the weight (and what the live route still sends it); the candidate has the pods
@@ -151,15 +153,21 @@ export function routeCanary(ctx: Ctx): RouteCanary | undefined {
     const liveHeaders = live?.headers.filter((h) => h.slot === cand) ?? [];
     return { stable: active, weight: Math.min(live?.weights[cand] ?? 0, want.weight), headers: liveHeaders.map(({ slot: _, ...h }) => h) };
   };
+  /** Pods Ready for step i whose addresses the candidate's Service does not publish yet: said, since the step waits on it. */
+  const unpublished = (i: number) => {
+    const published = candObs()?.publishedReady;
+    return candReady() >= target(i) && published !== undefined && published < target(i)
+      ? `waiting for the Service ${ms.metadata.name}-${cand} to publish its Ready pods (${published} of ${target(i)} in its EndpointSlices)` : undefined;
+  };
   const waiting = (i: number) => {
-    if (!podsReady(i)) return undefined;
+    if (!podsReady(i)) return unpublished(i);
     const live = ctx.route;
     if (!live) return `waiting for the HTTPRoute ${ms.metadata.name} to be created`;
     if (!routeSays(live, routeAt(i))) return `waiting for the HTTPRoute ${ms.metadata.name} to be updated`;
     return live.acceptance.state === 'Accepted' ? undefined : `waiting for the parents to accept the HTTPRoute ${ms.metadata.name}: ${live.acceptance.message}`;
   };
   const blocker = (i: number) => {
-    if (!podsReady(i)) return `its candidate has ${candReady()} of the ${target(i)} Ready pods the step asks`;
+    if (!podsReady(i)) return unpublished(i) ?? `its candidate has ${candReady()} of the ${target(i)} Ready pods the step asks`;
     const onRoute = waiting(i);
     if (onRoute) return onRoute;
     const stableNow = ctx.observed[active]?.currentReplicas ?? 0;
@@ -208,7 +216,7 @@ export function routeOverdue(ctx: Ctx, route: RoutePlan): string | undefined {
 /**
  * The route outside a canary step, as `<name>` would serve: all of it to the slot `<name>` selects
  * when it selects one; while both serve (an abort or an undo, the stable slot not whole yet), by
- * their Ready pods, the slot being left never getting more than the route gives it now. So a
+ * their Ready pods (published to the gateway), the slot being left never getting more than the route gives it now. So a
  * revision left behind stops serving once the stable slot can carry the load, and the stable slot
  * never gets traffic before it has pods for it.
  */
@@ -216,7 +224,8 @@ function settledRoute(ctx: Ctx, d: Decision, served: Served): RoutePlan {
   if (d.plan.serviceSlot) return { stable: d.plan.serviceSlot, weight: 0, headers: [] };
   const stable = d.activeSlot;
   const left = otherSlot(stable);
-  const ready = (slot: Slot) => ctx.observed[slot]?.servingReplicas ?? 0;
+  // Ready pods whose addresses the slot's Service publishes (where known): what the gateway can reach.
+  const ready = (slot: Slot) => Math.min(ctx.observed[slot]?.servingReplicas ?? 0, ctx.observed[slot]?.publishedReady ?? Infinity);
   const all = ready(stable) + ready(left);
   const byPods = all > 0 ? Math.round((100 * ready(left)) / all) : 0;
   return { stable, weight: Math.min(byPods, served.weights[left] ?? 0), headers: [] };

@@ -35,6 +35,12 @@ export interface ObservedSlot {
   nextAvailableInMs?: number;
   /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
   servingReplicas: number;
+  /**
+   * Ready addresses the slot's Service `<name>-<slot>` publishes in its EndpointSlices: what a
+   * gateway can send the slot's weight to. A pod is Ready a moment before its address is
+   * published; a weight moved in between meets no backend (503). Unset: not known (no route).
+   */
+  publishedReady?: number;
   updatedReplicas: number;
   availableReplicas: number;
   /** The Deployment controller has seen its latest spec. */

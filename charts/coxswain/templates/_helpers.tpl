@@ -99,6 +99,10 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
+# EndpointSlices are only read: a route's weight moves once the slot's Ready pods are published.
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
 # Analysis templates are only read. ClusterAnalysisTemplates are cluster-scoped: a Role (watchNamespaces)
 # cannot grant them, and the operator then does not read them.
 - apiGroups: [coxswain.dev]
