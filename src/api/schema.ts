@@ -7,6 +7,7 @@ import { cel, Duration, Name, passThrough, type Rule, StringMap, unique, uniqueB
 import { CONTAINER_NAME_RULES, InitContainers, Pod, SIDECAR_INIT_RULE, Sidecars } from './pod.js';
 import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES } from './traffic.js';
+import { Monitoring, MONITORING_RULES } from './monitoring.js';
 import type { MicroserviceStatus } from './status.js';
 
 export const GROUP = 'coxswain.dev';
@@ -235,6 +236,8 @@ export const MicroserviceSpec = cel(z.object({
   minReadySeconds: z.int().min(0).optional()
     .describe('A pod counts as available, for the slots and for every step, switch and promotion, only once Ready this long.'),
   disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
+  monitoring: Monitoring.optional()
+    .describe('A PodMonitor <name> (monitoring.coreos.com/v1) scraping every pod, with revision, slot and role as target labels; where that CRD is served.'),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
@@ -255,6 +258,7 @@ SIDECAR_INIT_RULE,
   message: 'minReadySeconds must be below strategy.progressDeadlineSeconds', fieldPath: '.minReadySeconds',
   holds: (s) => s.minReadySeconds === undefined || s.minReadySeconds < s.strategy.progressDeadlineSeconds },
 ...TRAFFIC_RULES,
+...MONITORING_RULES,
 ...ANALYSIS_NAME_RULES,
 );
 

@@ -15,11 +15,12 @@ const USAGE = `Usage:
                [--prometheus-bearer-token-file FILE | --prometheus-basic-auth-username NAME
                 --prometheus-basic-auth-password-file FILE] [--prometheus-header NAME=VALUE ...]
                [--cluster-analysis-templates]  (read them with --namespaces too; needs that read)
-               [--gateway-api true|false]
+               [--gateway-api true|false] [--pod-monitors true|false]
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
-      COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT, COXSWAIN_GATEWAY_API and
-      KUBECONFIG. HTTPRoutes are watched once the Gateway API's CRDs are installed (asked of
-      discovery every 10s), unless --gateway-api=false.
+      COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT, COXSWAIN_GATEWAY_API,
+      COXSWAIN_POD_MONITORS and KUBECONFIG. HTTPRoutes are watched once the Gateway API's CRDs are
+      installed, and PodMonitors once the Prometheus Operator's are (asked of discovery every
+      10s), unless --gateway-api=false or --pod-monitors=false.
   coxswain render -f FILE|-
       Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
       Exit code 2 and one line per problem on stderr when the input is invalid.

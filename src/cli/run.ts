@@ -51,6 +51,12 @@ function prometheusOptions(values: Record<string, string | string[] | boolean | 
   };
 }
 
+/** A true|false flag, true when unset. */
+function trueOrFalse(flag: string, value = 'true'): boolean {
+  if (!/^(true|false)$/.test(value)) throw new Error(`--${flag} must be true or false, not ${JSON.stringify(value)}`);
+  return value === 'true';
+}
+
 export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args,
@@ -67,6 +73,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string' },
       'gateway-api': { type: 'string' },
+      'pod-monitors': { type: 'string' },
       'prometheus-address': { type: 'string' },
       'prometheus-bearer-token-file': { type: 'string' },
       'prometheus-basic-auth-username': { type: 'string' },
@@ -77,8 +84,8 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'cluster-analysis-templates': { type: 'boolean' },
     },
   });
-  const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
-  if (!/^(true|false)$/.test(gatewayAPI)) throw new Error(`--gateway-api must be true or false, not ${JSON.stringify(gatewayAPI)}`);
+  const gatewayAPI = trueOrFalse('gateway-api', values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API);
+  const podMonitors = trueOrFalse('pod-monitors', values['pod-monitors'] ?? env.COXSWAIN_POD_MONITORS);
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const manager: ManagerOptions = {
     ...DEFAULT_OPTIONS,
@@ -86,7 +93,8 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     concurrency: positiveInt('concurrency', values.concurrency ?? env.COXSWAIN_CONCURRENCY, DEFAULT_OPTIONS.concurrency),
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
-    gatewayAPI: gatewayAPI === 'true',
+    gatewayAPI,
+    podMonitors,
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
   };

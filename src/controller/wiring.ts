@@ -5,7 +5,7 @@ import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { slimPod } from '../rollout/observe.js';
-import { HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource } from '../kube/resources.js';
+import { HTTPROUTES, MICROSERVICES, OWNED, PODMONITORS, PODS, type Resource } from '../kube/resources.js';
 
 export interface Watch {
   resource: Resource;
@@ -15,6 +15,8 @@ export interface Watch {
   transform?: (obj: KubeObject) => KubeObject;
   /** The key (namespace/name) of the object to reconcile for an event on `obj`, if any. */
   keyOf(obj: KubeObject): string | undefined;
+  /** An optional watch's operator flag (ManagerOptions): false turns the watch off. */
+  option?: 'gatewayAPI' | 'podMonitors';
 }
 
 export interface ControllerWiring {
@@ -60,6 +62,10 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
     ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
     { resource: PODS, labelSelector: MANAGED, keyOf: podOwner, transform: slimPod },
   ],
-  // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed.
-  optionalWatches: [{ resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner }],
+  // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed; the
+  // PodMonitor of spec.monitoring: only where the Prometheus Operator's are.
+  optionalWatches: [
+    { resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner, option: 'gatewayAPI' },
+    { resource: PODMONITORS, labelSelector: MANAGED, keyOf: owner, option: 'podMonitors' },
+  ],
 };

@@ -83,10 +83,17 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
-# Pods are only read: a crash-looping candidate aborts its rollout.
+{{- if .Values.podMonitors.enabled }}
+# The PodMonitor of spec.monitoring (watched once the Prometheus Operator's CRDs are installed).
+- apiGroups: [monitoring.coreos.com]
+  resources: [podmonitors]
+  verbs: [get, list, watch, create, patch, delete]
+{{- end }}
+# Pods are read (a crash-looping candidate aborts its rollout); patched only for their
+# coxswain.dev/role label, never otherwise written.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, patch]
 # Analysis templates are only read. ClusterAnalysisTemplates are cluster-scoped: a Role (watchNamespaces)
 # cannot grant them, and the operator then does not read them.
 - apiGroups: [coxswain.dev]
