@@ -21,8 +21,13 @@ const base = (image: string): MicroserviceSpecInput => ({
 /** Ready pods for a Deployment, labelled as its ReplicaSet's would be. */
 function podsOf(dep: KubeObject): KubeObject[] {
   const spec = dep.spec as { replicas: number; template: { metadata: { labels: Record<string, string> } } };
+  const hash = spec.template.metadata.labels[LABEL_REVISION];
   return Array.from({ length: spec.replicas }, (_, i) => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: `${dep.metadata.name}-${i}`, namespace: 'shop', labels: spec.template.metadata.labels },
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: `${dep.metadata.name}-${i}`, namespace: 'shop', labels: { ...spec.template.metadata.labels, 'pod-template-hash': hash! },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${dep.metadata.name}-${hash}`, uid: `rs-${hash}`, controller: true }],
+    },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   }));
 }

@@ -206,7 +206,7 @@ export function planReconcile(world: World): ReconcilePlan {
         status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
         // Roles follow the status this pass arrives at (a promotion relabels in the very pass that makes it).
-        relabels: relabels(pods, releaseOf(ms.spec.strategy.type, status)),
+        relabels: relabels(pods, releaseOf(ms.spec.strategy.type, status), name),
       };
     },
     ...actionPlan,

@@ -4,14 +4,20 @@ import { LABEL_REVISION, LABEL_ROLE } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { type Release, relabels, releaseOf, roleOf } from './roles.js';
 
-const pod = (name: string, revision: string | undefined, role?: string, terminating = false): KubeObject => ({
+/** A pod of the slot blue of `orders`, made by its ReplicaSet (`orders-blue-<pod-template-hash>`) unless `controller` says otherwise. */
+const pod = (name: string, revision: string | undefined, role?: string, terminating = false, controller = 'orders-blue-h'): KubeObject => ({
   apiVersion: 'v1', kind: 'Pod',
   metadata: {
     name, namespace: 'shop',
-    labels: { ...(revision ? { [LABEL_REVISION]: revision } : {}), ...(role ? { [LABEL_ROLE]: role } : {}) },
+    labels: {
+      'app.kubernetes.io/name': 'orders', 'coxswain.dev/slot': 'blue', 'pod-template-hash': 'h',
+      ...(revision ? { [LABEL_REVISION]: revision } : {}), ...(role ? { [LABEL_ROLE]: role } : {}),
+    },
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: controller, uid: 'rs', controller: true }],
     ...(terminating ? { deletionTimestamp: '2024-05-01T12:00:00Z' } : {}),
   },
 });
+const names = (rs: ReturnType<typeof relabels>) => rs.map(({ pod: p, role }) => [p.metadata.name, role]);
 
 describe('releaseOf', () => {
   it('makes a first revision stable from the start', () => {
@@ -43,13 +49,20 @@ describe('relabels', () => {
   it('asks only for the pods whose label differs, each judged by its own revision', () => {
     // One slot holding pods of two revisions (mid-rolling-update): each gets its own.
     const pods = [pod('p1', 'a', 'stable'), pod('p2', 'a'), pod('p3', 'b', 'stable'), pod('p4', 'b', 'canary'), pod('p5', 'c', 'canary'), pod('p6', 'c')];
-    expect(relabels(pods, release).map(({ pod: p, role }) => [p.metadata.name, role])).toEqual([['p2', 'stable'], ['p3', 'canary'], ['p5', null]]);
+    expect(names(relabels(pods, release, 'orders'))).toEqual([['p2', 'stable'], ['p3', 'canary'], ['p5', null]]);
   });
   it('leaves terminating pods as they are, and asks nothing once every label is right', () => {
-    expect(relabels([pod('p1', 'c', 'canary', true), pod('p2', 'a', 'stable'), pod('p3', 'b', 'canary')], release)).toEqual([]);
+    expect(relabels([pod('p1', 'c', 'canary', true), pod('p2', 'a', 'stable'), pod('p3', 'b', 'canary')], release, 'orders')).toEqual([]);
+  });
+  it('never writes a pod that only looks like one of the Microservice\'s: its controller must be a ReplicaSet of the slot', () => {
+    const bare = { ...pod('p1', 'a'), metadata: { ...pod('p1', 'a').metadata, ownerReferences: [] } };
+    const other = pod('p2', 'a', undefined, false, 'payments-blue-h');
+    const unhashed = { ...pod('p3', 'a'), metadata: { ...pod('p3', 'a').metadata, labels: { [LABEL_REVISION]: 'a', 'coxswain.dev/slot': 'blue' } } };
+    expect(relabels([bare, other, unhashed], release, 'orders')).toEqual([]);
+    expect(names(relabels([pod('p4', 'a')], release, 'orders'))).toEqual([['p4', 'stable']]);
   });
   it('makes the candidate\'s pods stable in the pass that promotes it', () => {
     const promoted = releaseOf('Canary', { stableRevision: 'b', desiredRevision: 'b' });
-    expect(relabels([pod('p1', 'a', 'stable'), pod('p2', 'b', 'canary')], promoted).map(({ pod: p, role }) => [p.metadata.name, role])).toEqual([['p1', null], ['p2', 'stable']]);
+    expect(names(relabels([pod('p1', 'a', 'stable'), pod('p2', 'b', 'canary')], promoted, 'orders'))).toEqual([['p1', null], ['p2', 'stable']]);
   });
 });

@@ -3,7 +3,7 @@
 // pods themselves (never the Deployment's template, so no pod restarts for it); docs/pod.md says
 // which pod gets which role in each strategy.
 import type { Microservice, MicroserviceStatus } from '../api/schema.js';
-import { LABEL_REVISION, LABEL_ROLE } from '../api/names.js';
+import { deploymentName, LABEL_REVISION, LABEL_ROLE, LABEL_SLOT, SLOTS } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 
 export type Role = 'stable' | 'canary' | 'preview';
@@ -47,14 +47,27 @@ export interface Relabel {
 }
 
 /**
- * The pods whose role label differs from their role, and only those, so a steady state writes
- * nothing. Each pod is judged by its own revision label, so a slot holding pods of two revisions
- * (mid-RollingUpdate, a stable slot being repaired) gives each its own. Terminating pods are left
- * as they are.
+ * A pod of one of the Microservice's slots: its controller is a ReplicaSet of the slot's
+ * Deployment (`<name>-<slot>-<pod-template-hash>`). Any other pod, however it is labelled, is not
+ * Coxswain's to write.
  */
-export function relabels(pods: readonly KubeObject[], r: Release): Relabel[] {
+export function ofSlot(pod: KubeObject, name: string): boolean {
+  const labels = pod.metadata.labels ?? {};
+  const slot = SLOTS.find((s) => s === labels[LABEL_SLOT]);
+  const hash = labels['pod-template-hash'];
+  const controller = pod.metadata.ownerReferences?.find((o) => o.controller);
+  return !!slot && !!hash && controller?.kind === 'ReplicaSet' && controller.name === `${deploymentName(name, slot)}-${hash}`;
+}
+
+/**
+ * The pods of the Microservice `name` whose role label differs from their role, and only those,
+ * so a steady state writes nothing. Each pod is judged by its own revision label, so a slot
+ * holding pods of two revisions (mid-RollingUpdate, a stable slot being repaired) gives each its
+ * own. Terminating pods, and pods that are not of its slots, are left as they are.
+ */
+export function relabels(pods: readonly KubeObject[], r: Release, name: string): Relabel[] {
   return pods.flatMap((pod) => {
-    if (pod.metadata.deletionTimestamp) return [];
+    if (pod.metadata.deletionTimestamp || !ofSlot(pod, name)) return [];
     const labels = pod.metadata.labels ?? {};
     const role = roleOf(labels[LABEL_REVISION], r) ?? null;
     return (labels[LABEL_ROLE] ?? null) === role ? [] : [{ pod, role }];

@@ -94,6 +94,21 @@ describe('the role of each pod', () => {
     const after = await eventually('every v2 pod stable', rolesAre('orders', 2, (r) => (r === r2 ? 'stable' : undefined)), 30_000);
     expect(after.map((p) => p.uid)).toContain(canaryPod.uid); // the canary pod itself became stable
     expect(await replicaSets('orders-green')).toBe(1);
+
+    // A pod labelled like one of ours but made by no slot's ReplicaSet is not the operator's to write.
+    const reconciles = () => operator.lines().filter((l) => l.msg === 'reconciled' && l.key === `${ns}/orders`).length;
+    const seen = reconciles();
+    await apply({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: 'orders-lookalike', namespace: ns,
+        labels: { 'app.kubernetes.io/name': 'orders', 'app.kubernetes.io/managed-by': 'coxswain', 'coxswain.dev/slot': 'green', 'coxswain.dev/revision': r2, 'coxswain.dev/role': 'canary' },
+      },
+      spec: { containers: [{ name: 'app', image: 'registry.example/orders:2' }] },
+    });
+    await eventually('a reconcile after the lookalike appeared', async () => reconciles() > seen, 30_000);
+    expect((await getJSON('pod', '-n', ns, 'orders-lookalike')).metadata.labels['coxswain.dev/role']).toBe('canary');
+    await k('delete', 'pod', '-n', ns, 'orders-lookalike', '--wait=false');
   });
 
   it('blue-green: the candidate\'s pod is preview until the switch, then stable, the same pod', async () => {
@@ -139,7 +154,7 @@ describe('the PodMonitor of spec.monitoring', () => {
     const pid = operator.pid;
     await k('apply', '--server-side', '--force-conflicts', '-f', await podMonitorCRD());
     await crdsEstablished(PODMONITORS_CRD);
-    const pm = await eventually('the PodMonitor rendered', async () => getJSON('podmonitor', '-n', ns, 'metered'), 90_000);
+    const pm = await eventually<any>('the PodMonitor rendered', () => getJSON('podmonitor', '-n', ns, 'metered'), 90_000);
     expect(pm.metadata.ownerReferences[0]).toMatchObject({ kind: 'Microservice', name: 'metered', controller: true });
     expect(pm.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'metered', 'app.kubernetes.io/managed-by': 'coxswain' });
     expect(pm.spec.podMetricsEndpoints).toEqual([{
