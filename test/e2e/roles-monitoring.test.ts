@@ -24,9 +24,14 @@ function podMonitorCRD(): Promise<string> {
   });
 }
 
-/** Why the PodMonitor CRD may not be removed here (PodMonitors of someone else's would go with it), if so. */
+/** On the PodMonitor CRD once this file has installed it: only such a one is ever removed here. */
+const INSTALLED_HERE = 'coxswain.dev/e2e-installed';
+
+/** Why the PodMonitor CRD may not be removed here (the cluster's own, or PodMonitors of someone else's would go with it), if so. */
 async function mayRemovePodMonitors(): Promise<true | string> {
-  if (!(await getJSON('crd', PODMONITORS_CRD))) return true;
+  const crd = await getJSON('crd', PODMONITORS_CRD);
+  if (!crd) return true;
+  if (crd.metadata.annotations?.[INSTALLED_HERE] !== 'true') return 'the cluster has a PodMonitor CRD the suite did not install';
   const foreign = ((await getJSON('podmonitors', '--all-namespaces'))?.items ?? []).filter((m: any) => !m.metadata.namespace.startsWith('e2e-'));
   return foreign.length === 0 ? true : `${foreign.length} PodMonitor(s) outside the suite's namespaces would be deleted with the CRD`;
 }
@@ -153,6 +158,7 @@ describe('the PodMonitor of spec.monitoring', () => {
 
     const pid = operator.pid;
     await k('apply', '--server-side', '--force-conflicts', '-f', await podMonitorCRD());
+    await k('annotate', 'crd', PODMONITORS_CRD, `${INSTALLED_HERE}=true`, '--overwrite');
     await crdsEstablished(PODMONITORS_CRD);
     const pm = await eventually<any>('the PodMonitor rendered', () => getJSON('podmonitor', '-n', ns, 'metered'), 90_000);
     expect(pm.metadata.ownerReferences[0]).toMatchObject({ kind: 'Microservice', name: 'metered', controller: true });
