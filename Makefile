@@ -2,7 +2,11 @@
 # every script runs on it whatever Node the machine has.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
-LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
+# The local cluster's kubeconfig: in .cluster/, or in COXSWAIN_CLUSTER_DIR when set (as hack/cluster does).
+LOCAL_KUBECONFIG := $(or $(COXSWAIN_CLUSTER_DIR),$(CURDIR)/.cluster)/kubeconfig
+# Where `make run` serves health (plain HTTP) and /metrics (HTTPS, for authorized tokens).
+RUN_LISTEN ?= 127.0.0.1:8080
+RUN_METRICS_LISTEN ?= 127.0.0.1:8443
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
 .PHONY: deps build typecheck gen-crd test test-unit test-e2e test-argocd tools image bench bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
@@ -66,15 +70,16 @@ bench: build
 bench-peers: build
 	hack/e2e.sh --bench-peers
 
-## run: local cluster, CRD, examples, and the operator in the foreground with readable logs
+## run: local cluster, CRD, examples (a paused canary among them: README's "Try it"), and the
+## operator in the foreground with readable logs
 # hack/wait-condition.sh, not `kubectl wait --for condition=Established`, which fails at once on a
 # CRD created a moment ago (its status.conditions still null).
 run: build cluster-up
 	$(KUBECTL_LOCAL) apply --server-side -f crds/
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/wait-condition.sh Established crd/microservices.coxswain.dev crd/analysistemplates.coxswain.dev crd/clusteranalysistemplates.coxswain.dev
 	$(KUBECTL_LOCAL) apply -f examples/
-	@echo "Watch it: kubectl --kubeconfig .cluster/kubeconfig get microservices,deployments,pods -w"
-	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen 127.0.0.1:8080
+	@echo "Try it (README.md): export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl coxswain get checkout --watch"
+	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen $(RUN_LISTEN) --metrics-listen $(RUN_METRICS_LISTEN)
 
 ## cluster-up / cluster-down: the local control plane (etcd, apiserver, controller manager, scheduler, KWOK)
 cluster-up:

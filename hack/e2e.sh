@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 
 started=""
 if [[ -z "${COXSWAIN_E2E_KUBECONFIG:-}" ]]; then
-  export COXSWAIN_E2E_KUBECONFIG="$PWD/.cluster/kubeconfig"
+  # The local cluster's directory: COXSWAIN_CLUSTER_DIR when set (as hack/cluster/lib.sh reads it).
+  cluster_dir="${COXSWAIN_CLUSTER_DIR:-$PWD/.cluster}"
+  export COXSWAIN_E2E_KUBECONFIG="$cluster_dir/kubeconfig"
   if ! kubectl --kubeconfig "$COXSWAIN_E2E_KUBECONFIG" get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
     hack/cluster/up.sh
     started=1
   fi
   # The local cluster's audit log lets the suite count the operator's requests exactly.
-  export COXSWAIN_E2E_AUDIT_LOG="${COXSWAIN_E2E_AUDIT_LOG:-$PWD/.cluster/audit.log}"
+  export COXSWAIN_E2E_AUDIT_LOG="${COXSWAIN_E2E_AUDIT_LOG:-$cluster_dir/audit.log}"
 fi
 
 stop_cluster() {

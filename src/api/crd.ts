@@ -2,7 +2,7 @@
 // Kubernetes wants a structural schema: every node typed, no $ref, no additionalProperties next
 // to properties; int-or-string and preserve-unknown-fields marked with their extensions.
 import { z } from 'zod';
-import { API_VERSION, CONTAINER_NAME_RULES, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION, NAME_RULES } from './schema.js';
+import { API_VERSION, ROOT_RULES, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION, NAME_RULES } from './schema.js';
 import { ANALYSIS_TEMPLATE, AnalysisTemplateSpec, CLUSTER_ANALYSIS_TEMPLATE } from './analysis.js';
 
 type JsonSchema = { [key: string]: unknown };
@@ -91,7 +91,7 @@ export function microserviceCRD(): JsonSchema {
                 { spec: openAPISchema(MicroserviceSpec), status: openAPISchema(MicroserviceStatus) }),
               'x-kubernetes-validations': [
                 ...NAME_RULES.map(({ rule, message }) => ({ rule, message })),
-                ...CONTAINER_NAME_RULES.map(({ holds: _, ...r }) => r),
+                ...ROOT_RULES.map(({ holds: _, ...r }) => r),
               ],
             },
           },

@@ -8,6 +8,7 @@ import { CONTAINER_NAME_RULES, InitContainers, Pod, SIDECAR_INIT_RULE, Sidecars 
 import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES } from './traffic.js';
 import { Monitoring, MONITORING_RULES } from './monitoring.js';
+import { Adopt, ADOPT_NAME_RULE } from './adopt.js';
 import type { MicroserviceStatus } from './status.js';
 
 export const GROUP = 'coxswain.dev';
@@ -235,9 +236,12 @@ export const MicroserviceSpec = cel(z.object({
   sidecars: Sidecars.optional(),
   minReadySeconds: z.int().min(0).optional()
     .describe('A pod counts as available, for the slots and for every step, switch and promotion, only once Ready this long.'),
+  trackSecrets: z.boolean().optional()
+    .describe('The content of every Secret the pod references is part of the revision (needs an install with --track-secrets; docs/secrets.md).'),
   disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
   monitoring: Monitoring.optional()
     .describe('A PodMonitor <name> (monitoring.coreos.com/v1) scraping every pod, with revision, slot and role as target labels; where that CRD is served.'),
+  adopt: Adopt.optional().describe('Existing objects to take over with no dropped request (kubectl coxswain adopt prints it).'),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
   revisionHistoryLimit: z.int().min(1).max(100).default(10)
@@ -278,6 +282,9 @@ export const NAME_RULES: Array<{ rule: string; message: string; holds: (name: st
     holds: (name) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name),
   },
 ];
+
+/** Rules at the CRD's root, over metadata.name and the spec, with their twins. */
+export const ROOT_RULES = [...CONTAINER_NAME_RULES, ADOPT_NAME_RULE];
 
 export { CONTAINER_NAME_RULES };
 

@@ -24,6 +24,17 @@ export const Condition = z.object({
 
 const SlotStatus = z.object({ revision: z.string().optional(), image: z.string().optional(), replicas: z.int().optional(), readyReplicas: z.int().optional() });
 
+export const AdoptionStatus = z.object({
+  deployment: z.string(),
+  phase: z.enum(['ScalingDown', 'TakingOverService', 'Done', 'Failed']),
+  revision: z.string().optional().describe('The revision the takeover brings up; a new one after a failure starts it again.'),
+  replicas: z.int().optional().describe('The old Deployment\'s replicas when the takeover began: where a failed one puts it back.'),
+  scaledTo: z.int().optional().describe('What Coxswain last scaled the old Deployment to.'),
+  oldReplicas: z.int().optional().describe('The old Deployment\'s spec.replicas as last read.'),
+  startedAt: z.string().optional(),
+  message: z.string().optional(),
+});
+
 export const MicroserviceStatus = z.object({
   observedGeneration: z.int().optional(),
   phase: z.enum(PHASES).optional(),
@@ -62,8 +73,12 @@ export const MicroserviceStatus = z.object({
     .describe('The last action asked for through the coxswain.dev/action annotation, and what came of it.'),
   restartedAt: z.string().optional().describe('Set by the restart action: pods of the serving slot restart.'),
   slots: z.object({ blue: SlotStatus.optional(), green: SlotStatus.optional() }).optional(),
+  secrets: z.object({ tracked: z.boolean(), message: z.string() }).optional()
+    .describe('With spec.trackSecrets: whether every referenced Secret is in the revision (names and hashes only, never values).'),
+  adoption: AdoptionStatus.optional().describe('The takeover of the objects spec.adopt names (src/adopt/takeover.ts).'),
   traffic: TrafficStatus.optional().describe('The HTTPRoute, with spec.traffic.gateway: its live weights and whether its parents accepted it.'),
 });
 
 export type MicroserviceStatus = z.output<typeof MicroserviceStatus>;
 export type Condition = z.output<typeof Condition>;
+export type AdoptionStatus = z.output<typeof AdoptionStatus>;

@@ -1,6 +1,6 @@
 // Validation at reconcile time, with the same schema the CRD is generated from.
 import { z } from 'zod';
-import { CONTAINER_NAME_RULES, MicroserviceSpec, NAME_RULES, type Microservice, type MicroserviceObject } from './schema.js';
+import { MicroserviceSpec, ROOT_RULES, NAME_RULES, type Microservice, type MicroserviceObject } from './schema.js';
 
 export type Validated = { ok: true; value: Microservice } | { ok: false; problems: string[] };
 
@@ -27,7 +27,7 @@ export function validateMicroservice(obj: MicroserviceObject): Validated {
   const parsed = MicroserviceSpec.safeParse(obj.spec ?? undefined);
   if (!parsed.success) problems.push(...formatIssues('spec', parsed.error));
   // The rules at the root, over the name and the spec together (the main container's name is the Microservice's).
-  else if (name) for (const r of CONTAINER_NAME_RULES) if (!r.holds({ name, spec: parsed.data })) problems.push(`${r.fieldPath!.slice(1)}: ${r.message}`);
+  else if (name) for (const r of ROOT_RULES) if (!r.holds({ name, spec: parsed.data })) problems.push(`${r.fieldPath!.slice(1)}: ${r.message}`);
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   return { ok: true, value: { ...obj, spec: parsed.data } };
 }

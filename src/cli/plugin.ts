@@ -32,6 +32,10 @@ Commands:
   pause NAME / resume NAME  hold the rollout where it is / let it go on
   restart NAME              restart the pods of the current revision
   set image NAME IMAGE      change spec.image (like kubectl set image)
+  adopt deployment/NAME [--service S] [--hpa H] [--container C]
+                            print a Microservice (YAML) that takes over the live Deployment,
+                            its Service and HPA (spec.adopt); writes nothing. Exit 0 printed,
+                            3 printed but stderr names what it cannot express, 2 refused
   status NAME... | -l SELECTOR [--until complete|paused|step=N] [--revision HASH]
          [--timeout 10m] [--watch=false] [-o json]
                             for CI: wait for the release and exit 0 done, 1 API or usage
@@ -68,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
       revision: { type: 'string' },
       timeout: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      service: { type: 'string' },
+      hpa: { type: 'string' },
+      container: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowNegative: true,
@@ -86,6 +93,15 @@ async function main(argv: string[]): Promise<number> {
       const list = await client.request<{ items: MicroserviceObject[] }>('GET', path);
       process.stdout.write(formatList(list.items, !!values['all-namespaces']));
       return 0;
+    }
+    if (command === 'adopt') {
+      const { adoptCommand } = await import('../adopt/command.js');
+      const out = await adoptCommand(client, args[0], {
+        namespace, ...(values.service ? { service: values.service } : {}), ...(values.hpa ? { hpa: values.hpa } : {}), ...(values.container ? { container: values.container } : {}),
+      });
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      return out.code;
     }
     if (command === 'status') {
       const until = parseUntil(values.until);

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunOptions } from './run.js';
 
@@ -77,5 +80,67 @@ describe('coxswain run: the operator Prometheus', () => {
   it('reads ClusterAnalysisTemplates with --namespaces only when told to', () => {
     expect(parseRunOptions(['--namespaces', 'a'], {}).manager.clusterAnalysisTemplates).toBeUndefined();
     expect(parseRunOptions(['--namespaces', 'a', '--cluster-analysis-templates'], {}).manager.clusterAnalysisTemplates).toBe(true);
+  });
+});
+
+describe('coxswain run: Secrets', () => {
+  it('tracks Secrets only with --track-secrets or COXSWAIN_TRACK_SECRETS=true', () => {
+    expect(parseRunOptions([], {}).manager.trackSecrets).toBeUndefined();
+    expect(parseRunOptions(['--track-secrets'], {}).manager.trackSecrets).toBe(true);
+    expect(parseRunOptions([], { COXSWAIN_TRACK_SECRETS: 'true' }).manager.trackSecrets).toBe(true);
+    expect(parseRunOptions([], { COXSWAIN_TRACK_SECRETS: 'false' }).manager.trackSecrets).toBeUndefined();
+  });
+});
+
+describe('coxswain run: notifications', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-run-notify-'));
+  writeFileSync(join(dir, 'url'), 'https://hooks.example/secret\n');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ cluster: 'from-file', targets: [{ name: 'ops', format: 'teams', urlFile: join(dir, 'url') }] }));
+
+  it('are off without --notifications-config', () => {
+    expect(parseRunOptions([], {}).manager.notifications).toBeUndefined();
+  });
+
+  it('reads the config; the cluster name from --cluster-name, else the file, else "kubernetes"', () => {
+    const o = parseRunOptions(['--notifications-config', config, '--cluster-name', 'prod-eu'], {}).manager.notifications!;
+    expect(o.cluster).toBe('prod-eu');
+    expect(o.config.targets.map((t) => t.format)).toEqual(['teams']);
+    expect(parseRunOptions([], { COXSWAIN_NOTIFICATIONS_CONFIG: config }).manager.notifications!.cluster).toBe('from-file');
+    writeFileSync(join(dir, 'bare.json'), JSON.stringify({ targets: [] }));
+    expect(parseRunOptions(['--notifications-config', join(dir, 'bare.json')], {}).manager.notifications!.cluster).toBe('kubernetes');
+  });
+
+  it('refuses a bad config at start, naming the field', () => {
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ targets: [{ name: 'ops', format: 'email', urlFile: join(dir, 'url') }] }));
+    expect(() => parseRunOptions(['--notifications-config', join(dir, 'bad.json')], {})).toThrow(/bad\.json: targets\.0\.format: /);
+  });
+});
+
+describe('coxswain run: /metrics', () => {
+  it('is HTTPS on :8443 with a self-signed certificate by default, health and readiness plain on :8080', () => {
+    const o = parseRunOptions([], {});
+    expect(o.manager.listen).toBe(':8080');
+    expect(o.manager.metrics).toEqual({ secure: true, listen: ':8443' });
+  });
+
+  it('takes the address and the certificate directory from flags, else COXSWAIN_METRICS_*', () => {
+    expect(parseRunOptions(['--metrics-listen', '127.0.0.1:9443', '--metrics-cert-dir', '/certs'], {}).manager.metrics)
+      .toEqual({ secure: true, listen: '127.0.0.1:9443', certDir: '/certs' });
+    expect(parseRunOptions([], { COXSWAIN_METRICS_LISTEN: ':9000', COXSWAIN_METRICS_CERT_DIR: '/c' }).manager.metrics)
+      .toEqual({ secure: true, listen: ':9000', certDir: '/c' });
+  });
+
+  it('keeps the plain endpoint with --metrics-secure=false or COXSWAIN_METRICS_SECURE=false', () => {
+    expect(parseRunOptions(['--metrics-secure=false'], {}).manager.metrics.secure).toBe(false);
+    expect(parseRunOptions([], { COXSWAIN_METRICS_SECURE: 'false' }).manager.metrics.secure).toBe(false);
+    expect(parseRunOptions(['--metrics-secure', 'true'], { COXSWAIN_METRICS_SECURE: 'false' }).manager.metrics.secure).toBe(true);
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ['anything but true or false', ['--metrics-secure', 'yes'], /--metrics-secure must be true or false/],
+    ['a certificate directory for a plain endpoint', ['--metrics-secure=false', '--metrics-cert-dir', '/c'], /--metrics-cert-dir needs --metrics-secure=true/],
+  ])('refuses %s', (_what, args, message) => {
+    expect(() => parseRunOptions(args, {})).toThrow(message);
   });
 });

@@ -6,6 +6,7 @@ import { KubeClient } from '../kube/client.js';
 import { DEFAULT_OPTIONS, Manager, type ManagerOptions } from '../controller/manager.js';
 import { defaultIdentity, kubeLeases, LeaderElector } from '../controller/leader.js';
 import { VERSION } from '../version.js';
+import { loadNotificationsConfig } from '../notifications/config.js';
 import { DEFAULT_PROMETHEUS_TIMEOUT_MS, type PrometheusOptions } from '../analysis/prometheus.js';
 
 export function createLogger(level: string, format: string): Logger {
@@ -57,6 +58,13 @@ function trueOrFalse(flag: string, value = 'true'): boolean {
   return value === 'true';
 }
 
+/** Notifications, when a config file is named: the cluster name from the flag, else the file, else "kubernetes". */
+function notificationOptions(file: string | undefined, clusterName: string | undefined): Pick<ManagerOptions, 'notifications'> {
+  if (!file) return {};
+  const config = loadNotificationsConfig(file);
+  return { notifications: { config, cluster: clusterName || config.cluster || 'kubernetes' } };
+}
+
 export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args,
@@ -66,6 +74,9 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       namespaces: { type: 'string' },
       concurrency: { type: 'string' },
       listen: { type: 'string' },
+      'metrics-secure': { type: 'string' },
+      'metrics-listen': { type: 'string' },
+      'metrics-cert-dir': { type: 'string' },
       resync: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -82,10 +93,16 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'prometheus-ca-file': { type: 'string' },
       'prometheus-timeout': { type: 'string' },
       'cluster-analysis-templates': { type: 'boolean' },
+      'track-secrets': { type: 'boolean' },
+      'notifications-config': { type: 'string' },
+      'cluster-name': { type: 'string' },
     },
   });
   const gatewayAPI = trueOrFalse('gateway-api', values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API);
   const podMonitors = trueOrFalse('pod-monitors', values['pod-monitors'] ?? env.COXSWAIN_POD_MONITORS);
+  const metricsSecure = trueOrFalse('metrics-secure', values['metrics-secure'] ?? env.COXSWAIN_METRICS_SECURE);
+  const certDir = values['metrics-cert-dir'] ?? (env.COXSWAIN_METRICS_CERT_DIR || undefined);
+  if (certDir && !metricsSecure) throw new Error('--metrics-cert-dir needs --metrics-secure=true: with --metrics-secure=false /metrics is plain HTTP on --listen');
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const manager: ManagerOptions = {
     ...DEFAULT_OPTIONS,
@@ -93,10 +110,17 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     concurrency: positiveInt('concurrency', values.concurrency ?? env.COXSWAIN_CONCURRENCY, DEFAULT_OPTIONS.concurrency),
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
+    metrics: {
+      secure: metricsSecure,
+      listen: values['metrics-listen'] ?? env.COXSWAIN_METRICS_LISTEN ?? DEFAULT_OPTIONS.metrics.listen,
+      ...(certDir ? { certDir } : {}),
+    },
     gatewayAPI,
     podMonitors,
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
+    ...(values['track-secrets'] || /^(1|true|yes)$/i.test(env.COXSWAIN_TRACK_SECRETS ?? '') ? { trackSecrets: true } : {}),
+    ...notificationOptions(values['notifications-config'] ?? env.COXSWAIN_NOTIFICATIONS_CONFIG, values['cluster-name'] ?? env.COXSWAIN_CLUSTER_NAME),
   };
   return {
     manager,

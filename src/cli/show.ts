@@ -55,6 +55,8 @@ export function formatTree(obj: MicroserviceObject): string {
     lines.push(`${branch} ${slot} (${roles.join(', ')})  revision ${s.revision ?? '-'}  ${s.image ?? ''}  ${s.readyReplicas ?? 0}/${s.replicas ?? 0} ready`);
   });
   lines.push(...formatRoute(st.traffic));
+  const ad = st.adoption;
+  if (ad) lines.push(`Adoption:    deployment/${ad.deployment} ${ad.phase}${ad.scaledTo !== undefined ? ` (at ${ad.scaledTo} of ${ad.replicas ?? '-'} replicas)` : ''}${ad.message ? ` - ${ad.message}` : ''}`);
   const valid = validateMicroservice(obj);
   if (valid.ok && valid.value.spec.strategy.type === 'Canary') {
     const routed = !!valid.value.spec.traffic?.gateway;

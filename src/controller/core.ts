@@ -19,6 +19,9 @@ import type { ObservedSlots } from '../rollout/types.js';
 import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
 import { type Relabel, relabels, releaseOf } from '../rollout/roles.js';
+import { type SecretLookup, trackSecrets } from '../secrets/track.js';
+import { secretsInTemplate } from '../secrets/refs.js';
+import { type Adopted, takeover } from '../adopt/takeover.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -43,13 +46,23 @@ export interface World {
    * Unset: they are among the plan's writes, first (the core run on its own, in tests).
    */
   refused?: readonly Problem[];
+  /**
+   * The Secrets of the Microservice's namespace, when the install tracks them (--track-secrets);
+   * unset, no Secret is read and the spec is rendered as written.
+   */
+  secrets?: SecretLookup;
+  /** With spec.adopt: the objects it names, as read (src/adopt/takeover.ts); unset, no takeover is run. */
+  adopted?: Adopted;
 }
 
 export type Event = KubeEvent;
 
 export type Write =
-  /** Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours might). */
-  | { apply: KubeObject; create: boolean }
+  /**
+   * Server-side apply of a whole object. `create`: none of ours by that name exists (one not ours
+   * might). `takeOver`: one not ours is taken over (spec.adopt named it), not a NameConflict.
+   */
+  | { apply: KubeObject; create: boolean; takeOver?: boolean }
   /** A slot Deployment resized through /scale, its pod template left as it is. */
   | { resize: { name: string; replicas: number } }
   /** An owned object no longer wanted, deleted by uid. */
@@ -105,13 +118,17 @@ const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 export function revisionWrites(world: World): Write[] {
   const valid = validateMicroservice(world.ms);
   if (!valid.ok || (wantsRoute(valid.value) && world.gatewayAPI === false)) return [];
-  return writesFor(ownObjects(valid.value, world.owned), new Map(world.owned.map((o) => [id(o), o])));
+  const tracked = trackSecrets(valid.value, world.secrets);
+  return writesFor(ownObjects(tracked.ms, world.owned, tracked.copies), new Map(world.owned.map((o) => [id(o), o])));
 }
 
-/** The spec's revision's own objects: the ControllerRevision that keeps it (when none does yet) and its ConfigMap (when it has config). */
-function ownObjects(ms: Microservice, owned: readonly KubeObject[]): KubeObject[] {
+/**
+ * The spec's revision's own objects: its Secret copies (with spec.trackSecrets), the
+ * ControllerRevision that keeps it (when none does yet) and its ConfigMap (when it has config).
+ */
+function ownObjects(ms: Microservice, owned: readonly KubeObject[], copies: readonly KubeObject[]): KubeObject[] {
   const { create } = planHistory(ms, owned.filter((o) => o.kind === 'ControllerRevision'), new Set(), ms.spec.revisionHistoryLimit);
-  return [create, renderRevisionConfig(ms, revisionOfSpec(ms))].filter((o) => o !== undefined);
+  return [...copies, create, renderRevisionConfig(ms, revisionOfSpec(ms))].filter((o) => o !== undefined);
 }
 
 /** The applies that bring `objects` about: those not already held by what is observed. */
@@ -126,7 +143,10 @@ export function planReconcile(world: World): ReconcilePlan {
   const { ms: obj, owned, pods, now, gatewayAPI } = world;
   const valid = validateMicroservice(obj);
   if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
-  const ms = valid.value;
+  // With spec.trackSecrets the pod reads the revision's copies of its Secrets: from here on, the
+  // Microservice is the one that references them.
+  const tracked = trackSecrets(valid.value, world.secrets);
+  const ms = tracked.ms;
   const name = ms.metadata.name;
   const desiredRevision = revisionOf(ms);
   const actionValue = ms.metadata.annotations?.[ANNOTATION_ACTION];
@@ -144,7 +164,7 @@ export function planReconcile(world: World): ReconcilePlan {
     return { ...blocked(obj, answered.status, answered.events), ...actionPlan };
   }
   const mine = new Map(owned.map((o) => [id(o), o]));
-  const own = ownObjects(ms, owned);
+  const own = ownObjects(ms, owned, tracked.copies);
   const ownIds = new Set(own.map(id));
   const refused = world.refused?.[0];
   const observed: ObservedSlots = {};
@@ -186,9 +206,22 @@ export function planReconcile(world: World): ReconcilePlan {
     const dep = mine.get(`Deployment/${deploymentName(name, r.slot)}`);
     for (const cm of dep ? configMapsReferenced(dep) : []) wanted.add(`ConfigMap/${cm}`);
   }
+  // A revision's Secret copies live as long as the revision is kept: their values are nowhere
+  // else (not in the ControllerRevision), so undo to a kept revision finds them. So do those of
+  // the slots' Deployments, whatever revision they run. Stale ones, like ConfigMaps, go only once
+  // the rollout is done: a mounted Secret is read by running pods too.
+  const templates = [...[...history.kept.values()].map((r) => r.template), ...SLOTS.map((s) => (mine.get(`Deployment/${deploymentName(name, s)}`) as { spec?: { template?: unknown } } | undefined)?.spec?.template)];
+  for (const t of templates) for (const s of secretsInTemplate(t)) wanted.add(`Secret/${s}`);
   for (const [key, o] of mine) {
-    if (wanted.has(key) || o.kind === 'Deployment' || (o.kind === 'ConfigMap' && !done)) continue;
+    if (wanted.has(key) || o.kind === 'Deployment' || ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !done)) continue;
     writes.push({ delete: o });
+  }
+  const adoption = ms.spec.adopt && world.adopted
+    ? takeover({ ms, adopted: world.adopted, newReady: observed.blue?.revision === desiredRevision ? observed.blue.readyReplicas : 0, total: ms.spec.replicas, desiredRevision, now })
+    : undefined;
+  if (adoption) {
+    const engine = writes.splice(0).filter((w) => !('apply' in w) || !adoption.withhold.has(id(w.apply)));
+    writes.push(...adoption.writes, ...engine.map((w) => ('apply' in w && adoption.takeOver.has(id(w.apply)) ? { ...w, takeOver: true } : w)));
   }
 
   return {
@@ -197,11 +230,13 @@ export function planReconcile(world: World): ReconcilePlan {
       // The own objects' refusals first (the shell wrote them first); a template that is missing
       // or invalid stalls the Microservice as a refused write does.
       const met = [...(world.refused ?? []), ...problems];
-      const all = [...met, ...resolved.problems, ...(noPodMonitor ? [podMonitorMissing] : [])];
+      const all = [...met, ...resolved.problems, ...(adoption?.problem ? [adoption.problem] : []), ...(noPodMonitor ? [podMonitorMissing] : [])];
       // A missing PodMonitor holds up no pod: the progress deadline runs on through it.
-      const status = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : []);
+      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : []);
+      const status = { ...computed, ...(adoption ? { adoption: adoption.status } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
       const written = changed(ms.status, status);
-      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity);
+      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
+        adoption?.requeueAfterMs || Infinity);
       return {
         status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),

@@ -15,15 +15,21 @@ import { Reconciler } from './reconcile.js';
 import { AnalysisRunner, realProviders } from '../analysis/runner.js';
 import type { PrometheusOptions } from '../analysis/prometheus.js';
 import { references, TemplateCaches } from '../analysis/templates.js';
+import { Notifier } from '../notifications/deliver.js';
+import { ANNOTATION_NOTIFICATIONS, type NotificationsConfig } from '../notifications/config.js';
 import { serveHealth } from './server.js';
-import { type ControllerWiring, MICROSERVICE_CONTROLLER, type Watch } from './wiring.js';
+import { serveSecureMetrics, type SecureMetricsServer } from '../metrics/server.js';
+import { kubeReviewer } from '../kube/reviews.js';
+import { type ControllerWiring, microserviceController, type Watch } from './wiring.js';
 
 export interface ManagerOptions {
   namespaces: string[];
   concurrency: number;
   resyncSeconds: number;
-  /** host:port for /healthz, /readyz and /metrics; empty to serve none. */
+  /** host:port for /healthz and /readyz (and /metrics when not secure), plain HTTP; empty to serve none. */
   listen: string;
+  /** /metrics: over HTTPS to authorized scrapers on its own port (secure), or plain on `listen`. */
+  metrics: MetricsServing;
   /** An informer not heard from for this long is restarted. */
   stallSeconds: number;
   /** Watch HTTPRoutes where the Gateway API is installed (false: never, e.g. without RBAC for them). */
@@ -36,10 +42,23 @@ export interface ManagerOptions {
   prometheus?: PrometheusOptions;
   /** Read ClusterAnalysisTemplates; unset: only when watching every namespace (a cluster-wide read). */
   clusterAnalysisTemplates?: boolean;
+  /** --track-secrets: watch Secrets, so those a Microservice references are part of its revision. */
+  trackSecrets?: boolean;
+  /** Notifications (--notifications-config): the targets, and the cluster name in every message. */
+  notifications?: { config: NotificationsConfig; cluster: string };
+}
+
+export interface MetricsServing {
+  secure: boolean;
+  /** host:port of the HTTPS /metrics; empty to serve none. Unused when not secure. */
+  listen: string;
+  /** tls.crt and tls.key, reloaded when they change; unset: self-signed at start. */
+  certDir?: string;
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = {
-  namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', stallSeconds: 360, gatewayAPI: true, podMonitors: true, discoverySeconds: 10,
+  namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', metrics: { secure: true, listen: ':8443' }, stallSeconds: 360, gatewayAPI: true, podMonitors: true,
+  discoverySeconds: 10,
 };
 
 export class Manager {
@@ -56,9 +75,12 @@ export class Manager {
   readonly templates: TemplateCaches;
   readonly analysis: AnalysisRunner;
   private readonly reconciler: Reconciler;
+  /** Sends what the leader's status writes record, off the reconcile (src/notifications). */
+  readonly notifier?: Notifier;
   private readonly discovery: Discovery;
   private timers: NodeJS.Timeout[] = [];
   private server?: http.Server;
+  private metricsServer?: SecureMetricsServer;
   private lastProgress = Date.now();
   /** True once the work queue runs: caches synced and, with leader election, the Lease held. */
   private working = false;
@@ -66,13 +88,22 @@ export class Manager {
   private onStop?: () => void;
   private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
 
-  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = MICROSERVICE_CONTROLLER) {
+  constructor(private readonly client: KubeClient, private readonly opts: ManagerOptions, private readonly log: Logger, wiring: ControllerWiring = microserviceController(opts)) {
     this.microservices = new Cache(client, wiring.for, opts.namespaces, log);
     this.children = new Map(wiring.watches.map((w) => [w.resource, new Cache(client, w.resource, opts.namespaces, log, cached(w))]));
     this.templates = new TemplateCaches(client, opts.namespaces, log, opts.clusterAnalysisTemplates ?? opts.namespaces.length === 0);
     this.analysis = new AnalysisRunner(realProviders(opts.prometheus), (key) => this.queue.add(key));
+    if (opts.notifications) {
+      const getNamespace = (ns: string) => client.request<{ metadata?: { annotations?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`);
+      this.notifier = new Notifier({
+        ...opts.notifications, log, registry: this.metrics.registry,
+        namespaceAnnotation: async (ns) => (await getNamespace(ns)).metadata?.annotations?.[ANNOTATION_NOTIFICATIONS],
+      });
+    }
+    const notifier = this.notifier;
     this.reconciler = new Reconciler({
       kube: new Kube(client), microservices: this.microservices, children: this.children, log, analysis: { runner: this.analysis, templates: this.templates },
+      ...(notifier ? { notify: (ms, before, after, now) => notifier.offer(ms, before, after, now) } : {}),
     });
     this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
@@ -103,6 +134,7 @@ export class Manager {
     cache.on((_event, obj) => {
       const key = w.keyOf(obj);
       if (key) this.queue.add(key);
+      for (const k of w.readersOf?.(obj, this.microservices.list()) ?? []) this.queue.add(k);
     });
   }
 
@@ -134,7 +166,7 @@ export class Manager {
    * server answers, so a standby takes over warm, but nothing is reconciled.
    */
   async start(elected?: Promise<void>): Promise<void> {
-    this.serve();
+    await this.serve();
     for (const cache of this.caches()) cache.start();
     // Not waited for: a cluster without the template CRDs runs every Microservice that uses none.
     this.templates.start();
@@ -161,8 +193,10 @@ export class Manager {
     for (const t of this.timers) clearInterval(t);
     await this.discovery.stop();
     await this.queue.shutdown();
+    await this.notifier?.stop();
     await Promise.all([...this.caches().map((c) => c.stop()), this.templates.stop()]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.metricsServer?.close();
     this.client.close();
   }
 
@@ -212,8 +246,12 @@ export class Manager {
     }
   }
 
-  private serve(): void {
-    if (this.opts.listen) this.server = serveHealth(this.opts.listen, { live: () => this.live, ready: () => this.ready, registry: this.metrics.registry });
+  private async serve(): Promise<void> {
+    const { secure, listen, certDir } = this.opts.metrics;
+    if (this.opts.listen) this.server = serveHealth(this.opts.listen, { live: () => this.live, ready: () => this.ready, ...(secure ? {} : { registry: this.metrics.registry }) });
+    if (secure && listen) {
+      this.metricsServer = await serveSecureMetrics({ listen, certDir, registry: this.metrics.registry, reviewer: kubeReviewer(this.client), log: this.log });
+    }
   }
 }
 

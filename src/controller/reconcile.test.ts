@@ -150,3 +150,32 @@ describe('Reconciler: pod roles', () => {
     expect(outcome.writes).toBe(others + 2);
   });
 });
+
+describe('Reconciler: notifications', () => {
+  const told = () => {
+    const calls: { before: unknown; after: unknown }[] = [];
+    return { calls, notify: (_ms: MicroserviceObject, before: unknown, after: unknown) => void calls.push({ before, after }) };
+  };
+
+  it('tells of the status it wrote, after the write went through, with the status it read as before', async () => {
+    const { kube, requests } = fakeKube();
+    const t = told();
+    const ms = orders();
+    const r = new Reconciler({ kube, microservices: cacheOf([ms as unknown as KubeObject]), children: new Map(), log: pino({ level: 'silent' }), clock: () => T0, notify: (m, b, a) => { requests.push('notify'); t.notify(m, b, a); } });
+    await r.reconcile('shop/orders');
+    expect(requests.indexOf('notify')).toBe(requests.indexOf('status') + 1);
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]!.before).toBeUndefined();
+    expect((t.calls[0]!.after as { desiredRevision?: string }).desiredRevision).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('tells nothing when the status write fails (a retry writes, and tells, it)', async () => {
+    const { kube } = fakeKube();
+    (kube as unknown as { applyStatus: () => Promise<never> }).applyStatus = async () => { throw toApiError(503, '{"kind":"Status","code":503,"message":"try later"}'); };
+    const t = told();
+    const ms = orders();
+    const r = new Reconciler({ kube, microservices: cacheOf([ms as unknown as KubeObject]), children: new Map(), log: pino({ level: 'silent' }), clock: () => T0, notify: t.notify });
+    await expect(r.reconcile('shop/orders')).rejects.toThrow('try later');
+    expect(t.calls).toEqual([]);
+  });
+});

@@ -1,11 +1,13 @@
 // One reconcile of one Microservice, the I/O around the pure core: read the world from the
 // caches, let `planReconcile` decide, carry out its writes in order, write status when it changed.
 import type { Logger } from 'pino';
-import type { MicroserviceObject } from '../api/schema.js';
+import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { ANNOTATION_ACTION, LABEL_ROLE } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { HTTPROUTES, type Kube, MICROSERVICES, PODMONITORS, PODS, resourceOf, type Resource } from '../kube/resources.js';
+import { DEPLOYMENTS, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODMONITORS, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
+import type { Adopted } from '../adopt/takeover.js';
+import { secretLookup } from '../secrets/watch.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
@@ -33,6 +35,8 @@ export interface ReconcilerContext {
   log: Logger;
   clock?: () => Date;
   analysis?: AnalysisShell;
+  /** Told of each status write that went through (src/notifications): returns at once. */
+  notify?: (ms: MicroserviceObject, before: MicroserviceStatus | undefined, after: MicroserviceStatus, now: Date) => void;
 }
 
 export type Reconciled = { outcome: ReconcileOutcome; requeueAfterMs?: number };
@@ -79,6 +83,7 @@ export class Reconciler {
     const [namespace = '', name = ''] = key.split('/');
     const uid = ms.metadata.uid ?? '';
     const ownedBy = (o: KubeObject) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller);
+    const secrets = children.get(SECRETS);
     const world = {
       ms,
       // From the caches' index by the Microservice each object belongs to (wiring's keyOf: the
@@ -93,6 +98,9 @@ export class Reconciler {
       // Results that came back since the last reconcile: folded into status by this one.
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
+      // Secrets are cached only with --track-secrets: without it none is read.
+      ...(secrets ? { secrets: secretLookup((n) => secrets.get(namespace, n)) } : {}),
+      ...(await this.adopted(namespace, ms)),
     };
     // The revision's own objects first (its ControllerRevision, its ConfigMap): what the API
     // server made of them decides whether the revision may have pods at all.
@@ -115,6 +123,8 @@ export class Reconciler {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
       done.writes++;
+      // The transition is the one this very write records: told once, by the replica that wrote it.
+      this.ctx.notify?.(ms, ms.status, status, world.now);
       for (const e of events) {
         await kube.event(ms, e.type, e.reason, e.message, world.now).catch((err: unknown) => {
           if (namespaceTerminating(err)) this.ctx.log.debug({ key }, 'namespace is being deleted: event not recorded');
@@ -151,6 +161,19 @@ export class Reconciler {
   }
 
   /**
+   * With spec.adopt, the objects it names, read afresh (managedFields kept, to name who revived
+   * the old Deployment): they carry none of Coxswain's labels, so no cache holds them.
+   */
+  private async adopted(namespace: string, ms: MicroserviceObject): Promise<{ adopted?: Adopted }> {
+    const adopt = (ms.spec as { adopt?: { deployment?: unknown; service?: unknown; hpa?: unknown } } | undefined)?.adopt;
+    if (!adopt || typeof adopt.deployment !== 'string') return {};
+    const { kube } = this.ctx;
+    const read = (r: Resource, n: unknown) => (typeof n === 'string' ? kube.get<KubeObject>(r, namespace, n) : Promise.resolve(undefined));
+    const [deployment, service, hpa] = await Promise.all([read(DEPLOYMENTS, adopt.deployment), read(SERVICES, adopt.service), read(HPAS, adopt.hpa)]);
+    return { adopted: { ...(deployment ? { deployment } : {}), ...(service ? { service } : {}), ...(hpa ? { hpa } : {}) } };
+  }
+
+  /**
    * One write. Returns 'written', nothing (no write needed after all), or the problem that stopped
    * it: a same-named object we do not own is never taken over, and a refusal by the API server of
    * something rendered from an accepted spec is for a person to fix.
@@ -169,7 +192,7 @@ export class Reconciler {
     }
     const desired = write.apply;
     const resource = resourceOf(desired.kind);
-    if (write.create) {
+    if (write.create && !write.takeOver) {
       // Not in our caches (they hold only labelled objects): look before creating.
       const found = await kube.get(resource, namespace, desired.metadata.name);
       if (found && !ownedBy(found)) {

@@ -1,12 +1,14 @@
-// The health and metrics server: /healthz (work makes progress), /readyz (caches synced),
-// /metrics (Prometheus text format).
+// The health server, plain HTTP for the kubelet: /healthz (work makes progress), /readyz (caches
+// synced), and /metrics (Prometheus text format) only with --metrics-secure=false; otherwise
+// /metrics is served over HTTPS to authorized scrapers on its own port (src/metrics/server.ts).
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface Probes {
   live(): boolean;
   ready(): boolean;
-  registry: Registry;
+  /** Served as plain /metrics when given. */
+  registry?: Registry;
 }
 
 /** Serves on `listen` (host:port); returns the server, to close on shutdown. */
@@ -16,8 +18,9 @@ export function serveHealth(listen: string, probes: Probes): http.Server {
     const reply = (code: number, body: string, type = 'text/plain') => { res.writeHead(code, { 'Content-Type': type }); res.end(body); };
     if (req.url === '/healthz') return probes.live() ? reply(200, 'ok\n') : reply(500, 'work queue is stuck\n');
     if (req.url === '/readyz') return probes.ready() ? reply(200, 'ok\n') : reply(503, 'caches not synced\n');
-    if (req.url === '/metrics') {
-      void probes.registry.metrics().then((m) => reply(200, m, probes.registry.contentType));
+    const registry = probes.registry;
+    if (req.url === '/metrics' && registry) {
+      void registry.metrics().then((m) => reply(200, m, registry.contentType));
       return;
     }
     reply(404, 'not found\n');
@@ -26,7 +29,7 @@ export function serveHealth(listen: string, probes: Probes): http.Server {
   return server;
 }
 
-function splitHostPort(addr: string): [string, number] {
+export function splitHostPort(addr: string): [string, number] {
   const i = addr.lastIndexOf(':');
   return [addr.slice(0, i), Number(addr.slice(i + 1))];
 }

@@ -5,7 +5,8 @@ import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { slimPod } from '../rollout/observe.js';
-import { HTTPROUTES, MICROSERVICES, OWNED, PODMONITORS, PODS, type Resource } from '../kube/resources.js';
+import { HTTPROUTES, MICROSERVICES, OWNED, PODMONITORS, PODS, type Resource, SECRETS } from '../kube/resources.js';
+import { slimSecret, trackersOf } from '../secrets/watch.js';
 
 export interface Watch {
   resource: Resource;
@@ -17,6 +18,8 @@ export interface Watch {
   keyOf(obj: KubeObject): string | undefined;
   /** An optional watch's operator flag (ManagerOptions): false turns the watch off. */
   option?: 'gatewayAPI' | 'podMonitors';
+  /** Keys of other Microservices an event on `obj` concerns (those that read it), given all of them. */
+  readersOf?(obj: KubeObject, microservices: readonly KubeObject[]): string[];
 }
 
 export interface ControllerWiring {
@@ -69,3 +72,13 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
     { resource: PODMONITORS, labelSelector: MANAGED, keyOf: owner, option: 'podMonitors' },
   ],
 };
+
+/**
+ * With --track-secrets: every Secret of the watched namespaces, the revisions' copies (owned) and
+ * the ones pods reference (read, so a change rolls out). Without it Secrets are not watched.
+ */
+export function microserviceController(opts: { trackSecrets?: boolean } = {}): ControllerWiring {
+  if (!opts.trackSecrets) return MICROSERVICE_CONTROLLER;
+  const secrets: Watch = { resource: SECRETS, keyOf: owner, transform: slimSecret, readersOf: trackersOf };
+  return { ...MICROSERVICE_CONTROLLER, watches: [...MICROSERVICE_CONTROLLER.watches, secrets] };
+}

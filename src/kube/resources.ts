@@ -38,8 +38,14 @@ export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', versio
 /** Owned with spec.monitoring, and only where the Prometheus Operator's CRDs are installed. */
 export const PODMONITORS: Resource = { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', kind: 'PodMonitor' };
 
+/**
+ * Read and owned only with --track-secrets: the Secrets pods reference, and the revisions'
+ * immutable copies of them. Without it the operator makes no request for Secrets at all.
+ */
+export const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+
 export function resourceOf(kind: string): Resource {
-  const r = [MICROSERVICES, ...OWNED, HTTPROUTES, PODMONITORS].find((x) => x.kind === kind);
+  const r = [MICROSERVICES, ...OWNED, HTTPROUTES, PODMONITORS, SECRETS].find((x) => x.kind === kind);
   if (!r) throw new Error(`unknown kind ${kind}`);
   return r;
 }

@@ -70,10 +70,13 @@ export function narrowed(ctx: Ctx, servingReady: number): Slot | undefined {
   return servingReady >= ctx.floor && (ctx.observed[otherSlot(active)]?.servingReplicas ?? 0) > 0 ? active : undefined;
 }
 
-/** Ready pods of the stable revision in the active slot. */
+/**
+ * Ready pods of the stable revision in the active slot, no more than its Deployment asks for: a
+ * slot just scaled down still shows the pods it is about to lose while the pods' watch lags.
+ */
 function stableReady(ctx: Ctx): number {
   const o = ctx.observed[ctx.decision.activeSlot];
-  return o && o.revision === ctx.decision.stableRevision ? o.readyReplicas : 0;
+  return o && o.revision === ctx.decision.stableRevision ? Math.min(o.readyReplicas, o.replicas) : 0;
 }
 
 /**

@@ -167,8 +167,10 @@ export async function deleteNamespace(ns: string): Promise<void> {
 export interface OperatorProcessOptions {
   /** Defaults to the admin kubeconfig of the test cluster. */
   kubeconfig?: string;
-  /** --listen; empty (the default) serves no health or metrics port. */
+  /** --listen; empty (the default) serves no health port. */
   listen?: string;
+  /** --metrics-listen, the HTTPS /metrics; empty (the default) serves none. */
+  metricsListen?: string;
   args?: string[];
   /** Where dist/cli/main.js is: the repository, or a folder laid out like the image. */
   appDir?: string;
@@ -189,7 +191,7 @@ export class OperatorProcess {
 
   protected spawn(opts: OperatorProcessOptions): void {
     const appDir = opts.appDir ?? ROOT;
-    const args = [...IMAGE_NODE_FLAGS, resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', ...(opts.args ?? [])];
+    const args = [...IMAGE_NODE_FLAGS, resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', '--metrics-listen', opts.metricsListen ?? '', ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...opts.env } });
     this.child = child;
     const keep = process.env.COXSWAIN_E2E_OPERATOR_LOG;

@@ -49,6 +49,7 @@ const COVERED: Record<string, Array<[file: string, runs: RegExp]>> = {
   'kubectl coxswain status NAME... [-l SELECTOR] [--until complete/paused/step=N] [--revision HASH] [--timeout 10m] [--watch=false] [-o json]': [
     ['plugin-status.test.ts', /coxswain\('status', 'done', '--timeout', '2m'\)/], ['plugin-status.test.ts', /coxswain\('status', '-l', /],
   ],
+  'kubectl coxswain adopt deployment/NAME [--service S] [--hpa H] [--container C]': [['adopt.test.ts', /kubectlCoxswain\(ns, \['adopt', `deployment\/\$\{name\}`, '--service', name, '--hpa', name\]\)/]],
 };
 
 describe("the README's command table", () => {

@@ -32,6 +32,12 @@ const one = (objs: Manifest[], kind: string) => {
 /** The CRDs of crds/: Microservice, AnalysisTemplate, ClusterAnalysisTemplate. */
 const CRD_FILES = ['microservices', 'analysistemplates', 'clusteranalysistemplates'];
 const THREE_CRDS = ['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition'];
+/** The one object of a kind whose name ends so (`-manager`, `-metrics-reader`). */
+const named = (objs: Manifest[], kind: string, end: string) => {
+  const found = byKind(objs, kind).filter((o) => o.metadata.name.endsWith(end));
+  expect(found, `${kind} *${end}`).toHaveLength(1);
+  return found[0] as any;
+};
 const crdNamed = (objs: Manifest[], plural: string) => objs.find((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === `${plural}.coxswain.dev`) as any;
 
 /** Server-side dry-run apply; returns kubectl's stderr (warnings included). */
@@ -47,7 +53,7 @@ describe('the Helm chart', () => {
     const lint = await helm('lint', CHART, '--strict');
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     const all = await helm('lint', CHART, '--strict', '--set-json', 'watchNamespaces=["a","b"]', '--set', 'metrics.serviceMonitor.enabled=true',
-      '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false');
+      '--set', 'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'crds.keep=false', '--set', 'secrets.track=true');
     expect(all.code, all.stdout + all.stderr).toBe(0);
   });
 
@@ -65,22 +71,29 @@ describe('the Helm chart', () => {
   it('renders two replicas with leader election, probes, resources and the restricted security context', async () => {
     const objs = parseManifests(await template('prod', ns));
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     const dep = one(objs, 'Deployment');
     expect(dep.spec.replicas).toBe(2);
     const pod = dep.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.args).toEqual(expect.arrayContaining(['run', '--leader-elect', '--leader-election-id=coxswain-leader', '--listen=:8080']));
+    expect(c.args).toEqual(expect.arrayContaining(['run', '--leader-elect', '--leader-election-id=coxswain-leader', '--listen=:8080', '--metrics-listen=:8443']));
     expect(c.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
-    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
-    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    // Probes on the plain health port; /metrics (HTTPS) on a port of its own.
+    expect(c.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['health', 8080], ['metrics', 8443]]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
     expect(c.resources.requests).toBeDefined();
     expect(c.resources.limits.memory).toBeDefined();
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.serviceAccountName).toBe(one(objs, 'ServiceAccount').metadata.name);
-    expect(one(objs, 'Service').spec.ports[0]).toMatchObject({ name: 'metrics', targetPort: 'metrics' });
+    expect(one(objs, 'Service').spec.ports[0]).toMatchObject({ name: 'metrics', port: 8443, targetPort: 'metrics' });
+    // Secure /metrics: the operator may review tokens; a scraper is bound to the reader role.
+    expect(named(objs, 'ClusterRoleBinding', '-auth-delegator')).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'system:auth-delegator' }, subjects: [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ns }],
+    });
+    expect(named(objs, 'ClusterRole', '-metrics-reader')).toMatchObject({ metadata: { name: 'prod-coxswain-metrics-reader' }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] });
     expect(one(objs, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
     for (const plural of CRD_FILES) {
       const crd = crdNamed(objs, plural);
@@ -91,10 +104,12 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('limits RBAC to the listed namespaces when told to, with no cluster-wide role', async () => {
+  it('limits RBAC to the listed namespaces when told to: cluster-wide only the token reviews of secure /metrics, and with plain /metrics nothing', async () => {
     const objs = parseManifests(await template('prod', ns, { watchNamespaces: ['team-a', 'team-b'], 'crds.install': false }));
-    expect(byKind(objs, 'ClusterRole')).toEqual([]);
-    expect(byKind(objs, 'ClusterRoleBinding')).toEqual([]);
+    expect(byKind(objs, 'ClusterRole').map((o) => o.metadata.name)).toEqual(['prod-coxswain-metrics-reader']);
+    expect(byKind(objs, 'ClusterRoleBinding').map((o: any) => o.roleRef.name)).toEqual(['system:auth-delegator']);
+    const plain = parseManifests(await template('prod', ns, { watchNamespaces: ['team-a'], 'crds.install': false, 'metrics.secure': false }));
+    expect(plain.filter((o) => CLUSTER_SCOPED.has(o.kind))).toEqual([]);
     expect(byKind(objs, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
       `${ns}/prod-coxswain-leader-election`, 'team-a/prod-coxswain-manager', 'team-b/prod-coxswain-manager',
     ]);
@@ -103,8 +118,38 @@ describe('the Helm chart', () => {
 
   it('renders the optional ServiceMonitor, and no PodDisruptionBudget for a single replica', async () => {
     const objs = parseManifests(await template('prod', ns, { 'metrics.serviceMonitor.enabled': true, replicaCount: 1 }));
-    expect(one(objs, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    // Secure by default: a bearer token from a Secret (authorization.credentials, not the deprecated
+    // bearerTokenFile) of a ServiceAccount the chart binds to the reader role; the self-signed
+    // certificate is not verified.
+    expect(one(objs, 'ServiceMonitor').spec.endpoints[0]).toEqual({
+      port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s', scheme: 'https',
+      authorization: { type: 'Bearer', credentials: { name: 'prod-coxswain-metrics-scraper-token', key: 'token' } }, tlsConfig: { insecureSkipVerify: true },
+    });
+    expect(one(objs, 'Secret')).toMatchObject({ type: 'kubernetes.io/service-account-token', metadata: { name: 'prod-coxswain-metrics-scraper-token', annotations: { 'kubernetes.io/service-account.name': 'prod-coxswain-metrics-scraper' } } });
+    expect(named(objs, 'ClusterRoleBinding', '-metrics-scraper')).toMatchObject({
+      roleRef: { name: 'prod-coxswain-metrics-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'prod-coxswain-metrics-scraper', namespace: ns }],
+    });
     expect(byKind(objs, 'PodDisruptionBudget')).toEqual([]);
+
+    // A certificate Secret (cert-manager's): mounted and named to the operator; Prometheus checks it against its CA for the Service's name.
+    const withCert = parseManifests(await template('prod', ns, { 'metrics.serviceMonitor.enabled': true, 'metrics.certSecret': 'coxswain-metrics-tls', 'metrics.serviceMonitor.tokenSecret': 'my-token' }));
+    expect(one(withCert, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({
+      authorization: { credentials: { name: 'my-token', key: 'token' } },
+      tlsConfig: { ca: { secret: { name: 'coxswain-metrics-tls', key: 'ca.crt' } }, serverName: `prod-coxswain-metrics.${ns}.svc` },
+    });
+    expect(byKind(withCert, 'Secret')).toEqual([]);
+    const pod = one(withCert, 'Deployment').spec.template.spec;
+    expect(pod.containers[0].args).toContain('--metrics-cert-dir=/etc/coxswain/metrics-certs');
+    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'metrics-certs', mountPath: '/etc/coxswain/metrics-certs', readOnly: true }]);
+    expect(pod.volumes).toEqual([{ name: 'metrics-certs', secret: { secretName: 'coxswain-metrics-tls' } }]);
+
+    // metrics.secure=false: today's plain /metrics on the health port, scraped without a token.
+    const plain = parseManifests(await template('prod', ns, { 'metrics.serviceMonitor.enabled': true, 'metrics.secure': false }));
+    const c = one(plain, 'Deployment').spec.template.spec.containers[0];
+    expect(c.args).toContain('--metrics-secure=false');
+    expect(c.ports.map((p: any) => p.name)).toEqual(['health']);
+    expect(one(plain, 'Service').spec.ports[0].targetPort).toBe('health');
+    expect(one(plain, 'ServiceMonitor').spec.endpoints[0]).toEqual({ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' });
   });
 
   it('refuses bad values, naming them', async () => {
@@ -118,6 +163,8 @@ describe('the Helm chart', () => {
     expect(await bad('--set', 'replicas=3')).toMatch(/replicas/);
     expect(await bad('--set-json', 'watchNamespaces=["Not_A_Namespace"]')).toMatch(/watchNamespaces/);
     expect(await bad('--set', 'leaderElection.enabled=false')).toMatch(/replicaCount > 1 needs leaderElection.enabled/);
+    expect(await bad('--set', 'metrics.secure=maybe')).toMatch(/metrics\/secure|metrics.secure/);
+    expect(await bad('--set', 'metrics.certSecret=Not_A_Name')).toMatch(/certSecret/);
   });
 
   it('is accepted by the API server, all of it with the CRD, without a Pod Security warning', async () => {
@@ -159,7 +206,7 @@ describe('the kustomize config', () => {
     built = await must('kubectl', ['kustomize', 'config/default']);
     const objs = parseManifests(built);
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', ...THREE_CRDS, 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     for (const o of objs.filter((x) => !CLUSTER_SCOPED.has(x.kind))) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe('coxswain-system');
     const dep = one(objs, 'Deployment');
@@ -178,9 +225,11 @@ describe('the kustomize config', () => {
     const kust = parseManifests(built);
     const chart = parseManifests(await template('prod', ns));
     for (const plural of CRD_FILES) expect(crdNamed(kust, plural).spec).toEqual(crdNamed(chart, plural).spec);
-    expect(one(kust, 'ClusterRole').rules).toEqual(one(chart, 'ClusterRole').rules);
+    for (const end of ['-manager', '-metrics-reader']) expect(named(kust, 'ClusterRole', end).rules, end).toEqual(named(chart, 'ClusterRole', end).rules);
+    expect(named(kust, 'ClusterRoleBinding', '-auth-delegator').roleRef).toEqual(named(chart, 'ClusterRoleBinding', '-auth-delegator').roleRef);
     expect(one(kust, 'Role').rules).toEqual(one(chart, 'Role').rules);
     const [kp, cp] = [one(kust, 'Deployment').spec.template.spec, one(chart, 'Deployment').spec.template.spec];
+    for (const arg of ['--listen=:8080', '--metrics-listen=:8443']) expect([kp.containers[0].args, cp.containers[0].args]).toEqual([expect.arrayContaining([arg]), expect.arrayContaining([arg])]);
     expect(kp.securityContext).toEqual(cp.securityContext);
     for (const field of ['securityContext', 'livenessProbe', 'readinessProbe', 'resources', 'ports', 'env']) {
       expect(kp.containers[0][field], field).toEqual(cp.containers[0][field]);

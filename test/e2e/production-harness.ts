@@ -101,11 +101,19 @@ export function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-export interface RunningOptions extends Omit<OperatorProcessOptions, 'listen'> {}
+export interface RunningOptions extends Omit<OperatorProcessOptions, 'listen' | 'metricsListen'> {
+  /**
+   * plain (the default): --metrics-secure=false, /metrics on the health port, for the files that
+   * read what it counts; secure: the production default, HTTPS /metrics on a port of its own
+   * (metricsPort), which production-metrics.test.ts scrapes with ServiceAccount tokens.
+   */
+  metrics?: 'plain' | 'secure';
+}
 
-/** The operator as a child process with its health server on a free loopback port. */
+/** The operator as a child process with its health server (and secure /metrics) on free loopback ports. */
 export class RunningOperator extends OperatorProcess {
   port = 0;
+  metricsPort = 0;
 
   constructor(private readonly opts: RunningOptions = {}) {
     super();
@@ -113,7 +121,13 @@ export class RunningOperator extends OperatorProcess {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    this.spawn({ ...this.opts, listen: `127.0.0.1:${this.port}` });
+    const { metrics = 'plain', ...opts } = this.opts;
+    if (metrics === 'secure') {
+      this.metricsPort = await freePort();
+      this.spawn({ ...opts, listen: `127.0.0.1:${this.port}`, metricsListen: `127.0.0.1:${this.metricsPort}` });
+    } else {
+      this.spawn({ ...opts, listen: `127.0.0.1:${this.port}`, args: ['--metrics-secure=false', ...(opts.args ?? [])] });
+    }
     return this;
   }
 

@@ -4,7 +4,9 @@
 // ENTRYPOINT, against the cluster: it must become ready, reconcile a Microservice, stop cleanly,
 // and write nothing into its own tree (the image runs with a read-only root filesystem).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as https from 'node:https';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, IMAGE_NODE_FLAGS, installCRD, microservice, must, ROOT } from './harness.js';
@@ -32,6 +34,17 @@ const app = join(work, 'app'); // the runtime stage's /app
 let ns: string;
 
 /** Every file under dir with its size and modification time. */
+/** A GET that trusts any certificate (the operator's is self-signed): its status and the certificate's common name. */
+function fetchInsecure(url: string): Promise<{ status: number; cn: string }> {
+  return new Promise((done, fail) => {
+    https.get(url, { rejectUnauthorized: false, agent: false }, (res) => {
+      const cn = (res.socket as TLSSocket).getPeerCertificate().subject.CN as string;
+      res.resume();
+      done({ status: res.statusCode!, cn });
+    }).on('error', fail);
+  });
+}
+
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string) => {
@@ -119,8 +132,11 @@ describe('the image, laid out without a container engine', () => {
     const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(runtime.lines.join('\n'))![1]!) as string[];
     expect([entry[0], entry.at(-1)]).toEqual(['node', '/app/dist/cli/main.js']);
     expect(IMAGE_NODE_FLAGS).toEqual(entry.slice(1, -1)); // what every operator the suite starts runs with
+    // The production default, secure /metrics with a certificate made at start: the X.509
+    // encoder must be among the image's dependencies.
     const op = await new RunningOperator({
       appDir: app,
+      metrics: 'secure',
       args: ['--namespaces', ns],
       env: { NODE_ENV: 'production', HOME: join(work, 'no-such-home'), NODE_OPTIONS: '--enable-source-maps' },
     }).start();
@@ -128,7 +144,10 @@ describe('the image, laid out without a container engine', () => {
       await eventually('/readyz', async () => (await op.get('/readyz')).status === 200, 60_000, 200);
       await apply(microservice('imaged', { image: 'registry.example/imaged:1', replicas: 1, ports: [{ port: 8080 }], config: { data: { A: '1' } } }, ns));
       await eventually('Ready, reconciled by the image layout', async () => condition(await getJSON('microservice', '-n', ns, 'imaged'), 'Ready')?.status === 'True', 120_000);
-      expect((await op.get('/metrics')).body).toMatch(/^coxswain_reconcile_total\{result="updated"\} \d+/m);
+      expect(op.lines().some((l) => l.msg === 'reconciled' && l.result === 'updated')).toBe(true);
+      // HTTPS with the self-signed certificate; no token, no metrics.
+      const res = await fetchInsecure(`https://127.0.0.1:${op.metricsPort}/metrics`);
+      expect(res).toEqual({ status: 401, cn: 'localhost' });
     } finally {
       expect((await op.stop('SIGTERM')).code).toBe(0);
     }

@@ -28,7 +28,8 @@ afterAll(async () => {
 
 /** Runs one Microservice through every kind of write the operator makes, as `sa`. */
 async function exercise(operatorNs: string, appNs: string, kubeconfig: string, args: string[]) {
-  const op = await new RunningOperator({ kubeconfig, args: ['--namespaces', appNs, '--leader-elect', '--leader-election-namespace', operatorNs, ...args] }).start();
+  // The production default, secure /metrics: the token reviews it asks for are in the chart's RBAC too.
+  const op = await new RunningOperator({ kubeconfig, metrics: 'secure', args: ['--namespaces', appNs, '--leader-elect', '--leader-election-namespace', operatorNs, ...args] }).start();
   cleanups.push(() => op.stop());
   const name = 'checkout';
   const spec = {
@@ -80,7 +81,8 @@ describe('the chart\'s RBAC, limited to listed namespaces (Roles)', () => {
     cleanups.push(() => deleteNamespace(operatorNs), () => deleteNamespace(appNs));
     const rbac = await installChartRBAC(`rbac-${suffix()}`, operatorNs, { watchNamespaces: [appNs] });
     cleanups.push(rbac.cleanup);
-    expect(rbac.objects.map((o) => o.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
+    // Cluster-wide only what secure /metrics needs: the auth-delegator binding and the reader role.
+    expect(rbac.objects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
     const user = `system:serviceaccount:${operatorNs}:${rbac.sa}`;
 
     // Least privilege, spot-checked: what it needs, and not more.
@@ -91,6 +93,7 @@ describe('the chart\'s RBAC, limited to listed namespaces (Roles)', () => {
     expect(await can('get', 'secrets', '-n', appNs)).toBe('no');
     expect(await can('delete', 'microservices.coxswain.dev', '-n', appNs)).toBe('no');
     expect(await can('update', 'leases.coordination.k8s.io/someone-else', '-n', operatorNs)).toBe('no');
+    expect([await can('create', 'tokenreviews.authentication.k8s.io'), await can('create', 'subjectaccessreviews.authorization.k8s.io')]).toEqual(['yes', 'yes']);
 
     const mark = hasAuditLog ? auditMark() : 0;
     const kubeconfig = await serviceAccountKubeconfig(operatorNs, rbac.sa);
@@ -110,7 +113,7 @@ describe('the chart\'s RBAC, cluster-wide (ClusterRole)', () => {
     cleanups.push(() => deleteNamespace(operatorNs), () => deleteNamespace(appNs));
     const rbac = await installChartRBAC(`rbac-${suffix()}`, operatorNs);
     cleanups.push(rbac.cleanup);
-    expect(rbac.objects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
+    expect(rbac.objects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
     const user = `system:serviceaccount:${operatorNs}:${rbac.sa}`;
     const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', '--as', user, ...args])).stdout.trim();
     // Watching all namespaces takes cluster-wide list and watch. (The operator under test is

@@ -12,6 +12,9 @@
 //   COXSWAIN_MODEL_REPLAY='<counterexample JSON>' ...      tell one counterexample with every reconcile
 //   COXSWAIN_MODEL_TRACE=1 ...                              and with every instant in between
 //
+// Secrets (issue 17): the spec references the Secret orders-db with spec.trackSecrets, on an
+// operator run with --track-secrets; the user rotates it (the secret move), which is a new revision.
+//
 // Analysis: the spec may gate canary steps, a blue-green promotion and its completion on one
 // metric (error-rate); the world plays the application's metric per revision (good, bad, no
 // data) and answers the measurements the engine asks for (test/support/world.ts).
@@ -24,6 +27,9 @@ import { validateMicroservice } from '../../src/api/validate.js';
 import { isOlder } from '../../src/controller/freshness.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { renderDeployment, revisionOf } from '../../src/render/workload.js';
+import { secretsInTemplate } from '../../src/secrets/refs.js';
+import { trackSecrets } from '../../src/secrets/track.js';
+import { secretLookup } from '../../src/secrets/watch.js';
 import { clock, RevisionBook, snapshot } from '../support/story.js';
 import { DENIED, EPOCH, fenceposts, isTerminating, podReady, resolveTargetPort, World, type Health, type Reconciled } from '../support/world.js';
 
@@ -53,7 +59,14 @@ interface SpecState {
   paused: boolean;
   /** spec.minReadySeconds: no part of the revision; pods count once Ready this long. */
   minReadySeconds?: number;
+  /** What the user's Secret orders-db holds (not the spec's, but part of the revision: spec.trackSecrets). */
+  secret: string;
 }
+
+/** The Secret the spec's env references, its values in the world, and what they look like anywhere (base64). */
+const SECRET = 'orders-db';
+const SECRET_VALUES = ['secret-s1', 'secret-s2', 'secret-s3'] as const;
+const SECRET_B64 = SECRET_VALUES.map((v) => Buffer.from(v).toString('base64'));
 
 const IMAGE = 'registry.example/orders';
 
@@ -92,6 +105,8 @@ function toSpec(s: SpecState): J {
     ...(analyzes(st) ? { analysis: { prometheus: { address: 'http://prometheus.monitoring:9090' }, metrics: [ERROR_RATE_METRIC] } } : {}),
     ...(s.paused ? { paused: true } : {}),
     ...(s.minReadySeconds ? { minReadySeconds: s.minReadySeconds } : {}),
+    trackSecrets: true,
+    env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: SECRET, key: 'password' } } }],
   };
 }
 
@@ -100,6 +115,7 @@ function labelOf(s: SpecState): string {
     s.config ? `cfg=${s.config}` : '',
     s.port.name !== 'http' || s.port.number !== 8080 ? `${s.port.name}:${s.port.number}` : '',
     s.metrics ? '+metrics' : '',
+    s.secret !== SECRET_VALUES[0] ? `db=${s.secret.replace('secret-', '')}` : '',
   ].filter(Boolean);
   return `${s.tag}${extra.length ? `(${extra.join(',')})` : ''}`;
 }
@@ -141,6 +157,7 @@ type Move =
   | { kind: 'steps'; steps: Step[] }
   | { kind: 'paused'; paused: boolean }
   | { kind: 'minReady'; seconds: number }
+  | { kind: 'secret'; value: string }
   | { kind: 'action'; action: (typeof ACTIONS)[number] }
   | { kind: 'deleteChild'; which: (typeof CHILDREN)[number] }
   | { kind: 'editStable'; tag: string }
@@ -165,6 +182,7 @@ function describeMove(m: Move): string {
     case 'steps': return `steps edited: ${describeStrategy({ type: 'Canary', steps: m.steps, maxSurge: '-', maxUnavailable: '-' }).replace(/\(surge.*$/, '').replace('Canary', '')}`;
     case 'paused': return `spec.paused ${m.paused}`;
     case 'minReady': return `minReadySeconds ${m.seconds}`;
+    case 'secret': return `Secret ${SECRET} rotated to ${m.value}`;
     case 'action': return `kubectl coxswain ${m.action}`;
     case 'deleteChild': return `kubectl delete ${m.which}`;
     case 'editStable': return `kubectl set image on the stable slot: ${m.tag}`;
@@ -244,6 +262,7 @@ const MOVES: Record<Move['kind'], { weight: number; arbitrary: fc.Arbitrary<Move
   steps: { weight: 1, arbitrary: arbSteps.map((steps): Move => ({ kind: 'steps', steps })) },
   paused: { weight: 1, arbitrary: fc.boolean().map((paused): Move => ({ kind: 'paused', paused })) },
   minReady: { weight: 1, arbitrary: fc.constantFrom(0, 5, 30).map((seconds): Move => ({ kind: 'minReady', seconds })) },
+  secret: { weight: 2, arbitrary: fc.constantFrom(...SECRET_VALUES).map((value): Move => ({ kind: 'secret', value })) },
   action: { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((action): Move => ({ kind: 'action', action })) },
   deleteChild: { weight: 1, arbitrary: fc.constantFrom(...CHILDREN).map((which): Move => ({ kind: 'deleteChild', which })) },
   editStable: { weight: 1, arbitrary: fc.constantFrom('edited', 'hang-edited').map((tag): Move => ({ kind: 'editStable', tag })) },
@@ -294,6 +313,7 @@ const arbScenarioWith = (strategy: fc.Arbitrary<Strategy>, moves: fc.Arbitrary<M
     metrics: fc.constant(false),
     strategy,
     paused: fc.constant(false),
+    secret: fc.constant<string>(SECRET_VALUES[0]),
   }).map((s): SpecState => (s.config === undefined ? (({ config: _c, ...rest }) => rest)(s) : s)),
   moves: fc.array(moves, { minLength: 1, maxLength: 24 }),
 });
@@ -383,6 +403,7 @@ export const INVARIANTS = {
   stableSlot: 'at the end of every reconcile the stable slot holds the stable revision\'s template',
   refused: 'a revision whose ConfigMap or ControllerRevision the API server refuses gets no pods and never becomes stable',
   judged: 'no step, promotion or completion is judged on a measurement taken before the last resume, or while the candidate was bad',
+  secrets: 'every Secret a slot or a kept revision names is a copy that exists, and no status, Event or ControllerRevision holds a Secret\'s value',
 } as const;
 export type Invariant = keyof typeof INVARIANTS;
 
@@ -436,6 +457,8 @@ interface Observation {
   desired?: string;
   /** The revisions the spec asked for within SPEC_LAG_MS, with when (the operator may see them late). */
   specRevisions?: Map<string, number>;
+  /** spec.replicas within SPEC_LAG_MS, with when: the operator may act on a T the user has already changed again. */
+  recentT?: Array<[number, number]>;
   since: Partial<Record<Invariant, number>>;
 }
 
@@ -522,6 +545,7 @@ class Checker {
     const msObj = w.microservice();
     const valid = validated(msObj);
     if (!valid.ok) throw new Error(`the test made an invalid spec: ${valid.problems.join('; ')}`);
+    if (this.only.has('secrets')) this.secrets(w);
     const ms = valid.value;
     const spec: J = ms.spec;
     const status: MicroserviceStatus = msObj.status ?? {};
@@ -535,9 +559,10 @@ class Checker {
       paused: (spec.paused && this.operatorPaused) || !!status.rollout?.paused,
       stable: status.stableRevision, revisionsWithPods: new Set(pods.map((p) => p.metadata.labels?.[LABEL_REVISION] ?? '')), desired: status.desiredRevision, since: {},
     };
-    const desired = revisionOf(ms);
+    const desired = desiredRevision(w, ms);
     obs.specRevisions = new Map([...(prev?.specRevisions ?? [])].filter(([, at]) => w.now - at <= SPEC_LAG_MS));
     obs.specRevisions.set(desired, w.now);
+    obs.recentT = [...(prev?.recentT ?? []).filter(([, at]) => w.now - at <= SPEC_LAG_MS), [T, w.now]];
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
@@ -549,10 +574,13 @@ class Checker {
     const nativeRoll = spec.strategy.type === 'RollingUpdate' && servingPods.every((p) => p.metadata.labels?.[LABEL_SLOT] === status.activeSlot);
     // capacity
     this.unheard = this.unheard.filter((d) => !heard(w, d));
+    // T is the lowest spec.replicas of the last SPEC_LAG_MS: scaled 3 -> 1 -> 2 at once, the operator
+    // (or a Deployment) may rightly act on the 1 it saw, as a Deployment scaled so would.
+    const lowT = Math.min(...obs.recentT.map(([t]) => t));
     if (prev && !this.disrupted && this.unheard.length === 0 && !this.portBreak && !nativeRoll && T >= prev.T) {
-      const need = T - Math.max(obs.mu, prev.mu);
+      const need = lowT - Math.max(obs.mu, prev.mu);
       if (prev.promised >= need && obs.serving < need) {
-        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${T} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
+        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${lowT} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
       }
     }
 
@@ -650,6 +678,22 @@ class Checker {
   /** The spec the operator last acted on said paused; what it was rolling out when it first did. */
   private operatorPaused = false;
   private rollingWhenPaused: string[] = [];
+
+  private eventsSeen = 0;
+
+  /** Secrets: what slots and kept revisions name exists as a copy; no value where the operator speaks or keeps revisions. */
+  private secrets(w: World): void {
+    const revisions = w.owned().filter((o) => o.kind === 'ControllerRevision');
+    const templates = [...['blue', 'green'].map((s) => (w.store.get('Deployment', `${w.name}-${s}`) as J)?.spec?.template), ...revisions.map((r: J) => r.data?.template)];
+    for (const name of new Set(templates.flatMap((t) => [...secretsInTemplate(t)]))) {
+      if (name === SECRET) this.fail('secrets', `a slot or kept revision names the user's Secret ${SECRET} itself, not a copy`);
+      else if (!w.store.get('Secret', name)) this.fail('secrets', `a slot or kept revision names the copy ${name}, which does not exist`);
+    }
+    const said = JSON.stringify([w.microservice().status ?? {}, w.events.slice(this.eventsSeen), revisions]);
+    this.eventsSeen = w.events.length;
+    const leaked = [...SECRET_VALUES, ...SECRET_B64].find((v) => said.includes(v));
+    if (leaked) this.fail('secrets', `a Secret's value (${leaked}) in status, an Event or a ControllerRevision`);
+  }
 
   reconciled(w: World, r: Reconciled): void {
     if (r.read) {
@@ -777,7 +821,7 @@ class Checker {
     else if (phase === 'Healthy' || phase === 'Degraded') {
       if (phase === 'Healthy') {
         const serving = w.servingPods(w.name);
-        const desired = revisionOf(valid.value);
+        const desired = desiredRevision(w, valid.value);
         const others = serving.filter((p) => this.book.truth(p) !== desired);
         if (w.store.get('Service', w.name) && (serving.length !== spec.replicas || others.length > 0)) {
           this.fail('liveness', `Healthy, yet ${serving.length} pods serve behind ${w.name} (T ${spec.replicas}), ${others.length} of them not of revision ${this.book.name(desired)}`);
@@ -785,7 +829,7 @@ class Checker {
       }
     } else if (phase === 'Paused' && waitsForPerson()) {
       // waiting for promotion or a resume, as the spec says
-    } else if (r.analysis?.step?.phase === 'Running' && w.healthOf(revisionOf(valid.value)) === 'nodata') {
+    } else if (r.analysis?.step?.phase === 'Running' && w.healthOf(desiredRevision(w, valid.value)) === 'nodata') {
       // an analysis holding on no data (noData: Hold), as the spec says
     } else {
       const message = (ready?.message ?? '').replace(/[0-9a-f]{10}/g, (h) => this.book.name(h));
@@ -794,13 +838,20 @@ class Checker {
   }
 }
 
+/** The revision the stored spec makes with what the user's Secret holds now (spec.trackSecrets). */
+function desiredRevision(w: World, ms: Parameters<typeof revisionOf>[0]): string {
+  return revisionOf(trackSecrets(ms, secretLookup((n) => w.store.get('Secret', n))).ms);
+}
+
 // ---- running a scenario ------------------------------------------------------------------------------
 
 function content(s: SpecState): { revision: string; image: string; ports: Array<{ name?: string; containerPort: number }> } {
   const v = validateMicroservice({ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', metadata: { name: 'orders', namespace: 'shop', uid: 'x' }, spec: toSpec(s) });
   if (!v.ok) throw new Error(`the test made an invalid spec: ${v.problems.join('; ')}`);
-  const c: J = (renderDeployment(v.value, 'blue', 1).spec as J).template.spec.containers[0];
-  return { revision: revisionOf(v.value), image: c.image, ports: (c.ports ?? []).map((p: J) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort })) };
+  // The revision reads the Secret's copy: its content is part of it.
+  const ms = trackSecrets(v.value, (n) => (n === SECRET ? { type: 'Opaque', data: { password: Buffer.from(s.secret).toString('base64') } } : undefined)).ms;
+  const c: J = (renderDeployment(ms, 'blue', 1).spec as J).template.spec.containers[0];
+  return { revision: revisionOf(ms), image: c.image, ports: (c.ports ?? []).map((p: J) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort })) };
 }
 
 /** The spec's config is one the simulated API server refuses in the revision's own objects. */
@@ -831,9 +882,11 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
       checker.settled(x);
     },
     onReconciled: (x, r) => checker.reconciled(x, r),
+    trackSecrets: true,
   });
   const line = (what: string) => story.push(`${clock(w.now - EPOCH)}  ${what.padEnd(44)} → ${snapshot(w, book)}`);
-  let spec = sc.initial;
+  // Counterexamples recorded before the Secret move begin with its first value.
+  let spec: SpecState = { ...sc.initial, secret: sc.initial.secret ?? SECRET_VALUES[0] };
   const history: SpecState[] = [spec];
   const learn = (s: SpecState) => {
     const c = content(s);
@@ -844,6 +897,7 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
   let during = 'the creation';
   try {
     learn(spec);
+    w.setSecret(SECRET, spec.secret);
     w.createMicroservice(toSpec(spec));
     w.runUntilQuiet(600_000, (x) => x.microservice().status?.phase === 'Healthy');
     line(`create: ${labelOf(spec)} ×${spec.replicas} ${describeStrategy(spec.strategy)}`);
@@ -888,6 +942,13 @@ function runScenario(sc: Scenario, only: ReadonlySet<Invariant>, trace?: (w: Wor
         case 'steps': if (spec.strategy.type === 'Canary') edit({ ...spec, strategy: { ...spec.strategy, steps: m.steps } }); break;
         case 'paused': edit({ ...spec, paused: m.paused }); break;
         case 'minReady': edit({ ...spec, minReadySeconds: m.seconds }); break;
+        case 'secret':
+          // Not the spec: the user's Secret. The revision it makes is learnt like a spec's.
+          spec = { ...spec, secret: m.value };
+          history.push(spec);
+          learn(spec);
+          w.setSecret(SECRET, m.value);
+          break;
         case 'action':
           if (m.action === 'undo') checker.undone = true;
           w.setAction(`${m.action}:${++actionId}`);
@@ -1006,14 +1067,14 @@ describe('rollouts, model-based (issue 8)', () => {
 // ---- the checks themselves: each catches what it is about, in a cluster tampered with by hand ----------
 
 describe('the model\'s checks catch what they are about', () => {
-  const base: SpecState = { tag: 'v1', replicas: 3, port: { name: 'http', number: 8080 }, metrics: false, paused: false,
+  const base: SpecState = { tag: 'v1', replicas: 3, port: { name: 'http', number: 8080 }, metrics: false, paused: false, secret: SECRET_VALUES[0],
     strategy: { type: 'Canary', steps: [{ setWeight: 34 }, { pause: {} }], maxSurge: 1, maxUnavailable: 0 } };
 
   /** A Healthy Microservice, its checker on, its operator then switched off: the test does the damage. */
   function healthy(invariant: Invariant, spec: SpecState = base) {
     const book = new RevisionBook();
     const checker = new Checker(new Set([invariant]), book);
-    const w = new World({ seed: 42, onSettled: (x) => checker.settled(x), onReconciled: (x, r) => checker.reconciled(x, r) });
+    const w = new World({ seed: 42, onSettled: (x) => checker.settled(x), onReconciled: (x, r) => checker.reconciled(x, r), trackSecrets: true });
     const learn = (s: SpecState) => {
       const c = content(s);
       book.add(c.revision, { label: labelOf(s), image: c.image, ports: c.ports });
@@ -1021,6 +1082,7 @@ describe('the model\'s checks catch what they are about', () => {
       return c.revision;
     };
     learn(spec);
+    w.setSecret(SECRET, spec.secret);
     w.createMicroservice(toSpec(spec));
     w.runUntilQuiet(600_000);
     if (w.microservice().status?.phase !== 'Healthy') throw new Error('not Healthy to begin with');
@@ -1164,6 +1226,23 @@ describe('the model\'s checks catch what they are about', () => {
       w.runUntilQuiet(600_000);
       if (w.microservice().status?.phase !== 'Healthy') throw new Error('v2 did not complete');
       if (checker.resumedAt === undefined) throw new Error('the resume went unseen');
+    });
+  });
+
+  it('secrets: a copy the stable slot names deleted', () => {
+    const { w } = healthy('secrets');
+    const copy = w.store.list('Secret').find((s) => s.metadata.name.startsWith('orders-secret-'))!;
+    violates('secrets', () => {
+      w.deleteObject('Secret', copy.metadata.name);
+      w.advance(1_000);
+    });
+  });
+
+  it('secrets: a value in status', () => {
+    const { w } = healthy('secrets');
+    violates('secrets', () => {
+      w.editObject('Microservice', 'orders', (o) => { o.status.rollout = { message: `password ${SECRET_B64[0]}` }; });
+      w.advance(1_000);
     });
   });
 

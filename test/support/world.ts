@@ -50,6 +50,7 @@ import { planReconcile, revisionWrites, type Event as CoreEvent, type Write } fr
 import type { KubeObject } from '../../src/kube/object.js';
 import { onlyStatusChanged } from '../../src/controller/wiring.js';
 import { Freshness } from '../../src/controller/freshness.js';
+import { secretLookup, trackersOf } from '../../src/secrets/watch.js';
 import { prng } from './cluster.js';
 export { prng };
 import type { Problem } from '../../src/rollout/status.js';
@@ -244,6 +245,9 @@ function refusal(o: J, existing: J | undefined): string | undefined {
   if (o.kind === 'ConfigMap' && existing?.immutable && stableJSON(existing.data ?? {}) !== stableJSON(o.data ?? {})) {
     return 'data: Forbidden: field is immutable when `immutable` is set';
   }
+  if (o.kind === 'Secret' && existing?.immutable && (stableJSON(existing.data ?? {}) !== stableJSON(o.data ?? {}) || existing.type !== o.type)) {
+    return 'data: Forbidden: field is immutable when `immutable` is set';
+  }
   if (o.kind === 'ControllerRevision' && existing && stableJSON(existing.data ?? null) !== stableJSON(o.data ?? null)) {
     return 'data: Invalid value: field is immutable';
   }
@@ -333,6 +337,8 @@ export interface WorldOptions {
   onReconciled?: (w: World, r: Reconciled) => void;
   /** Called after every instant has settled. */
   onSettled?: (w: World) => void;
+  /** The operator runs with --track-secrets: it watches Secrets, and reads those the spec references. */
+  trackSecrets?: boolean;
 }
 
 export interface Deleted {
@@ -401,6 +407,14 @@ export class World {
     const ms: J = clone(this.microservice());
     ms.spec = edit(ms.spec);
     this.store.update(ms);
+  }
+
+  /** `kubectl apply` of the user's Secret `name` holding `password: value` (created, or its data replaced). */
+  setSecret(name: string, value: string): void {
+    const data = { password: Buffer.from(value).toString('base64') };
+    const cur = this.store.get('Secret', name);
+    if (cur) this.store.update({ ...clone(cur), data });
+    else this.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'Opaque', data });
   }
 
   /** `kubectl coxswain <action>`: the annotation `<action>:<id>`. */
@@ -679,7 +693,9 @@ export class World {
     else this.cache.set(key, obj);
     const labels = obj.metadata.labels ?? {};
     let mine = false;
-    if (obj.kind === 'Microservice') mine = obj.metadata.name === this.name && (type === 'DELETED' || !old || !onlyStatusChanged(old, obj));
+    const ms = this.cache.get(`Microservice/${this.name}`);
+    if (obj.kind === 'Secret' && labels[LABEL_MANAGED_BY] !== MANAGER) mine = !!this.opts.trackSecrets && !!ms && trackersOf(obj, [ms]).length > 0;
+    else if (obj.kind === 'Microservice') mine = obj.metadata.name === this.name && (type === 'DELETED' || !old || !onlyStatusChanged(old, obj));
     else if (labels[LABEL_MANAGED_BY] !== MANAGER) mine = false;
     else if (obj.kind === 'Pod') mine = labels[LABEL_NAME] === this.name;
     else if (OWNED_KINDS.has(obj.kind)) {
@@ -773,7 +789,8 @@ export class World {
     const cached = [...this.cache.values()];
     const offered = [...this.inbox];
     const owned = this.owned(cached, uid);
-    const world = { ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered };
+    const secrets = this.opts.trackSecrets ? { secrets: secretLookup((n) => this.cache.get(`Secret/${n}`)) } : {};
+    const world = { ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered, ...secrets };
     const record: Reconciled = { at: this.now, read: ms, readOwned: owned, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
     const crash = (error: string): never => {
@@ -1316,7 +1333,7 @@ export class World {
 }
 
 /** The kinds the operator's informers watch for objects it owns. */
-const OWNED_KINDS = new Set(['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'ControllerRevision']);
+const OWNED_KINDS = new Set(['Secret', 'ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'ControllerRevision']);
 /** Every kind the operator's informers watch. */
 const WATCHED_KINDS = new Set([...OWNED_KINDS, 'Microservice', 'Pod']);
 

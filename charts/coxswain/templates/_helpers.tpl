@@ -24,6 +24,11 @@
 {{- end }}
 {{- end }}
 
+{{/* The Secret whose `token` the ServiceMonitor sends: the user's, or the chart's scraper's. */}}
+{{- define "coxswain.metricsTokenSecret" -}}
+{{- default (printf "%s-metrics-scraper-token" (include "coxswain.fullname" .)) .Values.metrics.serviceMonitor.tokenSecret }}
+{{- end }}
+
 {{- define "coxswain.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "coxswain.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -89,6 +94,13 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   resources: [podmonitors]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
+{{- if .Values.secrets.track }}
+# Secrets in the revision (spec.trackSecrets, docs/secrets.md): referenced Secrets are read and
+# watched; each revision's immutable copies are written, and deleted with their revision.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, delete]
+{{- end }}
 # Pods are read (a crash-looping candidate aborts its rollout); patched only for their
 # coxswain.dev/role label, never otherwise written.
 - apiGroups: [""]
@@ -102,4 +114,24 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- end }}
+
+{{/* Where the notifications config and each target's Secret are mounted. */}}
+{{- define "coxswain.notificationsDir" -}}/etc/coxswain/notifications{{- end }}
+
+{{/* The operator's notifications config (src/notifications/config.ts), from the values. */}}
+{{- define "coxswain.notificationsConfig" -}}
+{{- $dir := include "coxswain.notificationsDir" . -}}
+{{- $n := .Values.notifications -}}
+{{- $targets := list -}}
+{{- range $n.targets -}}
+{{- $t := dict "name" .name "format" .format "urlFile" (printf "%s/targets/%s/url" $dir .name) -}}
+{{- if .signingSecret }}{{ $_ := set $t "signingSecretFile" (printf "%s/targets/%s/signing-key" $dir .name) }}{{ end -}}
+{{- if .events }}{{ $_ := set $t "events" .events }}{{ end -}}
+{{- if .minSeverity }}{{ $_ := set $t "minSeverity" .minSeverity }}{{ end -}}
+{{- $targets = append $targets $t -}}
+{{- end -}}
+{{- $c := dict "defaultEnabled" $n.defaultEnabled "timeoutSeconds" $n.timeoutSeconds "retries" $n.retries "queueSize" $n.queueSize "targets" $targets -}}
+{{- if $n.clusterName }}{{ $_ := set $c "cluster" $n.clusterName }}{{ end -}}
+{{- toJson $c -}}
 {{- end }}
