@@ -53,7 +53,8 @@ test-argocd:
 ## tools: Helm 4 and Helm 3 for the chart's tests, and Prometheus for the analysis tests, built
 ## from their Go modules once and cached like the cluster binaries; the Gateway API CRDs for the
 ## traffic tests, from their Go module; Debian's chromium for the dashboard's browser test (apt);
-## Traefik, the Gateway controller of the data-plane tests
+## Traefik, the Gateway controller of the data-plane tests; the PodMonitor CRD for the monitoring
+## test, generated from the Prometheus Operator's API module by controller-gen
 tools:
 	@HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
 	@HELM_MAJOR=3 HELM_BUILD_ONLY=1 hack/tools/helm/helm.sh >/dev/null
@@ -61,6 +62,7 @@ tools:
 	@hack/tools/gateway-api/crds.sh >/dev/null
 	@hack/tools/chromium/chromium.sh >/dev/null
 	@hack/tools/traefik/traefik.sh >/dev/null
+	@hack/tools/prometheus-operator/crds.sh >/dev/null
 
 ## image: the operator's container image (needs a Docker engine; not run on this project's CI)
 image:

@@ -6,6 +6,8 @@ export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_SLOT = 'coxswain.dev/slot';
 export const LABEL_REVISION = 'coxswain.dev/revision';
+/** On pods only, patched as the release moves on (src/rollout/roles.ts): stable, canary or preview. */
+export const LABEL_ROLE = 'coxswain.dev/role';
 export const MANAGER = 'coxswain';
 /** `kubectl coxswain` asks for an action by setting this annotation to `<action>[=<arg>]:<id>`. */
 export const ANNOTATION_ACTION = 'coxswain.dev/action';

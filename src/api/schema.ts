@@ -7,6 +7,7 @@ import { cel, Duration, Name, passThrough, type Rule, StringMap, unique, uniqueB
 import { CONTAINER_NAME_RULES, InitContainers, Pod, SIDECAR_INIT_RULE, Sidecars } from './pod.js';
 import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES } from './traffic.js';
+import { Monitoring, MONITORING_RULES } from './monitoring.js';
 import { Adopt, ADOPT_NAME_RULE } from './adopt.js';
 import type { MicroserviceStatus } from './status.js';
 
@@ -245,6 +246,8 @@ export const MicroserviceSpec = cel(z.object({
   trackSecrets: z.boolean().optional()
     .describe('Where the install tracks Secrets (--track-secrets), the content of every Secret the pod references is part of the revision unless this is false; true where the install does not track makes status say so (docs/secrets.md).'),
   disruption: Disruption.optional().describe('A PodDisruptionBudget <name> over every pod of the Microservice; none when omitted.'),
+  monitoring: Monitoring.optional()
+    .describe('A PodMonitor <name> (monitoring.coreos.com/v1) scraping every pod, with revision, slot and role as target labels; where that CRD is served.'),
   adopt: Adopt.optional().describe('Existing objects to take over with no dropped request (kubectl coxswain adopt prints it).'),
   strategy: Strategy.prefault({}),
   paused: z.boolean().default(false),
@@ -273,6 +276,7 @@ SIDECAR_INIT_RULE,
   message: 'pod.terminationGracePeriodSeconds must be above drainSeconds, or the pod is killed while it drains', fieldPath: '.drainSeconds',
   holds: (s) => s.drainSeconds === undefined || s.pod?.terminationGracePeriodSeconds === undefined || s.pod.terminationGracePeriodSeconds > s.drainSeconds },
 ...TRAFFIC_RULES,
+...MONITORING_RULES,
 ...ANALYSIS_NAME_RULES,
 );
 

@@ -156,6 +156,10 @@ describe('the CRD\'s CEL rules, checked again by the operator', () => {
   const routed = { image: 'a', ports: [{ port: 8080, servicePort: 80 }], traffic: { gateway } };
   // Each case breaks one rule; the operator must say what the API server would have said, on the same field.
   const cases: Array<[string, unknown, string]> = [
+    ['a monitoring port not in spec.ports', { image: 'a', ports: [{ name: 'http', port: 8080 }], monitoring: { port: 'metrics' } },
+      'spec.monitoring.port: monitoring.port must be the name of a port in spec.ports (give the port a name)'],
+    ['a monitoring port that is unnamed', { image: 'a', ports: [{ port: 8080 }], monitoring: { port: 'http' } },
+      'spec.monitoring.port: monitoring.port must be the name of a port in spec.ports (give the port a name)'],
     ['two unnamed ports', { image: 'a', ports: [{ port: 1 }, { port: 2 }] }, 'spec.ports: every port needs a name when there are several'],
     ['a container port twice', { image: 'a', ports: [{ name: 'a', port: 1, servicePort: 80 }, { name: 'b', port: 1, servicePort: 81 }] }, 'spec.ports: container ports must be unique'],
     ['two ports on one servicePort', { image: 'a', ports: [{ name: 'a', port: 8080, servicePort: 80 }, { name: 'b', port: 8081, servicePort: 80 }] },

@@ -15,19 +15,22 @@ const USAGE = `Usage:
                [--prometheus-bearer-token-file FILE | --prometheus-basic-auth-username NAME
                 --prometheus-basic-auth-password-file FILE] [--prometheus-header NAME=VALUE ...]
                [--cluster-analysis-templates]  (read them with --namespaces too; needs that read)
-               [--gateway-api true|false] [--track-secrets]
+               [--gateway-api true|false] [--pod-monitors true|false] [--track-secrets]
                [--metrics-secure true|false] [--metrics-listen HOST:PORT] [--metrics-cert-dir DIR]
       Run the operator. Flags fall back to COXSWAIN_NAMESPACES, COXSWAIN_CONCURRENCY,
       COXSWAIN_LISTEN, COXSWAIN_RESYNC_SECONDS, LOG_LEVEL, LOG_FORMAT, COXSWAIN_GATEWAY_API,
-      COXSWAIN_METRICS_SECURE, COXSWAIN_METRICS_LISTEN, COXSWAIN_METRICS_CERT_DIR and KUBECONFIG.
+      COXSWAIN_POD_MONITORS, COXSWAIN_METRICS_SECURE, COXSWAIN_METRICS_LISTEN,
+      COXSWAIN_METRICS_CERT_DIR and KUBECONFIG.
       --listen (:8080) serves /healthz and /readyz over plain HTTP. /metrics is HTTPS on
       --metrics-listen (:8443) for bearer tokens the API server accepts (TokenReview) and allows
       to get /metrics (SubjectAccessReview); the certificate is tls.crt and tls.key in
       --metrics-cert-dir, reloaded when replaced, else self-signed at start.
-      --metrics-secure=false serves plain /metrics on --listen instead. HTTPRoutes are watched once the Gateway API's CRDs are installed (asked of
-      discovery every 10s), unless --gateway-api=false. --track-secrets (or
-      COXSWAIN_TRACK_SECRETS=true) watches Secrets, so those a Microservice
-      references roll out with it (unless its spec.trackSecrets is false) (needs RBAC for Secrets; docs/secrets.md).
+      --metrics-secure=false serves plain /metrics on --listen instead. HTTPRoutes are watched
+      once the Gateway API's CRDs are installed, and PodMonitors once the Prometheus Operator's
+      are (asked of discovery every 10s), unless --gateway-api=false or --pod-monitors=false.
+      --track-secrets (or COXSWAIN_TRACK_SECRETS=true) watches Secrets, so those a Microservice
+      references roll out with it, unless its spec.trackSecrets is false (needs RBAC for
+      Secrets; docs/secrets.md).
   coxswain render -f FILE|-
       Print the objects the Microservices in FILE would get, as a YAML stream; touches no cluster.
       Exit code 2 and one line per problem on stderr when the input is invalid.

@@ -42,6 +42,16 @@ describe('coxswain run: the Gateway API', () => {
   });
 });
 
+describe('coxswain run: PodMonitors', () => {
+  it('watches PodMonitors where they are served unless --pod-monitors=false or COXSWAIN_POD_MONITORS=false', () => {
+    expect(parseRunOptions([], {}).manager.podMonitors).toBe(true);
+    expect(parseRunOptions(['--pod-monitors', 'false'], {}).manager.podMonitors).toBe(false);
+    expect(parseRunOptions([], { COXSWAIN_POD_MONITORS: 'false' }).manager.podMonitors).toBe(false);
+    expect(parseRunOptions(['--pod-monitors=true'], { COXSWAIN_POD_MONITORS: 'false' }).manager.podMonitors).toBe(true);
+    expect(() => parseRunOptions(['--pod-monitors', 'no'], {})).toThrow(/--pod-monitors must be true or false/);
+  });
+});
+
 describe('coxswain run: the operator Prometheus', () => {
   it('has a 10 s timeout and nothing else by default', () => {
     expect(parseRunOptions([], {}).manager.prometheus).toEqual({ timeoutMs: 10_000 });

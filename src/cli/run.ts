@@ -52,6 +52,12 @@ function prometheusOptions(values: Record<string, string | string[] | boolean | 
   };
 }
 
+/** A true|false flag, true when unset. */
+function trueOrFalse(flag: string, value = 'true'): boolean {
+  if (!/^(true|false)$/.test(value)) throw new Error(`--${flag} must be true or false, not ${JSON.stringify(value)}`);
+  return value === 'true';
+}
+
 /** Notifications, when a config file is named: the cluster name from the flag, else the file, else "kubernetes". */
 function notificationOptions(file: string | undefined, clusterName: string | undefined): Pick<ManagerOptions, 'notifications'> {
   if (!file) return {};
@@ -78,6 +84,7 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string' },
       'gateway-api': { type: 'string' },
+      'pod-monitors': { type: 'string' },
       'prometheus-address': { type: 'string' },
       'prometheus-bearer-token-file': { type: 'string' },
       'prometheus-basic-auth-username': { type: 'string' },
@@ -91,12 +98,11 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
       'cluster-name': { type: 'string' },
     },
   });
-  const gatewayAPI = values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API ?? 'true';
-  if (!/^(true|false)$/.test(gatewayAPI)) throw new Error(`--gateway-api must be true or false, not ${JSON.stringify(gatewayAPI)}`);
-  const metricsSecure = values['metrics-secure'] ?? env.COXSWAIN_METRICS_SECURE ?? 'true';
-  if (!/^(true|false)$/.test(metricsSecure)) throw new Error(`--metrics-secure must be true or false, not ${JSON.stringify(metricsSecure)}`);
+  const gatewayAPI = trueOrFalse('gateway-api', values['gateway-api'] ?? env.COXSWAIN_GATEWAY_API);
+  const podMonitors = trueOrFalse('pod-monitors', values['pod-monitors'] ?? env.COXSWAIN_POD_MONITORS);
+  const metricsSecure = trueOrFalse('metrics-secure', values['metrics-secure'] ?? env.COXSWAIN_METRICS_SECURE);
   const certDir = values['metrics-cert-dir'] ?? (env.COXSWAIN_METRICS_CERT_DIR || undefined);
-  if (certDir && metricsSecure === 'false') throw new Error('--metrics-cert-dir needs --metrics-secure=true: with --metrics-secure=false /metrics is plain HTTP on --listen');
+  if (certDir && !metricsSecure) throw new Error('--metrics-cert-dir needs --metrics-secure=true: with --metrics-secure=false /metrics is plain HTTP on --listen');
   const namespaces = (values.namespaces ?? env.COXSWAIN_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const manager: ManagerOptions = {
     ...DEFAULT_OPTIONS,
@@ -105,11 +111,12 @@ export function parseRunOptions(args: string[], env: NodeJS.ProcessEnv) {
     resyncSeconds: positiveInt('resync', values.resync ?? env.COXSWAIN_RESYNC_SECONDS, DEFAULT_OPTIONS.resyncSeconds),
     listen: values.listen ?? env.COXSWAIN_LISTEN ?? DEFAULT_OPTIONS.listen,
     metrics: {
-      secure: metricsSecure === 'true',
+      secure: metricsSecure,
       listen: values['metrics-listen'] ?? env.COXSWAIN_METRICS_LISTEN ?? DEFAULT_OPTIONS.metrics.listen,
       ...(certDir ? { certDir } : {}),
     },
-    gatewayAPI: gatewayAPI === 'true',
+    gatewayAPI,
+    podMonitors,
     prometheus: prometheusOptions(values, env),
     ...(values['cluster-analysis-templates'] ? { clusterAnalysisTemplates: true } : {}),
     ...(values['track-secrets'] || /^(1|true|yes)$/i.test(env.COXSWAIN_TRACK_SECRETS ?? '') ? { trackSecrets: true } : {}),

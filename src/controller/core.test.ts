@@ -2,7 +2,7 @@
 // stable slot rebuilt from its own, the history limit, bare actions, and when it comes back.
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceObject, MicroserviceSpecInput } from '../api/schema.js';
-import { ANNOTATION_ACTION, LABEL_REVISION } from '../api/names.js';
+import { ANNOTATION_ACTION, LABEL_REVISION, LABEL_ROLE } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { revisionOf } from '../render/index.js';
 import { renderControllerRevision, revisionOfSpec } from '../render/revision.js';
@@ -21,8 +21,13 @@ const base = (image: string): MicroserviceSpecInput => ({
 /** Ready pods for a Deployment, labelled as its ReplicaSet's would be. */
 function podsOf(dep: KubeObject): KubeObject[] {
   const spec = dep.spec as { replicas: number; template: { metadata: { labels: Record<string, string> } } };
+  const hash = spec.template.metadata.labels[LABEL_REVISION];
   return Array.from({ length: spec.replicas }, (_, i) => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: `${dep.metadata.name}-${i}`, namespace: 'shop', labels: spec.template.metadata.labels },
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: `${dep.metadata.name}-${i}`, namespace: 'shop', labels: { ...spec.template.metadata.labels, 'pod-template-hash': hash! },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${dep.metadata.name}-${hash}`, uid: `rs-${hash}`, controller: true }],
+    },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   }));
 }
@@ -34,7 +39,10 @@ function rolledOut(o: KubeObject): KubeObject {
   return { ...o, status: { observedGeneration: o.metadata.generation, replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n } };
 }
 
-/** Carries out a plan's writes as the API server would, every pod Ready at once; the status written. */
+/** A pod's name and revision: a pod the ReplicaSet would keep from one pass to the next, its role label with it. */
+const podKey = (p: KubeObject) => `${p.metadata.name}/${p.metadata.labels?.[LABEL_REVISION]}`;
+
+/** Carries out a plan's writes as the API server would, every pod Ready at once; the status written, the role labels patched. */
 function carryOut(world: World, plan: ReconcilePlan): World {
   const owned = new Map(world.owned.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
   for (const w of plan.writes) {
@@ -45,9 +53,15 @@ function carryOut(world: World, plan: ReconcilePlan): World {
       owned.set(`Deployment/${w.resize.name}`, rolledOut(serverLike({ ...dep, spec: { ...(dep.spec as object), replicas: w.resize.replicas } })));
     }
   }
-  const { status } = plan.finish([]);
+  const { status, relabels } = plan.finish([]);
   const objects = [...owned.values()];
-  return { ...world, owned: objects, pods: objects.filter((o) => o.kind === 'Deployment').flatMap(podsOf), ms: { ...world.ms, ...(status ? { status } : {}) } };
+  const roles = new Map(world.pods.map((p) => [podKey(p), p.metadata.labels?.[LABEL_ROLE]]));
+  for (const { pod, role } of relabels) roles.set(podKey(pod), role ?? undefined);
+  const pods = objects.filter((o) => o.kind === 'Deployment').flatMap(podsOf).map((p) => {
+    const role = roles.get(podKey(p));
+    return role ? { ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, [LABEL_ROLE]: role } } } : p;
+  });
+  return { ...world, owned: objects, pods, ms: { ...world.ms, ...(status ? { status } : {}) } };
 }
 
 function settled(spec: MicroserviceSpecInput): World {
@@ -71,7 +85,7 @@ describe('planReconcile', () => {
     expect(revisions(world).map((r) => [r.metadata.name, r.revision])).toEqual([[`orders-${revisionOf(microservice(base('a:1')))}`, 1]]);
     const steady = planReconcile(world);
     expect(steady.writes).toEqual([]);
-    expect(steady.finish([])).toEqual({ events: [], stalled: false });
+    expect(steady.finish([])).toEqual({ events: [], stalled: false, relabels: [] });
   });
 
   it('rebuilds a deleted stable slot from its kept revision mid-rollout, not from the spec', () => {
@@ -110,7 +124,7 @@ describe('planReconcile', () => {
     const { status, events, stalled } = first.finish([]);
     expect([status?.conditions?.find((c) => c.type === 'Stalled')?.reason, stalled]).toEqual(['InvalidSpec', true]);
     expect(events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec' })]);
-    expect(planReconcile({ ms: { ...bad, status }, owned: [], pods: [], now: T0 }).finish([])).toEqual({ events: [], stalled: true });
+    expect(planReconcile({ ms: { ...bad, status }, owned: [], pods: [], now: T0 }).finish([])).toEqual({ events: [], stalled: true, relabels: [] });
   });
 
   it('drops the oldest revisions beyond revisionHistoryLimit, never one in use', () => {
@@ -330,5 +344,77 @@ describe('planReconcile: a revision whose own objects were refused', () => {
     for (let i = 0; i < 3; i++) world = shellPass(world, (o) => o.kind === 'ControllerRevision').world;
     expect(deployment(world, 'green')).toBeUndefined();
     expect(world.ms.status!.rollout?.message).toMatch(/gets no pods: .*refused ControllerRevision orders-/);
+  });
+});
+
+describe('planReconcile: pod roles', () => {
+  /** Each pod's slot, revision-of-image and role, sorted. */
+  const roles = (w: World, images: Record<string, string>) => {
+    const byRevision = new Map(Object.entries(images).map(([image, rev]) => [rev, image]));
+    return w.pods.map((p) => `${p.metadata.name}:${byRevision.get(p.metadata.labels?.[LABEL_REVISION] ?? '')}:${p.metadata.labels?.[LABEL_ROLE] ?? '-'}`).sort();
+  };
+  const spec = (image: string, strategy: MicroserviceSpecInput['strategy']): MicroserviceSpecInput => ({ ...base(image), strategy });
+  const next = (w: World, s: MicroserviceSpecInput) => ({ ...w, ms: { ...microservice(s), status: w.ms.status } as MicroserviceObject });
+  const act = (w: World, action: string) => ({ ...w, ms: { ...w.ms, metadata: { ...w.ms.metadata, annotations: { [ANNOTATION_ACTION]: action } } } });
+  /** n passes, an action cleared after the first (as the shell clears it). */
+  const passes = (w: World, n: number) => {
+    for (let i = 0; i < n; i++) {
+      w = carryOut(w, planReconcile(w));
+      w = { ...w, ms: { ...w.ms, metadata: { ...w.ms.metadata, annotations: {} } } };
+    }
+    return w;
+  };
+
+  it('canary: the candidate\'s pods are canary at the pause, and stable once promoted, with nothing left to patch', () => {
+    const canary = (image: string) => spec(image, { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }] } });
+    const revs = { 'a:1': revisionOf(microservice(canary('a:1'))), 'a:2': revisionOf(microservice(canary('a:2'))) };
+    let world = settled(canary('a:1'));
+    expect(roles(world, revs)).toEqual(['orders-blue-0:a:1:stable', 'orders-blue-1:a:1:stable']);
+    world = passes(next(world, canary('a:2')), 4);
+    expect(world.ms.status?.rollout?.step).toBe(1);
+    expect(roles(world, revs)).toEqual(['orders-blue-0:a:1:stable', 'orders-green-0:a:2:canary']);
+    world = passes(act(world, 'promote:p1'), 6);
+    expect(world.ms.status?.stableRevision).toBe(revs['a:2']);
+    expect(roles(world, revs)).toEqual(['orders-green-0:a:2:stable', 'orders-green-1:a:2:stable']);
+    expect(planReconcile(world).finish([]).relabels).toEqual([]);
+  });
+
+  it('blue-green: the candidate\'s pods are preview until the switch, then stable', () => {
+    const bg = (image: string) => spec(image, { type: 'BlueGreen', blueGreen: { previewReplicas: 1 } });
+    const revs = { 'a:1': revisionOf(microservice(bg('a:1'))), 'a:2': revisionOf(microservice(bg('a:2'))) };
+    let world = passes(next(settled(bg('a:1')), bg('a:2')), 4);
+    expect(roles(world, revs)).toEqual(['orders-blue-0:a:1:stable', 'orders-blue-1:a:1:stable', 'orders-green-0:a:2:preview']);
+    world = passes(act(world, 'promote:p1'), 6);
+    expect(world.ms.status?.stableRevision).toBe(revs['a:2']);
+    expect(roles(world, revs).filter((r) => r.includes('a:2'))).toEqual(['orders-green-0:a:2:stable', 'orders-green-1:a:2:stable']);
+    // The previous revision's pods, if its slot still waits out the scale-down delay, have no role.
+    expect(roles(world, revs).filter((r) => r.includes('a:1')).every((r) => r.endsWith(':-'))).toBe(true);
+  });
+});
+
+describe('planReconcile: the PodMonitor of spec.monitoring', () => {
+  const monitored = { ...base('a:1'), monitoring: { port: 'http' } };
+  const podMonitorWrites = (p: ReconcilePlan) => p.writes.filter((w) => 'apply' in w && w.apply.kind === 'PodMonitor');
+
+  it('is applied where PodMonitors are served (and offline, as coxswain render shows it)', () => {
+    const ms = microservice(monitored) as MicroserviceObject;
+    for (const podMonitors of [true, undefined]) {
+      const plan = planReconcile({ ms, owned: [], pods: [], now: T0, ...(podMonitors ? { podMonitors } : {}) });
+      expect(podMonitorWrites(plan)).toHaveLength(1);
+      expect(plan.finish([]).status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('False');
+    }
+  });
+
+  it('where they are not: everything else is applied, and the Microservice is Stalled with PodMonitorMissing, its deadline still running', () => {
+    const ms = microservice(monitored) as MicroserviceObject;
+    const plan = planReconcile({ ms, owned: [], pods: [], now: T0, podMonitors: false });
+    expect(podMonitorWrites(plan)).toEqual([]);
+    expect(plan.writes.some((w) => 'apply' in w && w.apply.kind === 'Deployment')).toBe(true);
+    const { status, stalled } = plan.finish([]);
+    expect(stalled).toBe(true);
+    expect(status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'PodMonitorMissing' });
+    expect(status?.conditions?.find((c) => c.type === 'Stalled')?.message).toMatch(/spec\.monitoring needs the Prometheus Operator: PodMonitors \(monitoring\.coreos\.com\/v1\) are not served/);
+    // A Microservice without spec.monitoring does not care.
+    expect(planReconcile({ ms: microservice(base('a:1')) as MicroserviceObject, owned: [], pods: [], now: T0, podMonitors: false }).finish([]).stalled).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
 import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
 import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
+import { type Relabel, relabels, releaseOf } from '../rollout/roles.js';
 import { type SecretLookup, trackSecrets } from '../secrets/track.js';
 import { secretsInTemplate } from '../secrets/refs.js';
 import { type Adopted, takeover } from '../adopt/takeover.js';
@@ -34,6 +35,8 @@ export interface World {
   now: Date;
   /** Whether the API server serves HTTPRoutes (and the operator watches them); unset: assumed, as offline. */
   gatewayAPI?: boolean;
+  /** Whether the API server serves PodMonitors (and the operator watches them); unset: assumed, as offline. */
+  podMonitors?: boolean;
   /** The AnalysisTemplates and ClusterAnalysisTemplates as read (unset: none are read). */
   templates?: TemplateLookup;
   /** Measurements that came back since the last reconcile (src/analysis/runner.ts). */
@@ -92,6 +95,8 @@ export interface Finished {
   events: Event[];
   stalled: boolean;
   requeueAfterMs?: number;
+  /** Pods whose coxswain.dev/role label is to change: patched on the pods, after the status. */
+  relabels: Relabel[];
 }
 
 /**
@@ -184,6 +189,9 @@ export function planReconcile(world: World): ReconcilePlan {
   });
   const activeSlot = decision.activeSlot;
   const rendered = render(ms, decision.plan, history.kept);
+  // No PodMonitor where none can be: everything else goes on, and the status says why (below).
+  const noPodMonitor = !!ms.spec.monitoring && world.podMonitors === false;
+  if (noPodMonitor) rendered.objects = rendered.objects.filter((o) => o.kind !== 'PodMonitor');
   // The revision is kept before any slot runs it.
   if (history.create) rendered.objects.unshift(history.create);
 
@@ -226,8 +234,9 @@ export function planReconcile(world: World): ReconcilePlan {
       // The own objects' refusals first (the shell wrote them first); a template that is missing
       // or invalid stalls the Microservice as a refused write does.
       const met = [...(world.refused ?? []), ...problems];
-      const all = [...met, ...resolved.problems, ...(adoption?.problem ? [adoption.problem] : [])];
-      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all);
+      const all = [...met, ...resolved.problems, ...(adoption?.problem ? [adoption.problem] : []), ...(noPodMonitor ? [podMonitorMissing] : [])];
+      // A missing PodMonitor holds up no pod: the progress deadline runs on through it.
+      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : []);
       const status = { ...computed, ...(adoption ? { adoption: adoption.status } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
@@ -235,6 +244,8 @@ export function planReconcile(world: World): ReconcilePlan {
       return {
         status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
+        // Roles follow the status this pass arrives at (a promotion relabels in the very pass that makes it).
+        relabels: relabels(pods, releaseOf(ms.spec.strategy.type, status), name),
       };
     },
     ...actionPlan,
@@ -246,12 +257,13 @@ export function planReconcile(world: World): ReconcilePlan {
 /**
  * The status a decision leads to, given the problems its writes met. Blocked by something other
  * than its pods, the rollout's progress-deadline clock is not kept, so it starts again once the
- * block is gone.
+ * block is gone; `besidePods` are those of `problems` that hold up no pod, and stop no clock.
  */
-export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = []): MicroserviceStatus {
+export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = [], besidePods: Problem[] = []): MicroserviceStatus {
   const { ms, observed, desiredRevision, now } = input;
   const all = decision.problem ? [decision.problem, ...problems] : problems;
-  const outcome = problems.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
+  const blocking = problems.filter((p) => !besidePods.includes(p));
+  const outcome = blocking.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
   return computeStatus({ ms, desiredRevision, activeSlot: decision.activeSlot, observed, problems: all, now, outcome });
 }
 
@@ -261,13 +273,19 @@ const gatewayAPIMissing: Problem = {
     + 'or the operator runs with --gateway-api=false; install the Gateway API CRDs (standard channel) and it goes on by itself',
 };
 
+const podMonitorMissing: Problem = {
+  reason: 'PodMonitorMissing',
+  message: 'spec.monitoring needs the Prometheus Operator: PodMonitors (monitoring.coreos.com/v1) are not served by this cluster, '
+    + 'or the operator runs with --pod-monitors=false; everything else is applied. Install the Prometheus Operator CRDs and it goes on by itself',
+};
+
 /** Nothing is written until the problem goes (an invalid spec, no Gateway API): the status says why, once. */
 function blocked(obj: MicroserviceObject, status: MicroserviceStatus, events: KubeEvent[] = []): ReconcilePlan {
   return {
     writes: [],
     finish: () => {
       const written = changed(obj.status, status);
-      return { status: written, events: written ? [...events, ...statusEvents(obj.status, status)] : [], stalled: true };
+      return { status: written, events: written ? [...events, ...statusEvents(obj.status, status)] : [], stalled: true, relabels: [] };
     },
     measurements: [],
     measured: [],

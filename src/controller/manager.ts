@@ -34,6 +34,8 @@ export interface ManagerOptions {
   stallSeconds: number;
   /** Watch HTTPRoutes where the Gateway API is installed (false: never, e.g. without RBAC for them). */
   gatewayAPI: boolean;
+  /** Watch PodMonitors where the Prometheus Operator's CRDs are installed (false: never, e.g. without RBAC for them). */
+  podMonitors: boolean;
   /** How often discovery is asked whether optional kinds (HTTPRoutes) are served. */
   discoverySeconds: number;
   /** The operator's Prometheus (--prometheus-*): default address, credentials, CA, timeout. */
@@ -55,7 +57,8 @@ export interface MetricsServing {
 }
 
 export const DEFAULT_OPTIONS: ManagerOptions = {
-  namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', metrics: { secure: true, listen: ':8443' }, stallSeconds: 360, gatewayAPI: true, discoverySeconds: 10,
+  namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', metrics: { secure: true, listen: ':8443' }, stallSeconds: 360, gatewayAPI: true, podMonitors: true,
+  discoverySeconds: 10,
 };
 
 export class Manager {
@@ -121,7 +124,7 @@ export class Manager {
     this.templates.on((template, cluster) => {
       for (const ms of this.microservices.list()) if (references(ms, template, cluster)) this.queue.add(keyOf(ms));
     });
-    const optional = opts.gatewayAPI ? wiring.optionalWatches ?? [] : [];
+    const optional = (wiring.optionalWatches ?? []).filter((w) => !w.option || opts[w.option]);
     this.discovery = new Discovery(client, optional.map((w) => w.resource), opts.discoverySeconds * 1000, log, (r, served) =>
       this.setServed(optional.find((w) => w.resource === r)!, served));
   }
@@ -138,7 +141,8 @@ export class Manager {
   /**
    * An optional kind became served (its CRD was installed) or stopped being served: its cache
    * starts, and joins the reconciler's once synced, or leaves it and stops. Every Microservice is
-   * queued again either way, so one waiting for it (Stalled, GatewayAPIMissing) goes on at once.
+   * queued again either way, so one waiting for it (Stalled, GatewayAPIMissing or
+   * PodMonitorMissing) goes on at once.
    */
   private async setServed(w: Watch, served: boolean): Promise<void> {
     const cache = this.children.get(w.resource);

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { MicroserviceObject } from '../api/schema.js';
 import { ApiError, toApiError } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import { type Kube, type Resource } from '../kube/resources.js';
+import { type Kube, PODS, type Resource } from '../kube/resources.js';
+import { revisionOf } from '../render/index.js';
 import { microservice } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
 import type { Cache } from './cache.js';
@@ -111,6 +112,42 @@ describe('Reconciler: a revision\'s own objects first', () => {
     const applied = requests.filter((q) => q.startsWith('apply')).map((q) => q.split(' ')[1]!.split('/')[0]);
     expect(applied.slice(0, 2)).toEqual(['ControllerRevision', 'ConfigMap']);
     expect(applied).not.toContain('Deployment');
+  });
+});
+
+describe('Reconciler: pod roles', () => {
+  it('patches the role of only the slots\' pods whose label differs, after the status, and skips a pod gone meanwhile', async () => {
+    const ms = orders();
+    const revision = revisionOf(microservice({ image: 'registry.example/orders:1', replicas: 2, ports: [{ name: 'http', port: 8080 }], config: { data: { A: '1' } } }));
+    const pod = (name: string, role?: string): KubeObject => ({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name, namespace: 'shop', uid: `uid-${name}`,
+        labels: { 'app.kubernetes.io/name': 'orders', 'coxswain.dev/slot': 'blue', 'coxswain.dev/revision': revision, 'pod-template-hash': 'h', ...(role ? { 'coxswain.dev/role': role } : {}) },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'orders-blue-h', uid: 'rs', controller: true }],
+      },
+    });
+    const { kube, requests } = fakeKube();
+    const labelled: string[] = [];
+    Object.assign(kube, {
+      labelPod: async (p: KubeObject, key: string, value: string | null) => {
+        requests.push(`label ${p.metadata.name} ${key}=${value}`);
+        if (p.metadata.name === 'gone') return undefined;
+        labelled.push(p.metadata.name);
+        return { ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, [key]: value } } };
+      },
+    });
+    const pods = cacheOf([pod('new'), pod('right', 'stable'), pod('wrong', 'canary'), pod('gone')]);
+    const r = new Reconciler({ kube, microservices: cacheOf([ms as unknown as KubeObject]), children: new Map([[PODS, pods]]), log: pino({ level: 'silent' }), clock: () => T0 });
+    const { outcome } = await r.reconcile('shop/orders');
+    const labels = requests.filter((q) => q.startsWith('label '));
+    expect(labels).toEqual(['label new coxswain.dev/role=stable', 'label wrong coxswain.dev/role=stable', 'label gone coxswain.dev/role=stable']);
+    expect(requests.indexOf('status')).toBeLessThan(requests.indexOf(labels[0]!));
+    // The patched pods are remembered as patched: the next pass asks for nothing more of them.
+    expect(labelled.map((n) => pods.get('shop', n)?.metadata.labels?.['coxswain.dev/role'])).toEqual(['stable', 'stable']);
+    // Every other write, and two pods patched: the one gone meanwhile is no write.
+    const others = requests.filter((q) => !/^(get|event|label) /.test(q)).length;
+    expect(outcome.writes).toBe(others + 2);
   });
 });
 

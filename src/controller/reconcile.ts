@@ -2,10 +2,10 @@
 // caches, let `planReconcile` decide, carry out its writes in order, write status when it changed.
 import type { Logger } from 'pino';
 import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
-import { ANNOTATION_ACTION } from '../api/names.js';
+import { ANNOTATION_ACTION, LABEL_ROLE } from '../api/names.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
-import { DEPLOYMENTS, ENDPOINTSLICES, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
+import { DEPLOYMENTS, ENDPOINTSLICES, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODMONITORS, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
 import type { Adopted } from '../adopt/takeover.js';
 import { secretLookup } from '../secrets/watch.js';
 import type { Problem } from '../rollout/status.js';
@@ -94,6 +94,8 @@ export class Reconciler {
       now: clock(),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),
+      // PodMonitors likewise, while the Prometheus Operator's CRDs are installed.
+      podMonitors: children.has(PODMONITORS),
       // Results that came back since the last reconcile: folded into status by this one.
       measurements: analysis?.runner.results(key) ?? [],
       ...(analysis ? { templates: analysis.templates } : {}),
@@ -117,7 +119,7 @@ export class Reconciler {
       if (result === 'written') done.writes++;
       else if (result) problems.push(result);
     }
-    const { status, events, stalled, requeueAfterMs } = plan.finish(problems);
+    const { status, events, stalled, requeueAfterMs, relabels } = plan.finish(problems);
     if (status) {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
@@ -130,6 +132,14 @@ export class Reconciler {
           else this.ctx.log.warn({ err: String(err) }, 'could not record event');
         });
       }
+    }
+    // Roles last: they follow the status just written. Only pods whose label differs; a pod
+    // gone or replaced meanwhile is skipped (its successor is judged on the next pass).
+    for (const { pod, role } of relabels) {
+      const patched = await kube.labelPod(pod, LABEL_ROLE, role);
+      if (!patched) continue;
+      children.get(PODS)?.remember(patched);
+      done.writes++;
     }
     if (plan.clearAction !== undefined) {
       // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.

@@ -5,7 +5,7 @@ import { KIND } from '../api/schema.js';
 import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { slimEndpointSlice, slimPod } from '../rollout/observe.js';
-import { ENDPOINTSLICES, HTTPROUTES, MICROSERVICES, OWNED, PODS, type Resource, SECRETS } from '../kube/resources.js';
+import { ENDPOINTSLICES, HTTPROUTES, MICROSERVICES, OWNED, PODMONITORS, PODS, type Resource, SECRETS } from '../kube/resources.js';
 import { slimSecret, trackersOf } from '../secrets/watch.js';
 
 export interface Watch {
@@ -16,6 +16,8 @@ export interface Watch {
   transform?: (obj: KubeObject) => KubeObject;
   /** The key (namespace/name) of the object to reconcile for an event on `obj`, if any. */
   keyOf(obj: KubeObject): string | undefined;
+  /** An optional watch's operator flag (ManagerOptions): false turns the watch off. */
+  option?: 'gatewayAPI' | 'podMonitors';
   /** Keys of other Microservices an event on `obj` concerns (those that read it), given all of them. */
   readersOf?(obj: KubeObject, microservices: readonly KubeObject[]): string[];
 }
@@ -65,8 +67,12 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
     // A Service's EndpointSlices carry its labels (the EndpointSlice controller copies them).
     { resource: ENDPOINTSLICES, labelSelector: MANAGED, keyOf: podOwner, transform: slimEndpointSlice },
   ],
-  // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed.
-  optionalWatches: [{ resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner }],
+  // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed; the
+  // PodMonitor of spec.monitoring: only where the Prometheus Operator's are.
+  optionalWatches: [
+    { resource: HTTPROUTES, labelSelector: MANAGED, keyOf: owner, option: 'gatewayAPI' },
+    { resource: PODMONITORS, labelSelector: MANAGED, keyOf: owner, option: 'podMonitors' },
+  ],
 };
 
 /**

@@ -26,7 +26,7 @@ export const CONTROLLERREVISIONS: Resource = { group: 'apps', version: 'v1', plu
 export const ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VERSION, plural: 'analysistemplates', kind: 'AnalysisTemplate' };
 export const CLUSTER_ANALYSIS_TEMPLATES: Resource = { group: GROUP, version: VERSION, plural: 'clusteranalysistemplates', kind: 'ClusterAnalysisTemplate' };
 
-/** Pods are only read: their containers' states tell a crash-looping candidate. */
+/** Pods are read (their containers' states tell a crash-looping candidate) and only their role label is patched. */
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
 /**
@@ -41,6 +41,9 @@ export const OWNED: readonly Resource[] = [CONTROLLERREVISIONS, CONFIGMAPS, DEPL
 /** Owned with spec.traffic.gateway, and only where the Gateway API's CRDs are installed. */
 export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' };
 
+/** Owned with spec.monitoring, and only where the Prometheus Operator's CRDs are installed. */
+export const PODMONITORS: Resource = { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', kind: 'PodMonitor' };
+
 /**
  * Read and owned only with --track-secrets: the Secrets pods reference, and the revisions'
  * immutable copies of them. Without it the operator makes no request for Secrets at all.
@@ -48,7 +51,7 @@ export const HTTPROUTES: Resource = { group: 'gateway.networking.k8s.io', versio
 export const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 
 export function resourceOf(kind: string): Resource {
-  const r = [MICROSERVICES, ...OWNED, HTTPROUTES, SECRETS].find((x) => x.kind === kind);
+  const r = [MICROSERVICES, ...OWNED, HTTPROUTES, PODMONITORS, SECRETS].find((x) => x.kind === kind);
   if (!r) throw new Error(`unknown kind ${kind}`);
   return r;
 }
@@ -122,6 +125,25 @@ export class Kube {
       return true;
     } catch (err) {
       if (err instanceof ApiError && (err.status === 422 || err.status === 409)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Sets one label of a pod (null removes it) with a merge patch of its metadata alone, so its
+   * template and spec are untouched and it does not restart. The pod's uid in the patch is a
+   * precondition: a pod replaced under the same name is left alone. Returns the patched pod, or
+   * undefined when it is gone or replaced.
+   */
+  async labelPod(pod: KubeObject, key: string, value: string | null): Promise<KubeObject | undefined> {
+    try {
+      return await this.client.request<KubeObject>('PATCH', resourcePath(PODS, pod.metadata.namespace, pod.metadata.name), {
+        contentType: 'application/merge-patch+json',
+        query: { fieldManager: MANAGER },
+        body: { metadata: { uid: pod.metadata.uid, labels: { [key]: value } } },
+      });
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 409)) return undefined;
       throw err;
     }
   }

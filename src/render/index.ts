@@ -9,6 +9,7 @@ import { gatewayRouter } from './gateway.js';
 import { serviceRouter, type TrafficRouter } from './traffic.js';
 import { renderConfigMap, renderDeployment } from './workload.js';
 import { renderPodDisruptionBudget } from './disruption.js';
+import { renderPodMonitor } from './monitoring.js';
 
 export interface Rendered {
   /** Objects to apply in full. */
@@ -48,6 +49,7 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
     renderHPA(ms),
     renderNetworkPolicy(ms, [...[serving, ...running.values()].flatMap((r) => r.ports), ...selected]),
     renderPodDisruptionBudget(ms),
+    renderPodMonitor(ms),
   );
   return { objects: objects.filter((o): o is KubeObject => o !== undefined).map(stamped), resize };
 }

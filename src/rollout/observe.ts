@@ -60,12 +60,14 @@ function slimStatus({ name, state, lastState }: ContainerStatusShape): Container
  * account's projected token) and most of their status are no reconcile's business.
  */
 export function slimPod(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = obj.metadata as KubeObject['metadata'] & { uid?: string; deletionTimestamp?: string };
+  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp, ownerReferences } = obj.metadata as KubeObject['metadata'] & { uid?: string; deletionTimestamp?: string };
   const st = (obj as unknown as PodShape).status;
+  // Its controller (a slot's ReplicaSet, for a pod of ours) tells a pod Coxswain may label from one that only looks like it.
+  const controller = ownerReferences?.filter((r) => r.controller);
   return {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: { name, namespace, uid, resourceVersion, labels, deletionTimestamp },
+    metadata: { name, namespace, uid, resourceVersion, labels, deletionTimestamp, ...(controller?.length ? { ownerReferences: controller } : {}) },
     status: st && {
       phase: st.phase,
       reason: st.reason,

@@ -88,6 +88,12 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
+{{- if .Values.podMonitors.enabled }}
+# The PodMonitor of spec.monitoring (watched once the Prometheus Operator's CRDs are installed).
+- apiGroups: [monitoring.coreos.com]
+  resources: [podmonitors]
+  verbs: [get, list, watch, create, patch, delete]
+{{- end }}
 {{- if .Values.secrets.track }}
 # Secrets in the revision (spec.trackSecrets, docs/secrets.md): referenced Secrets are read and
 # watched; each revision's immutable copies are written, and deleted with their revision.
@@ -95,10 +101,11 @@ exercised by the end-to-end suite, which runs the operator under this chart's Se
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
-# Pods are only read: a crash-looping candidate aborts its rollout.
+# Pods are read (a crash-looping candidate aborts its rollout); patched only for their
+# coxswain.dev/role label, never otherwise written.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, patch]
 # EndpointSlices are only read: a route's weight moves once the slot's Ready pods are published.
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
