@@ -13,7 +13,8 @@ const ms = microservice({
 const settled = { ...ms, status: { activeSlot: 'blue', stableRevision: 'abc' } } as MicroserviceObject;
 const blue = renderDeployment(ms as never, 'blue', 4);
 const green = (replicas: number, pods = replicas) => ({ ...renderDeployment(ms as never, 'green', replicas), status: { replicas: pods } });
-const service = { ...renderService(ms as never, 'orders', [{ name: 'http', port: 8080, protocol: 'TCP' }] as never, 'blue')!, metadata: { ...renderService(ms as never, 'orders', [{ name: 'http', port: 8080, protocol: 'TCP' }] as never, 'blue')!.metadata, resourceVersion: '42' } };
+const rendered = renderService(ms as never, 'orders', [{ name: 'http', port: 8080, protocol: 'TCP' }] as never, 'blue')!;
+const service: KubeObject = { ...rendered, metadata: { ...rendered.metadata, resourceVersion: '42' } };
 
 /** Applies a JSON patch as the API server does (test, add, replace, remove on object paths). */
 function patched<T extends object>(obj: T, ops: Array<{ op: string; path: string; value?: unknown }>): T {
