@@ -1,0 +1,118 @@
+// Issue 22, part 4: `kubectl coxswain eject`, the way out. A Microservice serving 4 replicas is
+// handed back to a plain Deployment with the Ready pods behind its Service watched (never fewer
+// than 4: maxUnavailable is 0); afterwards `kubectl get` shows a plain Deployment and Service
+// serving, no Microservice, and nothing orphaned but what was meant to stay. A second eject is
+// killed twice mid-way and run again, and finishes the same.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as yaml from 'js-yaml';
+import {
+  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, kubectlCoxswain, kubectlCoxswainStream, microservice, Operator,
+} from './harness.js';
+import { current, servingPods, story, watchServing } from './rollout-harness.js';
+
+let ns: string;
+let operator: Operator;
+
+beforeAll(async () => {
+  await installCRD();
+  ns = await createNamespace('e2e-eject');
+  operator = new Operator(['--namespaces', ns]).start();
+});
+afterAll(async () => {
+  await operator.stop();
+  await deleteNamespace(ns);
+});
+
+/** A Microservice at 4 Ready replicas, with a ConfigMap of its own (spec.config) and a label of the user's. */
+async function serving(name: string): Promise<any> {
+  const spec = { image: `registry.example/${name}:1`, replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } } };
+  expect((await apply(microservice(name, spec, ns))).stderr).toBe('');
+  return eventually(`${name} serving 4 Ready pods`, async () => {
+    const o = await current(ns, name);
+    return condition(o, 'Ready')?.status === 'True' && o.status?.activeSlot && (await servingPods(ns, name))?.pods.length === 4 && o;
+  }, 120_000);
+}
+
+const names = (list: any) => (list?.items ?? []).map((o: any) => o.metadata.name).sort();
+
+/** What is left in the namespace after the eject of `name` to a Deployment of the same name. */
+async function expectOnlyPlainLeft(name: string, serviceUid: string): Promise<void> {
+  expect(await getJSON('microservice', '-n', ns, name)).toBeUndefined();
+  // Slots, revisions, PDB, NetworkPolicy: gone with the Microservice. The Deployment, its pods, the Service and the config stay.
+  await eventually('the slots\' pods gone', async () => (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/name=${name}`))?.items.every((p: any) => !p.metadata.labels['coxswain.dev/slot']), 90_000);
+  const left = async (kind: string) => names(await getJSON(kind, '-n', ns, '-l', `app.kubernetes.io/name=${name}`)).filter((n: string) => n.startsWith(name));
+  expect(await left('deployments')).toEqual([name]);
+  expect(await left('services')).toEqual([name]);
+  expect(await left('controllerrevisions')).toEqual([]);
+  expect(await left('poddisruptionbudgets')).toEqual([]);
+  expect(await left('networkpolicies')).toEqual([]);
+  const rsOwners = (await getJSON('replicasets', '-n', ns))?.items.filter((r: any) => r.metadata.name.startsWith(name)).map((r: any) => r.metadata.ownerReferences?.[0]?.name);
+  expect(new Set(rsOwners)).toEqual(new Set([name]));
+  // The config the pods read: owned by the plain Deployment now, not the Microservice.
+  const configMaps = (await getJSON('configmaps', '-n', ns))?.items.filter((c: any) => c.metadata.name.startsWith(name));
+  expect(configMaps.map((c: any) => [c.data.GREETING, c.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name}`)])).toEqual([['hello', [`Deployment/${name}`]]]);
+
+  const d = await getJSON('deployment', '-n', ns, name);
+  expect([d.spec.replicas, d.status.readyReplicas]).toEqual([4, 4]);
+  expect(d.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': name, team: 'payments' });
+  expect(d.metadata.ownerReferences).toBeUndefined();
+  const svc = await getJSON('service', '-n', ns, name);
+  // The very Service that served before: handed over, never recreated.
+  expect([svc.metadata.ownerReferences, svc.spec.selector, svc.metadata.uid]).toEqual([undefined, { 'app.kubernetes.io/name': name }, serviceUid]);
+  const serving = await servingPods(ns, name);
+  expect(serving?.pods.map((p) => p.slot)).toEqual([undefined, undefined, undefined, undefined]);
+}
+
+/** The eject's printed manifests: a Deployment, the Service and the ConfigMap, as kubectl takes them back. */
+async function expectManifests(stdout: string, name: string): Promise<void> {
+  const docs = yaml.loadAll(stdout) as any[];
+  expect(docs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${name}`, `Service/${name}`, expect.stringMatching(new RegExp(`^ConfigMap/${name}-`))]);
+  expect(stdout).not.toMatch(/coxswain\.dev|uid:|resourceVersion|managedFields|status:|clusterIP/);
+  // As a user would re-apply them from Git: nothing changes, nothing is refused.
+  const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=git', '--force-conflicts', '-f', '-'], stdout);
+  expect([r.code, r.stderr]).toEqual([0, '']);
+}
+
+describe('kubectl coxswain eject', () => {
+  it('hands a 4-replica Microservice back to a plain Deployment with 4 Ready pods behind its Service throughout', async () => {
+    const name = 'shop';
+    await serving(name);
+    const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
+    const watch = await watchServing(ns, name);
+    const out = await kubectlCoxswain(ns, ['eject', name]);
+    expect(out.code, out.stderr).toBe(0);
+    await expectOnlyPlainLeft(name, serviceUid);
+    const timeline = await watch.stop();
+    expect(Math.min(...timeline.map((t) => t.pods.length)), `Ready pods behind service/${name} at each of ${timeline.length} changes: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
+    expect(timeline.some((t) => t.pods.some((p) => p.slot === 'blue') && t.pods.some((p) => p.slot === undefined)), 'slot and plain pods served side by side').toBe(true);
+    await expectManifests(out.stdout, name);
+    // Done is done: again, it only prints what is left; another name is refused.
+    const again = await kubectlCoxswain(ns, ['eject', name]);
+    expect([again.code, again.stdout]).toEqual([0, out.stdout]);
+    expect((await kubectlCoxswain(ns, ['eject', 'nothing'])).code).toBe(2);
+  });
+
+  it('killed mid-way, twice, finishes when run again, with 4 Ready pods behind the Service throughout', async () => {
+    const name = 'crash';
+    await serving(name);
+    const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
+    const watch = await watchServing(ns, name);
+    const killedAt: string[] = [];
+    for (const at of [`waiting for deployment/${name} to be Ready`, `waiting for service/${name} to have`]) {
+      const run = kubectlCoxswainStream(ns, ['eject', name], () => {});
+      await eventually(`the eject at "${at}"`, async () => run.stderr().includes(at), 120_000, 20);
+      await run.stop();
+      killedAt.push(run.stderr().trim().split('\n').at(-1) ?? '');
+      // Interrupted, not done: the Microservice is there, and the operator leaves it alone.
+      const o = await current(ns, name);
+      expect([o?.metadata.annotations?.['coxswain.dev/eject'], condition(o, 'Stalled')?.reason]).toEqual([name, 'Ejecting']);
+    }
+    const out = await kubectlCoxswain(ns, ['eject', name]);
+    expect(out.code, out.stderr).toBe(0);
+    await expectOnlyPlainLeft(name, serviceUid);
+    const timeline = await watch.stop();
+    console.log(`killed at: ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`);
+    expect(Math.min(...timeline.map((t) => t.pods.length)), `killed at ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
+    await expectManifests(out.stdout, name);
+  });
+});
