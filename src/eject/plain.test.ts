@@ -56,7 +56,7 @@ describe('plainDeployment', () => {
     expect(d.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'orders', team: 'payments', 'app.kubernetes.io/instance': 'orders' });
     expect(d.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true' });
     expect(d.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'orders' } });
-    expect(d.metadata).toEqual({ name: 'orders', namespace: 'shop', annotations: { 'coxswain.dev/ejected-from': 'orders' } });
+    expect(d.metadata).toEqual({ name: 'orders', namespace: 'shop', labels: { 'app.kubernetes.io/name': 'orders' }, annotations: { 'coxswain.dev/ejected-from': 'orders' } });
     expect(d.spec.strategy).toEqual((blue.spec as any).strategy);
     expect(d.spec.paused).toBeUndefined();
   });

@@ -55,7 +55,7 @@ export function plainDeployment(ms: MicroserviceObject, slot: KubeObject, to: st
     metadata: {
       name: to,
       namespace: ms.metadata.namespace,
-      ...(plain(ms.metadata.labels) ? { labels: plain(ms.metadata.labels) } : {}),
+      labels: { ...plain(ms.metadata.labels), ...plainSelector(ms.metadata.name) },
       annotations: { [ANNOTATION_EJECTED_FROM]: ms.metadata.name },
     },
     spec: {
