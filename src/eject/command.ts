@@ -6,18 +6,18 @@
 //   2. create the plain Deployment from the stable slot's pod template, at full size; wait for Ready;
 //   3. move the ConfigMaps its pods use from the Microservice to it;
 //   4. hand the Service over (plain selector, which the slot's pods also match; no owner reference);
-//      wait until its endpoints hold the plain pods, Ready;
+//      wait until its endpoints hold the plain pods, Ready; then the HPA scales the plain Deployment;
 //   5. delete the Microservice (its slots and other objects go with it);
 //   6. print what is left.
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_EJECT, deploymentName, LABEL_SLOT, SLOTS } from '../api/names.js';
-import type { KubeClient } from '../kube/client.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import { CONFIGMAPS, DEPLOYMENTS, Kube, MICROSERVICES, type Resource, resourcePath, SERVICES } from '../kube/resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, HPAS, Kube, MICROSERVICES, type Resource, resourcePath, SERVICES } from '../kube/resources.js';
 import { configMapsReferenced } from '../rollout/observe.js';
 import { deploymentArg, type Output } from '../adopt/command.js';
 import { toYamlStream } from '../cli/yaml.js';
-import { ANNOTATION_EJECTED_FROM, deploymentReady, handedOver, manifest, plainDeployment, plainSelector, reown, serviceHandover, stableSlot } from './plain.js';
+import { ANNOTATION_EJECTED_FROM, deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, plainSelector, reown, serviceHandover, stableSlot } from './plain.js';
 
 export interface EjectOptions { namespace: string; to?: string; timeoutMs: number; log: (line: string) => void }
 
@@ -96,26 +96,47 @@ class Eject {
       await this.until(`service/${name} endpoints`, async () => (await this.readyPlainEndpoints()) >= want);
     }
 
+    // The HPA last: moved earlier, it could resize the new Deployment while the Service waits for its pods.
+    const hpa = await this.get(HPAS, name);
+    const retarget = hpa && hpaHandover(hpa, ms, to);
+    if (retarget) {
+      this.opts.log(`horizontalpodautoscaler/${name} now scales deployment/${to}`);
+      await this.patch(HPAS, name, retarget);
+    }
+
     this.opts.log(`deleting microservice/${name} (its slots go with it)`);
     await this.kube.delete(MICROSERVICES, this.ns, name, ms.metadata.uid ?? '');
     await this.until(`microservice/${name} gone`, async () => !(await this.kube.get(MICROSERVICES, this.ns, name)));
     return this.leftOver(plain);
   }
 
-  /** Step 1: the annotation, then the operator's answer; after it the operator writes nothing for the Microservice. */
+  /**
+   * Step 1: the annotation (written only over the version read, so two ejects to different
+   * Deployments cannot both think they own it), then the operator's answer, which names the
+   * Deployment: from that reconcile on the operator writes nothing for the Microservice.
+   */
   private async freeze(ms: MicroserviceObject): Promise<MicroserviceObject> {
-    if (ms.metadata.annotations?.[ANNOTATION_EJECT] !== this.to) {
+    for (let read = ms; read.metadata.annotations?.[ANNOTATION_EJECT] !== this.to;) {
+      const asked = read.metadata.annotations?.[ANNOTATION_EJECT];
+      if (asked !== undefined) throw new Refused(`an eject to deployment/${asked} is under way (${ANNOTATION_EJECT})`);
       this.opts.log(`annotating microservice/${this.name} ${ANNOTATION_EJECT}=${this.to}`);
-      await this.client.request('PATCH', resourcePath(MICROSERVICES, this.ns, this.name), {
-        contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER },
-        body: { metadata: { resourceVersion: ms.metadata.resourceVersion, annotations: { [ANNOTATION_EJECT]: this.to } } },
-      });
+      try {
+        await this.client.request('PATCH', resourcePath(MICROSERVICES, this.ns, this.name), {
+          contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER },
+          body: { metadata: { resourceVersion: read.metadata.resourceVersion, annotations: { [ANNOTATION_EJECT]: this.to } } },
+        });
+        break;
+      } catch (err) {
+        // Changed since read (the operator writes its status): read again.
+        if (!(err instanceof ApiError && err.status === 409)) throw err;
+        read = await this.kube.get<MicroserviceObject>(MICROSERVICES, this.ns, this.name) ?? read;
+      }
     }
     this.opts.log('waiting for the operator to stop writing for it (Stalled, reason Ejecting)');
     return this.until('the operator to answer (is it running?)', async () => {
       const now = await this.kube.get<MicroserviceObject>(MICROSERVICES, this.ns, this.name);
       const stalled = now?.status?.conditions?.find((c) => c.type === 'Stalled');
-      return stalled?.status === 'True' && stalled.reason === 'Ejecting' && now;
+      return stalled?.status === 'True' && stalled.reason === 'Ejecting' && stalled.message.includes(`deployment/${this.to}:`) && now;
     });
   }
 
@@ -129,12 +150,14 @@ class Eject {
     return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready && plainPods.has(e.targetRef?.name ?? '')).length;
   }
 
-  /** The plain Deployment, the Service and the ConfigMaps it owns now. */
+  /** The plain Deployment, the Service, the HPA that scales it and the ConfigMaps it owns now. */
   private async leftOver(plain: KubeObject): Promise<KubeObject[]> {
     const service = await this.get(SERVICES, this.name);
     const configMaps = (await Promise.all(configMapsReferenced(plain).map((cm) => this.get(CONFIGMAPS, cm))))
       .filter((c) => c?.metadata.ownerReferences?.some((r) => r.uid === plain.metadata.uid));
-    return [plain, ...(service ? [service] : []), ...configMaps.filter((c) => c !== undefined)];
+    const hpa = await this.get(HPAS, this.name);
+    const scalesPlain = (hpa?.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+    return [plain, ...(service ? [service] : []), ...(hpa && scalesPlain?.kind === 'Deployment' && scalesPlain.name === this.to ? [hpa] : []), ...configMaps.filter((c) => c !== undefined)];
   }
 
   private async get(r: Resource, name: string): Promise<KubeObject | undefined> {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { MicroserviceObject } from '../api/schema.js';
 import type { KubeObject } from '../kube/object.js';
 import { renderDeployment } from '../render/workload.js';
-import { renderService } from '../render/network.js';
+import { renderHPA, renderService } from '../render/network.js';
 import { microservice, UID } from '../../test/support/fixtures.js';
-import { deploymentReady, handedOver, manifest, plainDeployment, reown, serviceHandover, stableSlot } from './plain.js';
+import { deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, reown, serviceHandover, stableSlot } from './plain.js';
 
 const ms = microservice({
   image: 'registry.example/orders:1.0.0', replicas: 4, ports: [{ name: 'http', port: 8080 }],
@@ -90,6 +90,19 @@ describe('the Service handed over', () => {
 
   it('is a patch that fails on a Service changed since it was read', () => {
     expect(serviceHandover(service, settled)[0]).toEqual({ op: 'test', path: '/metadata/resourceVersion', value: '42' });
+  });
+});
+
+describe('hpaHandover', () => {
+  const scaled = microservice({ image: 'registry.example/orders:1.0.0', ports: [{ name: 'http', port: 8080 }], autoscaling: { minReplicas: 4, maxReplicas: 8 } });
+  const live: KubeObject = { ...renderHPA(scaled)!, metadata: { ...renderHPA(scaled)!.metadata, resourceVersion: '5' } };
+
+  it('points the Microservice\'s HPA at the plain Deployment, released from the Microservice, its bounds and metrics kept', () => {
+    const after = patched(live, hpaHandover(live, settled, 'orders-plain')!) as any;
+    expect(after.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders-plain' });
+    expect([after.spec.minReplicas, after.spec.maxReplicas, after.spec.metrics]).toEqual([4, 8, (live.spec as any).metrics]);
+    expect(after.metadata.ownerReferences).toBeUndefined();
+    expect(hpaHandover(after, settled, 'orders-plain')).toBeUndefined(); // done: a re-run leaves it
   });
 });
 

@@ -89,24 +89,39 @@ export function handedOver(service: KubeObject, ms: MicroserviceObject): boolean
 
 type Op = { op: 'test' | 'replace' | 'remove' | 'add'; path: string; value?: unknown };
 
+/** JSON patch operations that set `path` to `after`: added, replaced, or removed when undefined. */
+function set(path: string, before: unknown, after: unknown): Op[] {
+  return after !== undefined ? [{ op: before === undefined ? 'add' : 'replace', path, value: after }] : before !== undefined ? [{ op: 'remove', path }] : [];
+}
+
 /**
- * A JSON patch that hands `service` over, only if it is still as read (resourceVersion): the
- * selector moved to the plain one (which the serving slot's pods match too, so Ready endpoints
- * never drop), the Microservice's owner reference gone (it is not deleted with it), Coxswain's
- * labels and annotations gone.
+ * The start of a patch that releases `obj` from the Microservice, only if it is still as read
+ * (resourceVersion): its owner reference gone (it is not deleted with it), Coxswain's labels and
+ * annotations gone.
  */
-export function serviceHandover(service: KubeObject, ms: MicroserviceObject): Op[] {
-  const meta = service.metadata;
+function released(obj: KubeObject, ms: MicroserviceObject): Op[] {
+  const meta = obj.metadata;
   const owners = (meta.ownerReferences ?? []).filter((r) => r.uid !== ms.metadata.uid);
-  const set = (path: string, before: unknown, after: unknown): Op[] =>
-    after !== undefined ? [{ op: before === undefined ? 'add' : 'replace', path, value: after }] : before !== undefined ? [{ op: 'remove', path }] : [];
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion },
     ...set('/metadata/ownerReferences', meta.ownerReferences, owners.length > 0 ? owners : undefined),
     ...set('/metadata/labels', meta.labels, plain(meta.labels)),
     ...set('/metadata/annotations', meta.annotations, plain(meta.annotations)),
-    { op: 'replace', path: '/spec/selector', value: plainSelector(ms.metadata.name) },
   ];
+}
+
+/**
+ * A JSON patch that hands `service` over: released, its selector the plain one, which the serving
+ * slot's pods match too, so its Ready endpoints never drop.
+ */
+export function serviceHandover(service: KubeObject, ms: MicroserviceObject): Op[] {
+  return [...released(service, ms), { op: 'replace', path: '/spec/selector', value: plainSelector(ms.metadata.name) }];
+}
+
+/** The Microservice's HPA, scaling the plain Deployment `to` instead: undefined when it is not the Microservice's (any more). */
+export function hpaHandover(hpa: KubeObject, ms: MicroserviceObject, to: string): Op[] | undefined {
+  if (!ownedBy(hpa, ms.metadata.uid)) return undefined;
+  return [...released(hpa, ms), { op: 'replace', path: '/spec/scaleTargetRef', value: { apiVersion: 'apps/v1', kind: 'Deployment', name: to } }];
 }
 
 /**
