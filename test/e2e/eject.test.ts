@@ -24,8 +24,8 @@ afterAll(async () => {
 });
 
 /** A Microservice at 4 Ready replicas, with a ConfigMap of its own (spec.config) and a label of the user's. */
-async function serving(name: string): Promise<any> {
-  const spec = { image: `registry.example/${name}:1`, replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } } };
+async function serving(name: string, more: Record<string, unknown> = {}): Promise<any> {
+  const spec = { image: `registry.example/${name}:1`, replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } }, ...more };
   expect((await apply(microservice(name, spec, ns))).stderr).toBe('');
   return eventually(`${name} serving 4 Ready pods`, async () => {
     const o = await current(ns, name);
@@ -46,6 +46,7 @@ async function expectOnlyPlainLeft(name: string, serviceUid: string): Promise<vo
   expect(await left('controllerrevisions')).toEqual([]);
   expect(await left('poddisruptionbudgets')).toEqual([]);
   expect(await left('networkpolicies')).toEqual([]);
+  expect(await getJSON('hpa', '-n', ns, name).then((h) => h?.spec.scaleTargetRef.kind ?? 'none')).not.toBe('Microservice');
   const rsOwners = (await getJSON('replicasets', '-n', ns))?.items.filter((r: any) => r.metadata.name.startsWith(name)).map((r: any) => r.metadata.ownerReferences?.[0]?.name);
   expect(new Set(rsOwners)).toEqual(new Set([name]));
   // The config the pods read: owned by the plain Deployment now, not the Microservice.
@@ -64,9 +65,9 @@ async function expectOnlyPlainLeft(name: string, serviceUid: string): Promise<vo
 }
 
 /** The eject's printed manifests: a Deployment, the Service and the ConfigMap, as kubectl takes them back. */
-async function expectManifests(stdout: string, name: string): Promise<void> {
+async function expectManifests(stdout: string, name: string, more: string[] = []): Promise<void> {
   const docs = yaml.loadAll(stdout) as any[];
-  expect(docs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${name}`, `Service/${name}`, expect.stringMatching(new RegExp(`^ConfigMap/${name}-`))]);
+  expect(docs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${name}`, `Service/${name}`, ...more.map((k) => `${k}/${name}`), expect.stringMatching(new RegExp(`^ConfigMap/${name}-`))]);
   expect(stdout).not.toMatch(/coxswain\.dev|uid:|resourceVersion|managedFields|status:|clusterIP/);
   // As a user would re-apply them from Git: nothing changes, nothing is refused.
   const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=git', '--force-conflicts', '-f', '-'], stdout);
@@ -74,9 +75,9 @@ async function expectManifests(stdout: string, name: string): Promise<void> {
 }
 
 describe('kubectl coxswain eject', () => {
-  it('hands a 4-replica Microservice back to a plain Deployment with 4 Ready pods behind its Service throughout', async () => {
+  it('hands a 4-replica Microservice back to a plain Deployment with 4 Ready pods behind its Service throughout, its HPA moved over', async () => {
     const name = 'shop';
-    await serving(name);
+    await serving(name, { autoscaling: { minReplicas: 4, maxReplicas: 8 } });
     const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
     const watch = await watchServing(ns, name);
     const out = await kubectlCoxswain(ns, ['eject', name]);
@@ -85,7 +86,10 @@ describe('kubectl coxswain eject', () => {
     const timeline = await watch.stop();
     expect(Math.min(...timeline.map((t) => t.pods.length)), `Ready pods behind service/${name} at each of ${timeline.length} changes: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
     expect(timeline.some((t) => t.pods.some((p) => p.slot === 'blue') && t.pods.some((p) => p.slot === undefined)), 'slot and plain pods served side by side').toBe(true);
-    await expectManifests(out.stdout, name);
+    await expectManifests(out.stdout, name, ['HorizontalPodAutoscaler']);
+    // The one HPA scales the plain Deployment now, and is no one's.
+    const hpas = (await getJSON('hpa', '-n', ns))?.items.map((h: any) => [h.metadata.name, h.spec.scaleTargetRef.kind, h.spec.scaleTargetRef.name, h.spec.minReplicas, h.metadata.ownerReferences]);
+    expect(hpas).toEqual([[name, 'Deployment', name, 4, undefined]]);
     // Done is done: again, it only prints what is left; another name is refused.
     const again = await kubectlCoxswain(ns, ['eject', name]);
     expect([again.code, again.stdout]).toEqual([0, out.stdout]);
