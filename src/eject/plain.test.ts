@@ -136,12 +136,25 @@ describe('manifest', () => {
     const live = {
       ...patched(service, serviceHandover(service, settled)),
       metadata: { name: 'orders', namespace: 'shop', uid: 'u', resourceVersion: '9', creationTimestamp: 'now', managedFields: [], labels: { team: 'x' }, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
-      spec: { ...(patched(service, serviceHandover(service, settled)).spec as object), clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' },
+      spec: { ...(patched(service, serviceHandover(service, settled)).spec as object), clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' },
       status: { loadBalancer: {} },
     };
     expect(manifest(live)).toEqual({
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop', labels: { team: 'x' } },
       spec: { type: 'ClusterIP', selector: { 'app.kubernetes.io/name': 'orders' }, ports: (service.spec as any).ports },
     });
+  });
+
+  it('leaves the API server\'s defaults out of the pod template, and keeps what is not a default', () => {
+    const d = plainDeployment(settled, blue, 'orders', 4) as any;
+    const c = d.spec.template.spec.containers[0];
+    const live = { ...d, spec: { ...d.spec, template: { ...d.spec.template, spec: { ...d.spec.template.spec, dnsPolicy: 'ClusterFirst', restartPolicy: 'Always', terminationGracePeriodSeconds: 45,
+      containers: [{ ...c, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }] } } } };
+    const out = manifest(live).spec as any;
+    expect(out.template.spec.dnsPolicy).toBeUndefined();
+    expect(out.template.spec.restartPolicy).toBeUndefined();
+    expect(out.template.spec.terminationGracePeriodSeconds).toBe(45);
+    expect(out.template.spec.containers[0].terminationMessagePath).toBeUndefined();
+    expect(out.template.spec.containers[0].image).toBe('registry.example/orders:1.0.0');
   });
 });

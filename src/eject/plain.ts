@@ -4,6 +4,7 @@
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_EJECT, deploymentName, LABEL_MANAGED_BY, LABEL_NAME, SLOTS } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
+import { withoutDefaults } from '../adopt/defaults.js';
 
 /** On the plain Deployment: the Microservice it was ejected from (how a re-run knows it is its own). */
 export const ANNOTATION_EJECTED_FROM = 'coxswain.dev/ejected-from';
@@ -148,7 +149,13 @@ export function manifest(obj: KubeObject): KubeObject {
     metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, ...(plain(labels) ? { labels: plain(labels) } : {}), ...(kept ? { annotations: kept } : {}) },
   };
   for (const k of ['spec', 'data', 'binaryData', 'immutable']) if ((obj as Json)[k] !== undefined) out[k] = structuredClone((obj as Json)[k]);
-  if (obj.kind === 'Service' && out.spec) for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) delete out.spec[k];
+  // The API server's defaults out, so the YAML says what a person would write (they come back when applied).
+  if (obj.kind === 'Deployment' && out.spec?.template) out.spec.template = withoutDefaults(out.spec.template);
+  if (obj.kind === 'Service' && out.spec) {
+    for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) delete out.spec[k];
+    if (out.spec.sessionAffinity === 'None') delete out.spec.sessionAffinity;
+    if (out.spec.internalTrafficPolicy === 'Cluster') delete out.spec.internalTrafficPolicy;
+  }
   return out as KubeObject;
 }
 
