@@ -2,11 +2,13 @@
 // handed back to a plain Deployment with the Ready pods behind its Service watched (never fewer
 // than 4: maxUnavailable is 0); afterwards `kubectl get` shows a plain Deployment and Service
 // serving, no Microservice, and nothing orphaned but what was meant to stay. A second eject is
-// killed twice mid-way and run again, and finishes the same.
+// killed twice mid-way (and the operator once, between) and run again, and finishes the same; the
+// operator, once it has answered the eject annotation, writes nothing (audit log).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import {
-  apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, kubectlCoxswain, kubectlCoxswainStream, microservice, Operator,
+  apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, kubectlCoxswainStream, microservice,
+  Operator, operatorRequests, WRITE_VERBS,
 } from './harness.js';
 import { current, servingPods, story, watchServing } from './rollout-harness.js';
 
@@ -102,6 +104,7 @@ describe('kubectl coxswain eject', () => {
     const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
     const watch = await watchServing(ns, name);
     const killedAt: string[] = [];
+    let mark = 0;
     for (const at of [`waiting for deployment/${name} to be Ready`, `waiting for service/${name} to have`]) {
       const run = kubectlCoxswainStream(ns, ['eject', name], () => {});
       await eventually(`the eject at "${at}"`, async () => run.stderr().includes(at), 120_000, 20);
@@ -110,8 +113,20 @@ describe('kubectl coxswain eject', () => {
       // Interrupted, not done: the Microservice is there, and the operator leaves it alone.
       const o = await current(ns, name);
       expect([o?.metadata.annotations?.['coxswain.dev/eject'], condition(o, 'Stalled')?.reason]).toEqual([name, 'Ejecting']);
+      if (!mark) {
+        // The operator answered: from now on it writes nothing in the namespace, a new one after a SIGKILL neither.
+        await operator.stop('SIGKILL');
+        mark = auditMark();
+        operator = new Operator(['--namespaces', ns]).start();
+      }
     }
     const out = await kubectlCoxswain(ns, ['eject', name]);
+    if (hasAuditLog) {
+      // Read once the audit log has written its last line out whole.
+      const requests = await eventually('the audit log flushed', async () => { try { return operatorRequests(mark, ns); } catch { return undefined; } }, 30_000);
+      const writes = requests.filter((e) => WRITE_VERBS.has(e.verb));
+      expect(writes.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource ?? ''}${e.objectRef?.name}`)).toEqual([]);
+    }
     expect(out.code, out.stderr).toBe(0);
     await expectOnlyPlainLeft(name, serviceUid);
     const timeline = await watch.stop();
