@@ -37,25 +37,25 @@ async function serving(name: string, more: Record<string, unknown> = {}): Promis
 
 const names = (list: any) => (list?.items ?? []).map((o: any) => o.metadata.name).sort();
 
-/** What is left in the namespace after the eject of `name` to a Deployment of the same name. */
-async function expectOnlyPlainLeft(name: string, serviceUid: string): Promise<void> {
+/** What is left in the namespace after the eject of `name` to the Deployment `to`. */
+async function expectOnlyPlainLeft(name: string, serviceUid: string, to = name): Promise<void> {
   expect(await getJSON('microservice', '-n', ns, name)).toBeUndefined();
   // Slots, revisions, PDB, NetworkPolicy: gone with the Microservice. The Deployment, its pods, the Service and the config stay.
   await eventually('the slots\' pods gone', async () => (await getJSON('pods', '-n', ns, '-l', `app.kubernetes.io/name=${name}`))?.items.every((p: any) => !p.metadata.labels['coxswain.dev/slot']), 90_000);
   const left = async (kind: string) => names(await getJSON(kind, '-n', ns, '-l', `app.kubernetes.io/name=${name}`)).filter((n: string) => n.startsWith(name));
-  expect(await left('deployments')).toEqual([name]);
+  expect(await left('deployments')).toEqual([to]);
   expect(await left('services')).toEqual([name]);
   expect(await left('controllerrevisions')).toEqual([]);
   expect(await left('poddisruptionbudgets')).toEqual([]);
   expect(await left('networkpolicies')).toEqual([]);
   expect(await getJSON('hpa', '-n', ns, name).then((h) => h?.spec.scaleTargetRef.kind ?? 'none')).not.toBe('Microservice');
   const rsOwners = (await getJSON('replicasets', '-n', ns))?.items.filter((r: any) => r.metadata.name.startsWith(name)).map((r: any) => r.metadata.ownerReferences?.[0]?.name);
-  expect(new Set(rsOwners)).toEqual(new Set([name]));
+  expect(new Set(rsOwners)).toEqual(new Set([to]));
   // The config the pods read: owned by the plain Deployment now, not the Microservice.
   const configMaps = (await getJSON('configmaps', '-n', ns))?.items.filter((c: any) => c.metadata.name.startsWith(name));
-  expect(configMaps.map((c: any) => [c.data.GREETING, c.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name}`)])).toEqual([['hello', [`Deployment/${name}`]]]);
+  expect(configMaps.map((c: any) => [c.data.GREETING, c.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name}`)])).toEqual([['hello', [`Deployment/${to}`]]]);
 
-  const d = await getJSON('deployment', '-n', ns, name);
+  const d = await getJSON('deployment', '-n', ns, to);
   expect([d.spec.replicas, d.status.readyReplicas]).toEqual([4, 4]);
   expect(d.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': name, team: 'payments' });
   expect(d.metadata.ownerReferences).toBeUndefined();
@@ -67,9 +67,9 @@ async function expectOnlyPlainLeft(name: string, serviceUid: string): Promise<vo
 }
 
 /** The eject's printed manifests: a Deployment, the Service and the ConfigMap, as kubectl takes them back. */
-async function expectManifests(stdout: string, name: string, more: string[] = []): Promise<void> {
+async function expectManifests(stdout: string, name: string, more: string[] = [], to = name): Promise<void> {
   const docs = yaml.loadAll(stdout) as any[];
-  expect(docs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${name}`, `Service/${name}`, ...more.map((k) => `${k}/${name}`), expect.stringMatching(new RegExp(`^ConfigMap/${name}-`))]);
+  expect(docs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${to}`, `Service/${name}`, ...more.map((k) => `${k}/${name}`), expect.stringMatching(new RegExp(`^ConfigMap/${name}-`))]);
   expect(stdout).not.toMatch(/coxswain\.dev|uid:|resourceVersion|managedFields|status:|clusterIP/);
   // As a user would re-apply them from Git: nothing changes, nothing is refused.
   const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=git', '--force-conflicts', '-f', '-'], stdout);
@@ -99,20 +99,20 @@ describe('kubectl coxswain eject', () => {
   });
 
   it('killed mid-way, twice, finishes when run again, with 4 Ready pods behind the Service throughout', async () => {
-    const name = 'crash';
+    const [name, to] = ['crash', 'crash-plain'];
     await serving(name);
     const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
     const watch = await watchServing(ns, name);
     const killedAt: string[] = [];
     let mark = 0;
-    for (const at of [`waiting for deployment/${name} to be Ready`, `waiting for service/${name} to have`]) {
-      const run = kubectlCoxswainStream(ns, ['eject', name], () => {});
+    for (const at of [`waiting for deployment/${to} to be Ready`, `waiting for service/${name} to have`]) {
+      const run = kubectlCoxswainStream(ns, ['eject', name, '--to', `deployment/${to}`], () => {});
       await eventually(`the eject at "${at}"`, async () => run.stderr().includes(at), 120_000, 20);
       await run.stop();
       killedAt.push(run.stderr().trim().split('\n').at(-1) ?? '');
       // Interrupted, not done: the Microservice is there, and the operator leaves it alone.
       const o = await current(ns, name);
-      expect([o?.metadata.annotations?.['coxswain.dev/eject'], condition(o, 'Stalled')?.reason]).toEqual([name, 'Ejecting']);
+      expect([o?.metadata.annotations?.['coxswain.dev/eject'], condition(o, 'Stalled')?.reason]).toEqual([to, 'Ejecting']);
       if (!mark) {
         // The operator answered: from now on it writes nothing in the namespace, a new one after a SIGKILL neither.
         await operator.stop('SIGKILL');
@@ -120,7 +120,7 @@ describe('kubectl coxswain eject', () => {
         operator = new Operator(['--namespaces', ns]).start();
       }
     }
-    const out = await kubectlCoxswain(ns, ['eject', name]);
+    const out = await kubectlCoxswain(ns, ['eject', name, '--to', `deployment/${to}`, '--timeout', '2m']);
     if (hasAuditLog) {
       // Read once the audit log has written its last line out whole.
       const requests = await eventually('the audit log flushed', async () => { try { return operatorRequests(mark, ns); } catch { return undefined; } }, 30_000);
@@ -128,10 +128,10 @@ describe('kubectl coxswain eject', () => {
       expect(writes.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource ?? ''}${e.objectRef?.name}`)).toEqual([]);
     }
     expect(out.code, out.stderr).toBe(0);
-    await expectOnlyPlainLeft(name, serviceUid);
+    await expectOnlyPlainLeft(name, serviceUid, to);
     const timeline = await watch.stop();
     console.log(`killed at: ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`);
     expect(Math.min(...timeline.map((t) => t.pods.length)), `killed at ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
-    await expectManifests(out.stdout, name);
+    await expectManifests(out.stdout, name, [], to);
   });
 });

@@ -50,6 +50,9 @@ const COVERED: Record<string, Array<[file: string, runs: RegExp]>> = {
     ['plugin-status.test.ts', /coxswain\('status', 'done', '--timeout', '2m'\)/], ['plugin-status.test.ts', /coxswain\('status', '-l', /],
   ],
   'kubectl coxswain adopt deployment/NAME [--service S] [--hpa H] [--container C]': [['adopt.test.ts', /kubectlCoxswain\(ns, \['adopt', `deployment\/\$\{name\}`, '--service', name, '--hpa', name\]\)/]],
+  'kubectl coxswain eject NAME [--to deployment/NEW] [--timeout 5m]': [
+    ['eject.test.ts', /kubectlCoxswain\(ns, \['eject', name\]\)/], ['eject.test.ts', /kubectlCoxswain\(ns, \['eject', name, '--to', `deployment\/\$\{to\}`, '--timeout', '2m'\]\)/],
+  ],
 };
 
 describe("the README's command table", () => {
