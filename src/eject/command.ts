@@ -63,10 +63,16 @@ class Eject {
     if (asked !== undefined && asked !== to) throw new Refused(`an eject to deployment/${asked} is under way (${ANNOTATION_EJECT}); finish it with --to deployment/${asked}, or remove the annotation to cancel it`);
 
     if (!plain) {
-      const slots = (await Promise.all(SLOTS.map((s) => this.get(DEPLOYMENTS, deploymentName(name, s))))).filter((d) => d !== undefined);
-      const source = stableSlot(ms, slots);
-      if (!source.ok) throw new Refused(source.reason);
+      const slots = async () => (await Promise.all(SLOTS.map((s) => this.get(DEPLOYMENTS, deploymentName(name, s))))).filter((d) => d !== undefined);
+      const before = stableSlot(ms, await slots());
+      if (!before.ok) throw new Refused(before.reason);
       ms = await this.freeze(ms);
+      // Looked at again once frozen: a rollout may have started in between. Then it is unfrozen, and refused.
+      const source = stableSlot(ms, await slots());
+      if (!source.ok) {
+        await this.kube.removeAnnotation(MICROSERVICES, this.ns, name, ANNOTATION_EJECT, to);
+        throw new Refused(source.reason);
+      }
       const replicas = Math.max((ms.spec as { replicas?: number }).replicas ?? 1, (source.slot.spec as { replicas?: number }).replicas ?? 0);
       this.opts.log(`creating deployment/${to} from ${source.slot.metadata.name}, ${replicas} replicas`);
       plain = await this.client.request<KubeObject>('POST', resourcePath(DEPLOYMENTS, this.ns), { query: { fieldManager: FIELD_MANAGER }, body: plainDeployment(ms, source.slot, to, replicas) });

@@ -134,4 +134,18 @@ describe('kubectl coxswain eject', () => {
     expect(Math.min(...timeline.map((t) => t.pods.length)), `killed at ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
     await expectManifests(out.stdout, name, [], to);
   });
+
+  it('refuses while a rollout is under way, writing nothing', async () => {
+    const name = 'busy';
+    const canary = (image: string) => ({ strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }] } }, image });
+    await serving(name, canary(`registry.example/${name}:1`));
+    expect((await apply(microservice(name, { ...canary(`registry.example/${name}:2`), replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } } }, ns))).stderr).toBe('');
+    await eventually('the canary paused', async () => (await current(ns, name))?.status?.phase === 'Paused', 90_000);
+    const before = (await current(ns, name)).metadata.annotations;
+    const out = await kubectlCoxswain(ns, ['eject', name]);
+    expect([out.code, out.stdout]).toEqual([2, '']);
+    expect(out.stderr).toMatch(/a rollout is under way; finish it \(kubectl coxswain promote busy --full\) or abort it first/);
+    expect((await current(ns, name)).metadata.annotations).toEqual(before);
+    expect(await getJSON('deployment', '-n', ns, name)).toBeUndefined();
+  });
 });
