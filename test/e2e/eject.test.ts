@@ -135,6 +135,32 @@ describe('kubectl coxswain eject', () => {
     await expectManifests(out.stdout, name, [], to);
   });
 
+  it('waits for the new pods to be Ready: until they are, the Service stays on the slot\'s pods and the Microservice stays', async () => {
+    const name = 'slow';
+    await serving(name);
+    const watch = await watchServing(ns, name);
+    // The state an eject interrupted after creating the Deployment leaves, but with pods that do not
+    // become Ready: what no real part does on demand on KWOK (a node gone bad, say), so played here.
+    const slot = await getJSON('deployment', '-n', ns, `${name}-blue`);
+    const labels = { 'app.kubernetes.io/name': name, team: 'payments' };
+    const plain = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/name': name }, annotations: { 'coxswain.dev/ejected-from': name } },
+      spec: { replicas: 4, selector: { matchLabels: { 'app.kubernetes.io/name': name } }, template: { metadata: { labels: { ...labels, 'coxswain.dev/e2e-ready': 'false' } }, spec: slot.spec.template.spec } } };
+    expect((await apply(plain)).stderr).toBe('');
+    const unready = (value: string | null) => kubectl(['patch', 'deployment', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { labels: { 'coxswain.dev/e2e-ready': value } } } } })]);
+    const timedOut = await kubectlCoxswain(ns, ['eject', name, '--timeout', '15s']);
+    expect([timedOut.code, timedOut.stderr.split('\n').at(-2)]).toEqual([2, `cannot eject ${name}: timed out waiting for deployment/${name} Ready; run the same command again to go on from here`]);
+    const svc = await getJSON('service', '-n', ns, name);
+    expect([svc.spec.selector['app.kubernetes.io/managed-by'], svc.metadata.ownerReferences?.[0]?.kind]).toEqual(['coxswain', 'Microservice']);
+    expect(await current(ns, name)).toBeDefined();
+    // Ready again: run again, it finishes.
+    expect((await unready(null)).code).toBe(0);
+    const out = await kubectlCoxswain(ns, ['eject', name]);
+    expect(out.code, out.stderr).toBe(0);
+    const timeline = await watch.stop();
+    expect(Math.min(...timeline.map((t) => t.pods.length)), story(timeline)).toBeGreaterThanOrEqual(4);
+    expect(await getJSON('microservice', '-n', ns, name)).toBeUndefined();
+  });
+
   it('refuses while a rollout is under way, writing nothing', async () => {
     const name = 'busy';
     const canary = (image: string) => ({ strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }] } }, image });
