@@ -13,6 +13,12 @@ export const MANAGER = 'coxswain';
 export const ANNOTATION_ACTION = 'coxswain.dev/action';
 /** On a slot's pod template: the restart action's time, which restarts its pods without a new revision. */
 export const ANNOTATION_RESTARTED_AT = 'coxswain.dev/restartedAt';
+/**
+ * Written by `kubectl coxswain eject` (value: the plain Deployment it hands the service to): from
+ * then on the operator writes nothing for this Microservice but a `Stalled`/`Ejecting` status,
+ * which tells the plugin it may take the Service over without the operator applying it back.
+ */
+export const ANNOTATION_EJECT = 'coxswain.dev/eject';
 
 /**
  * An action asked for: `promote`, `undo` with `arg` the revision (content hash) to go back to,

@@ -39,6 +39,11 @@ Commands:
                             print a Microservice (YAML) that takes over the live Deployment,
                             its Service and HPA (spec.adopt); writes nothing. Exit 0 printed,
                             3 printed but stderr names what it cannot express, 2 refused
+  eject NAME [--to deployment/NEW] [--timeout 5m]
+                            hand the service back to a plain Deployment (NEW, default NAME)
+                            from the stable revision, with no request dropped, delete the
+                            Microservice and print what is left (YAML, for Git). Resumable:
+                            run it again after an interruption. Exit 0 done, 2 refused
   status NAME... | -l SELECTOR [--until complete|paused|step=N] [--revision HASH]
          [--timeout 10m] [--watch=false] [-o json]
                             for CI: wait for the release and exit 0 done, 1 API or usage
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       service: { type: 'string' },
       hpa: { type: 'string' },
       container: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowNegative: true,
@@ -101,6 +107,17 @@ async function main(argv: string[]): Promise<number> {
       const { adoptCommand } = await import('../adopt/command.js');
       const out = await adoptCommand(client, args[0], {
         namespace, ...(values.service ? { service: values.service } : {}), ...(values.hpa ? { hpa: values.hpa } : {}), ...(values.container ? { container: values.container } : {}),
+      });
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      return out.code;
+    }
+    if (command === 'eject') {
+      const { ejectCommand } = await import('../eject/command.js');
+      const timeoutMs = values.timeout === undefined ? 300_000 : durationMs(values.timeout);
+      if (!(timeoutMs > 0)) throw new UserError(`--timeout ${values.timeout}: a duration such as 90s or 10m`);
+      const out = await ejectCommand(client, args[0], {
+        namespace, timeoutMs, ...(values.to ? { to: values.to } : {}), log: (line) => process.stderr.write(`eject: ${line}\n`),
       });
       process.stdout.write(out.stdout);
       process.stderr.write(out.stderr);

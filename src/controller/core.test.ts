@@ -2,7 +2,7 @@
 // stable slot rebuilt from its own, the history limit, bare actions, and when it comes back.
 import { describe, expect, it } from 'vitest';
 import type { MicroserviceObject, MicroserviceSpecInput } from '../api/schema.js';
-import { ANNOTATION_ACTION, LABEL_REVISION, LABEL_ROLE } from '../api/names.js';
+import { ANNOTATION_ACTION, ANNOTATION_EJECT, LABEL_REVISION, LABEL_ROLE } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { revisionOf } from '../render/index.js';
 import { renderControllerRevision, revisionOfSpec } from '../render/revision.js';
@@ -416,5 +416,28 @@ describe('planReconcile: the PodMonitor of spec.monitoring', () => {
     expect(status?.conditions?.find((c) => c.type === 'Stalled')?.message).toMatch(/spec\.monitoring needs the Prometheus Operator: PodMonitors \(monitoring\.coreos\.com\/v1\) are not served/);
     // A Microservice without spec.monitoring does not care.
     expect(planReconcile({ ms: microservice(base('a:1')) as MicroserviceObject, owned: [], pods: [], now: T0, podMonitors: false }).finish([]).stalled).toBe(false);
+  });
+});
+
+describe('planReconcile: a Microservice being ejected (kubectl coxswain eject)', () => {
+  it('writes nothing for it, not even its Service taken back or a new revision, and says Stalled/Ejecting once', () => {
+    const world = settled(base('a:1'));
+    const service = world.owned.find((o) => o.kind === 'Service' && o.metadata.name === 'orders')!;
+    // As the plugin leaves it mid-way: the Service handed over (no owner, plain selector), a new image asked for.
+    const handed = { ...service, metadata: { ...service.metadata, ownerReferences: [] }, spec: { ...(service.spec as object), selector: { 'app.kubernetes.io/name': 'orders' } } };
+    const ejecting = {
+      ...world,
+      owned: world.owned.map((o) => (o === service ? handed : o)),
+      ms: { ...microservice(base('a:2')), metadata: { ...microservice(base('a:2')).metadata, annotations: { [ANNOTATION_EJECT]: 'orders-plain' } }, status: world.ms.status } as MicroserviceObject,
+    };
+    expect(planReconcile({ ...world, owned: ejecting.owned }).writes.length).toBeGreaterThan(0); // without the annotation, it would take the Service back
+    const plan = planReconcile(ejecting);
+    expect(plan.writes).toEqual([]);
+    const { status, stalled } = plan.finish([]);
+    expect(stalled).toBe(true);
+    expect(status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'Ejecting' });
+    expect(status?.conditions?.find((c) => c.type === 'Stalled')?.message).toContain('deployment/orders-plain');
+    // Said once: the next pass, with that status, writes no status either.
+    expect(planReconcile({ ...ejecting, ms: { ...ejecting.ms, status } }).finish([]).status).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
 // both run this very function, so the tests exercise what runs in production.
 import type { KubeEvent, Microservice, MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { validateMicroservice } from '../api/validate.js';
-import { ANNOTATION_ACTION, deploymentName, formatAction, LABEL_SLOT, parseAction, revisionName, SLOTS, stableJSON } from '../api/names.js';
+import { ANNOTATION_ACTION, ANNOTATION_EJECT, deploymentName, formatAction, LABEL_SLOT, parseAction, revisionName, SLOTS, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { render, renderRevisionConfig, revisionOf } from '../render/index.js';
 import { planHistory, revisionOfSpec } from '../render/revision.js';
@@ -143,6 +143,8 @@ function writesFor(objects: readonly KubeObject[], mine: ReadonlyMap<string, Kub
 
 export function planReconcile(world: World): ReconcilePlan {
   const { ms: obj, owned, pods, endpointSlices, now, gatewayAPI } = world;
+  const ejectTo = obj.metadata.annotations?.[ANNOTATION_EJECT];
+  if (ejectTo) return blocked(obj, blockedStatus(obj.status, obj.metadata.generation, ejecting(obj.metadata.name, ejectTo), now, 'the eject deletes the Microservice'));
   const valid = validateMicroservice(obj);
   if (!valid.ok) return blocked(obj, invalidSpecStatus(obj.status, obj.metadata.generation, valid.problems, now));
   // With spec.trackSecrets the pod reads the revision's copies of its Secrets: from here on, the
@@ -278,6 +280,15 @@ const podMonitorMissing: Problem = {
   message: 'spec.monitoring needs the Prometheus Operator: PodMonitors (monitoring.coreos.com/v1) are not served by this cluster, '
     + 'or the operator runs with --pod-monitors=false; everything else is applied. Install the Prometheus Operator CRDs and it goes on by itself',
 };
+
+/** Being ejected: its Service is the plugin's to hand over, so nothing more is written for it (docs/adopt.md). */
+export function ejecting(name: string, to: string): Problem {
+  return {
+    reason: 'Ejecting',
+    message: `kubectl coxswain eject is handing ${name} over to deployment/${to}: Coxswain writes nothing more for it; `
+      + `run the eject again to finish it, or remove the ${ANNOTATION_EJECT} annotation to cancel it`,
+  };
+}
 
 /** Nothing is written until the problem goes (an invalid spec, no Gateway API): the status says why, once. */
 function blocked(obj: MicroserviceObject, status: MicroserviceStatus, events: KubeEvent[] = []): ReconcilePlan {

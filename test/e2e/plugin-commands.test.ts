@@ -51,6 +51,9 @@ const COVERED: Record<string, Array<[file: string, runs: RegExp]>> = {
   ],
   'kubectl coxswain dashboard [--read-only]': [['dashboard.test.ts', /dashboard\(nsA, '-A'\)/], ['dashboard.test.ts', /dashboard\(nsA, '-A', '--read-only'\)/]],
   'kubectl coxswain adopt deployment/NAME [--service S] [--hpa H] [--container C]': [['adopt.test.ts', /kubectlCoxswain\(ns, \['adopt', `deployment\/\$\{name\}`, '--service', name, '--hpa', name\]\)/]],
+  'kubectl coxswain eject NAME [--to deployment/NEW] [--timeout 5m]': [
+    ['eject.test.ts', /kubectlCoxswain\(ns, \['eject', name\]\)/], ['eject.test.ts', /kubectlCoxswain\(ns, \['eject', name, '--to', `deployment\/\$\{to\}`, '--timeout', '2m'\]\)/],
+  ],
 };
 
 describe("the README's command table", () => {
