@@ -433,6 +433,9 @@ describe('planReconcile: a Microservice being ejected (kubectl coxswain eject)',
     expect(planReconcile({ ...world, owned: ejecting.owned }).writes.length).toBeGreaterThan(0); // without the annotation, it would take the Service back
     const plan = planReconcile(ejecting);
     expect(plan.writes).toEqual([]);
+    // Nor the new revision's own objects, which the shell writes ahead of the plan.
+    expect(revisionWrites({ ...ejecting, ms: { ...ejecting.ms, metadata: { ...ejecting.ms.metadata, annotations: {} } } }).length).toBeGreaterThan(0);
+    expect(revisionWrites(ejecting)).toEqual([]);
     const { status, stalled } = plan.finish([]);
     expect(stalled).toBe(true);
     expect(status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'Ejecting' });

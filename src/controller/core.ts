@@ -115,9 +115,10 @@ const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
  * it and its ConfigMap. The shell writes them before anything else and hands what they ran into
  * to `planReconcile` (World.refused): pods of a revision whose ConfigMap the API server refused
  * would read a ConfigMap that does not exist, so the engine gives that revision none. Nothing
- * while the Microservice is blocked (an invalid spec, no Gateway API), as nothing else is written.
+ * while the Microservice is blocked (an invalid spec, no Gateway API, an eject), as nothing else is written.
  */
 export function revisionWrites(world: World): Write[] {
+  if (world.ms.metadata.annotations?.[ANNOTATION_EJECT]) return [];
   const valid = validateMicroservice(world.ms);
   if (!valid.ok || (wantsRoute(valid.value) && world.gatewayAPI === false)) return [];
   const tracked = trackSecrets(valid.value, world.secrets);

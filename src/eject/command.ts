@@ -4,7 +4,7 @@
 // and the coxswain.dev/ejected-from annotation on the plain Deployment say how far it got.
 //   1. annotate the Microservice: the operator stops writing for it, and says so (Stalled/Ejecting);
 //   2. create the plain Deployment from the stable slot's pod template, at full size; wait for Ready;
-//   3. move the ConfigMaps its pods use from the Microservice to it;
+//   3. move the ConfigMaps (and Secret copies) its pods use from the Microservice to it;
 //   4. hand the Service over (plain selector, which the slot's pods also match; no owner reference);
 //      wait until its endpoints hold the plain pods, Ready; then the HPA scales the plain Deployment;
 //   5. delete the Microservice (its slots and other objects go with it);
@@ -13,7 +13,8 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_EJECT, deploymentName, LABEL_SLOT, SLOTS } from '../api/names.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import { CONFIGMAPS, DEPLOYMENTS, HPAS, Kube, MICROSERVICES, type Resource, resourcePath, SERVICES } from '../kube/resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTSLICES, HPAS, Kube, MICROSERVICES, type Resource, resourcePath, SECRETS, SERVICES } from '../kube/resources.js';
+import { secretsInTemplate } from '../secrets/refs.js';
 import { configMapsReferenced } from '../rollout/observe.js';
 import { deploymentArg, type Output } from '../adopt/command.js';
 import { toYamlStream } from '../cli/yaml.js';
@@ -22,7 +23,6 @@ import { ANNOTATION_EJECTED_FROM, deploymentReady, handedOver, hpaHandover, mani
 export interface EjectOptions { namespace: string; to?: string; timeoutMs: number; log: (line: string) => void }
 
 const FIELD_MANAGER = 'kubectl-coxswain';
-const ENDPOINTSLICES: Resource = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' };
 
 class Refused extends Error {}
 
@@ -82,12 +82,17 @@ class Eject {
     this.opts.log(`waiting for deployment/${to} to be Ready`);
     plain = await this.until(`deployment/${to} Ready`, async () => { const d = await this.get(DEPLOYMENTS, to); return deploymentReady(d) && d; });
 
-    for (const cm of configMapsReferenced(plain)) {
-      const obj = await this.get(CONFIGMAPS, cm);
-      const patch = obj && reown(obj, ms, plain);
-      if (patch) {
-        this.opts.log(`configmap/${cm} now owned by deployment/${to}`);
-        await this.patch(CONFIGMAPS, cm, patch);
+    // The ConfigMaps, and the Secret copies (spec.trackSecrets, docs/secrets.md), its pods read:
+    // they stay with the plain Deployment instead of going with the Microservice.
+    const copies = [...secretsInTemplate((plain.spec as { template?: unknown }).template)].filter((n) => n.startsWith(`${name}-secret-`));
+    for (const [r, names] of [[CONFIGMAPS, configMapsReferenced(plain)], [SECRETS, copies]] as const) {
+      for (const n of names) {
+        const obj = await this.get(r, n);
+        const patch = obj && reown(obj, ms, plain);
+        if (patch) {
+          this.opts.log(`${r.kind.toLowerCase()}/${n} now owned by deployment/${to}`);
+          await this.patch(r, n, patch);
+        }
       }
     }
 

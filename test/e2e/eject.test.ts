@@ -18,7 +18,10 @@ let operator: Operator;
 beforeAll(async () => {
   await installCRD();
   ns = await createNamespace('e2e-eject');
-  operator = new Operator(['--namespaces', ns]).start();
+  // Secrets tracked (docs/secrets.md): the pods read the revision's copy of Secret db, which the
+  // eject must leave with the plain Deployment, not delete with the Microservice.
+  await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: ns }, stringData: { password: 'pw' } });
+  operator = new Operator(['--namespaces', ns, '--track-secrets']).start();
 });
 afterAll(async () => {
   await operator.stop();
@@ -27,7 +30,8 @@ afterAll(async () => {
 
 /** A Microservice at 4 Ready replicas, with a ConfigMap of its own (spec.config) and a label of the user's. */
 async function serving(name: string, more: Record<string, unknown> = {}): Promise<any> {
-  const spec = { image: `registry.example/${name}:1`, replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } }, ...more };
+  const spec = { image: `registry.example/${name}:1`, replicas: 4, ports: [{ name: 'http', port: 8080 }], config: { data: { GREETING: 'hello' } }, pod: { labels: { team: 'payments' } },
+    env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], ...more };
   expect((await apply(microservice(name, spec, ns))).stderr).toBe('');
   return eventually(`${name} serving 4 Ready pods`, async () => {
     const o = await current(ns, name);
@@ -55,7 +59,11 @@ async function expectOnlyPlainLeft(name: string, serviceUid: string, to = name):
   const configMaps = (await getJSON('configmaps', '-n', ns))?.items.filter((c: any) => c.metadata.name.startsWith(name));
   expect(configMaps.map((c: any) => [c.data.GREETING, c.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name}`)])).toEqual([['hello', [`Deployment/${to}`]]]);
 
+  // The Secret copy the pods read: kept, owned by the plain Deployment, which still names it.
+  const copies = (await getJSON('secrets', '-n', ns))?.items.filter((c: any) => c.metadata.name.startsWith(`${name}-secret-`));
+  expect(copies.map((c: any) => c.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name}`))).toEqual([[`Deployment/${to}`]]);
   const d = await getJSON('deployment', '-n', ns, to);
+  expect(d.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe(copies[0].metadata.name);
   expect([d.spec.replicas, d.status.readyReplicas]).toEqual([4, 4]);
   expect(d.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': name, team: 'payments' });
   expect(d.metadata.ownerReferences).toBeUndefined();
