@@ -14,6 +14,7 @@ import { blueGreen, blueGreenPromotable, blueGreenSteps } from './blueGreen.js';
 import { canary, canaryPromotable, canarySteps } from './canary.js';
 import { aborted, refusedRollout, rollingNatively, steady, unrunnable, wakeIn } from './moves.js';
 import { activeSlotOf } from './plan.js';
+import { converged } from './status.js';
 import { rollingUpdate } from './rolling.js';
 import { finishRoute } from './traffic.js';
 import type { Ctx, Decision, EngineInput } from './types.js';
@@ -39,6 +40,13 @@ export function decide(input: EngineInput): Decision {
   if (input.desiredRevision === stable) return finish(ctx, steady(ctx));
   if (ctx.rollout.abortedRevision === input.desiredRevision) return finish(ctx, aborted(ctx));
   if (input.refused) return finish(ctx, refusedRollout(ctx, strategy.steps(ctx), unrunnable(ctx, input.refused)));
+  // A RollingUpdate switched to this strategy after its slot had rolled the spec's revision out
+  // natively, whole: that revision is the stable one now. Rebuilding the slot from the old stable
+  // template would roll it back only to roll it out again.
+  if (ctx.observed[ctx.decision.activeSlot]?.revision === input.desiredRevision && converged(ms, input.desiredRevision, ctx.decision.activeSlot, ctx.observed)) {
+    ctx.decision.stableRevision = input.desiredRevision;
+    return finish(ctx, steady(ctx));
+  }
   return finish(ctx, strategy.run(ctx, act));
 }
 

@@ -626,7 +626,8 @@ class Checker {
     }
     if (prev && stable && stable !== prev.stable && prev.stable && stable === prev.desired && !this.undone) {
       const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === stable && podReady(p)).length;
-      const Tmin = Math.min(T, prev.T);
+      // The lowest T of the last SPEC_LAG_MS: a slot whole at the T the operator saw is rightly stable.
+      const Tmin = Math.min(...(obs.recentT ?? []).map(([t]) => t), T, prev.T);
       if (own < Tmin) this.fail('step', `revision ${this.book.name(stable)} was promoted to stable with ${own} of its own pods Ready, of ${Tmin}`);
     }
 
