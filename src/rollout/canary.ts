@@ -2,7 +2,7 @@
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyWord, rollingNatively, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyWord, rollingNatively, rollingSizeForFloor, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
 import { abortByAnalysis, runAnalysis } from './analysisRun.js';
@@ -115,7 +115,10 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   // roll: a shrink now would be spread over old and new pods alike.
   const repairing = !!activeObs && (activeObs.revision !== d.stableRevision || rollingNatively(activeObs) || !activeObs.settled);
   const capped = route ? sizes.stable : Math.min(sizes.stable, Math.max(total + ctx.surge - candidate, Math.min(activeObs?.replicas ?? 0, stableServing)));
-  let stable = repairing ? Math.max(capped, Math.min(activeObs.replicas, total, total + ctx.surge - drain)) : capped;
+  // Rolling natively, it keeps only its size less its own maxUnavailable Ready: sized so that
+  // still keeps the floor beside the candidate's Ready pods.
+  const kept = repairing && rollingNatively(activeObs) ? rollingSizeForFloor(ctx, activeObs.replicas, candReady) : activeObs?.replicas ?? 0;
+  let stable = repairing ? Math.max(capped, Math.min(kept, total, total + ctx.surge - drain)) : capped;
   // ...and the candidate waits for room (within the surge cap), keeping any pods that serve.
   let candidateSize = repairing ? Math.min(candidate, Math.max(drain, total + ctx.surge - stable)) : candidate;
   // `<name>` cannot reach the candidate (a port changed in both name and number): its pods carry

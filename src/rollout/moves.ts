@@ -5,6 +5,7 @@ import { otherSlot } from '../api/names.js';
 import type { Slot } from '../api/schema.js';
 import type { Ctx, Decision, ObservedSlot, Problem, RolloutStatus, SlotPlan } from './types.js';
 import { weightAt } from './steps.js';
+import { resolveLimits } from './weights.js';
 
 /** Why a rollout holds, when spec.paused or `kubectl coxswain pause` holds it. */
 export function pausedBy(ctx: Ctx): string | undefined {
@@ -194,6 +195,19 @@ export function rollingNatively(o: ObservedSlot | undefined): boolean {
  */
 export function heldWhileRolling(o: ObservedSlot | undefined, want: number): number {
   return o && rollingNatively(o) ? Math.max(want, o.replicas) : want;
+}
+
+/**
+ * The size a stable slot rolling natively needs so that, with `otherReady` Ready pods beside it,
+ * Ready pods stay at the floor: its Deployment keeps only `size - maxUnavailable` of its own (the
+ * slot's rollingUpdate), so a slot sized for the weight alone (the total grew as a restart began)
+ * would dip below it. From `from` up, never above the total.
+ */
+export function rollingSizeForFloor(ctx: Ctx, from: number, otherReady: number): number {
+  const limits = ctx.ms.spec.strategy.rollingUpdate ?? { maxSurge: '25%', maxUnavailable: 0 };
+  let size = from;
+  while (size < ctx.total && size - resolveLimits(limits, size).unavailable + otherReady < ctx.floor) size++;
+  return Math.max(from, size);
 }
 
 /**

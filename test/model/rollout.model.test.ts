@@ -343,7 +343,7 @@ const arbAnalysisScenario = arbScenarioWith(
 //   Ready endpoints of its first port.
 // - replaced and ports: a problem counts once it has lasted GRACE_MS (a controller a second late
 //   is no bug); "the stable slot can carry the load" is >= max(1, T - maxUnavailable) Ready pods of
-//   the stable revision in status.activeSlot, maxUnavailable being the strategy's own (the slots'
+//   the stable revision in status.activeSlot (available ones, Ready for minReadySeconds, when set), maxUnavailable being the strategy's own (the slots'
 //   native rolling aside: a canary with maxUnavailable 0 keeps a replaced pod until T). A pod's revision is what it runs: its label, or
 //   `<label>~edited` after a kubectl set image.
 // - step: checked whenever what status reports changes (revision, step, steps, reason): at step i
@@ -587,7 +587,13 @@ class Checker {
     // replaced / aborted revisions serving
     const stableSlot = status.activeSlot;
     if (stable && stableSlot) {
-      const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && podReady(p) && this.book.truth(p) === stable).length;
+      // With minReadySeconds a pod carries load once Ready that long (available), as a Deployment counts it.
+      const minReadyMs = (spec.minReadySeconds ?? 0) * 1000;
+      const available = (p: KubeObject) => {
+        const since = Date.parse((p as J).status?.conditions?.find((c: J) => c.type === 'Ready')?.lastTransitionTime ?? '');
+        return podReady(p) && (minReadyMs === 0 || (!Number.isNaN(since) && w.now - since >= minReadyMs));
+      };
+      const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && available(p) && this.book.truth(p) === stable).length;
       const bad = carrying >= Math.max(1, T - strategyUnavailableOf(spec))
         ? servingPods.filter((p) => {
           const r = this.book.truth(p);
