@@ -1,5 +1,5 @@
 // The JSONPath subset a web metric takes (the schema checks its form): $, .key, [n], ['key'].
-import type { Sample } from '../rollout/analysisTypes.js';
+import type { Sample } from './types.js';
 
 export function pick(doc: unknown, path: string): Sample {
   let node: unknown = doc;

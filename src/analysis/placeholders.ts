@@ -1,7 +1,7 @@
 // Placeholders filled into queries, URLs and bodies, each escaped for where it lands, so a value
 // can never change the query's meaning (PromQL), the URL's structure, or the JSON's.
-import { PLACEHOLDERS, type Placeholder } from '../api/analysis.js';
-import type { Vars } from '../rollout/analysisTypes.js';
+import { PLACEHOLDERS, type Placeholder } from './api.js';
+import type { Vars } from './types.js';
 
 export type Escape = (value: string) => string;
 

@@ -4,7 +4,7 @@
 // only to the operator's own Prometheus address: a Microservice naming another address gets its
 // queries sent there without them, so a spec can never make the operator hand its token away.
 import { readFileSync } from 'node:fs';
-import type { Sample, Value } from '../rollout/analysisTypes.js';
+import type { Sample, Value } from './types.js';
 import { errorText, httpRequest } from './http.js';
 
 export interface PrometheusOptions {

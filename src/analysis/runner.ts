@@ -6,7 +6,7 @@
 // was offered to has finished (its status written); if that reconcile failed, the next one gets
 // it again. Results lost with the process (a restart) are taken again, since status still says
 // they are due; the engine counts each measurement number once, so nothing is counted twice.
-import type { MeasurementRequest, MeasurementResult, Sample, Vars } from '../rollout/analysisTypes.js';
+import type { MeasurementRequest, MeasurementResult, Sample, Vars } from './types.js';
 import { expand, promql } from './placeholders.js';
 import { DEFAULT_PROMETHEUS_TIMEOUT_MS, type PrometheusOptions, queryPrometheus } from './prometheus.js';
 import { queryWeb } from './web.js';

@@ -6,12 +6,12 @@
 // ClusterAnalysisTemplates are not read (unless --cluster-analysis-templates says it may), and a
 // reference to one says so.
 import type { Logger } from 'pino';
-import { templateRefsOf, type TemplateRef } from '../api/analysis.js';
+import { templateRefsOf, type TemplateRef } from './api.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import { ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES } from '../kube/resources.js';
 import { Cache } from '../controller/cache.js';
-import type { TemplateLookup } from '../rollout/analysisRefs.js';
+import type { TemplateLookup } from './refs.js';
 
 export class TemplateCaches implements TemplateLookup {
   readonly namespaced: Cache;

@@ -1,7 +1,7 @@
 // The web provider: GET or POST a URL; the value is picked from the JSON response by a JSONPath,
 // or, without one, is the HTTP status code itself.
-import type { Metric } from '../api/analysis.js';
-import type { Sample, Vars } from '../rollout/analysisTypes.js';
+import type { Metric } from './api.js';
+import type { Sample, Vars } from './types.js';
 import { durationMs } from '../rollout/weights.js';
 import { errorText, httpRequest } from './http.js';
 import { pick } from './jsonpath.js';

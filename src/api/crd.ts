@@ -3,7 +3,7 @@
 // to properties; int-or-string and preserve-unknown-fields marked with their extensions.
 import { z } from 'zod';
 import { API_VERSION, ROOT_RULES, GROUP, KIND, MicroserviceSpec, MicroserviceStatus, PLURAL, VERSION, NAME_RULES } from './schema.js';
-import { ANALYSIS_TEMPLATE, AnalysisTemplateSpec, CLUSTER_ANALYSIS_TEMPLATE } from './analysis.js';
+import { ANALYSIS_TEMPLATE, AnalysisTemplateSpec, CLUSTER_ANALYSIS_TEMPLATE } from '../analysis/api.js';
 
 type JsonSchema = { [key: string]: unknown };
 

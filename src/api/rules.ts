@@ -1,6 +1,6 @@
 // The building blocks the API's schemas share: CEL rules with their TypeScript twins, and the
 // small scalar types (durations, DNS labels) several schemas use. Kept apart from schema.ts so
-// that the schemas of other kinds (src/api/analysis.ts) can use them without an import cycle.
+// that the schemas of other kinds (src/analysis/api.ts) can use them without an import cycle.
 import { z } from 'zod';
 
 /**

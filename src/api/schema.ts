@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { cel, Duration, Name, passThrough, type Rule, StringMap, unique, uniqueBy } from './rules.js';
 import { CONTAINER_NAME_RULES, InitContainers, Pod, SIDECAR_INIT_RULE, Sidecars } from './pod.js';
-import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from './analysis.js';
+import { ANALYSIS_NAME_RULES, AnalysisSpec, BackgroundAnalysis, GatingAnalysis } from '../analysis/api.js';
 import { SetCanaryScale, SetHeaderRoute, Traffic, TRAFFIC_RULES } from './traffic.js';
 import { Monitoring, MONITORING_RULES } from './monitoring.js';
 import { Adopt, ADOPT_NAME_RULE } from './adopt.js';

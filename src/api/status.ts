@@ -1,6 +1,6 @@
 // The Microservice's status: what Coxswain reports, in the shapes kstatus, Argo CD and Flux read.
 import { z } from 'zod';
-import { AnalysisStatus } from './analysis.js';
+import { AnalysisStatus } from '../analysis/api.js';
 import { TrafficStatus } from './traffic.js';
 
 export const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'] as const;

@@ -4,7 +4,7 @@ import { openAPISchema } from './crd.js';
 import { API_VERSION, KIND, MicroserviceSpec, type MicroserviceSpecInput } from './schema.js';
 import { fieldPath, validateMicroservice } from './validate.js';
 import { arbName, arbSpecInput } from '../../test/support/arbitraries.js';
-import { ANALYSIS_CASES } from './analysis.test.js';
+import { ANALYSIS_CASES } from '../analysis/api.test.js';
 import { POD_CASES } from '../../test/support/pod-cases.js';
 
 const object = (spec: unknown, name = 'orders') => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'shop' }, spec });

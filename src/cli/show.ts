@@ -2,7 +2,7 @@
 // the dashboard draws too.
 import type { MicroserviceObject, MicroserviceStatus, ObjectMeta } from '../api/schema.js';
 import { LABEL_REVISION, SLOTS } from '../api/names.js';
-import { runLabel } from '../rollout/analysis.js';
+import { runLabel } from '../analysis/evaluate.js';
 import { detail, summarize } from '../view/microservice.js';
 
 function table(rows: string[][]): string {

@@ -9,8 +9,8 @@ import { renderControllerRevision, revisionOfSpec } from '../render/revision.js'
 import { microservice } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type World } from './core.js';
-import type { MeasurementResult } from '../rollout/analysisTypes.js';
-import type { TemplateLookup } from '../rollout/analysisRefs.js';
+import type { MeasurementResult } from '../analysis/types.js';
+import type { TemplateLookup } from '../analysis/refs.js';
 
 const T0 = new Date('2024-05-01T12:00:00.000Z');
 const base = (image: string): MicroserviceSpecInput => ({

@@ -16,8 +16,8 @@ import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvent
 import { observeRoute, wantsRoute } from '../rollout/traffic.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
-import type { MeasurementRequest, MeasurementResult } from '../rollout/analysisTypes.js';
-import { resolveMetrics, type TemplateLookup } from '../rollout/analysisRefs.js';
+import type { MeasurementRequest, MeasurementResult } from '../analysis/types.js';
+import { resolveMetrics, type TemplateLookup } from '../analysis/refs.js';
 import { type Relabel, relabels, releaseOf } from '../rollout/roles.js';
 import { type SecretLookup, trackSecrets } from '../secrets/track.js';
 import { secretsInTemplate } from '../secrets/refs.js';

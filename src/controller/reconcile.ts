@@ -12,7 +12,7 @@ import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
 import { planReconcile, type ReconcilePlan, revisionWrites, type Write } from './core.js';
 import type { AnalysisRunner } from '../analysis/runner.js';
-import type { TemplateLookup } from '../rollout/analysisRefs.js';
+import type { TemplateLookup } from '../analysis/refs.js';
 
 export interface ReconcileOutcome {
   result: 'unchanged' | 'updated' | 'stalled' | 'gone';

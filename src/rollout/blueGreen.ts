@@ -9,8 +9,8 @@
 import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, readyWord, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
-import { abortByAnalysis, runAnalysis } from './analysisRun.js';
-import type { GatingAnalysis } from '../api/analysis.js';
+import { abortByAnalysis, runAnalysis } from '../analysis/run.js';
+import type { GatingAnalysis } from '../analysis/api.js';
 
 /** A blue-green analysis that gates: before promotion, or after the switch. */
 const gate = (ctx: Ctx, id: 'prePromotion' | 'postPromotion', a: GatingAnalysis) =>

@@ -5,8 +5,8 @@ import type { Action } from './actions.js';
 import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyWord, rollingNatively, rollingSizeForFloor, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
-import { abortByAnalysis, runAnalysis } from './analysisRun.js';
-import type { RunSpec } from './analysisTypes.js';
+import { abortByAnalysis, runAnalysis } from '../analysis/run.js';
+import type { RunSpec } from '../analysis/types.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
 

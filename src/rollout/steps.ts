@@ -4,7 +4,7 @@
 // through this table and knows no kind by name.
 import type { MicroserviceSpec } from '../api/schema.js';
 import type { RolloutStatus } from './types.js';
-import type { RunOutcome, RunSpec } from './analysisTypes.js';
+import type { RunOutcome, RunSpec } from '../analysis/types.js';
 import { candidateFor, durationMs } from './weights.js';
 
 export type Step = NonNullable<MicroserviceSpec['strategy']['canary']>['steps'][number];
@@ -18,7 +18,7 @@ export interface StepState {
   /** `kubectl coxswain promote <name>`, for the sentence that says how to go on. */
   name: string;
   index: number;
-  /** Advances the analysis run that gates this step (src/rollout/analysis.ts). */
+  /** Advances the analysis run that gates this step (src/analysis/evaluate.ts). */
   analyze(spec: RunSpec): Pick<RunOutcome, 'verdict' | 'message'>;
 }
 

@@ -4,8 +4,8 @@ import type { MicroserviceSpecInput, MicroserviceStatus, Slot } from '../api/sch
 import { otherSlot } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../../test/support/cluster.js';
-import { Metric, type MetricInput } from '../api/analysis.js';
-import type { MeasurementResult } from './analysis.js';
+import { Metric, type MetricInput } from '../analysis/api.js';
+import type { MeasurementResult } from '../analysis/evaluate.js';
 import { microservice } from '../../test/support/fixtures.js';
 import { Gateway } from '../../test/support/gateway.js';
 import { renderRoute } from '../render/gateway.js';

@@ -1,7 +1,7 @@
 // What the rollout engine sees of the cluster, and what it decides.
 import type { KubeEvent, Microservice, MicroserviceStatus, Slot } from '../api/schema.js';
 import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
-import type { AnalysisInput, MeasurementRequest, RunOutcome } from './analysisTypes.js';
+import type { AnalysisInput, MeasurementRequest, RunOutcome } from '../analysis/types.js';
 
 /** Something that keeps the Microservice from converging until a person acts. */
 export interface Problem {

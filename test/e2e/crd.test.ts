@@ -63,7 +63,7 @@ describe('the Microservice CRD', () => {
   });
 });
 
-/** Analysis the API server refuses at apply (src/api/analysis.ts), each naming its field. */
+/** Analysis the API server refuses at apply (src/analysis/api.ts), each naming its field. */
 function analysisCases(): Array<[string, Record<string, unknown>, RegExp]> {
   const m = { name: 'error-rate', prometheus: { query: 'sum(rate(x{revision="{{revision}}"}[1m]))' }, max: 0.01 };
   const canary = (steps: unknown[]) => ({ type: 'Canary', canary: { steps } });

@@ -54,7 +54,7 @@ import { secretLookup, trackersOf } from '../../src/secrets/watch.js';
 import { prng } from './cluster.js';
 export { prng };
 import type { Problem } from '../../src/rollout/status.js';
-import type { MeasurementRequest, MeasurementResult, Sample } from '../../src/rollout/analysisTypes.js';
+import type { MeasurementRequest, MeasurementResult, Sample } from '../../src/analysis/types.js';
 
 export const NAMESPACE = 'shop';
 export const EPOCH = Date.parse('2030-01-01T00:00:00Z');

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Metric, type MetricInput, type MetricStatus } from '../api/analysis.js';
+import { Metric, type MetricInput, type MetricStatus } from './api.js';
 import {
   advanceRun, errorDelayMs, evaluate, fold, formatValue, type Measured, type MeasurementResult, metricPhase, newMetricStatus, type RunEnv,
   type RunSpec, type Sample, thresholdOf,
-} from './analysis.js';
+} from './evaluate.js';
 
 const metric = (m: Partial<MetricInput> = {}) => Metric.parse({ name: 'error-rate', prometheus: { query: 'q' }, ...m });
 const v = (...values: Array<number | string | boolean>): Sample => ({ values });

@@ -4,11 +4,11 @@
 // to a later pass.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Metric, type MetricInput } from '../api/analysis.js';
+import { Metric, type MetricInput } from './api.js';
 import type { Microservice, MicroserviceSpecInput, Slot } from '../api/schema.js';
 import { Cluster, prng, reconcileOnce, type Reconciled } from '../../test/support/cluster.js';
 import { microservice } from '../../test/support/fixtures.js';
-import type { MeasurementRequest, MeasurementResult, Sample } from './analysis.js';
+import type { MeasurementRequest, MeasurementResult, Sample } from './evaluate.js';
 
 const OLD = 'rev-old';
 const NEW = 'rev-new';

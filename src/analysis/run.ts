@@ -1,10 +1,10 @@
 // Analysis inside a decision: the canary and blue-green strategies advance their analysis runs
-// through here; the evaluation itself is src/rollout/analysis.ts.
+// through here; the evaluation itself is src/analysis/evaluate.ts.
 import { otherSlot } from '../api/names.js';
-import { advanceRun } from './analysis.js';
-import type { RunOutcome, RunSpec } from './analysisTypes.js';
-import { wakeIn } from './moves.js';
-import type { Ctx } from './types.js';
+import { advanceRun } from './evaluate.js';
+import type { RunOutcome, RunSpec } from './types.js';
+import { wakeIn } from '../rollout/moves.js';
+import type { Ctx } from '../rollout/types.js';
 
 /** The two runs a rollout may have at once: the one that gates the current step, and the canary's background one. */
 export type RunSlot = 'step' | 'background';

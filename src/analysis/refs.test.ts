@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MicroserviceSpec, type MicroserviceSpecInput } from '../api/schema.js';
-import type { TemplateRef } from '../api/analysis.js';
-import { resolveMetrics, type TemplateLookup } from './analysisRefs.js';
+import type { TemplateRef } from './api.js';
+import { resolveMetrics, type TemplateLookup } from './refs.js';
 
 const q = (query: string) => ({ prometheus: { query } });
 const shared = { metrics: [{ name: 'error-rate', ...q('shared'), max: 0.05 }, { name: 'latency', ...q('p99'), max: 0.5 }] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, KIND } from './schema.js';
-import { AnalysisTemplateSpec, unknownPlaceholders } from './analysis.js';
-import { validateMicroservice } from './validate.js';
+import { API_VERSION, KIND } from '../api/schema.js';
+import { AnalysisTemplateSpec, unknownPlaceholders } from './api.js';
+import { validateMicroservice } from '../api/validate.js';
 
 const err = { name: 'error-rate', prometheus: { query: 'sum(rate(x{revision="{{revision}}"}[1m]))' }, max: 0.01 };
 const withAnalysis = (metrics: unknown[], strategy?: unknown) => ({ image: 'a', analysis: { metrics }, ...(strategy ? { strategy } : {}) });

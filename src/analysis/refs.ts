@@ -3,10 +3,10 @@
 // it defaults to. Pure: the templates come in as they were read. A template that does not exist
 // or does not parse is a problem the Microservice reports as Stalled; the analyses that need its
 // metrics hold (never pass) until it is there.
-import { AnalysisTemplateSpec, templateRefsOf, type AnalysisUser, type Metric, type TemplateRef } from '../api/analysis.js';
+import { AnalysisTemplateSpec, templateRefsOf, type AnalysisUser, type Metric, type TemplateRef } from './api.js';
 import { formatIssues } from '../api/validate.js';
 import type { MicroserviceSpec } from '../api/schema.js';
-import type { Problem } from './status.js';
+import type { Problem } from '../rollout/status.js';
 
 /** The templates as the operator's caches hold them. */
 export interface TemplateLookup {

@@ -1,7 +1,7 @@
-// The vocabulary of analysis shared by the engine (src/rollout/analysis.ts), its callers and the
+// The vocabulary of analysis shared by the engine (src/analysis/evaluate.ts), its callers and the
 // shell that takes measurements (src/analysis/): what is asked, what comes back, what a run
 // decides. Types only, so that every layer may name them without depending on another.
-import type { AnalysisRunStatus, MeasurementPhase, Metric } from '../api/analysis.js';
+import type { AnalysisRunStatus, MeasurementPhase, Metric } from './api.js';
 
 export type Value = number | string | boolean;
 

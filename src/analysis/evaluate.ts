@@ -8,11 +8,11 @@
 // Everything a run remembers is in status.rollout.analysis: a measurement is numbered (seq), and
 // only the result with the number after the last one counted is folded in, so a result is never
 // counted twice, and one lost to a restart is simply taken again.
-import type { AnalysisRunStatus, MeasurementPhase, MeasurementStatus, Metric, MetricStatus } from '../api/analysis.js';
-import type { Measured, RunEnv, RunOutcome, RunSpec, Sample, Value } from './analysisTypes.js';
-import { durationMs } from './weights.js';
+import type { AnalysisRunStatus, MeasurementPhase, MeasurementStatus, Metric, MetricStatus } from './api.js';
+import type { Measured, RunEnv, RunOutcome, RunSpec, Sample, Value } from './types.js';
+import { durationMs } from '../rollout/weights.js';
 
-export type * from './analysisTypes.js';
+export type * from './types.js';
 
 // ---- one measurement ----------------------------------------------------------------------
 

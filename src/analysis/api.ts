@@ -1,9 +1,9 @@
 // The analysis API: metrics that judge a release (spec.analysis, AnalysisTemplate,
 // ClusterAnalysisTemplate), the places a rollout runs them (a canary step, the canary's
 // background analysis, blue-green before and after promotion), and what status records of them.
-// Semantics: docs/analysis.md. The evaluation itself is pure, in src/rollout/analysis.ts.
+// Semantics: docs/analysis.md. The evaluation itself is pure, in src/analysis/evaluate.ts.
 import { z } from 'zod';
-import { cel, Duration, Name, unique } from './rules.js';
+import { cel, Duration, Name, unique } from '../api/rules.js';
 
 export const ANALYSIS_TEMPLATE = 'AnalysisTemplate';
 export const CLUSTER_ANALYSIS_TEMPLATE = 'ClusterAnalysisTemplate';
