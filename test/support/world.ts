@@ -1138,7 +1138,9 @@ export class World {
       if (activeOrLatest.spec.replicas !== d.spec.replicas) this.scaleRS(d, activeOrLatest, d.spec.replicas);
       return;
     }
-    if (newRS && newRS.spec.replicas === d.spec.replicas && newRS.status?.availableReplicas === d.spec.replicas) {
+    // deploymentutil.IsSaturated: its desired-replicas annotation must say this size too.
+    if (newRS && newRS.spec.replicas === d.spec.replicas && Number(newRS.metadata.annotations?.[DESIRED_REPLICAS]) === d.spec.replicas
+      && newRS.status?.availableReplicas === d.spec.replicas) {
       for (const rs of old.filter((x) => x.spec.replicas > 0)) this.scaleRS(d, rs, 0);
       return;
     }
