@@ -2,7 +2,7 @@
 // else it watches and how each event maps to the key of the Microservice to reconcile; and which
 // changes of its own object need no reconcile. The runtime (manager.ts) knows none of this.
 import { KIND } from '../api/schema.js';
-import { LABEL_MANAGED_BY, LABEL_NAME, MANAGER, stableJSON } from '../api/names.js';
+import { LABEL_MANAGED_BY, LABEL_NAME, LABEL_SLOT, MANAGER, stableJSON } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { slimEndpointSlice, slimPod } from '../rollout/observe.js';
 import { ENDPOINTSLICES, HTTPROUTES, MICROSERVICES, OWNED, PODMONITORS, PODS, type Resource, SECRETS } from '../kube/resources.js';
@@ -64,8 +64,9 @@ export const MICROSERVICE_CONTROLLER: ControllerWiring = {
   watches: [
     ...OWNED.map((resource) => ({ resource, labelSelector: MANAGED, keyOf: owner })),
     { resource: PODS, labelSelector: MANAGED, keyOf: podOwner, transform: slimPod },
-    // A Service's EndpointSlices carry its labels (the EndpointSlice controller copies them).
-    { resource: ENDPOINTSLICES, labelSelector: MANAGED, keyOf: podOwner, transform: slimEndpointSlice },
+    // A Service's EndpointSlices carry its labels (the EndpointSlice controller copies them): only
+    // the slot Services' (a route's backends) carry the slot label, and only those are read.
+    { resource: ENDPOINTSLICES, labelSelector: `${MANAGED},${LABEL_SLOT}`, keyOf: podOwner, transform: slimEndpointSlice },
   ],
   // The route of spec.traffic.gateway: only where the Gateway API's CRDs are installed; the
   // PodMonitor of spec.monitoring: only where the Prometheus Operator's are.

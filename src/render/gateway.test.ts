@@ -90,6 +90,14 @@ describe('the Gateway router', () => {
     }
   });
 
+  it('labels the slot Services, and only them, with their slot: the operator watches those Services\' EndpointSlices alone', () => {
+    const objects = objectsOf({}, canaryPlan({ stable: 'blue', weight: 10, headers: [] }));
+    expect(find(objects, 'Service', 'orders-blue').metadata.labels[LABEL_SLOT]).toBe('blue');
+    expect(find(objects, 'Service', 'orders-green').metadata.labels[LABEL_SLOT]).toBe('green');
+    expect(find(objects, 'Service', 'orders').metadata.labels[LABEL_SLOT]).toBeUndefined();
+    expect(find(objects, 'Service', 'orders-preview').metadata.labels[LABEL_SLOT]).toBeUndefined();
+  });
+
   it('keeps the user\'s Service type and annotations on <name> only', () => {
     const objects = objectsOf({ service: { type: 'LoadBalancer', annotations: { 'lb.example/internal': 'true' } } });
     expect(find(objects, 'Service', 'orders').spec.type).toBe('LoadBalancer');

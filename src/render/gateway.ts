@@ -7,7 +7,7 @@
 // match types), so the stored route is exactly what was applied: no diff for Argo CD or for the
 // operator's own comparison.
 import type { Microservice, Slot } from '../api/schema.js';
-import { deploymentName, otherSlot, SLOTS } from '../api/names.js';
+import { deploymentName, LABEL_SLOT, otherSlot, SLOTS } from '../api/names.js';
 import { GATEWAY_GROUP, type GatewayTraffic, type HeaderRoute } from '../api/traffic.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Plan, RoutePlan } from '../rollout/types.js';
@@ -24,6 +24,17 @@ export const headerRuleName = (name: string) => `header-${name}`;
 export const previewRouteName = (name: string) => `${name}-preview`;
 /** The Service of one slot: a backend of the route. */
 export const slotServiceName = deploymentName;
+
+/**
+ * A slot's own Service, a backend of the route. It carries the slot label (which the EndpointSlice
+ * controller copies onto its slices), so the operator watches the slices of these Services only:
+ * the route's gate reads them, nothing reads the others'.
+ */
+function slotService(ms: Microservice, slot: Slot, ports: readonly Port[]): KubeObject | undefined {
+  const svc = renderService(ms, slotServiceName(ms.metadata.name, slot), ports, slot);
+  if (svc) svc.metadata.labels = { ...svc.metadata.labels, [LABEL_SLOT]: slot };
+  return svc;
+}
 
 /** The route a plan without one falls back on: all of it to the slot `<name>` serves. */
 export function routeOf(plan: Plan): RoutePlan {
@@ -107,7 +118,7 @@ export const gatewayRouter: TrafficRouter = {
     return [
       renderService(ms, ms.metadata.name, serving, route.stable),
       plan.previewSlot ? renderPreviewService(ms, preview, plan.previewSlot) : undefined,
-      ...SLOTS.map((slot) => renderService(ms, slotServiceName(ms.metadata.name, slot), portsOf(slot), slot)),
+      ...SLOTS.map((slot) => slotService(ms, slot, portsOf(slot))),
       renderRoute(ms, route, routePorts),
       renderPreviewRoute(ms, previewSlot, routePorts[previewSlot]),
     ];
