@@ -107,6 +107,31 @@ cached_build() {
   log "${what}: built in $(elapsed "$start") -> ${dest}"
 }
 
+# cached_dir DEST WHAT FN [ARGS...]: a directory made once (FN TMPDIR ARGS fills it) and kept,
+# keyed by version in its name; `.complete` marks it whole. Two runs at once (two test files, two
+# terminals) would make it twice: the second waits for the first and uses its copy.
+cached_dir() {
+  local dest=$1 what=$2 fn=$3 tmp
+  shift 3
+  [[ -f "${dest}/.complete" ]] && return 0
+  command -v go >/dev/null || die "go is not installed (${what} comes from its Go module)"
+  mkdir -p "$(dirname "$dest")"
+  exec 8>"$(dirname "$dest")/.lock"
+  flock 8
+  if [[ -f "${dest}/.complete" ]]; then exec 8>&-; return 0; fi
+  tmp=$(mktemp -d "$(dirname "$dest")/.$(basename "$dest").XXXXXX")
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this call.
+  trap "rm -rf '$tmp'" EXIT
+  log "${what}: making ..."
+  "$fn" "$tmp" "$@"
+  touch "${tmp}/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  trap - EXIT
+  exec 8>&-
+  log "${what}: cached in ${dest}"
+}
+
 # is_running PID: alive and not a zombie (a zombie's pid still answers kill -0
 # until its parent reaps it, which may be never for a detached process).
 is_running() {

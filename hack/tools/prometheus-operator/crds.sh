@@ -28,27 +28,16 @@ controller_gen_into() {
   (cd "$MODULE_DIR" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w' -o "$1" "${GEN}/cmd/controller-gen")
 }
 
+# podmonitor_into TMP: controller-gen over the API's v1 types; the PodMonitor CRD kept.
+podmonitor_into() {
+  (cd "$MODULE_DIR" && "$gen" crd:crdVersions=v1 "paths=${API}/v1" "output:crd:dir=${1}/all")
+  [[ -f "${1}/all/monitoring.coreos.com_podmonitors.yaml" ]] || die "controller-gen wrote no PodMonitor CRD (${1}/all)"
+  mv "${1}/all/monitoring.coreos.com_podmonitors.yaml" "$1"/
+  rm -rf "${1}/all"
+}
+
 if [[ ! -f "${dest}/.complete" ]]; then
   cached_build "$gen" "controller-gen ${gen_version}" controller_gen_into
-  mkdir -p "${CACHE_DIR}/crds"
-  # Two runs at once (two test files, two terminals) would generate twice; the second waits instead.
-  exec 9>"${CACHE_DIR}/crds/.lock"
-  flock 9
-  if [[ ! -f "${dest}/.complete" ]]; then
-    log "prometheus-operator: generating the PodMonitor CRD from ${API}@${version} ..."
-    tmp=$(mktemp -d "${CACHE_DIR}/crds/.prometheus-operator-${version}.XXXXXX")
-    # shellcheck disable=SC2064 # expand $tmp now
-    trap "rm -rf '$tmp'" EXIT
-    (cd "$MODULE_DIR" && "$gen" crd:crdVersions=v1 "paths=${API}/v1" "output:crd:dir=${tmp}/all")
-    [[ -f "${tmp}/all/monitoring.coreos.com_podmonitors.yaml" ]] || die "controller-gen wrote no PodMonitor CRD (${tmp}/all)"
-    mv "${tmp}/all/monitoring.coreos.com_podmonitors.yaml" "$tmp"/
-    rm -rf "${tmp}/all"
-    touch "${tmp}/.complete"
-    rm -rf "$dest"
-    mv "$tmp" "$dest"
-    trap - EXIT
-    log "prometheus-operator: ${version} cached in ${dest}"
-  fi
-  exec 9>&-
+  cached_dir "$dest" "prometheus-operator ${version} (PodMonitor CRD)" podmonitor_into
 fi
 printf '%s\n' "$dest"
