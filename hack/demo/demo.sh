@@ -100,14 +100,14 @@ up() {
   # Built (or found in the cache) out here: inside the namespace there is no network to fetch with.
   hack/tools/traefik/traefik.sh >/dev/null
   hack/tools/gateway-api/crds.sh >/dev/null
+  # Half a demo is no demo: what started goes again if the rest does not come up.
+  trap 'log "the traffic demo did not start"; down' EXIT
   mkdir -p -m 700 "$DIR"
   touch "$MARKER"
   ip netns add "$NETNS"
   ip -n "$NETNS" link set lo up
   ip -n "$NETNS" route add local "$POD_CIDR" dev lo
 
-  # Half a demo is no demo: what started goes again if the rest does not come up.
-  trap 'log "the traffic demo did not start"; down' EXIT
   log "starting the traffic demo in network namespace ${NETNS} (state in ${DIR})"
   # Detached like the cluster's components (hack/cluster/lib.sh start): Ctrl-C on `make run` leaves them be.
   setsid node --import tsx hack/demo/bridge.ts "tcp:127.0.0.1:${PORT}=unix:${DIR}/gateway.sock" \
