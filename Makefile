@@ -7,7 +7,9 @@ LOCAL_KUBECONFIG := $(or $(COXSWAIN_CLUSTER_DIR),$(CURDIR)/.cluster)/kubeconfig
 # Where `make run` serves health (plain HTTP) and /metrics (HTTPS, for authorized tokens).
 RUN_LISTEN ?= 127.0.0.1:8080
 RUN_METRICS_LISTEN ?= 127.0.0.1:8443
-# Where `make run`'s traffic demo offers the gateway, on the host's 127.0.0.1 (hack/demo/demo.sh).
+# `make run`'s traffic demo (hack/demo/demo.sh; RUN_DEMO=no leaves it out), and where it offers the
+# gateway, on the host's 127.0.0.1.
+RUN_DEMO ?= yes
 RUN_GATEWAY_PORT ?= 8088
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
@@ -96,7 +98,8 @@ run: build cluster-up
 	$(KUBECTL_LOCAL) apply --server-side -f crds/
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/wait-condition.sh Established crd/microservices.coxswain.dev crd/analysistemplates.coxswain.dev crd/clusteranalysistemplates.coxswain.dev
 	$(KUBECTL_LOCAL) apply -f examples/
-	@COXSWAIN_DEMO_PORT=$(RUN_GATEWAY_PORT) hack/demo/demo.sh up || echo "make run: the traffic demo did not start (see above); the rest goes on without it"
+	@if [[ "$(RUN_DEMO)" == yes ]]; then COXSWAIN_DEMO_PORT=$(RUN_GATEWAY_PORT) hack/demo/demo.sh up || echo "make run: the traffic demo did not start (see above); the rest goes on without it"; \
+	else echo "make run: the traffic demo is left out (RUN_DEMO=$(RUN_DEMO))"; fi
 	@echo "Try it (README.md): export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl coxswain get checkout --watch"
 	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen $(RUN_LISTEN) --metrics-listen $(RUN_METRICS_LISTEN)
 
