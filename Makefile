@@ -7,6 +7,10 @@ LOCAL_KUBECONFIG := $(or $(COXSWAIN_CLUSTER_DIR),$(CURDIR)/.cluster)/kubeconfig
 # Where `make run` serves health (plain HTTP) and /metrics (HTTPS, for authorized tokens).
 RUN_LISTEN ?= 127.0.0.1:8080
 RUN_METRICS_LISTEN ?= 127.0.0.1:8443
+# `make run`'s traffic demo (hack/demo/demo.sh; RUN_DEMO=no leaves it out), and where it offers the
+# gateway, on the host's 127.0.0.1.
+RUN_DEMO ?= yes
+RUN_GATEWAY_PORT ?= 8088
 KUBECTL_LOCAL := kubectl --kubeconfig $(LOCAL_KUBECONFIG)
 
 .PHONY: deps build typecheck gen-crd test test-unit test-e2e test-dataplane test-argocd tools image bench bench-dashboard bench-peers run cluster-up cluster-down kind-up kind-down e2e-kind clean
@@ -85,14 +89,17 @@ bench-dashboard: build
 bench-peers: build
 	hack/e2e.sh --bench-peers
 
-## run: local cluster, CRD, examples (a paused canary among them: README's "Try it"), and the
-## operator in the foreground with readable logs
+## run: local cluster, CRD, examples (a paused canary among them: README's "Try it"), the traffic
+## demo (a real gateway under load and examples/traffic/; as root), and the operator in the
+## foreground with readable logs
 # hack/wait-condition.sh, not `kubectl wait --for condition=Established`, which fails at once on a
 # CRD created a moment ago (its status.conditions still null).
 run: build cluster-up
 	$(KUBECTL_LOCAL) apply --server-side -f crds/
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/wait-condition.sh Established crd/microservices.coxswain.dev crd/analysistemplates.coxswain.dev crd/clusteranalysistemplates.coxswain.dev
 	$(KUBECTL_LOCAL) apply -f examples/
+	@if [[ "$(RUN_DEMO)" == yes ]]; then COXSWAIN_DEMO_PORT=$(RUN_GATEWAY_PORT) hack/demo/demo.sh up || echo "make run: the traffic demo did not start (see above); the rest goes on without it"; \
+	else echo "make run: the traffic demo is left out (RUN_DEMO=$(RUN_DEMO))"; fi
 	@echo "Try it (README.md): export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl coxswain get checkout --watch"
 	node dist/cli/main.js run --kubeconfig $(LOCAL_KUBECONFIG) --log-format pretty --listen $(RUN_LISTEN) --metrics-listen $(RUN_METRICS_LISTEN)
 

@@ -28,6 +28,8 @@ main() {
   if [[ ! -e "$CLUSTER_MARKER" ]]; then
     die "${CLUSTER_DIR} exists but was not made by up.sh (no ${CLUSTER_MARKER##*/}); not touching it"
   fi
+  # The traffic demo of `make run` (hack/demo/demo.sh) keeps its state in the cluster's directory.
+  "${REPO_ROOT}/hack/demo/demo.sh" down
   stop_all
   rm -rf "$CLUSTER_DIR"
   log "cluster stopped; removed ${CLUSTER_DIR}"
