@@ -194,6 +194,7 @@ describe.skipIf(!NETNS)('real requests through the handovers', () => {
     // The same with 5 s: none is lost.
     const kept = await abortSlowCandidate('slow5', 5);
     expect(kept.answers.filter(failed), failures(kept.answers)).toEqual([]);
-    expect(kept.keptMs, 'the candidate kept its pods for the delay after the route moved back').toBeGreaterThanOrEqual(4500);
+    // (Both times are seen by polling status every 200 ms or more: a second's slack.)
+    expect(kept.keptMs, 'the candidate kept its pods for the delay after the route moved back').toBeGreaterThanOrEqual(4000);
   });
 });
