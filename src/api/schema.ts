@@ -159,7 +159,7 @@ export const Canary = cel(
     maxSurge: IntOrPercent.default('25%').describe('Cap on pods above replicas during the rollout.'),
     maxUnavailable: IntOrPercent.default(0).describe('How far Ready pods may drop below replicas during the rollout.'),
     scaleDownDelaySeconds: z.int().min(0).max(3600).optional()
-      .describe('After promotion the previous slot keeps its pods this long, taking no traffic, while every gateway replica catches up; default 30 with spec.traffic.gateway, else 0.'),
+      .describe('After promotion, an abort or an undo, the slot let go keeps its pods this long once it takes no traffic, while every gateway replica catches up; default 30 with spec.traffic.gateway, else 0.'),
     analysis: BackgroundAnalysis.optional().describe('Background analysis: measured from startingStep until the rollout completes; a failed metric aborts it.'),
   }),
   canMove,

@@ -60,7 +60,7 @@ export const MicroserviceStatus = z.object({
     pausedUntil: z.string().optional(),
     unreadySince: z.string().optional()
       .describe('Since when the candidate has had fewer Ready pods than its step needs; the progress deadline counts from here.'),
-    scaleDownAt: z.string().optional().describe('When the previous slot scales to zero (blue-green).'),
+    scaleDownAt: z.string().optional().describe('When the slot let go scales to zero: after a promotion, or after a canary\'s abort or undo.'),
     abortedRevision: z.string().optional(),
     previousRevision: z.string().optional().describe('The revision stable before the last promotion: what undo returns to.'),
     paused: z.boolean().optional().describe('Paused by `kubectl coxswain pause`.'),

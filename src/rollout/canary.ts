@@ -9,15 +9,7 @@ import { abortByAnalysis, runAnalysis } from '../analysis/run.js';
 import type { RunSpec } from '../analysis/types.js';
 import type { Ctx, Decision } from './types.js';
 import { candidateFor, inexactWeight, split } from './weights.js';
-
-/**
- * How long the previous slot keeps its pods after promotion: spec's, else 30 s with a route (the
- * route's change reaches every gateway replica at its own pace; until then some still send the old
- * slot requests) and none by replica weights (the Service's endpoints change as the pods go).
- */
-export function canaryScaleDownDelay(spec: Ctx['ms']['spec']): number {
-  return spec.strategy.canary?.scaleDownDelaySeconds ?? (spec.traffic?.gateway ? 30 : 0);
-}
+import { canaryScaleDownDelay } from './scaleDown.js';
 
 /** The canary's number of steps (the rollout status counts them). */
 export const canarySteps = (ctx: Ctx): number => ctx.ms.spec.strategy.canary?.steps.length ?? 0;

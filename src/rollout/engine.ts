@@ -16,6 +16,7 @@ import { aborted, refusedRollout, rollingNatively, steady, unrunnable, wakeIn } 
 import { activeSlotOf } from './plan.js';
 import { converged } from './status.js';
 import { rollingUpdate } from './rolling.js';
+import { holdAfterAbort } from './scaleDown.js';
 import { finishRoute } from './traffic.js';
 import type { Ctx, Decision, EngineInput } from './types.js';
 import { resolveLimits } from './weights.js';
@@ -95,6 +96,7 @@ function finish(ctx: Ctx, d: Decision): Decision {
   d.plan.previewRevision = d.plan.previewSlot === otherSlot(d.activeSlot) ? ctx.desiredRevision : d.plan.servingRevision;
   d.plan.selectedRevisions = selectedRevisions(ctx, d);
   d.plan.restartedAt = d.restartedAt;
+  holdAfterAbort(ctx, d);
   finishRoute(ctx, d);
   // A Ready pod becomes available (minReadySeconds) with no event to say so: come back then.
   for (const slot of SLOTS) {

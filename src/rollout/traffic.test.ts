@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MicroserviceSpecInput, MicroserviceStatus, Slot } from '../api/schema.js';
+import type { MicroserviceSpecInput, Slot } from '../api/schema.js';
 import { otherSlot } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
-import { Cluster, prng, reconcileOnce, Sim, type Reconciled } from '../../test/support/cluster.js';
+import { reconcileOnce, type Sim, type Reconciled } from '../../test/support/cluster.js';
 import { Metric, type MetricInput } from '../analysis/api.js';
 import type { MeasurementResult } from '../analysis/evaluate.js';
 import { microservice } from '../../test/support/fixtures.js';
-import { Gateway } from '../../test/support/gateway.js';
+import { Gateway, runSim as run, startRouted as start } from '../../test/support/gateway.js';
 import { renderRoute } from '../render/gateway.js';
 import { planReconcile } from '../controller/core.js';
 import { decide } from './engine.js';
@@ -136,28 +136,6 @@ describe('observeRoute', () => {
     expect(observeRoute(undefined, 'orders')).toBeUndefined();
   });
 });
-
-/** A canary with a route on a simulated cluster and Gateway, from revision r1 stable in blue to r2. */
-function start(spec: MicroserviceSpecInput, seed = 1, status: MicroserviceStatus = {}) {
-  const rand = prng(seed);
-  const cluster = new Cluster(rand, { progress: true }).seed('blue', 'r1', spec.replicas ?? 1);
-  const gateway = new Gateway();
-  gateway.apply({ stable: 'blue', weight: 0, headers: [] });
-  gateway.tick();
-  const ms = microservice(spec, {}, { stableRevision: 'r1', desiredRevision: 'r1', activeSlot: 'blue', ...status });
-  return { sim: new Sim(ms, cluster, 'r2', T0, gateway), gateway, rand };
-}
-
-/** Reconciles and moves on a second at a time until `done`, checking `each` on every pass. */
-function run(sim: Sim, until: (r: Reconciled) => boolean, each: (r: Reconciled) => void = () => {}, max = 300): Reconciled | undefined {
-  for (let t = 0; t < max; t++) {
-    const r = sim.reconcile();
-    each(r);
-    if (until(r)) return r;
-    sim.advance(r.decision.plan, 1000);
-  }
-  return undefined;
-}
 
 const candidateWeight = (route: RoutePlan | undefined) => route?.weight ?? 0;
 

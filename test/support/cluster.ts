@@ -27,6 +27,12 @@ export interface PodBehaviour {
   failing?: ReadonlySet<string>;
   /** Each tick at least one pending pod of a good revision becomes Ready; otherwise any number may, none included. */
   progress?: boolean;
+  /**
+   * A Ready pod's address reaches its slot Service's EndpointSlice two ticks after it became Ready
+   * (the EndpointSlice controller lags the kubelet); with this set the operator watches them
+   * (ObservedSlot.publishedReady), as production does; unset, it does not see them.
+   */
+  publishLag?: { watched: boolean };
 }
 
 export interface SimSlot {
@@ -38,6 +44,10 @@ export interface SimSlot {
   ready: number;
   /** The Deployment controller has seen the latest spec. */
   settled: boolean;
+  /** Ready addresses in the slot Service's EndpointSlices (with publishLag): what a gateway can reach. */
+  published?: number;
+  /** Ready pods as the EndpointSlice controller saw them at the last tick: published at the next. */
+  seen?: number;
 }
 
 export class Cluster {
@@ -47,7 +57,7 @@ export class Cluster {
 
   /** A slot Deployment already running `revision` at `replicas` pods, every one Ready. */
   seed(slot: Slot, revision: string, replicas: number): this {
-    this.slots[slot] = { revision, replicas, pods: replicas, ready: replicas, settled: true };
+    this.slots[slot] = { revision, replicas, pods: replicas, ready: replicas, settled: true, published: replicas, seen: replicas };
     return this;
   }
 
@@ -70,6 +80,7 @@ export class Cluster {
         deadlineExceeded: false,
         failingPods,
         ...(failingPods > 0 ? { failure: 'CrashLoopBackOff' } : {}),
+        ...(this.behaviour.publishLag?.watched ? { publishedReady: s.published ?? 0 } : {}),
       };
     }
     return out;
@@ -86,7 +97,7 @@ export class Cluster {
       let s = this.slots[slot];
       if (p.revision !== undefined) {
         if (!s) s = this.slots[slot] = { revision: p.revision, replicas: p.replicas, pods: 0, ready: 0, settled: false };
-        if (s.revision !== p.revision) Object.assign(s, { revision: p.revision, pods: 0, ready: 0, settled: false });
+        if (s.revision !== p.revision) Object.assign(s, { revision: p.revision, pods: 0, ready: 0, settled: false, published: 0, seen: 0 });
       }
       if (s && s.replicas !== p.replicas) Object.assign(s, { replicas: p.replicas, settled: false });
     }
@@ -95,10 +106,14 @@ export class Cluster {
   /** The Deployment controller and the kubelets, one step: pods are removed or created, and some become Ready. */
   tick(): void {
     for (const s of Object.values(this.slots)) {
+      // The EndpointSlice controller publishes the Ready pods it saw a tick ago; a pod gone is gone from it at once.
+      s.published = Math.min(s.seen ?? s.ready, s.ready, s.pods);
+      s.seen = s.ready;
       if (!s.settled && this.rand() < 0.3) continue; // the Deployment controller has not caught up yet
       s.settled = true;
       s.pods = s.replicas;
       s.ready = Math.min(s.ready, s.pods);
+      s.published = Math.min(s.published, s.ready);
       const pending = s.pods - s.ready;
       if (pending === 0 || this.behaviour.neverReady?.has(s.revision) || this.behaviour.failing?.has(s.revision)) continue;
       s.ready += this.behaviour.progress ? 1 + Math.floor(this.rand() * pending) : Math.floor(this.rand() * (pending + 1));

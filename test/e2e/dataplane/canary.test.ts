@@ -5,8 +5,11 @@
 // it at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../../src/kube/client.js';
-import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, KUBECONFIG, microservice, Operator, sleep } from '../harness.js';
-import { type Answer, APP_PORT, type DataPlane, failed, failures, LoadGenerator, NETNS, parentRefs, SKIP_REASON, startDataPlane } from './dataplane.js';
+import { apply, createNamespace, deleteNamespace, eventually, installCRD, KUBECONFIG, microservice, Operator, sleep } from '../harness.js';
+import {
+  account, act as actOn, APP_PORT, type DataPlane, failed, failures, healthyAt as healthyIn, host, LoadGenerator, msOf, NETNS, parentRefs, routeSamples as sampleRoute,
+  SKIP_REASON, spans, startDataPlane,
+} from './dataplane.js';
 
 if (!NETNS) console.warn(`SKIPPED test/e2e/dataplane/canary.test.ts: ${SKIP_REASON}`);
 
@@ -31,62 +34,17 @@ afterAll(async () => {
   await deleteNamespace(ns);
 });
 
-const host = (name: string) => `${name}.example.com`;
 const spec = (name: string, image: string, strategy: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   image, replicas: 4, ports: [{ name: 'http', port: APP_PORT, servicePort: 80 }],
   traffic: { gateway: { parentRefs, hostnames: [host(name)] } },
   strategy: { progressDeadlineSeconds: 60, ...strategy },
   ...extra,
 });
-const ms = (name: string) => getJSON('microservice', '-n', ns, name);
+const ms = (name: string) => msOf(ns, name);
 const other = (slot: string) => (slot === 'blue' ? 'green' : 'blue');
-const healthyAt = (name: string, image: string) => async () => {
-  const o = await ms(name);
-  return o?.status?.phase === 'Healthy' && o.status.observedGeneration === o.metadata.generation && o.status.traffic?.accepted === 'True'
-    && o.status.slots?.[o.status.activeSlot]?.image === image ? o : undefined;
-};
-const act = (name: string, action: string) => k('annotate', '--overwrite', '-n', ns, 'microservice', name, `coxswain.dev/action=${action}:${Date.now().toString(36)}`);
-
-/** The route's weights by slot, sampled until stopped, with whether Traefik accepted that generation. */
-function routeSamples(name: string) {
-  const samples: Array<{ at: number; weights: Record<string, number>; accepted: boolean }> = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const route = await client.request<any>('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${name}`).catch(() => undefined);
-      const weighted = route?.spec.rules.find((r: any) => r.name === 'weighted');
-      if (weighted) {
-        samples.push({
-          at: Date.now(),
-          weights: Object.fromEntries(weighted.backendRefs.map((b: any) => [b.name.slice(name.length + 1), b.weight])),
-          accepted: (route.status?.parents ?? []).some((p: any) => p.conditions?.some((c: any) => c.type === 'Accepted' && c.status === 'True' && c.observedGeneration === route.metadata.generation)),
-        });
-      }
-      await sleep(200);
-    }
-  })();
-  return { samples, stop: async () => { running = false; await loop; } };
-}
-
-/** Spans of time the route held one weight for `slot`, accepted, as [from, to, weight]. */
-function spans(samples: ReturnType<typeof routeSamples>['samples'], slot: string): Array<[number, number, number]> {
-  const out: Array<[number, number, number]> = [];
-  for (const s of samples) {
-    const w = s.weights[slot]!;
-    const last = out.at(-1);
-    if (last && last[2] === w) last[1] = s.at;
-    else if (s.accepted) out.push([s.at, s.at, w]);
-  }
-  return out;
-}
-
-/** A one-line account of the traffic, for the log and docs/performance.md. */
-function account(what: string, answers: readonly Answer[]): string {
-  const secs = (answers.at(-1)!.sent - answers[0]!.sent) / 1000;
-  const terminating = answers.filter((a) => a.terminating).length;
-  return `${what}: ${answers.length} requests over ${secs.toFixed(1)} s (${(answers.length / secs).toFixed(0)}/s), `
-    + `${answers.filter(failed).length} failed (${failures(answers)}), ${terminating} answered by terminating pods`;
-}
+const healthyAt = (name: string, image: string) => healthyIn(ns, name, image);
+const act = (name: string, action: string) => actOn(ns, name, action);
+const routeSamples = (name: string) => sampleRoute(client, ns, name);
 
 // How close the measured split must be to the route's weight: 4 standard deviations of a binomial
 // share over the window's n requests, sqrt(w(1-w)/n), plus one request. A gateway choosing each

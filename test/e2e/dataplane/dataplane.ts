@@ -7,7 +7,8 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { apply, eventually, getJSON, k, KUBECONFIG, ROOT } from '../harness.js';
+import { apply, eventually, getJSON, k, KUBECONFIG, ROOT, sleep } from '../harness.js';
+import type { KubeClient } from '../../../src/kube/client.js';
 import { installGatewayAPI } from '../gateway.js';
 
 /** Set by hack/dataplane.sh: the network namespace the tests run in. */
@@ -122,7 +123,8 @@ export class LoadGenerator {
   private inflight = new Set<Promise<void>>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(readonly host: string, readonly rps = 100) {}
+  /** `headers`: sent with every request (a header route's match). */
+  constructor(readonly host: string, readonly rps = 100, readonly headers: Record<string, string> = {}) {}
 
   start(): this {
     const every = 1000 / this.rps;
@@ -154,7 +156,7 @@ export class LoadGenerator {
     const a: Answer = { sent: Date.now(), done: 0 };
     this.answers.push(a);
     return new Promise((done) => {
-      const req = request({ host: '127.0.0.1', port: GATEWAY_PORT, path: '/', headers: { host: this.host }, agent: this.agent, timeout: 10_000 }, (res) => {
+      const req = request({ host: '127.0.0.1', port: GATEWAY_PORT, path: '/', headers: { ...this.headers, host: this.host }, agent: this.agent, timeout: 10_000 }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => { body += d; });
@@ -186,4 +188,64 @@ export function failures(answers: readonly Answer[]): string {
     by.set(key, (by.get(key) ?? 0) + 1);
   }
   return [...by].map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
+}
+
+// What the scenarios share: names, waits and the accounts they print.
+
+/** The hostname a test routes for Microservice `name`. */
+export const host = (name: string) => `${name}.example.com`;
+
+/** The Microservice as the API server has it. */
+export const msOf = (ns: string, name: string) => getJSON('microservice', '-n', ns, name);
+
+/** Healthy on `image`, status caught up, the route (if any) accepted: the Microservice, else undefined. */
+export const healthyAt = (ns: string, name: string, image: string, routed = true) => async () => {
+  const o = await msOf(ns, name);
+  return o?.status?.phase === 'Healthy' && o.status.observedGeneration === o.metadata.generation && (!routed || o.status.traffic?.accepted === 'True')
+    && o.status.slots?.[o.status.activeSlot]?.image === image ? o : undefined;
+};
+
+/** `kubectl coxswain ACTION`, as the plugin writes it: the action annotation with a fresh id. */
+export const act = (ns: string, name: string, action: string) =>
+  k('annotate', '--overwrite', '-n', ns, 'microservice', name, `coxswain.dev/action=${action}:${Date.now().toString(36)}`);
+
+/** The route's weights by slot, sampled until stopped, with whether Traefik accepted that generation. */
+export function routeSamples(client: KubeClient, ns: string, name: string) {
+  const samples: Array<{ at: number; weights: Record<string, number>; accepted: boolean }> = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const route = await client.request<any>('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${name}`).catch(() => undefined);
+      const weighted = route?.spec.rules.find((r: any) => r.name === 'weighted');
+      if (weighted) {
+        samples.push({
+          at: Date.now(),
+          weights: Object.fromEntries(weighted.backendRefs.map((b: any) => [b.name.slice(name.length + 1), b.weight])),
+          accepted: (route.status?.parents ?? []).some((p: any) => p.conditions?.some((c: any) => c.type === 'Accepted' && c.status === 'True' && c.observedGeneration === route.metadata.generation)),
+        });
+      }
+      await sleep(200);
+    }
+  })();
+  return { samples, stop: async () => { running = false; await loop; } };
+}
+
+/** Spans of time the route held one weight for `slot`, accepted, as [from, to, weight]. */
+export function spans(samples: ReturnType<typeof routeSamples>['samples'], slot: string): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  for (const s of samples) {
+    const w = s.weights[slot]!;
+    const last = out.at(-1);
+    if (last && last[2] === w) last[1] = s.at;
+    else if (s.accepted) out.push([s.at, s.at, w]);
+  }
+  return out;
+}
+
+/** A one-line account of the traffic, for the log and docs/performance.md. */
+export function account(what: string, answers: readonly Answer[]): string {
+  const secs = (answers.at(-1)!.sent - answers[0]!.sent) / 1000;
+  const terminating = answers.filter((a) => a.terminating).length;
+  return `${what}: ${answers.length} requests over ${secs.toFixed(1)} s (${(answers.length / secs).toFixed(0)}/s), `
+    + `${answers.filter(failed).length} failed (${failures(answers)}), ${terminating} answered by terminating pods`;
 }

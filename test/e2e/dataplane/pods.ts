@@ -10,7 +10,8 @@
 // - termination: KWOK deletes a pod at once; a real pod keeps serving for its grace period after
 //   its deletion (the gateway still sends to it until the EndpointSlice change reaches it). So a
 //   deleted pod keeps answering, marked terminating, for its terminationGracePeriodSeconds; after
-//   that, and for any address no pod has, the connection is reset, as a dead pod's would be;
+//   that, and for any address no pod has, the connection is reset, as a dead pod's would be, and
+//   so are the requests it still had in flight;
 // - GET /metrics on a pod's address: that pod's http_requests_total by code and a latency histogram
 //   (what the real Prometheus scrapes through its Kubernetes service discovery).
 //
@@ -97,6 +98,8 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
   const started = process.hrtime.bigint();
   const code = Math.random() < pod.errorRate ? 500 : 200;
   setTimeout(() => {
+    // Killed at the end of its grace period (SIGKILL), the pod drops the requests it still has.
+    if (podAt(req.socket.localAddress ?? '') !== pod) { req.socket.destroy(); return; }
     const body = JSON.stringify({ pod: pod.name, slot: pod.slot, revision: pod.revision, terminating: pod.deletedAt !== undefined });
     res.writeHead(code, { 'content-type': 'application/json' }).end(body);
     pod.metrics.observe(code, Number(process.hrtime.bigint() - started) / 1e9);
