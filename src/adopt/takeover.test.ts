@@ -97,6 +97,12 @@ describe('the takeover', () => {
     expect([gone.problem, gone.status.phase]).toEqual([undefined, 'Done']);
   });
 
+  it('takes the Service over when the old Deployment is deleted mid-way (revived, then removed as the guide says)', () => {
+    const gone = run({ service: helmService }, 2, adoption({ scaledTo: 2 }));
+    expect([gone.writes, gone.withhold.size, gone.problem, gone.status.phase, gone.status.scaledTo]).toEqual([[], 0, undefined, 'TakingOverService', 0]);
+    expect(gone.status.message).toBe('deployment/orders is gone; taking over service/orders');
+  });
+
   it('says so when the Deployment named does not exist, and takes no Service over', () => {
     const t = run({ service: helmService }, 0);
     expect(t.problem?.reason).toBe('AdoptionFailed');
