@@ -46,7 +46,7 @@ describe('guardService', () => {
 
   it('puts it back again once the wait is over, waiting twice as long after, and reports from then on', () => {
     const g = guardService({ service: rewritten, wanted: true, previous: record(1, -30), now: at(0) });
-    expect([g.write, g.record, g.requeueAfterMs]).toEqual([true, record(2, 0), 60_000]);
+    expect([g.write, g.record, g.requeueAfterMs]).toEqual([true, record(2, 0), 30_000]);
     expect(g.problem?.message).toContain('(put back 2 times)');
     // The same message while the next wait runs, rewritten or not: no status write for each rewrite.
     const held = guardService({ service: rewritten, wanted: true, previous: g.record, now: at(5) });
@@ -54,9 +54,11 @@ describe('guardService', () => {
     expect([held.write, held.problem, quiet.write, quiet.problem]).toEqual([false, g.problem, true, g.problem]);
   });
 
-  it('clears the report once a wait passes with no rewrite, and forgets after the longest wait', () => {
-    const left = guardService({ service: rewritten, wanted: false, previous: record(3, -121), now: at(0) });
-    expect([left.write, left.problem, left.record, left.requeueAfterMs]).toEqual([true, undefined, record(3, -121), MAX_WAIT_MS - 121_000]);
+  it('clears the report 30 s after a put-back that was not rewritten, and forgets after the longest wait', () => {
+    const left = guardService({ service: rewritten, wanted: false, previous: record(3, -31), now: at(0) });
+    expect([left.write, left.problem, left.record, left.requeueAfterMs]).toEqual([true, undefined, record(3, -31), MAX_WAIT_MS - 31_000]);
+    // The wait still runs: rewritten again, it is held back (and reported) until 120 s after the last put-back.
+    expect(guardService({ service: rewritten, wanted: true, previous: record(3, -31), now: at(0) })).toMatchObject({ write: false, requeueAfterMs: 89_000 });
     expect(guardService({ service: rewritten, wanted: false, previous: record(3, -600), now: at(0) })).toEqual({ write: true });
   });
 

@@ -62,27 +62,30 @@ export function guardService({ service, wanted, previous, now }: ServiceGuardInp
     // record stays until the Service has been left alone for the longest wait, so a manager
     // that rewrites it every few minutes still finds Coxswain waiting longer each time.
     if (!previous || since >= MAX_WAIT_MS) return { write: true };
-    const wait = waitAfter(previous.count);
-    const reported = previous.count >= 2 && since < wait;
+    const reported = reportedAfterPutBack(previous, since);
     return {
-      write: true, record: previous, requeueAfterMs: (reported ? wait : MAX_WAIT_MS) - since,
-      ...(reported ? { problem: report(name, previous, wait) } : {}),
+      write: true, record: previous, requeueAfterMs: (reported ? FIRST_WAIT_MS : MAX_WAIT_MS) - since,
+      ...(reported ? { problem: report(name, previous) } : {}),
     };
   }
   const count = previous?.count ?? 0;
   if (!previous || since >= waitAfter(count)) {
-    // Due: put back once. The first time unreported (a one-off edit is plain drift); from the
-    // second on, the report stays until the next wait has passed with no rewrite.
+    // Due: put back once. The first time unreported (a one-off edit is plain drift).
     const record = { manager: who, count: count + 1, lastPutBack: now.toISOString() };
-    return { write: true, record, requeueAfterMs: waitAfter(record.count), ...(record.count >= 2 ? { problem: report(name, record, waitAfter(record.count)) } : {}) };
+    return { write: true, record, requeueAfterMs: FIRST_WAIT_MS, ...(reportedAfterPutBack(record, 0) ? { problem: report(name, record) } : {}) };
   }
   const record = { ...previous, manager: who };
-  const wait = waitAfter(count);
-  return { write: false, record, problem: report(name, record, wait), requeueAfterMs: wait - since };
+  return { write: false, record, problem: report(name, record), requeueAfterMs: waitAfter(count) - since };
 }
 
-function report(name: string, r: ServiceRewrites, waitMs: number): Problem {
-  const next = new Date(Date.parse(r.lastPutBack) + waitMs).toISOString();
+/**
+ * Reported from the second put-back on, for the first wait after it: a manager that keeps
+ * rewriting rewrites again within it (held back: reported), one that has stopped lets it clear.
+ */
+const reportedAfterPutBack = (r: ServiceRewrites, since: number) => r.count >= 2 && since < FIRST_WAIT_MS;
+
+function report(name: string, r: ServiceRewrites): Problem {
+  const next = new Date(Date.parse(r.lastPutBack) + waitAfter(r.count)).toISOString();
   return {
     reason: 'AdoptedServiceRewritten',
     message: `service/${name} was rewritten by ${r.manager} after Coxswain took it over (put back ${r.count} time${r.count === 1 ? '' : 's'}): `
