@@ -20,10 +20,10 @@ const rewritten: KubeObject = {
   spec: { selector: { app: 'orders' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] },
 };
 
-function plan(serviceRewrites?: NonNullable<MicroserviceStatus['adoption']>['serviceRewrites']) {
+function plan(serviceRewrites?: NonNullable<MicroserviceStatus['adoption']>['serviceRewrites'], live: KubeObject = rewritten) {
   const status: MicroserviceStatus = { adoption: { deployment: 'orders-chart', phase: 'Done', replicas: 2, scaledTo: 0, startedAt: ago(600), ...(serviceRewrites ? { serviceRewrites } : {}) } };
   const ms = microservice(spec, {}, status) as MicroserviceObject;
-  const p = planReconcile({ ms, owned: [], pods: [], now: NOW, adopted: { deployment: oldDeployment, service: rewritten } });
+  const p = planReconcile({ ms, owned: [], pods: [], now: NOW, adopted: { deployment: oldDeployment, service: live } });
   const service = p.writes.find((w) => 'apply' in w && w.apply.kind === 'Service' && w.apply.metadata.name === 'orders');
   return { service, finished: p.finish([]) };
 }
@@ -45,5 +45,14 @@ describe('a taken-over Service rewritten by another field manager', () => {
     expect(finished.requeueAfterMs).toBeLessThanOrEqual(20_000);
     // The rest of the Microservice is written as usual: its pods keep serving.
     expect(finished.status?.adoption?.phase).toBe('Done');
+  });
+
+  it('is held back the same when the other manager took the owner reference off (a kubectl replace)', () => {
+    const { ownerReferences: _, ...metadata } = rewritten.metadata;
+    const { service, finished } = plan({ manager: 'kubectl-replace', count: 2, lastPutBack: ago(10) }, { ...rewritten, metadata });
+    expect(service).toBeUndefined();
+    expect([finished.status?.adoption?.phase, finished.status?.conditions?.find((c) => c.type === 'Stalled')?.reason]).toEqual(['TakingOverService', 'AdoptedServiceRewritten']);
+    // Its wait over, it is taken over again by the one apply.
+    expect(plan({ manager: 'kubectl-replace', count: 2, lastPutBack: ago(61) }, { ...rewritten, metadata }).service).toMatchObject({ takeOver: true });
   });
 });
