@@ -4,6 +4,7 @@
 // Deployment shrinks through /scale only as blue pods become Ready; once it has no pods left, the
 // Service <name> is taken over. The old HPA goes first (retargeted when it is <name>, else
 // deleted): left on the old Deployment it would scale it back up against every /scale write.
+// Once taken over, a Service another manager keeps rewriting is src/adopt/rewrites.ts's to judge.
 import type { AdoptionStatus, Microservice } from '../api/schema.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Problem } from '../rollout/types.js';
