@@ -4,9 +4,10 @@
 // Service never below 4 (every pod and Service change watched, not polled); a Service another
 // manager keeps rewriting is put back with a doubling wait, not fought (audit log: at most 2
 // writes in 60 s); something scaling the old Deployment back up, after the takeover or mid-way,
-// is reported with its manager's name and not fought, and its return to 0 or deletion lets the
-// takeover carry on; new pods that never become Ready put the old Deployment back; and operators
-// killed at seeded random instants during three takeovers side by side finish them all.
+// is reported with its manager's name and not fought (mid-way held there by a ResourceQuota),
+// and its return to 0 or deletion lets the takeover carry on; new pods that never become Ready put
+// the old Deployment back; and operators killed at seeded random instants during three takeovers
+// side by side finish them all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
 import * as yaml from 'js-yaml';
@@ -177,20 +178,27 @@ describe('the old Deployment revived mid-way, then deleted', () => {
     await install(name, 4);
     const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
     expect(printed.code).toBe(0);
+    // A takeover held half-way, for as long as the test needs: a ResourceQuota lets the namespace
+    // have one pod more than it has, so the new pods come one at a time, each only once an old one
+    // has gone; and each counts once Ready for 5 s.
+    const running = async () => ((await getJSON('pods', '-n', ns))?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase)).length;
+    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
+    expect((await apply(quota)).stderr).toBe('');
+    await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
     const ms = yaml.load(printed.stdout) as any;
-    // New pods count once Ready for 4 s: the scale-down takes long enough to revive it mid-way.
-    ms.spec.minReadySeconds = 4;
+    ms.spec.minReadySeconds = 5;
     const watch = await watchServing(ns, name);
     expect((await apply(ms)).stderr).toBe('');
-    const deployment = chart(name, 4)[0]!;
-    await eventually('the old Deployment scaled down part of the way', async () => {
+    await eventually('the old Deployment scaled down to 3', async () => {
       const a = (await current(ns, name))?.status?.adoption;
-      return a?.phase === 'ScalingDown' && a.scaledTo !== undefined && a.scaledTo < 4;
+      return a?.phase === 'ScalingDown' && a.scaledTo === 3;
     }, 90_000, 200);
+    const deployment = chart(name, 4)[0]!;
     expect((await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], JSON.stringify(deployment))).code).toBe(0);
-    expect((await stalledBy(name, 'AdoptedWorkloadRevived')).message).toContain('by argocd-controller');
-    expect((await current(ns, name)).status.adoption.phase).toBe('ScalingDown');
+    expect((await stalledBy(name, 'AdoptedWorkloadRevived')).message).toContain('scaled back up to 4 by argocd-controller');
+    expect((await current(ns, name)).status.adoption).toMatchObject({ phase: 'ScalingDown', scaledTo: 3 });
     // Deleted, as the guide says, once the Microservice's own pods serve in full.
+    expect((await kubectl(['delete', 'resourcequota', 'one-pod-more', '-n', ns])).code).toBe(0);
     await eventually('4 new pods Ready', async () => (await servingPods(ns, name))?.pods.filter((p) => p.slot === 'blue').length === 4, 90_000);
     expect((await kubectl(['delete', 'deployment', name, '-n', ns])).code).toBe(0);
     await eventually('the takeover done', async () => {
