@@ -93,6 +93,9 @@ describe('the takeover', () => {
   it('carries on once the revived Deployment is back at 0 or gone', () => {
     const back = run({ deployment: oldDeployment(0, 0, 'argocd-controller'), service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
     expect(back.problem).toBeUndefined();
+    // Its pods still going away: Done all the same, the Service left alone until they are gone.
+    const going = run({ deployment: oldDeployment(0, 2, 'argocd-controller'), service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
+    expect([going.problem, going.status.phase, going.withhold.has('Service/orders')]).toEqual([undefined, 'Done', true]);
     const gone = run({ service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
     expect([gone.problem, gone.status.phase]).toEqual([undefined, 'Done']);
   });

@@ -132,7 +132,8 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   if (scaledTo > 0 || oldPods > 0) {
     withhold.add(serviceId);
     const message = `deployment/${adopt.deployment} at ${scaledTo} of ${original} replicas, as ${newReady}/${total} new pods are Ready`;
-    return { writes, takeOver, withhold, status: { ...base, phase: 'ScalingDown', scaledTo, message }, requeueAfterMs: 2_000 };
+    // Done stays Done while the pods of a revival that is over go away.
+    return { writes, takeOver, withhold, status: { ...base, phase: previous?.phase === 'Done' ? 'Done' : 'ScalingDown', scaledTo, message }, requeueAfterMs: 2_000 };
   }
   return { writes, takeOver, withhold, ...serviceNext(ms, adopted, { ...base, scaledTo: 0 }, `deployment/${adopt.deployment} is at 0 replicas`) };
 }

@@ -165,10 +165,12 @@ describe('adopting a 4-replica Deployment, its Service and HPA', () => {
     expect((await getJSON('deployment', '-n', ns, name)).spec.replicas).toBe(2);
     // The Microservice's pods kept serving meanwhile.
     expect((await servingPods(ns, name))?.pods.filter((p) => p.slot === 'blue').length).toBe(4);
-    // Back at 0: it carries on, and puts the Service back (no longer rewritten, the report clears).
+    // Back at 0: it carries on, and puts the Service back (no longer rewritten: the report clears 30 s later).
     expect((await scale(0)).code).toBe(0);
-    await eventually('no longer stalled', async () => condition(await current(ns, name), 'Stalled')?.status === 'False', 90_000);
-    expect((await getJSON('service', '-n', ns, name)).spec.selector['app.kubernetes.io/managed-by']).toBe('coxswain');
+    await eventually('the Service put back, and nothing stalled', async () => {
+      const [o, svc] = await Promise.all([current(ns, name), getJSON('service', '-n', ns, name)]);
+      return condition(o, 'Stalled')?.status === 'False' && svc.spec.selector['app.kubernetes.io/managed-by'] === 'coxswain' && o.status.adoption.phase === 'Done';
+    }, 90_000);
   });
 });
 
