@@ -62,6 +62,12 @@ describe('guardService', () => {
     expect(guardService({ service: rewritten, wanted: false, previous: record(3, -600), now: at(0) })).toEqual({ write: true });
   });
 
+  it('takes a last put-back whose time does not parse as long ago, and never asks for a pass at no time', () => {
+    const g = guardService({ service: rewritten, wanted: true, previous: { manager: 'helm', count: 4, lastPutBack: 'yesterday' }, now: at(0) });
+    expect(g).toMatchObject({ write: true, record: record(5, 0), requeueAfterMs: 30_000 });
+    expect(guardService({ service: rewritten, wanted: false, previous: { manager: 'helm', count: 4, lastPutBack: 'yesterday' }, now: at(0) })).toEqual({ write: true });
+  });
+
   it('writes a change of Coxswain\'s own (no one wrote after it) as usual', () => {
     const ours = service(entry('argocd-controller', -100), entry('coxswain', -60));
     expect(guardService({ service: ours, wanted: true, previous: undefined, now: at(0) })).toEqual({ write: true });

@@ -55,7 +55,9 @@ export interface ServiceGuard {
 
 export function guardService({ service, wanted, previous, now }: ServiceGuardInput): ServiceGuard {
   const who = wanted ? rewriter(service) : undefined;
-  const since = previous ? now.getTime() - Date.parse(previous.lastPutBack) : Infinity;
+  // A time that does not parse (status is writable by hand) counts as long ago.
+  const last = previous ? Date.parse(previous.lastPutBack) : NaN;
+  const since = Number.isFinite(last) ? now.getTime() - last : Infinity;
   const name = service?.metadata.name ?? '';
   if (!who) {
     // As Coxswain applied it, or a change of Coxswain's own to make: written as usual. The
