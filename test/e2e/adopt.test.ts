@@ -167,10 +167,12 @@ describe('adopting a 4-replica Deployment, its Service and HPA', () => {
     expect((await servingPods(ns, name))?.pods.filter((p) => p.slot === 'blue').length).toBe(4);
     // Back at 0: it carries on, and puts the Service back (no longer rewritten: the report clears 30 s later).
     expect((await scale(0)).code).toBe(0);
-    await eventually('the Service put back, and nothing stalled', async () => {
+    const back = await eventually('the Service put back, and nothing stalled', async () => {
       const [o, svc] = await Promise.all([current(ns, name), getJSON('service', '-n', ns, name)]);
-      return condition(o, 'Stalled')?.status === 'False' && svc.spec.selector['app.kubernetes.io/managed-by'] === 'coxswain' && o.status.adoption.phase === 'Done';
+      return condition(o, 'Stalled')?.status === 'False' && svc.spec.selector['app.kubernetes.io/managed-by'] === 'coxswain' && o.status.adoption.phase === 'Done' && o;
     }, 90_000);
+    // Put back once more, the third time: the record stays (forgotten after 10 quiet minutes), the report is gone.
+    expect(back.status.adoption.serviceRewrites, JSON.stringify(back.status)).toMatchObject({ manager: 'argocd-controller', count: 3 });
   });
 });
 
