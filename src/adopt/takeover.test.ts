@@ -93,8 +93,17 @@ describe('the takeover', () => {
   it('carries on once the revived Deployment is back at 0 or gone', () => {
     const back = run({ deployment: oldDeployment(0, 0, 'argocd-controller'), service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
     expect(back.problem).toBeUndefined();
+    // Its pods still going away: Done all the same, the Service left alone until they are gone.
+    const going = run({ deployment: oldDeployment(0, 2, 'argocd-controller'), service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
+    expect([going.problem, going.status.phase, going.withhold.has('Service/orders')]).toEqual([undefined, 'Done', true]);
     const gone = run({ service: helmService }, 4, adoption({ phase: 'Done', scaledTo: 0 }));
     expect([gone.problem, gone.status.phase]).toEqual([undefined, 'Done']);
+  });
+
+  it('takes the Service over when the old Deployment is deleted mid-way (revived, then removed as the guide says)', () => {
+    const gone = run({ service: helmService }, 2, adoption({ scaledTo: 2 }));
+    expect([gone.writes, gone.withhold.size, gone.problem, gone.status.phase, gone.status.scaledTo]).toEqual([[], 0, undefined, 'TakingOverService', 0]);
+    expect(gone.status.message).toBe('deployment/orders is gone; taking over service/orders');
   });
 
   it('says so when the Deployment named does not exist, and takes no Service over', () => {

@@ -4,6 +4,7 @@
 // Deployment shrinks through /scale only as blue pods become Ready; once it has no pods left, the
 // Service <name> is taken over. The old HPA goes first (retargeted when it is <name>, else
 // deleted): left on the old Deployment it would scale it back up against every /scale write.
+// Once taken over, a Service another manager keeps rewriting is src/adopt/rewrites.ts's to judge.
 import type { AdoptionStatus, Microservice } from '../api/schema.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Problem } from '../rollout/types.js';
@@ -70,6 +71,10 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   if (!old) {
     // Gone after the takeover (deleted from Git, as the guide says): nothing left to do.
     if (previous?.phase === 'Done') return { writes, takeOver, withhold, status: previous, requeueAfterMs: 0 };
+    // Deleted mid-way (a revived one, as the guide says to do): nothing left to scale down, so the Service is next.
+    if (previous?.phase === 'ScalingDown' || previous?.phase === 'TakingOverService') {
+      return { writes, takeOver, withhold, ...serviceNext(ms, adopted, { ...previous, scaledTo: 0 }, `deployment/${adopt.deployment} is gone`) };
+    }
     withhold.add(serviceId);
     const message = `deployment/${adopt.deployment} named in spec.adopt does not exist in namespace ${ms.metadata.namespace}`;
     return { writes, takeOver, withhold, status: { deployment: adopt.deployment, phase: 'Failed', message }, problem: { reason: 'AdoptionFailed', message }, requeueAfterMs: 30_000 };
@@ -127,11 +132,18 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   if (scaledTo > 0 || oldPods > 0) {
     withhold.add(serviceId);
     const message = `deployment/${adopt.deployment} at ${scaledTo} of ${original} replicas, as ${newReady}/${total} new pods are Ready`;
-    return { writes, takeOver, withhold, status: { ...base, phase: 'ScalingDown', scaledTo, message }, requeueAfterMs: 2_000 };
+    // Done stays Done while the pods of a revival that is over go away.
+    return { writes, takeOver, withhold, status: { ...base, phase: previous?.phase === 'Done' ? 'Done' : 'ScalingDown', scaledTo, message }, requeueAfterMs: 2_000 };
   }
+  return { writes, takeOver, withhold, ...serviceNext(ms, adopted, { ...base, scaledTo: 0 }, `deployment/${adopt.deployment} is at 0 replicas`) };
+}
+
+/** With the old Deployment at 0 (or gone): the Service is taken over, and once it is Coxswain's the takeover is done. */
+function serviceNext(ms: Microservice, adopted: Adopted, base: Omit<AdoptionStatus, 'phase'>, where: string): Pick<Takeover, 'status' | 'requeueAfterMs'> {
+  const adopt = ms.spec.adopt!;
   const serviceOurs = !adopt.service || !!adopted.service?.metadata.ownerReferences?.some((r) => r.controller && r.uid === ms.metadata.uid);
   const message = serviceOurs
-    ? `deployment/${adopt.deployment} is at 0 replicas, kept (annotated ${ANNOTATION_ADOPTED_BY}=${name}); delete it from Git when ready`
-    : `deployment/${adopt.deployment} is at 0 replicas; taking over service/${adopt.service}`;
-  return { writes, takeOver, withhold, status: { ...base, phase: serviceOurs ? 'Done' : 'TakingOverService', scaledTo: 0, message }, requeueAfterMs: serviceOurs ? 30_000 : 1_000 };
+    ? `${where}${adopted.deployment ? `, kept (annotated ${ANNOTATION_ADOPTED_BY}=${ms.metadata.name}); delete it from Git when ready` : ''}`
+    : `${where}; taking over service/${adopt.service}`;
+  return { status: { ...base, phase: serviceOurs ? 'Done' : 'TakingOverService', message }, requeueAfterMs: serviceOurs ? 30_000 : 1_000 };
 }

@@ -33,6 +33,11 @@ export const AdoptionStatus = z.object({
   oldReplicas: z.int().optional().describe('The old Deployment\'s spec.replicas as last read.'),
   startedAt: z.string().optional(),
   message: z.string().optional(),
+  serviceRewrites: z.object({
+    manager: z.string().describe('The field manager that last rewrote the taken-over Service, from managedFields.'),
+    count: z.int().describe('How many times Coxswain has put it back.'),
+    lastPutBack: z.string().describe('When Coxswain last put it back; the next put-back waits twice as long (src/adopt/rewrites.ts).'),
+  }).optional().describe('Another field manager rewriting the taken-over Service, put back with a doubling wait rather than fought.'),
 });
 
 export const MicroserviceStatus = z.object({

@@ -22,6 +22,7 @@ import { type Relabel, relabels, releaseOf } from '../rollout/roles.js';
 import { type SecretLookup, trackSecrets } from '../secrets/track.js';
 import { secretsInTemplate } from '../secrets/refs.js';
 import { type Adopted, takeover } from '../adopt/takeover.js';
+import { guardService } from '../adopt/rewrites.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -226,10 +227,20 @@ export function planReconcile(world: World): ReconcilePlan {
   const adoption = ms.spec.adopt && world.adopted
     ? takeover({ ms, adopted: world.adopted, newReady: observed.blue?.revision === desiredRevision ? observed.blue.readyReplicas : 0, total: ms.spec.replicas, desiredRevision, now })
     : undefined;
+  // A taken-over Service another field manager keeps rewriting: put back with a doubling wait, not fought.
+  const serviceId = `Service/${ms.spec.adopt?.service}`;
+  const guard = adoption && ms.spec.adopt?.service && !adoption.withhold.has(serviceId)
+    ? guardService({ service: world.adopted?.service, wanted: writes.some((w) => 'apply' in w && id(w.apply) === serviceId), previous: ms.status?.adoption?.serviceRewrites, now })
+    : undefined;
   if (adoption) {
+    if (guard && !guard.write) adoption.withhold.add(serviceId);
     const engine = writes.splice(0).filter((w) => !('apply' in w) || !adoption.withhold.has(id(w.apply)));
     writes.push(...adoption.writes, ...engine.map((w) => ('apply' in w && adoption.takeOver.has(id(w.apply)) ? { ...w, takeOver: true } : w)));
   }
+  // Kept while the Service is withheld for another reason (a revived Deployment): the wait goes on from where it was.
+  const adoptionStatus = adoption && { ...adoption.status, serviceRewrites: guard ? guard.record : ms.status?.adoption?.serviceRewrites };
+  if (adoptionStatus && !adoptionStatus.serviceRewrites) delete adoptionStatus.serviceRewrites;
+  const adoptionProblems = [adoption?.problem, guard?.problem].filter((p) => p !== undefined);
 
   return {
     writes,
@@ -237,13 +248,13 @@ export function planReconcile(world: World): ReconcilePlan {
       // The own objects' refusals first (the shell wrote them first); a template that is missing
       // or invalid stalls the Microservice as a refused write does.
       const met = [...(world.refused ?? []), ...problems];
-      const all = [...met, ...resolved.problems, ...(adoption?.problem ? [adoption.problem] : []), ...(noPodMonitor ? [podMonitorMissing] : [])];
+      const all = [...met, ...resolved.problems, ...adoptionProblems, ...(noPodMonitor ? [podMonitorMissing] : [])];
       // A missing PodMonitor holds up no pod: the progress deadline runs on through it.
       const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : []);
-      const status = { ...computed, ...(adoption ? { adoption: adoption.status } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
+      const status = { ...computed, ...(adoptionStatus ? { adoption: adoptionStatus } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
-        adoption?.requeueAfterMs || Infinity);
+        adoption?.requeueAfterMs || Infinity, guard?.requeueAfterMs ?? Infinity);
       return {
         status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),

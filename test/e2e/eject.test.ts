@@ -3,12 +3,14 @@
 // than 4: maxUnavailable is 0); afterwards `kubectl get` shows a plain Deployment and Service
 // serving, no Microservice, and nothing orphaned but what was meant to stay. A second eject is
 // killed twice mid-way (and the operator once, between) and run again, and finishes the same; the
-// operator, once it has answered the eject annotation, writes nothing (audit log).
+// operator, once it has answered the eject annotation, writes nothing (audit log). A third is
+// SIGKILLed at seeded random instants three runs in a row (the seed printed, COXSWAIN_E2E_SEED
+// replays it), and the fourth run finishes it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, kubectlCoxswainStream, microservice,
-  Operator, operatorRequests, WRITE_VERBS,
+  Operator, operatorRequests, seeded, sleep, WRITE_VERBS,
 } from './harness.js';
 import { current, servingPods, story, watchServing } from './rollout-harness.js';
 
@@ -125,7 +127,8 @@ describe('kubectl coxswain eject', () => {
         // The operator answered: from now on it writes nothing in the namespace, a new one after a SIGKILL neither.
         await operator.stop('SIGKILL');
         mark = auditMark();
-        operator = new Operator(['--namespaces', ns]).start();
+        // As it was started: without --track-secrets the tests after this one would have no Secret copies to check.
+        operator = new Operator(['--namespaces', ns, '--track-secrets']).start();
       }
     }
     const out = await kubectlCoxswain(ns, ['eject', name, '--to', `deployment/${to}`, '--timeout', '2m']);
@@ -141,6 +144,31 @@ describe('kubectl coxswain eject', () => {
     console.log(`killed at: ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`);
     expect(Math.min(...timeline.map((t) => t.pods.length)), `killed at ${killedAt.join('; ')}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
     await expectManifests(out.stdout, name, [], to);
+  });
+
+  it('killed (SIGKILL) at seeded random instants, up to three runs in a row, finishes when run again, with 4 Ready pods behind the Service throughout', async () => {
+    const { seed, random } = seeded('eject kills');
+    const name = 'random';
+    await serving(name);
+    const serviceUid = (await getJSON('service', '-n', ns, name)).metadata.uid;
+    const watch = await watchServing(ns, name);
+    const killed: string[] = [];
+    for (let i = 0; i < 3 && (await current(ns, name)); i++) {
+      // An eject takes some 3 s here: each run is killed within its first 3, from wherever the last one left it.
+      const at = Math.floor(random() * 3000);
+      const run = kubectlCoxswainStream(ns, ['eject', name], () => {});
+      await sleep(at);
+      await run.stop('SIGKILL');
+      killed.push(`${at} ms (${run.stderr().trim().split('\n').at(-1) || 'nothing said yet'})`);
+    }
+    const replay = `seed ${seed}: killed at ${killed.join('; ')}`;
+    const out = await kubectlCoxswain(ns, ['eject', name, '--timeout', '2m']);
+    expect(out.code, `${replay}: ${out.stderr}`).toBe(0);
+    await expectOnlyPlainLeft(name, serviceUid);
+    const timeline = await watch.stop();
+    console.log(`${replay}; Ready pods: ${story(timeline)}`);
+    expect(Math.min(...timeline.map((t) => t.pods.length)), `${replay}; Ready pods: ${story(timeline)}`).toBeGreaterThanOrEqual(4);
+    await expectManifests(out.stdout, name);
   });
 
   it('waits for the new pods to be Ready: until they are, the Service stays on the slot\'s pods and the Microservice stays', async () => {

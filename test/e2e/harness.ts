@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { prng } from '../support/prng.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** The version package.json gives, which the operator should report. */
@@ -57,12 +58,12 @@ export async function k(...args: string[]): Promise<string> {
  * A long-running kubectl (a watch), its stdout handed over line by line as it comes; stop() ends
  * it and resolves once the last line has been handed over.
  */
-export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+export function kubectlStream(args: string[], onLine: (line: string) => void): { stop: (signal?: NodeJS.Signals) => Promise<void>; stderr: () => string } {
   return stream('kubectl', ['--kubeconfig', KUBECONFIG, ...args], process.env, onLine);
 }
 
 /** A long-running command, its stdout handed over line by line as it comes (see kubectlStream). */
-function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): { stop: (signal?: NodeJS.Signals) => Promise<void>; stderr: () => string } {
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let rest = '';
   let stderr = '';
@@ -74,7 +75,7 @@ function stream(cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (li
   child.stderr.on('data', (d: Buffer) => { stderr += d; });
   const closed = new Promise<void>((r) => child.once('close', () => r()));
   return {
-    stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await closed; },
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => { if (child.exitCode === null && child.signalCode === null) child.kill(signal); await closed; },
     stderr: () => stderr,
   };
 }
@@ -101,7 +102,7 @@ export function kubectlCoxswain(ns: string | undefined, args: string[], env: Nod
 }
 
 /** A `kubectl coxswain ARGS -n NS` that keeps running (`get --watch`), its output line by line as it comes. */
-export function kubectlCoxswainStream(ns: string, args: string[], onLine: (line: string) => void): { stop: () => Promise<void>; stderr: () => string } {
+export function kubectlCoxswainStream(ns: string, args: string[], onLine: (line: string) => void): { stop: (signal?: NodeJS.Signals) => Promise<void>; stderr: () => string } {
   return stream('kubectl', ['coxswain', ...args, '-n', ns], { ...process.env, PATH: pluginPATH(), KUBECONFIG }, onLine);
 }
 
@@ -116,6 +117,16 @@ export async function getJSON<T = any>(...args: string[]): Promise<T | undefined
     throw new Error(`kubectl get ${args.join(' ')}: ${r.stderr}`);
   }
   return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * A seeded generator for a test's random instants, its seed printed: COXSWAIN_E2E_SEED=N replays
+ * a failing run's instants (a random seed otherwise).
+ */
+export function seeded(what: string): { seed: number; random: () => number } {
+  const seed = Number(process.env.COXSWAIN_E2E_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`${what}: seed ${seed} (COXSWAIN_E2E_SEED=${seed} replays it)`);
+  return { seed, random: prng(seed) };
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails with the last state seen. */
