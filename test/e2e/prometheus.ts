@@ -151,6 +151,10 @@ export class Prometheus {
     this.child = spawn(this.binary, [
       `--config.file=${join(this.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(this.dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn',
+      // The tests' time is compressed (scrapes every 1 s, not 15-30 s), and so is the wait before
+      // a newly discovered pod is scraped: 1 s, not the 5 s default, which alone could hold a
+      // candidate's first data past a 10 s analysis interval on a loaded machine.
+      '--scrape.discovery-reload-interval=1s',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (d) => (this.output += d));
     this.child.stderr?.on('data', (d) => (this.output += d));

@@ -14,9 +14,10 @@ if (!NETNS) console.warn(`SKIPPED test/e2e/dataplane/analysis.test.ts: ${SKIP_RE
 
 /**
  * Between measurements. A step's first one comes as its candidate gets its first request, with no
- * data yet; held, it is taken again after 1, 2 and 4 s. Prometheus scrapes a new pod once its
- * discovery's 5 s throttle lets it, and has a rate two 1 s scrapes later: about 7 s, inside two
- * intervals (the bound the tests hold a bad release to).
+ * data yet; held, it is taken again after 1, 2, 4 and 8 s. Prometheus scrapes a new pod once its
+ * discovery's throttle lets it (1 s here, test/e2e/prometheus.ts) and has a rate two 1 s scrapes
+ * later, so the data is there at the third or fourth look (3 or 7 s), well inside two intervals,
+ * the bound the tests hold a bad release to.
  */
 const INTERVAL_S = 10;
 // After the abort, failed requests stop once the route's change reaches Traefik: the abort writes
