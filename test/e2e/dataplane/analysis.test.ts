@@ -6,9 +6,9 @@
 // Played (pods.ts): the application in the pods, its errors and latency set by the release's env
 // (APP_ERROR_RATE, APP_LATENCY_MS), and the metrics of the requests each pod really answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, deleteNamespace, eventually, getJSON, installCRD, KUBECONFIG, microservice, Operator, sleep } from '../harness.js';
+import { apply, condition, createNamespace, deleteNamespace, eventually, installCRD, KUBECONFIG, microservice, Operator, sleep } from '../harness.js';
 import { podsScrape, Prometheus, prometheusBinary } from '../prometheus.js';
-import { account, type Answer, APP_PORT, type DataPlane, failed, failures, LoadGenerator, NETNS, parentRefs, SKIP_REASON, startDataPlane } from './dataplane.js';
+import { account, type Answer, APP_PORT, type DataPlane, failed, failures, healthyAt, host, LoadGenerator, msOf, NETNS, parentRefs, SKIP_REASON, startDataPlane } from './dataplane.js';
 
 if (!NETNS) console.warn(`SKIPPED test/e2e/dataplane/analysis.test.ts: ${SKIP_REASON}`);
 
@@ -79,7 +79,6 @@ afterAll(async () => {
   await deleteNamespace(ns);
 });
 
-const host = (name: string) => `${name}.example.com`;
 /** A release: its image and how its pods answer (pods.ts). */
 interface Release { image: string; errorRate: number; latencyMs: number }
 const spec = (name: string, r: Release) => ({
@@ -92,7 +91,7 @@ const spec = (name: string, r: Release) => ({
     canary: { steps: [{ setWeight: 25 }, { analysis: { metrics: ['error-rate', 'p99-latency'], duration: '60s' } }, { setWeight: 50 }, { pause: {} }], maxSurge: 1, maxUnavailable: 0 },
   },
 });
-const ms = (name: string) => getJSON('microservice', '-n', ns, name);
+const ms = (name: string) => msOf(ns, name);
 
 /** What a bad release did, as the load generator and the Microservice's status saw it. */
 interface Caught {
@@ -114,10 +113,7 @@ interface Caught {
  */
 async function rollOutBad(name: string, good: Release, bad: Release): Promise<Caught> {
   await apply(microservice(name, spec(name, good), ns));
-  const first = await eventually(`${name}: the first revision live`, async () => {
-    const o = await ms(name);
-    return o?.status?.phase === 'Healthy' && o.status.traffic?.accepted === 'True' && o.status.stableRevision ? o : undefined;
-  });
+  const first = await eventually(`${name}: the first revision live`, healthyAt(ns, name, good.image));
   const stable = first.status.stableRevision as string;
   const load = new LoadGenerator(host(name)).start();
   await eventually(`the gateway answering for ${name}`, async () => load.answers.some((a) => a.revision === stable) || undefined, 30_000);
