@@ -86,9 +86,13 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   const oldPods: number = oldStatus.replicas ?? 0;
   // One takeover per revision until it is done; once done it stays done, whatever comes next.
   const sameRun = previous?.replicas !== undefined && (previous.phase === 'Done' || previous.revision === desiredRevision);
-  const original = sameRun ? previous!.replicas! : oldReplicas;
+  // A new revision in the middle of a run starts its own clock but carries on from where the run
+  // got: the old Deployment's replicas before it, and what Coxswain last scaled it to (read
+  // afresh, its current size is Coxswain's own half-way write, and a revival would go unseen).
+  const carried = sameRun || (previous?.replicas !== undefined && (previous.phase === 'ScalingDown' || previous.phase === 'TakingOverService'));
+  const original = carried ? previous!.replicas! : oldReplicas;
   const startedAt = sameRun && previous!.startedAt ? previous!.startedAt : now.toISOString();
-  const lastSet = sameRun ? previous!.scaledTo ?? original : original;
+  const lastSet = carried ? previous!.scaledTo ?? original : original;
 
   // The HPA first: left on the old Deployment it would scale it back up.
   const hpa = adopted.hpa;

@@ -1,0 +1,48 @@
+// Adversarial (wt-adv): a new revision applied in the middle of a takeover (an image bump from CI
+// while the old Deployment is half scaled down). The takeover starts a run for the new revision;
+// what it had recorded of the old Deployment (its replicas before the takeover, what Coxswain last
+// scaled it to) must carry over, or a failure "puts it back" to the half size and a revival goes unseen.
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../kube/object.js';
+import { microservice } from '../../test/support/fixtures.js';
+import { ANNOTATION_ADOPTED_BY, takeover } from './takeover.js';
+
+const spec = { image: 'registry.example/orders:3', replicas: 4, ports: [{ name: 'http', port: 8080 }], adopt: { deployment: 'orders', service: 'orders' },
+  strategy: { type: 'RollingUpdate', progressDeadlineSeconds: 60 } };
+const helmService: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop' }, spec: { selector: { app: 'orders' } } };
+
+/** The old Deployment as Coxswain left it: scaled to `replicas` through /scale (the last manager of spec.replicas), `pods` of them running. */
+function old(replicas: number, pods = replicas, scaler = 'coxswain'): KubeObject {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment',
+    metadata: { name: 'orders', namespace: 'shop', annotations: { [ANNOTATION_ADOPTED_BY]: 'orders' },
+      managedFields: [{ manager: 'helm', operation: 'Apply', time: '2026-01-01T00:00:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+        { manager: scaler, operation: 'Update', subresource: 'scale', time: '2026-01-01T00:09:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] } as never,
+    spec: { replicas }, status: { replicas: pods, readyReplicas: pods },
+  };
+}
+// Half-way through revision r1's takeover: the old Deployment (4 replicas before) at 2, as 2 new pods are Ready.
+const halfway = { adoption: { deployment: 'orders', phase: 'ScalingDown' as const, revision: 'r1', replicas: 4, scaledTo: 2, oldReplicas: 2, startedAt: '2026-01-01T00:09:00Z' } };
+const at = (s: string) => new Date(`2026-01-01T00:${s}Z`);
+
+describe('a new revision in the middle of a takeover', () => {
+  // BUG (wt-adv report, "adopt: a new revision mid-takeover forgets the old Deployment's size"):
+  // takeover() starts a new run with original = the old Deployment's current spec.replicas (2),
+  // so status says "at 2 of 2 replicas", and a failure of the new revision puts it "back" at 2.
+  it('keeps the replicas the old Deployment had before the takeover, and a failure puts those back', () => {
+    const ms = microservice(spec, {}, halfway);
+    const next = takeover({ ms, adopted: { deployment: old(2), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r2', now: at('09:30') });
+    expect(next.status).toMatchObject({ phase: 'ScalingDown', revision: 'r2', replicas: 4 });
+    // r2's pods never become Ready: past its progress deadline the takeover fails and gives the old Deployment back its 4.
+    const failed = takeover({ ms: microservice(spec, {}, { adoption: next.status }), adopted: { deployment: old(2), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r2', now: at('11:00') });
+    expect(failed.status.phase).toBe('Failed');
+    expect(failed.writes).toContainEqual({ resize: { name: 'orders', replicas: 4 } });
+  });
+
+  it('still sees a revival by another manager that comes with the new revision', () => {
+    const ms = microservice(spec, {}, halfway);
+    // Helm's sync of the same commit puts the old Deployment back to 3 (above the 2 Coxswain set).
+    const t = takeover({ ms, adopted: { deployment: old(3, 3, 'helm'), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r2', now: at('09:30') });
+    expect(t.problem?.reason).toBe('AdoptedWorkloadRevived');
+  });
+});
