@@ -18,7 +18,7 @@ export interface Adopted { deployment?: KubeObject; service?: KubeObject; hpa?: 
 export interface TakeoverInput {
   ms: Microservice;
   adopted: Adopted;
-  /** Available pods of the desired revision in the blue slot, and the total the Microservice wants. */
+  /** Available pods of the Microservice (each slot's own revision, both slots), and the total it wants. */
   newReady: number;
   total: number;
   desiredRevision: string;
