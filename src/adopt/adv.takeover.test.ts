@@ -8,7 +8,7 @@ import { microservice } from '../../test/support/fixtures.js';
 import { ANNOTATION_ADOPTED_BY, takeover } from './takeover.js';
 
 const spec = { image: 'registry.example/orders:3', replicas: 4, ports: [{ name: 'http', port: 8080 }], adopt: { deployment: 'orders', service: 'orders' },
-  strategy: { type: 'RollingUpdate', progressDeadlineSeconds: 60 } };
+  strategy: { type: 'RollingUpdate' as const, progressDeadlineSeconds: 60 } };
 const helmService: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop' }, spec: { selector: { app: 'orders' } } };
 
 /** The old Deployment as Coxswain left it: scaled to `replicas` through /scale (the last manager of spec.replicas), `pods` of them running. */
