@@ -66,3 +66,20 @@ describe('a takeover of a paused Microservice', () => {
     expect(resumed.writes).toContainEqual({ resize: { name: 'orders', replicas: 2 } });
   });
 });
+
+describe('spec.adopt naming a Deployment that a controller owns', () => {
+  // BUG (wt-adv report, "adopt: spec.adopt scales another controller's Deployment"): the plugin's
+  // `adopt` refuses a Deployment another controller owns, but spec.adopt written by hand (GitOps)
+  // is taken as it is: the takeover scales it through /scale. Named after another Microservice's
+  // slot (payments-blue, a copy-paste slip), the two Microservices fight over its size, and the
+  // revival check cannot see it, since both write as field manager coxswain.
+  it('refuses it, naming its controller, and writes nothing to it', () => {
+    const slot: KubeObject = { ...old(4, 4), metadata: { ...old(4, 4).metadata, name: 'payments-blue', annotations: {},
+      ownerReferences: [{ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'payments', uid: 'other-uid', controller: true }] } as never };
+    const ms = microservice({ ...spec, adopt: { deployment: 'payments-blue' } }, {});
+    const t = takeover({ ms, adopted: { deployment: slot }, newReady: 2, total: 4, desiredRevision: 'r1', now: at('09:30') });
+    expect(t.writes).toEqual([]);
+    expect(t.problem?.reason).toBe('AdoptionFailed');
+    expect(t.problem?.message).toContain('Microservice/payments');
+  });
+});

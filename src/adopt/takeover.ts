@@ -80,6 +80,15 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
     return { writes, takeOver, withhold, status: { deployment: adopt.deployment, phase: 'Failed', message }, problem: { reason: 'AdoptionFailed', message }, requeueAfterMs: 30_000 };
   }
 
+  // Another controller's Deployment (another Microservice's slot, an Argo Rollout's workload) is
+  // its controller's to size: never written, as the plugin's adopt refuses it.
+  const controller = old.metadata.ownerReferences?.find((r) => r.controller);
+  if (controller) {
+    withhold.add(serviceId);
+    const message = `deployment/${adopt.deployment} named in spec.adopt is controlled by ${controller.kind}/${controller.name}: only a Deployment that no controller owns can be adopted`;
+    return { writes, takeOver, withhold, status: { deployment: adopt.deployment, phase: 'Failed', message }, problem: { reason: 'AdoptionFailed', message }, requeueAfterMs: 30_000 };
+  }
+
   const spec = (old.spec ?? {}) as Json;
   const oldStatus = (old.status ?? {}) as Json;
   const oldReplicas: number = spec.replicas ?? 1;
