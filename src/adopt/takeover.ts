@@ -18,7 +18,7 @@ export interface Adopted { deployment?: KubeObject; service?: KubeObject; hpa?: 
 export interface TakeoverInput {
   ms: Microservice;
   adopted: Adopted;
-  /** Available pods of the desired revision in the blue slot, and the total the Microservice wants. */
+  /** Available pods of the Microservice (each slot's own revision, both slots), and the total it wants. */
   newReady: number;
   total: number;
   desiredRevision: string;
@@ -80,15 +80,28 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
     return { writes, takeOver, withhold, status: { deployment: adopt.deployment, phase: 'Failed', message }, problem: { reason: 'AdoptionFailed', message }, requeueAfterMs: 30_000 };
   }
 
+  // Another controller's Deployment (another Microservice's slot, an Argo Rollout's workload) is
+  // its controller's to size: never written, as the plugin's adopt refuses it.
+  const controller = old.metadata.ownerReferences?.find((r) => r.controller);
+  if (controller) {
+    withhold.add(serviceId);
+    const message = `deployment/${adopt.deployment} named in spec.adopt is controlled by ${controller.kind}/${controller.name}: only a Deployment that no controller owns can be adopted`;
+    return { writes, takeOver, withhold, status: { deployment: adopt.deployment, phase: 'Failed', message }, problem: { reason: 'AdoptionFailed', message }, requeueAfterMs: 30_000 };
+  }
+
   const spec = (old.spec ?? {}) as Json;
   const oldStatus = (old.status ?? {}) as Json;
   const oldReplicas: number = spec.replicas ?? 1;
   const oldPods: number = oldStatus.replicas ?? 0;
   // One takeover per revision until it is done; once done it stays done, whatever comes next.
   const sameRun = previous?.replicas !== undefined && (previous.phase === 'Done' || previous.revision === desiredRevision);
-  const original = sameRun ? previous!.replicas! : oldReplicas;
+  // A new revision in the middle of a run starts its own clock but carries on from where the run
+  // got: the old Deployment's replicas before it, and what Coxswain last scaled it to (read
+  // afresh, its current size is Coxswain's own half-way write, and a revival would go unseen).
+  const carried = sameRun || (previous?.replicas !== undefined && (previous.phase === 'ScalingDown' || previous.phase === 'TakingOverService'));
+  const original = carried ? previous!.replicas! : oldReplicas;
   const startedAt = sameRun && previous!.startedAt ? previous!.startedAt : now.toISOString();
-  const lastSet = sameRun ? previous!.scaledTo ?? original : original;
+  const lastSet = carried ? previous!.scaledTo ?? original : original;
 
   // The HPA first: left on the old Deployment it would scale it back up.
   const hpa = adopted.hpa;

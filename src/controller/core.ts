@@ -224,8 +224,11 @@ export function planReconcile(world: World): ReconcilePlan {
     if (wanted.has(key) || o.kind === 'Deployment' || ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !done)) continue;
     writes.push({ delete: o });
   }
+  // Capacity counted across both: every slot's Ready pods of its own revision serve behind the old
+  // Service (they carry its labels); a canary's or blue-green's candidate is in green.
+  const newReady = SLOTS.reduce((n, s) => n + (observed[s]?.readyReplicas ?? 0), 0);
   const adoption = ms.spec.adopt && world.adopted
-    ? takeover({ ms, adopted: world.adopted, newReady: observed.blue?.revision === desiredRevision ? observed.blue.readyReplicas : 0, total: ms.spec.replicas, desiredRevision, now })
+    ? takeover({ ms, adopted: world.adopted, newReady, total: ms.spec.replicas, desiredRevision, now })
     : undefined;
   // A taken-over Service another field manager keeps rewriting: put back with a doubling wait, not fought.
   const serviceId = `Service/${ms.spec.adopt?.service}`;

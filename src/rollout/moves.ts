@@ -286,7 +286,9 @@ function beginRollout(ctx: Ctx, steps: number): void {
   const raised = strategy === 'Canary' && r.step !== undefined && ((r.desiredWeight !== undefined && weightAt(edited, r.step) > r.desiredWeight)
     || (r.passedWeight !== undefined && r.step > 0 && weightAt(edited, r.step - 1) > r.passedWeight));
   if (!raised && ctx.prev.desiredRevision === ctx.desiredRevision && r.candidateSlot === cand && r.step !== undefined && same) return;
-  ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision };
+  // A scale-down delay still running goes on until the candidate slot is cleared (clearCandidate).
+  const scaleDownAt = r.scaleDownAt && new Date(r.scaleDownAt) > ctx.now ? r.scaleDownAt : undefined;
+  ctx.rollout = { candidateSlot: cand, strategy, step: 0, steps, paused: r.paused, previousRevision: r.previousRevision, scaleDownAt };
   startStep(ctx.rollout, ctx.now);
 }
 
@@ -329,7 +331,14 @@ function clearCandidate(ctx: Ctx): Decision {
   // A blue-green preview serves nothing behind `<name>` (unless the Service had to fall back on
   // it): it goes at once. While `<name>` still selects every slot (switched from a canary), its
   // pods serve: they drain as the stable slot fills, as a canary's do.
-  const keep = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary || serving === undefined ? drainTo(ctx, cand, ready) : 0;
+  const drained = serving === cand ? ctx.observed[cand]?.replicas ?? 0 : strategyIsCanary || serving === undefined ? drainTo(ctx, cand, ready) : 0;
+  // A slot let go in its scale-down delay (after a promotion, an abort or an undo) keeps its Ready
+  // pods until the delay has run, whatever revision comes next: requests a gateway replica still
+  // sends it finish (scaleDown.ts).
+  const until = ctx.rollout.scaleDownAt ? new Date(ctx.rollout.scaleDownAt).getTime() - ctx.now.getTime() : 0;
+  const o = ctx.observed[cand];
+  const keep = until > 0 && o ? Math.max(drained, Math.min(o.replicas, o.servingReplicas)) : drained;
+  if (keep > drained) wakeIn(d, until);
   d.plan = {
     ...d.plan,
     // Still a rollout: the stable slot grows within the surge cap as the slot drains.
@@ -406,6 +415,7 @@ export function openRollout(ctx: Ctx, steps: number): Opened | Decision {
   const held = pausedBy(ctx);
   holdClocks(ctx.rollout, !!held, ctx.now);
   if (mustClear(ctx)) return clearCandidate(ctx);
+  delete ctx.rollout.scaleDownAt;
   const active = ctx.decision.activeSlot;
   const candObs = candidateOf(ctx);
   return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs?.readyReplicas ?? 0, ...(held ? { held } : {}) };

@@ -1,0 +1,105 @@
+// Adversarial (wt-adv): a Microservice deleted in the middle of its takeover of a running
+// Deployment, the way a user backs out of a migration (`kubectl delete ms`, or Argo CD pruning it
+// after the app's manifests were reverted). Coxswain has by then scaled the old Deployment down
+// through /scale and may have taken over its HPA; its own blue slot goes with the Microservice.
+// The invariant DESIGN.md promises: Ready pods behind the Service never drop below
+// replicas - maxUnavailable because of Coxswain, and nothing Coxswain does not own is lost.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as yaml from 'js-yaml';
+import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, kubectlCoxswain, Operator, sleep } from './harness.js';
+import { current, story, watchServing } from './rollout-harness.js';
+
+let ns: string;
+let operator: Operator;
+
+beforeAll(async () => {
+  await installCRD();
+  ns = await createNamespace('e2e-adv-adopt');
+  operator = new Operator(['--namespaces', ns]).start();
+});
+afterAll(async () => {
+  await operator.stop();
+  await deleteNamespace(ns);
+});
+
+/** A chart's Deployment, Service and HPA, applied as Helm would (server-side, field manager helm). */
+async function install(name: string, replicas: number): Promise<void> {
+  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name };
+  const objects = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels },
+      spec: { replicas, selector: { matchLabels: labels }, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: { metadata: { labels }, spec: { containers: [{ name, image: `registry.example/${name}:1`, ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/ready', port: 'http' } } }] } } } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+    { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace: ns },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: replicas, maxReplicas: 8,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] } },
+  ];
+  const r = await kubectl(['apply', '--server-side', '--field-manager=helm', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  expect(r.stderr).toBe('');
+  await eventually(`${name}: ${replicas} pods Ready`, async () => (await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas === replicas, 120_000);
+}
+
+describe('a Microservice deleted half-way through its takeover', () => {
+  // BUG (wt-adv report, bug "adopt: deleting the Microservice mid-takeover"): Coxswain has no
+  // finalizer for spec.adopt, so nothing puts the old Deployment back: it stays at the size the
+  // takeover had scaled it to (3 of 4 here), its HPA (retargeted to the Microservice, so owned)
+  // is garbage-collected with it, and the Service is left with 3 Ready pods for good. Observed
+  // (local cluster): "old deployment spec.replicas=3 readyReplicas=3; hpa gone;
+  // 4 -> 5 -> 4 -> 3" (Ready pods behind service/backout at each change).
+  it.skip('puts the old Deployment back to its replicas, keeping 4 Ready pods behind the Service', async () => {
+    const name = 'backout';
+    await install(name, 4);
+    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
+    expect(printed.code).toBe(0);
+    // Held half-way (as adopt.test.ts does): one pod more than the namespace has, so new pods come one at a time.
+    const running = async () => ((await getJSON('pods', '-n', ns))?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase)).length;
+    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
+    expect((await apply(quota)).stderr).toBe('');
+    await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
+    const ms = yaml.load(printed.stdout) as any;
+    ms.spec.minReadySeconds = 5;
+    expect((await apply(ms)).stderr).toBe('');
+    await eventually('the old Deployment scaled down to 3', async () => {
+      const a = (await current(ns, name))?.status?.adoption;
+      return a?.phase === 'ScalingDown' && a.scaledTo === 3;
+    }, 90_000, 200);
+    const watch = await watchServing(ns, name);
+    expect((await kubectl(['delete', 'microservice', name, '-n', ns, '--wait=true'])).code).toBe(0);
+    await kubectl(['delete', 'resourcequota', 'one-pod-more', '-n', ns]);
+    await sleep(20_000);
+    const timeline = await watch.stop();
+    const old = await getJSON('deployment', '-n', ns, name);
+    const hpa = await getJSON('hpa', '-n', ns, name);
+    const report = `old deployment spec.replicas=${old?.spec?.replicas} readyReplicas=${old?.status?.readyReplicas}; hpa ${hpa ? `on ${hpa.spec.scaleTargetRef.kind}/${hpa.spec.scaleTargetRef.name}` : 'gone'}; ${story(timeline)}`;
+    expect(old?.spec?.replicas, report).toBe(4);
+    expect(hpa?.spec?.scaleTargetRef, report).toMatchObject({ kind: 'Deployment', name });
+    expect(Math.min(...timeline.map((t) => t.pods.length)), report).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('a takeover applied paused, then resumed', () => {
+  // BUG (wt-adv report, "adopt: a paused Microservice fails its takeover"; unit twin in
+  // src/adopt/adv.takeover.test.ts): held, the blue slot is a paused Deployment with no pods, and
+  // the takeover's progress deadline runs on: AdoptionFailed, "fix the Microservice's pod
+  // template", and Failed stays failed for the revision once resumed. Observed (local cluster):
+  // status.adoption 20 s after the apply {"phase":"Failed","message":"the new pods of revision
+  // b25ff8de9b were not all Ready within 10s (0/2): deployment/held is back at 2 replicas ...;
+  // fix the Microservice's pod template, ..."}.
+  it.skip('holds the takeover while paused, and finishes it once resumed', async () => {
+    const name = 'held';
+    await install(name, 2);
+    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
+    expect(printed.code).toBe(0);
+    const ms = yaml.load(printed.stdout) as any;
+    ms.spec.paused = true;
+    ms.spec.strategy = { ...(ms.spec.strategy ?? {}), progressDeadlineSeconds: 10 };
+    expect((await apply(ms)).stderr).toBe('');
+    await sleep(20_000);
+    const held = await current(ns, name);
+    expect(held?.status?.adoption?.phase, JSON.stringify(held?.status?.adoption)).not.toBe('Failed');
+    expect((await kubectl(['patch', 'microservice', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":false}}'])).code).toBe(0);
+    await eventually('the takeover done once resumed', async () => (await current(ns, name))?.status?.adoption?.phase === 'Done', 60_000);
+  });
+});
+
