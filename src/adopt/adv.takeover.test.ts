@@ -48,18 +48,17 @@ describe('a new revision in the middle of a takeover', () => {
 });
 
 describe('a takeover of a paused Microservice', () => {
-  // BUG (wt-adv report, "adopt: a paused Microservice fails its takeover"): spec.paused (or
-  // `kubectl coxswain pause`) holds the blue slot's Deployment paused, so no new pod comes; the
-  // takeover's progress deadline runs on regardless, fails the adoption ("fix the Microservice's pod
-  // template"), and Failed stays failed for the revision: resumed, the takeover never starts again.
-  // Not fixed here: the takeover has no record of time held (status.adoption would need one, or
-  // the engine's rollout.heldSince to survive the resume), and moving startedAt along while held
-  // would rewrite status at every 2 s pass.
-  it.skip('does not count time held against the progress deadline, and goes on once resumed', () => {
+  // Found by adversarial testing: spec.paused holds the slot with no pods, and the takeover's
+  // deadline ran on regardless, failing the adoption for good. Time held now does not count
+  // (status.adoption.heldSince, recorded once).
+  it('does not count time held against the progress deadline, and goes on once resumed', () => {
     const paused = { ...spec, paused: true };
     const started = { adoption: { deployment: 'orders', phase: 'ScalingDown' as const, revision: 'r1', replicas: 4, scaledTo: 4, oldReplicas: 4, startedAt: '2026-01-01T00:09:00Z' } };
-    const held = takeover({ ms: microservice(paused, {}, started), adopted: { deployment: old(4), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r1', now: at('30:00') });
+    // The first pass that sees the pause (passes come every 2 s during a takeover) records it; one 21 minutes on is still held.
+    const first = takeover({ ms: microservice(paused, {}, started), adopted: { deployment: old(4), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r1', now: at('09:02') });
+    const held = takeover({ ms: microservice(paused, {}, { adoption: first.status }), adopted: { deployment: old(4), service: helmService }, newReady: 0, total: 4, desiredRevision: 'r1', now: at('30:00') });
     expect(held.problem?.reason, held.status.message).not.toBe('AdoptionFailed');
+    expect(held.status).toEqual(first.status); // nothing to write while held
     // Resumed at 30:00 after 21 minutes held: its new pods come up, and the takeover scales the old Deployment down as they do.
     const resumed = takeover({ ms: microservice(spec, {}, { adoption: held.status }), adopted: { deployment: old(4), service: helmService }, newReady: 2, total: 4, desiredRevision: 'r1', now: at('30:05') });
     expect(resumed.status.phase, resumed.status.message).toBe('ScalingDown');

@@ -100,7 +100,14 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
   // afresh, its current size is Coxswain's own half-way write, and a revival would go unseen).
   const carried = sameRun || (previous?.replicas !== undefined && (previous.phase === 'ScalingDown' || previous.phase === 'TakingOverService'));
   const original = carried ? previous!.replicas! : oldReplicas;
-  const startedAt = sameRun && previous!.startedAt ? previous!.startedAt : now.toISOString();
+  const began = sameRun && previous!.startedAt ? previous!.startedAt : now.toISOString();
+  // Held (spec.paused, kubectl coxswain pause), the slot gets no pods by design: the progress
+  // deadline waits, as a rollout's does. Held time is recorded once (heldSince), and on the
+  // resume the clock moves on by it, so status is written twice, not at every pass.
+  const held = !!ms.spec.paused || !!ms.status?.rollout?.paused;
+  const heldBefore = sameRun ? previous?.heldSince : undefined;
+  const heldSince = held ? heldBefore ?? now.toISOString() : undefined;
+  const startedAt = !held && heldBefore ? new Date(Date.parse(began) + Math.max(0, now.getTime() - Date.parse(heldBefore))).toISOString() : began;
   const lastSet = carried ? previous!.scaledTo ?? original : original;
 
   // The HPA first: left on the old Deployment it would scale it back up.
@@ -115,10 +122,10 @@ export function takeover({ ms, adopted, newReady, total, desiredRevision, now }:
     writes.push({ apply: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: old.metadata.name, namespace: old.metadata.namespace, annotations: { [ANNOTATION_ADOPTED_BY]: name } } }, create: false });
   }
 
-  const base = { deployment: adopt.deployment, revision: previous?.phase === 'Done' ? previous.revision : desiredRevision, replicas: original, startedAt, oldReplicas };
+  const base = { deployment: adopt.deployment, revision: previous?.phase === 'Done' ? previous.revision : desiredRevision, replicas: original, startedAt, ...(heldSince ? { heldSince } : {}), oldReplicas };
   const deadlineMs = ms.spec.strategy.progressDeadlineSeconds * 1000;
   const failed = previous?.phase === 'Failed' && sameRun;
-  const late = newReady < total && now.getTime() - Date.parse(startedAt) > deadlineMs && previous?.phase !== 'Done';
+  const late = !held && newReady < total && now.getTime() - Date.parse(startedAt) > deadlineMs && previous?.phase !== 'Done';
   if (failed || late) {
     // Back to where it was; the Service stays as it is, on the old pods.
     withhold.add(serviceId);

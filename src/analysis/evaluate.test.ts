@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Metric, type MetricInput, type MetricStatus } from './api.js';
 import {
-  advanceRun, errorDelayMs, evaluate, fold, formatValue, type Measured, type MeasurementResult, metricPhase, newMetricStatus, type RunEnv,
-  type RunSpec, type Sample, thresholdOf,
+  advanceRun, evaluate, fold, formatValue, type Measured, type MeasurementResult, metricPhase, newMetricStatus, type RunEnv,
+  retryDelayMs, type RunSpec, type Sample, thresholdOf,
 } from './evaluate.js';
 
 const metric = (m: Partial<MetricInput> = {}) => Metric.parse({ name: 'error-rate', prometheus: { query: 'q' }, ...m });
@@ -98,9 +98,23 @@ describe('fold: a metric counts its measurements', () => {
   it('is due again one interval after a measurement, and retries errors with backoff within the interval', () => {
     const mm = metric({ max: 1, interval: '30s', consecutiveErrorLimit: 10 });
     expect(fold(newMetricStatus(mm), mm, judged('Passed'), at(0)).nextAt).toBe(at(30).toISOString());
-    expect([1, 2, 3, 4, 5, 6, 7].map((n) => errorDelayMs(mm, n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(mm, n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
     const twice = fold(fold(newMetricStatus(mm), mm, judged('Error'), at(0)), mm, judged('Error'), at(1));
     expect(twice.nextAt).toBe(at(3).toISOString());
+  });
+
+  it.each<[string, MetricInput['noData'], Measured['phase'][], number]>([
+    ['no data held: looked at again after 1 s', 'Hold', ['Inconclusive'], 1],
+    ['no data held three times in a row: after 4 s', 'Hold', ['Inconclusive', 'Inconclusive', 'Inconclusive'], 6],
+    ['no data held after a pass: after 1 s', 'Hold', ['Passed', 'Inconclusive'], 2],
+    ['data after no data: the interval again', 'Hold', ['Inconclusive', 'Inconclusive', 'Passed'], 2 + 30],
+    ['no data held ten times: never later than the interval', 'Hold', Array(10).fill('Inconclusive'), 9 + 30],
+    ['no data under Pass counts as a pass: the interval', 'Pass', ['Inconclusive'], 30],
+    ['no data under Fail counts as a failure: the interval', 'Fail', ['Inconclusive'], 30],
+  ])('%s', (_what, noData, phases, dueAt) => {
+    const mm = metric({ max: 1, interval: '30s', noData, failureLimit: 5 });
+    const st = phases.reduce((s, p, i) => fold(s, mm, judged(p), at(i)), newMetricStatus(mm));
+    expect(st.nextAt).toBe(at(dueAt).toISOString());
   });
 });
 

@@ -97,9 +97,16 @@ export function newMetricStatus(m: Metric): MetricStatus {
   return { name: m.name, phase: 'Running', threshold: thresholdOf(m), measurements: 0, passed: 0, failed: 0, inconclusive: 0, errors: 0, consecutiveErrors: 0, last: [] };
 }
 
-/** After the n-th error in a row, the next try: 1s, 2s, 4s ... never later than the interval. */
-export function errorDelayMs(m: Metric, consecutive: number): number {
+/** After the n-th error (or no data held) in a row, the next try: 1s, 2s, 4s ... never later than the interval. */
+export function retryDelayMs(m: Metric, consecutive: number): number {
   return Math.min(durationMs(m.interval), 1000 * 2 ** Math.max(0, Math.min(20, consecutive - 1)));
+}
+
+/** How many of the last measurements kept, newest first, were no data. */
+function trailingInconclusive(last: readonly MeasurementStatus[]): number {
+  let n = 0;
+  while (n < last.length && last[last.length - 1 - n]!.phase === 'Inconclusive') n++;
+  return n;
 }
 
 /** A measurement counted: as passed, failed (noData: Fail; errors past the limit) or neither (noData: Hold). */
@@ -117,7 +124,7 @@ export function fold(st: MetricStatus, m: Metric, r: Measured, at: Date): Metric
       next.consecutiveErrors = 0;
       record.message = `${record.message} (${m.consecutiveErrorLimit} errors in a row count as one failure)`.slice(0, 256);
     } else {
-      delay = errorDelayMs(m, next.consecutiveErrors);
+      delay = retryDelayMs(m, next.consecutiveErrors);
     }
   } else {
     next.consecutiveErrors = 0;
@@ -127,6 +134,11 @@ export function fold(st: MetricStatus, m: Metric, r: Measured, at: Date): Metric
       next.inconclusive++;
       if (m.noData === 'Pass') next.passed++;
       if (m.noData === 'Fail') next.failed++;
+      // Held, it looks again soon, as after an error: a step's analysis starts as its candidate
+      // gets its first requests, so its first measurement has no data yet, and a whole interval
+      // before the second is a whole interval of a bad release serving. (Under Pass or Fail each
+      // no data counts, so those keep the interval.)
+      if (m.noData === 'Hold') delay = retryDelayMs(m, trailingInconclusive(next.last));
     }
   }
   next.nextAt = new Date(at.getTime() + delay).toISOString();

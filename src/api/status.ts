@@ -32,6 +32,7 @@ export const AdoptionStatus = z.object({
   scaledTo: z.int().optional().describe('What Coxswain last scaled the old Deployment to.'),
   oldReplicas: z.int().optional().describe('The old Deployment\'s spec.replicas as last read.'),
   startedAt: z.string().optional(),
+  heldSince: z.string().optional().describe('Since when the Microservice is paused mid-takeover: time held does not count against the progress deadline.'),
   message: z.string().optional(),
   serviceRewrites: z.object({
     manager: z.string().describe('The field manager that last rewrote the taken-over Service, from managedFields.'),

@@ -98,7 +98,7 @@ describe('status while a takeover is under way', () => {
   // over). `kubectl wait --for=condition=Ready` and `kubectl coxswain status` (exit 0) tell a
   // pipeline the move is done; a `helm uninstall` of the old chart then deletes the Service,
   // which is not yet Coxswain's: every request fails until the operator creates its own.
-  it.skip('says Reconciling, not Ready, until status.adoption is Done', () => {
+  it('says Reconciling, not Ready, until status.adoption is Done', () => {
     const old: KubeObject = { ...revived, metadata: { ...revived.metadata, managedFields: [] } as never };
     const ms = microservice({ ...spec('a:1'), strategy: { type: 'RollingUpdate' } }) as MicroserviceObject;
     let world: World = { ms, owned: [], pods: [], now: T0, adopted: { deployment: old, service: helmService } };

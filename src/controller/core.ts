@@ -244,6 +244,10 @@ export function planReconcile(world: World): ReconcilePlan {
   const adoptionStatus = adoption && { ...adoption.status, serviceRewrites: guard ? guard.record : ms.status?.adoption?.serviceRewrites };
   if (adoptionStatus && !adoptionStatus.serviceRewrites) delete adoptionStatus.serviceRewrites;
   const adoptionProblems = [adoption?.problem, guard?.problem].filter((p) => p !== undefined);
+  // Until the Service is Coxswain's, the move is not done: Ready stays False, so `kubectl wait`
+  // and a pipeline do not take the old chart's objects for gone while they still serve.
+  const underWay = adoptionStatus && (adoptionStatus.phase === 'ScalingDown' || adoptionStatus.phase === 'TakingOverService');
+  const adopting = underWay ? `taking over deployment/${adoptionStatus.deployment}: ${adoptionStatus.message ?? adoptionStatus.phase}` : undefined;
 
   return {
     writes,
@@ -253,7 +257,7 @@ export function planReconcile(world: World): ReconcilePlan {
       const met = [...(world.refused ?? []), ...problems];
       const all = [...met, ...resolved.problems, ...adoptionProblems, ...(noPodMonitor ? [podMonitorMissing] : [])];
       // A missing PodMonitor holds up no pod: the progress deadline runs on through it.
-      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : []);
+      const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : [], adopting);
       const status = { ...computed, ...(adoptionStatus ? { adoption: adoptionStatus } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
       const written = changed(ms.status, status);
       const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
@@ -276,12 +280,12 @@ export function planReconcile(world: World): ReconcilePlan {
  * than its pods, the rollout's progress-deadline clock is not kept, so it starts again once the
  * block is gone; `besidePods` are those of `problems` that hold up no pod, and stop no clock.
  */
-export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = [], besidePods: Problem[] = []): MicroserviceStatus {
+export function statusAfter(input: Pick<EngineInput, 'ms' | 'observed' | 'desiredRevision' | 'now'>, decision: Decision, problems: Problem[] = [], besidePods: Problem[] = [], adopting?: string): MicroserviceStatus {
   const { ms, observed, desiredRevision, now } = input;
   const all = decision.problem ? [decision.problem, ...problems] : problems;
   const blocking = problems.filter((p) => !besidePods.includes(p));
   const outcome = blocking.length > 0 && decision.rollout?.unreadySince ? { ...decision, rollout: { ...decision.rollout, unreadySince: undefined } } : decision;
-  return computeStatus({ ms, desiredRevision, activeSlot: decision.activeSlot, observed, problems: all, now, outcome });
+  return computeStatus({ ms, desiredRevision, activeSlot: decision.activeSlot, observed, problems: all, now, outcome, ...(adopting ? { adopting } : {}) });
 }
 
 const gatewayAPIMissing: Problem = {

@@ -6,19 +6,20 @@
 //   2. create the plain Deployment from the stable slot's pod template, at full size; wait for Ready;
 //   3. move the ConfigMaps (and Secret copies) its pods use from the Microservice to it;
 //   4. hand the Service over (plain selector, which the slot's pods also match; no owner reference);
-//      wait until its endpoints hold the plain pods, Ready; then the HPA scales the plain Deployment;
+//      wait until its endpoints hold the plain pods, Ready; the HTTPRoute of spec.traffic.gateway,
+//      if any, sends to that Service instead of the slot Services; then the HPA scales the plain Deployment;
 //   5. delete the Microservice (its slots and other objects go with it);
 //   6. print what is left.
 import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_EJECT, deploymentName, LABEL_SLOT, SLOTS } from '../api/names.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTSLICES, HPAS, Kube, MICROSERVICES, type Resource, resourcePath, SECRETS, SERVICES } from '../kube/resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTSLICES, HPAS, HTTPROUTES, Kube, MICROSERVICES, type Resource, resourcePath, SECRETS, SERVICES } from '../kube/resources.js';
 import { secretsInTemplate } from '../secrets/refs.js';
 import { configMapsReferenced } from '../rollout/observe.js';
 import { deploymentArg, type Output } from '../adopt/command.js';
 import { toYamlStream } from '../cli/yaml.js';
-import { ANNOTATION_EJECTED_FROM, deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, plainSelector, reown, serviceHandover, stableSlot } from './plain.js';
+import { ANNOTATION_EJECTED_FROM, deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, plainSelector, reown, routeHandover, serviceHandover, stableSlot } from './plain.js';
 
 export interface EjectOptions { namespace: string; to?: string; timeoutMs: number; log: (line: string) => void }
 
@@ -107,6 +108,15 @@ class Eject {
       await this.until(`service/${name} endpoints`, async () => (await this.readyPlainEndpoints()) >= want);
     }
 
+    // Through the gateway (spec.traffic.gateway): the route to the Service, whose endpoints are
+    // the plain pods now, before its backends (the slot Services) go with the Microservice.
+    const route = await this.get(HTTPROUTES, name);
+    const rerouted = route && routeHandover(route, ms);
+    if (rerouted) {
+      this.opts.log(`httproute/${name} now sends its traffic to service/${name}`);
+      await this.patch(HTTPROUTES, name, rerouted);
+    }
+
     // The HPA last: moved earlier, it could resize the new Deployment while the Service waits for its pods.
     const hpa = await this.get(HPAS, name);
     const retarget = hpa && hpaHandover(hpa, ms, to);
@@ -161,14 +171,16 @@ class Eject {
     return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready && plainPods.has(e.targetRef?.name ?? '')).length;
   }
 
-  /** The plain Deployment, the Service, the HPA that scales it and the ConfigMaps it owns now. */
+  /** The plain Deployment, the Service, the route that sends to it, the HPA that scales it and the ConfigMaps it owns now. */
   private async leftOver(plain: KubeObject): Promise<KubeObject[]> {
     const service = await this.get(SERVICES, this.name);
     const configMaps = (await Promise.all(configMapsReferenced(plain).map((cm) => this.get(CONFIGMAPS, cm))))
       .filter((c) => c?.metadata.ownerReferences?.some((r) => r.uid === plain.metadata.uid));
     const hpa = await this.get(HPAS, this.name);
     const scalesPlain = (hpa?.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
-    return [plain, ...(service ? [service] : []), ...(hpa && scalesPlain?.kind === 'Deployment' && scalesPlain.name === this.to ? [hpa] : []), ...configMaps.filter((c) => c !== undefined)];
+    const route = await this.get(HTTPROUTES, this.name);
+    const routed = route && !route.metadata.ownerReferences?.some((r) => r.kind === 'Microservice') ? [route] : [];
+    return [plain, ...(service ? [service] : []), ...routed, ...(hpa && scalesPlain?.kind === 'Deployment' && scalesPlain.name === this.to ? [hpa] : []), ...configMaps.filter((c) => c !== undefined)];
   }
 
   private async get(r: Resource, name: string): Promise<KubeObject | undefined> {

@@ -4,7 +4,7 @@ import type { KubeObject } from '../kube/object.js';
 import { renderDeployment } from '../render/workload.js';
 import { renderHPA, renderService } from '../render/network.js';
 import { microservice, UID } from '../../test/support/fixtures.js';
-import { deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, reown, serviceHandover, stableSlot } from './plain.js';
+import { deploymentReady, handedOver, hpaHandover, manifest, plainDeployment, reown, routeHandover, serviceHandover, stableSlot } from './plain.js';
 
 const ms = microservice({
   image: 'registry.example/orders:1.0.0', replicas: 4, ports: [{ name: 'http', port: 8080 }],
@@ -103,6 +103,31 @@ describe('hpaHandover', () => {
     expect([after.spec.minReplicas, after.spec.maxReplicas, after.spec.metrics]).toEqual([4, 8, (live.spec as any).metrics]);
     expect(after.metadata.ownerReferences).toBeUndefined();
     expect(hpaHandover(after, settled, 'orders-plain')).toBeUndefined(); // done: a re-run leaves it
+  });
+});
+
+describe('routeHandover', () => {
+  const ref = (slot: string, weight: number) => ({ group: '', kind: 'Service', name: `orders-${slot}`, port: 80, weight });
+  const live: KubeObject = {
+    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
+    metadata: { name: 'orders', namespace: 'shop', resourceVersion: '9', labels: { 'app.kubernetes.io/managed-by': 'coxswain', 'app.kubernetes.io/name': 'orders' },
+      ownerReferences: [{ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'orders', uid: UID, controller: true }] },
+    spec: {
+      parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'gateways' }], hostnames: ['orders.example.com'],
+      rules: [
+        { name: 'beta', matches: [{ headers: [{ type: 'Exact', name: 'X-Canary', value: 'true' }] }], backendRefs: [ref('green', 1)] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [ref('blue', 90), ref('green', 10)] },
+      ],
+    },
+  };
+
+  it('sends every rule to <name> (the plain pods by then), its matches, hosts and parents kept, released from the Microservice', () => {
+    const after = patched(live, routeHandover(live, settled)!) as any;
+    expect(after.spec.rules.map((r: any) => r.backendRefs)).toEqual([[{ group: '', kind: 'Service', name: 'orders', port: 80, weight: 1 }], [{ group: '', kind: 'Service', name: 'orders', port: 80, weight: 1 }]]);
+    expect(after.spec.rules.map((r: any) => r.matches)).toEqual((live.spec as any).rules.map((r: any) => r.matches));
+    expect([after.spec.hostnames, after.spec.parentRefs]).toEqual([(live.spec as any).hostnames, (live.spec as any).parentRefs]);
+    expect(after.metadata.ownerReferences).toBeUndefined();
+    expect(routeHandover(after, settled)).toBeUndefined(); // done: a re-run leaves it
   });
 });
 

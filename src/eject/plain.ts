@@ -126,6 +126,24 @@ export function hpaHandover(hpa: KubeObject, ms: MicroserviceObject, to: string)
 }
 
 /**
+ * The Microservice's HTTPRoute `<name>` (spec.traffic.gateway), released and sending every rule
+ * to the Service `<name>`, which selects the plain pods by then: its backends, the slot Services,
+ * go with the Microservice. The same matches, hostnames and parents, so the gateway's traffic
+ * carries on. Undefined when the route is not the Microservice's (any more).
+ */
+export function routeHandover(route: KubeObject, ms: MicroserviceObject): Op[] | undefined {
+  if (!ownedBy(route, ms.metadata.uid)) return undefined;
+  const name = ms.metadata.name;
+  const rules = ((route.spec as Json)?.rules ?? []) as Json[];
+  const handed = rules.map((rule) => {
+    // The slot Services serve on `<name>`'s ports: the port the route sent them on is the one to keep.
+    const port = (rule.backendRefs as Json[] | undefined)?.find((b) => b.port !== undefined)?.port;
+    return { ...rule, backendRefs: [{ group: '', kind: 'Service', name, ...(port !== undefined ? { port } : {}), weight: 1 }] };
+  });
+  return [...released(route, ms), { op: 'replace', path: '/spec/rules', value: handed }];
+}
+
+/**
  * A JSON patch moving a ConfigMap the plain pods use from the Microservice to the plain
  * Deployment: it stays as long as they do, and is not deleted with the Microservice.
  */

@@ -27,6 +27,8 @@ export interface StatusInput {
   problems: Problem[];
   now: Date;
   outcome: RolloutOutcome;
+  /** A takeover (spec.adopt) not finished yet, said as its progress: until it is, nothing is done. */
+  adopting?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ function viewOf(state: State, at: { desiredRevision: string; progress: string; r
   }
 }
 
-export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now, outcome }: StatusInput): MicroserviceStatus {
+export function computeStatus({ ms, desiredRevision, activeSlot, observed, problems, now, outcome, adopting }: StatusInput): MicroserviceStatus {
   const prev = ms.status ?? {};
   const generation = ms.metadata.generation;
   const want = ms.spec.replicas;
@@ -106,8 +108,9 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     : [];
   const stalled = [...problems, ...deadline][0];
   const waiting = outcome.waiting;
-  const progress = outcome.rollout?.message ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
-  const state: State = stalled ? { kind: 'stalled', problem: stalled } : done ? { kind: 'done' } : waiting ? { kind: 'paused', waiting } : { kind: 'progressing' };
+  const progress = outcome.rollout?.message ?? adopting ?? `${active?.updatedReplicas ?? 0} of ${want} updated, ${readyReplicas} ready`;
+  // A takeover under way is not done, though its revision is stable: the old workload still serves beside it.
+  const state: State = stalled ? { kind: 'stalled', problem: stalled } : done && !adopting ? { kind: 'done' } : waiting ? { kind: 'paused', waiting } : { kind: 'progressing' };
   const stableRevision = done ? desiredRevision : outcome.stableRevision;
   const view = viewOf(state, { desiredRevision, progress, ready: `${readyReplicas}/${want}`, hasStable: !!stableRevision });
   const conditions = view.conditions.map(([type, status, reason, message]) => condition(type, status, reason, message, generation, now, prev.conditions));

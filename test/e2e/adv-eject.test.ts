@@ -1,8 +1,8 @@
 // Adversarial (wt-adv): `kubectl coxswain eject` of a Microservice that serves through the Gateway
 // API (spec.traffic.gateway). Its users reach it through the HTTPRoute `<name>`, whose backends
 // are the slot Services `<name>-blue` / `<name>-green`: all three are Coxswain's, owned by the
-// Microservice, so the eject's last step (deleting the Microservice) takes them with it. The eject
-// promises "no dropped request"; every request through the gateway fails from then on.
+// Microservice, so the eject's last step (deleting the Microservice) would take them with it, and
+// every request through the gateway would fail from then on: the route must be handed over first.
 // The Gateway controller is the suite's stand-in (test/e2e/gateway.ts: it only writes route
 // status; no data plane is needed to see that the route itself is gone).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,15 +27,11 @@ afterAll(async () => {
 });
 
 describe('ejecting a Microservice served through an HTTPRoute', () => {
-  // BUG (wt-adv report, "eject: a Microservice behind the Gateway API loses its route"): eject
-  // hands over the Service <name> but not the HTTPRoute <name> (nor the slot Services it points
-  // at); deleting the Microservice garbage-collects them, and the gateway has no route for the
-  // host any more. Neither README nor docs/adopt.md's known gaps say so, and eject does not refuse.
-  // Observed (local cluster): eject exits 0 and prints the Deployment and Service only; right after,
-  // the route is still there, its backends routed-blue and routed-green, both already deleted:
-  // routes now: [{"name":"routed","hostnames":["routed.example.com"],"backends":["routed-blue","routed-green"]}]
-  // (and it is itself owned by the Microservice, so the garbage collector takes it next).
-  it.skip('leaves the traffic through the gateway a route to the plain pods (or refuses)', async () => {
+  // Found by adversarial testing: eject handed over the Service <name> but not the HTTPRoute <name>,
+  // whose backends (the slot Services) and then itself went with the Microservice. The eject now
+  // points the route at <name> (the plain pods by then) and releases it (src/eject/plain.ts,
+  // routeHandover) before deleting the Microservice.
+  it('leaves the traffic through the gateway a route to the plain pods (or refuses)', async () => {
     const name = 'routed';
     const spec = { image: `registry.example/${name}:1`, replicas: 2, ports: [{ name: 'http', port: 8080, servicePort: 80 }],
       traffic: { gateway: { parentRefs: [{ name: 'public', namespace: 'gateways' }], hostnames: [`${name}.example.com`] } } };

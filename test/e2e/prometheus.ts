@@ -5,13 +5,16 @@
 // What it scrapes is the one thing no real part can do here: KWOK's pods serve nothing, so the
 // test plays the application itself, an exporter on loopback that publishes
 // http_requests_total{namespace,name,revision,code} and a latency histogram per revision, with
-// the request and error rates each test sets.
+// the request and error rates each test sets. The data-plane tests instead have it find the pods
+// through its Kubernetes service discovery (`podsScrape`) and scrape each pod's own /metrics,
+// which test/e2e/dataplane/pods.ts answers with the requests that pod really served.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { podLabelMeta, TARGET_LABELS } from '../../src/render/monitoring.js';
 import { ROOT, sleep } from './harness.js';
 
 export async function freePort(): Promise<number> {
@@ -95,13 +98,37 @@ export function prometheusBinary(): string {
   return execFileSync(resolve(ROOT, 'hack/tools/prometheus/prometheus.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
+/**
+ * A scrape job over the pods of `namespace` found by Prometheus' Kubernetes service discovery (role
+ * pod), one target per pod on its container port `port`, labelled as the Prometheus Operator labels
+ * a PodMonitor's targets (namespace, pod) plus the relabelling Coxswain's PodMonitor asks for
+ * (revision, slot and role from the pod's labels, src/render/monitoring.ts): what a query written
+ * for a real install selects, this selects.
+ */
+export function podsScrape(kubeconfig: string, namespace: string, port: string): string[] {
+  const keep = (label: string, regex: string) => `      - { action: keep, source_labels: [${label}], regex: "${regex}" }`;
+  const copy = (from: string, to: string) => `      - { action: replace, source_labels: [${from}], target_label: ${to} }`;
+  return [
+    '  - job_name: pods',
+    '    scrape_interval: 1s',
+    `    kubernetes_sd_configs: [ { role: pod, kubeconfig_file: "${kubeconfig}", namespaces: { names: ["${namespace}"] } } ]`,
+    '    relabel_configs:',
+    keep('__meta_kubernetes_pod_container_port_name', port),
+    keep('__meta_kubernetes_pod_ip', '.+'),
+    copy('__meta_kubernetes_namespace', 'namespace'),
+    copy('__meta_kubernetes_pod_name', 'pod'),
+    ...TARGET_LABELS.map(([target, label]) => copy(podLabelMeta(label), target)),
+  ];
+}
+
 export class Prometheus {
   private child?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'coxswain-prometheus-'));
   port = 0;
   output = '';
 
-  constructor(private readonly binary: string, private readonly scrapeTarget: string) {}
+  /** `scrape`: a static target (host:port), or scrape jobs of its own (`podsScrape`). */
+  constructor(private readonly binary: string, private readonly scrape: string | string[]) {}
 
   get address(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -113,15 +140,21 @@ export class Prometheus {
     writeFileSync(join(this.dir, 'prometheus.yml'), [
       'global: { scrape_interval: 1s, evaluation_interval: 1s }',
       'scrape_configs:',
-      '  - job_name: app',
-      '    honor_labels: true',
-      '    scrape_interval: 1s',
-      `    static_configs: [ { targets: ["${this.scrapeTarget}"] } ]`,
+      ...(typeof this.scrape !== 'string' ? this.scrape : [
+        '  - job_name: app',
+        '    honor_labels: true',
+        '    scrape_interval: 1s',
+        `    static_configs: [ { targets: ["${this.scrape}"] } ]`,
+      ]),
       '',
     ].join('\n'));
     this.child = spawn(this.binary, [
       `--config.file=${join(this.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(this.dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn',
+      // The tests' time is compressed (scrapes every 1 s, not 15-30 s), and so is the wait before
+      // a newly discovered pod is scraped: 1 s, not the 5 s default, which alone could hold a
+      // candidate's first data past a 10 s analysis interval on a loaded machine.
+      '--scrape.discovery-reload-interval=1s',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (d) => (this.output += d));
     this.child.stderr?.on('data', (d) => (this.output += d));

@@ -452,6 +452,9 @@ interface Observation {
   paused: boolean;
   allowed?: Set<string>;
   stepKey?: string;
+  /** The step itself (revision, step, steps), and the lowest T since it began. */
+  stepOf?: string;
+  stepT?: number;
   stable?: string;
   revisionsWithPods: Set<string>;
   desired?: string;
@@ -614,8 +617,12 @@ class Checker {
     const readyCond = status.conditions?.find((c) => c.type === 'Ready');
     const steps = spec.strategy.canary?.steps ?? [];
     obs.stepKey = JSON.stringify([D, r.step, r.steps, steps, readyCond?.reason, readyCond?.message?.includes('promotion'), r.pausedUntil !== undefined, stable, current]);
+    // A step is reached at the total of its time: grown since (a scale-up while paused, which holds
+    // the candidate), a later report of the same step (its pause, its reason) asks no more of it.
+    obs.stepOf = JSON.stringify([D, r.step, r.steps, steps]);
+    obs.stepT = prev && prev.stepOf === obs.stepOf ? Math.min(prev.stepT ?? T, T) : Math.min(T, prev?.T ?? T);
     if (prev && obs.stepKey !== prev.stepKey && current && D && D !== stable && r.abortedRevision !== D) {
-      const Tmin = Math.min(T, prev.T);
+      const Tmin = obs.stepT;
       const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === D && podReady(p)).length;
       const type = spec.strategy.type;
       const promotable = readyCond?.reason === 'Paused' && !!readyCond.message?.includes('waiting for promotion');
