@@ -36,6 +36,10 @@ describe('stableSlot', () => {
   });
   it.each([
     ['a rollout under way', settled, [blue, green(1)], 'deployment/orders-green still has pods: a rollout is under way'],
+    // After a promotion (or an abort or undo) the slot let go keeps its pods for the scale-down
+    // delay: no rollout to finish or abort, so the reason says to wait for it, and until when.
+    ['the previous slot in its scale-down delay', { ...settled, status: { ...settled.status, desiredRevision: 'abc', rollout: { scaleDownAt: '2030-01-01T00:00:30Z' } } },
+      [blue, green(4)], 'deployment/orders-green still has pods until its scale-down delay ends at 2030-01-01T00:00:30Z: run kubectl coxswain eject again then'],
     ['pods of the other slot still terminating', settled, [blue, green(0, 2)], 'deployment/orders-green still has pods'],
     ['no stable revision yet', ms, [blue], 'has no stable revision yet'],
     ['the active slot missing', settled, [green(0)], 'deployment/orders-blue (the active slot) does not exist'],

@@ -40,7 +40,12 @@ export function stableSlot(ms: MicroserviceObject, slots: readonly KubeObject[])
   if (!slot) return { ok: false, reason: `deployment/${deploymentName(name, active)} (the active slot) does not exist` };
   const other = slots.find((d) => d.metadata.name !== slot.metadata.name && SLOTS.some((s) => d.metadata.name === deploymentName(name, s)));
   const busy = other && (((other.spec as Json)?.replicas ?? 0) > 0 || ((other.status as Json)?.replicas ?? 0) > 0);
-  if (busy) return { ok: false, reason: `deployment/${other.metadata.name} still has pods: a rollout is under way; finish it (kubectl coxswain promote ${name} --full) or abort it first` };
+  if (busy) {
+    // No rollout, only the slot let go waiting out its scale-down delay: promote or abort would do nothing.
+    const until = ms.status?.rollout?.scaleDownAt;
+    if (until && ms.status?.desiredRevision === stable) return { ok: false, reason: `deployment/${other.metadata.name} still has pods until its scale-down delay ends at ${until}: run kubectl coxswain eject again then` };
+    return { ok: false, reason: `deployment/${other.metadata.name} still has pods: a rollout is under way; finish it (kubectl coxswain promote ${name} --full) or abort it first` };
+  }
   return { ok: true, slot };
 }
 

@@ -3,10 +3,12 @@
 // after the app's manifests were reverted). Coxswain has by then scaled the old Deployment down
 // through /scale and may have taken over its HPA; its own blue slot goes with the Microservice.
 // The invariant DESIGN.md promises: Ready pods behind the Service never drop below
-// replicas - maxUnavailable because of Coxswain, and nothing Coxswain does not own is lost.
+// replicas - maxUnavailable because of Coxswain, and nothing Coxswain does not own is lost. Last,
+// a takeover watched through the Service's EndpointSlices rather than its pods (what traffic
+// really reaches): passes (seen e.g. 4 -> 5 -> 6 -> 8 -> 7 -> 4 -> 4 -> 4), kept as a guard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
-import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, kubectl, kubectlCoxswain, Operator, sleep } from './harness.js';
+import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, kubectlCoxswain, kubectlStream, Operator, sleep } from './harness.js';
 import { current, story, watchServing } from './rollout-harness.js';
 
 let ns: string;
@@ -96,6 +98,44 @@ describe('a takeover applied paused, then resumed', () => {
     expect(held?.status?.adoption?.phase, JSON.stringify(held?.status?.adoption)).not.toBe('Failed');
     expect((await kubectl(['patch', 'microservice', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":false}}'])).code).toBe(0);
     await eventually('the takeover done once resumed', async () => (await current(ns, name))?.status?.adoption?.phase === 'Done', 60_000);
+  });
+});
+
+/**
+ * The Service's Ready endpoints as its EndpointSlices say, at every change until stop(): what a
+ * kube-proxy or gateway actually sends to (the pod-based watch in rollout-harness.ts counts Ready
+ * pods the selector matches, a step ahead of the EndpointSlice controller).
+ */
+async function watchEndpoints(service: string) {
+  const path = `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`;
+  const list = JSON.parse(await k('get', '--raw', path));
+  const slices = new Map<string, any>(list.items.map((s: any) => [s.metadata.name, s]));
+  const ready = () => [...slices.values()].flatMap((s) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false && !e.conditions?.terminating).length;
+  const counts = [ready()];
+  const w = kubectlStream(['get', '--raw', `${path}&watch=1&resourceVersion=${list.metadata.resourceVersion}`], (line) => {
+    const e = JSON.parse(line);
+    if (e.type === 'DELETED') slices.delete(e.object.metadata.name);
+    else if (e.type === 'ADDED' || e.type === 'MODIFIED') slices.set(e.object.metadata.name, e.object);
+    else return;
+    counts.push(ready());
+  });
+  return { stop: async () => { await w.stop(); return counts; } };
+}
+
+describe('a takeover seen through the Service\'s EndpointSlices', () => {
+  it('never leaves fewer than 4 Ready endpoints behind the Service', async () => {
+    const name = 'slices';
+    await install(name, 4);
+    const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
+    expect(printed.code).toBe(0);
+    const endpoints = await watchEndpoints(name);
+    expect((await apply(printed.stdout)).stderr).toBe('');
+    await eventually('the takeover done', async () => (await current(ns, name))?.status?.adoption?.phase === 'Done', 120_000);
+    await sleep(2000);
+    const counts = await endpoints.stop();
+    // Seen move: the new pods joined (and the old ones left) through the EndpointSlices.
+    expect([counts.length > 4, Math.max(...counts) > 4], counts.join(' -> ')).toEqual([true, true]);
+    expect(Math.min(...counts), `Ready endpoints of service/${name} at each EndpointSlice change: ${counts.join(' -> ')}`).toBeGreaterThanOrEqual(4);
   });
 });
 
