@@ -7,7 +7,7 @@
 // --namespaces, as the chart does with `namespaces`. Prints one table; asserts nothing.
 //
 // Run with `make bench-peers`. BENCH_RUNS (7), BENCH_SCALES (1,300,1000), BENCH_REST_SECONDS (120),
-// BENCH_ARGO_DEADLINE (2, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's audit-log request
+// BENCH_ARGO_DEADLINE (5, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's audit-log request
 // sequence of each, one file per controller).
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
