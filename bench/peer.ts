@@ -54,11 +54,12 @@ type CoxswainStatus = {
   conditions?: Array<{ type: string; status: string }>; rollout?: { step?: number; abortedRevision?: string };
 };
 
-export function coxswain(namespace: string): Peer {
+/** Coxswain as built in this checkout, or (`appDir`) in another one, named `name`. */
+export function coxswain(namespace: string, name = 'Coxswain', appDir?: string): Peer {
   let proc = new BenchOperator();
   const status = (o: KubeObject | undefined) => o?.status as CoxswainStatus | undefined;
   return {
-    name: 'Coxswain', userAgent: 'coxswain/', namespace, resource: MICROSERVICES,
+    name, userAgent: 'coxswain/', namespace, resource: MICROSERVICES,
     object: (name, image, replicas, opts = {}) => ({
       apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', metadata: { name, namespace },
       spec: {
@@ -75,7 +76,7 @@ export function coxswain(namespace: string): Peer {
     aborted: (o) => !!status(o)?.rollout?.abortedRevision,
     // What `kubectl coxswain promote` sends, by the plugin's own code (its answer is not waited for).
     promote: async (client, name) => { await sendAction(client, namespace, name, { action: 'promote' }, 0); },
-    start: () => { proc = new BenchOperator().start(namespace); },
+    start: () => { proc = new BenchOperator().start(namespace, appDir); },
     stop: () => proc.stop(),
     pid: () => proc.pid!,
     reconciled: () => new Set(proc.reconciles().map((l) => l.key)).size,

@@ -8,7 +8,8 @@
 //
 // Run with `make bench-peers`. BENCH_RUNS (7), BENCH_SCALES (1,300,1000), BENCH_REST_SECONDS (120),
 // BENCH_ARGO_DEADLINE (5, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's audit-log request
-// sequence of each, one file per controller).
+// sequence of each, one file per controller), BENCH_BASELINES (other checkouts, built: more
+// columns, below).
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { auditMark, crdsEstablished, createNamespace, installCRD, k, must, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
@@ -22,6 +23,14 @@ const SCALES = (process.env.BENCH_SCALES ?? '1,300,1000').split(',').map(Number)
 const REST = Number(process.env.BENCH_REST_SECONDS ?? 120);
 const SEQUENCES = process.env.BENCH_SEQUENCE_DIR;
 const SETTLE_MS = 30_000;
+/**
+ * BENCH_BASELINES=<dir>=<label>,...: more columns, Coxswain as built in other checkouts (their
+ * dist/): an engine change's before and after in one run, under the same load.
+ */
+const BASELINES = (process.env.BENCH_BASELINES ?? '').split(',').filter(Boolean).map((b) => {
+  const [dir = '', label = dir] = b.split('=');
+  return { dir, label };
+});
 
 /** Grows each peer to `n` objects (the canary's one included), then waits until all are done. */
 async function scaleTo(client: KubeClient, peers: Peer[], n: number, image: string): Promise<void> {
@@ -43,6 +52,7 @@ async function main() {
   await quietCluster();
   const client = await benchClient();
   const peers = [coxswain(await createNamespace('peers-coxswain')), argoRollouts(await createNamespace('peers-argo'), binary)];
+  for (const b of BASELINES) peers.push(coxswain(await createNamespace('peers-baseline'), `Coxswain at ${b.label}`, b.dir));
   const rows: string[][] = [];
   const row = (what: string, cells: string[]) => rows.push([what, ...cells]);
   try {
@@ -61,7 +71,7 @@ async function main() {
         const mark = auditMark();
         times.get(p)!.push(await canaryTime(client, p, image));
         await sleep(2000); // writes that trail completion (a last status) count for this run
-        writes.get(p)!.push(writesSince(mark, p.userAgent));
+        writes.get(p)!.push(writesSince(mark, p.userAgent, p.namespace));
         if (SEQUENCES && run === 1) writeSequence(resolve(SEQUENCES, `${p.name.replace(/\W+/g, '-').toLowerCase()}-canary.txt`), mark, p);
         promotes.get(p)!.push(await promoteTime(client, p, `${image}-p`));
         bads.get(p)!.push(await badReleaseTime(client, p, `${image}-p`, `${image}-bad`));
