@@ -13,8 +13,11 @@ const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Li
 
 /** The operator as the benchmarks run it: one namespace, info logs (debug logging would be measured too). */
 export class BenchOperator extends OperatorProcess {
-  start(namespace: string): this {
-    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info' } });
+  /** `appDir`: another checkout's build (its dist/), run the same way: a baseline to compare with. */
+  start(namespace: string, appDir?: string): this {
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the operator, written there when it exits.
+    const prof = process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {};
+    this.spawn({ args: ['--namespaces', namespace], env: { LOG_LEVEL: 'info', ...prof }, ...(appDir ? { appDir } : {}) });
     return this;
   }
 
@@ -53,10 +56,10 @@ export async function atRest(procs: Array<{ name: string; pid: number; userAgent
   });
 }
 
-/** Writes each controller made since the audit mark, by user agent prefix. */
-export function writesSince(mark: number, userAgent: string): number {
+/** Writes a controller made since the audit mark, by user agent prefix (and in `namespace` only, when given). */
+export function writesSince(mark: number, userAgent: string, namespace?: string): number {
   if (!hasAuditLog) return NaN;
-  return auditEvents(mark).filter((e) => e.userAgent?.startsWith(userAgent) && WRITE_VERBS.has(e.verb)).length;
+  return auditEvents(mark).filter((e) => e.userAgent?.startsWith(userAgent) && WRITE_VERBS.has(e.verb) && (!namespace || e.objectRef?.namespace === namespace)).length;
 }
 
 /**

@@ -215,14 +215,34 @@ describe('canary: completion', () => {
     expect(later.problem?.reason).toBe('RolloutAborted');
   });
 
-  it('counts the stable slot shrunk by its pods, before its Deployment\'s status says so', () => {
-    // Step 0 (25% of 4): one candidate pod Ready; the stable slot asked down to 3, its fourth pod
-    // already terminating while status.replicas still says 4. Reached: on to the pause at step 1.
-    const going = (livePods: number) => run({
-      spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, 3, { currentReplicas: 4, livePods }), green: readySlot(NEW, 1) },
+  it('counts the stable slot shrunk once it is asked to shrink, before its pods go; the flip waits for them', () => {
+    // Step 0 (25% of 4): one candidate pod Ready; the stable slot asked down to 3 while its four
+    // pods still live. The sizes add up within the surge, as a Deployment counts its own: on to
+    // the pause at step 1. Not asked down yet: the step waits.
+    const going = (asked: number, livePods: number) => run({
+      spec: canarySpec(), status: rolling(), observed: { blue: readySlot(OLD, asked, { currentReplicas: 4, livePods }), green: readySlot(NEW, 1) },
     }).rollout;
-    expect(going(3)).toMatchObject({ step: 1, desiredWeight: 25 });
-    expect(going(4)).toMatchObject({ step: 0, desiredWeight: 25 });
+    expect(going(3, 4)).toMatchObject({ step: 1, desiredWeight: 25 });
+    expect(going(3, 3)).toMatchObject({ step: 1, desiredWeight: 25 });
+    expect(going(4, 4)).toMatchObject({ step: 0, desiredWeight: 25 });
+    // At 100%, asked to 0 with a pod still live: no flip yet.
+    const flip = (livePods: number) => run({
+      spec: canarySpec(), status: rolling({ step: 5 }), observed: { blue: readySlot(OLD, 0, { currentReplicas: 1, livePods }), green: readySlot(NEW, 4) },
+    });
+    expect([flip(1).activeSlot, flip(1).stableRevision]).toEqual(['blue', OLD]);
+    expect([flip(0).activeSlot, flip(0).stableRevision]).toEqual(['green', NEW]);
+  });
+
+  it('starts the next step\'s scale-up in the pass after the stable slot was asked down, within the surge', () => {
+    // 8 pods, steps 25/50, maxSurge 2: at 25% the stable slot was asked down to 6 (its 8 pods still
+    // live) and 2 candidates are Ready. Step 50 sizes the candidate 4: 6 + 4 = 8 + 2.
+    const steps = [{ setWeight: 25 }, { setWeight: 50 }, { pause: {} }];
+    const d = run({
+      spec: canarySpec({ replicas: 8, canary: { steps, maxSurge: 2 } }), status: rolling({ steps: 3 }),
+      observed: { blue: readySlot(OLD, 6, { currentReplicas: 8, livePods: 8, servingReplicas: 8 }), green: readySlot(NEW, 2) },
+    });
+    expect(d.rollout).toMatchObject({ step: 1, desiredWeight: 50 });
+    expect(sizes(d)).toEqual({ blue: '6 keep', green: '4 current' });
   });
 
   it('waits for the last stable pod to go before the flip', () => {

@@ -26,17 +26,24 @@ export function canaryPromotable(ctx: Ctx): true | string {
     const blocker = route.blocker(i);
     return blocker === undefined ? true : `is at step ${i} but ${blocker}`;
   }
-  return reachedAt(ctx, weightAt(steps, i)) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
+  return reachedAt(ctx, weightAt(steps, i), true) ? true : `is at step ${i} but its candidate does not have the Ready pods the step asks yet`;
 }
 
-/** The candidate has the Ready pods of its own revision that weight w asks, and the stable slot has shrunk to match. */
-function reachedAt(ctx: Ctx, weight: number): boolean {
+/**
+ * The candidate has the Ready pods of its own revision that weight w asks, and the stable slot has
+ * shrunk to match. Before the last step (`sized`), asked to shrink is enough: the two slots' sizes
+ * add up within the surge, as a Deployment counts its own (by its ReplicaSets' sizes, not by pods
+ * still on their way out), so the next step's scale-up need not wait for the stable pods to go.
+ * The flip waits for them: it makes the candidate the one stable revision.
+ */
+function reachedAt(ctx: Ctx, weight: number, sized: boolean): boolean {
   const cand = candidateOf(ctx);
   const target = candidateFor(ctx.total, weight);
   const stableAfter = split(ctx.total, weight, target, ctx.ms.spec.strategy.canary!).stable;
   const stable = ctx.observed[ctx.decision.activeSlot];
   // Shrunk: by its status, or already by its pods (the status follows two controllers later).
-  const stableNow = stable ? Math.min(stable.currentReplicas, stable.livePods ?? stable.currentReplicas) : 0;
+  const shrunk = stable ? Math.min(stable.currentReplicas, stable.livePods ?? stable.currentReplicas) : 0;
+  const stableNow = stable && sized ? Math.min(shrunk, stable.replicas) : shrunk;
   // Not while its Deployment still rolls natively (a restart): its roll takes old Ready pods away.
   return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target && !rollingNatively(cand)
     && (ctx.reachable === false || stableNow <= stableAfter);
@@ -66,7 +73,7 @@ export function canary(ctx: Ctx, act: Action | undefined): Decision {
   }
   const analyze = (spec: RunSpec) => runAnalysis(ctx, 'step', spec);
   for (;;) {
-    const reached = route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i));
+    const reached = route ? route.reached(i) : reachedAt(ctx, weightAt(steps, i), i < steps.length);
     if (i >= steps.length) {
       if (reached && !held) return flip(ctx, canaryScaleDownDelay(ms.spec));
       waiting = held;
