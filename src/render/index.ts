@@ -36,7 +36,10 @@ export function render(ms: Microservice, plan: Plan, kept: ReadonlyMap<string, R
     const rev = p.revision !== undefined ? revisions.get(p.revision) : undefined;
     if (!rev) { resize.push({ slot, replicas: p.replicas }); continue; }
     const ours = rev.revision === spec.revision;
-    objects.push(renderDeployment(ms, slot, p.replicas, { template: rev.template, ...(ours ? { paused: plan.pauseDeployments, restartedAt: plan.restartedAt } : p.restartedAt ? { restartedAt: p.restartedAt } : {}) }));
+    // Paused whatever revision it runs: a paused slot handed a kept template instead of the spec's
+    // (the spec's refused) must not resume and roll it.
+    const paused = plan.pauseDeployments ? { paused: true } : {};
+    objects.push(renderDeployment(ms, slot, p.replicas, { template: rev.template, ...paused, ...(ours ? { restartedAt: plan.restartedAt } : p.restartedAt ? { restartedAt: p.restartedAt } : {}) }));
     if (!running.has(rev.revision)) running.set(rev.revision, rev);
   }
   const serving = revisions.get(plan.servingRevision) ?? spec;
