@@ -15,6 +15,7 @@ import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, Operator, operatorRequests, seeded, sleep, WRITE_VERBS,
 } from './harness.js';
 import { current, servingPods, story, watchServing } from './rollout-harness.js';
+import { chart, holdOnePodMore, installChart } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -29,27 +30,7 @@ afterAll(async () => {
   await deleteNamespace(ns);
 });
 
-/** What a chart would render: a Deployment, its Service and HPA, selected by app.kubernetes.io/name and instance. */
-function chart(name: string, replicas: number) {
-  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name };
-  return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: { ...labels, 'app.kubernetes.io/managed-by': 'Helm' } },
-      spec: { replicas, selector: { matchLabels: labels }, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-        template: { metadata: { labels }, spec: { containers: [{ name, image: `registry.example/${name}:1`, ports: [{ name: 'http', containerPort: 8080 }],
-          readinessProbe: { httpGet: { path: '/ready', port: 'http' } } }] } } } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-    { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace: ns },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: replicas, maxReplicas: 8,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] } },
-  ];
-}
-
-/** Applied as Helm would: server-side, field manager `helm`. */
-async function install(name: string, replicas: number): Promise<void> {
-  const r = await kubectl(['apply', '--server-side', '--field-manager=helm', '-f', '-'], chart(name, replicas).map((o) => JSON.stringify(o)).join('\n'));
-  expect(r.stderr).toBe('');
-  await eventually(`${name}: ${replicas} pods Ready`, async () => (await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas === replicas, 120_000);
-}
+const install = (name: string, replicas: number) => installChart(ns, name, replicas);
 
 /** The operator's writes in the namespace since the mark, once the audit log has written its last line out whole. */
 async function operatorWrites(mark: number): Promise<string[]> {
@@ -69,7 +50,7 @@ const stalledBy = (name: string, reason: string) => eventually(reason, async () 
  * chart's Service again (server-side, forced, as the field manager argocd-controller).
  */
 function selfHeal(name: string): { stop: () => Promise<number> } {
-  const svc = chart(name, 4)[1]!;
+  const svc = chart(ns, name, 4)[1]!;
   let running = true;
   let rewrites = 0;
   const loop = (async () => {
@@ -152,7 +133,7 @@ describe('adopting a 4-replica Deployment, its Service and HPA', () => {
 
   it('reports the old Deployment scaled back up by another manager, naming it, and does not fight it', async () => {
     // As an Argo CD sync does: the chart's Deployment applied again, by its own field manager.
-    const deployment = chart(name, 4)[0]!;
+    const deployment = chart(ns, name, 4)[0]!;
     const scale = (replicas: number) => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'],
       JSON.stringify({ ...deployment, spec: { ...deployment.spec, replicas } }));
     expect((await scale(2)).code).toBe(0);
@@ -185,10 +166,7 @@ describe('the old Deployment revived mid-way, then deleted', () => {
     // A takeover held half-way, for as long as the test needs: a ResourceQuota lets the namespace
     // have one pod more than it has, so the new pods come one at a time, each only once an old one
     // has gone; and each counts once Ready for 5 s.
-    const running = async () => ((await getJSON('pods', '-n', ns))?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase)).length;
-    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
-    expect((await apply(quota)).stderr).toBe('');
-    await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
+    await holdOnePodMore(ns);
     const ms = yaml.load(printed.stdout) as any;
     ms.spec.minReadySeconds = 5;
     const watch = await watchServing(ns, name);
@@ -197,7 +175,7 @@ describe('the old Deployment revived mid-way, then deleted', () => {
       const a = (await current(ns, name))?.status?.adoption;
       return a?.phase === 'ScalingDown' && a.scaledTo === 3;
     }, 90_000, 200);
-    const deployment = chart(name, 4)[0]!;
+    const deployment = chart(ns, name, 4)[0]!;
     expect((await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], JSON.stringify(deployment))).code).toBe(0);
     expect((await stalledBy(name, 'AdoptedWorkloadRevived')).message).toContain('scaled back up to 4 by argocd-controller');
     expect((await current(ns, name)).status.adoption).toMatchObject({ phase: 'ScalingDown', scaledTo: 3 });

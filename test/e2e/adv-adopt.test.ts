@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, kubectlCoxswain, kubectlStream, Operator, sleep } from './harness.js';
 import { current, story, watchServing } from './rollout-harness.js';
+import { holdOnePodMore, installChart } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -24,23 +25,7 @@ afterAll(async () => {
   await deleteNamespace(ns);
 });
 
-/** A chart's Deployment, Service and HPA, applied as Helm would (server-side, field manager helm). */
-async function install(name: string, replicas: number): Promise<void> {
-  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name };
-  const objects = [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels },
-      spec: { replicas, selector: { matchLabels: labels }, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-        template: { metadata: { labels }, spec: { containers: [{ name, image: `registry.example/${name}:1`, ports: [{ name: 'http', containerPort: 8080 }],
-          readinessProbe: { httpGet: { path: '/ready', port: 'http' } } }] } } } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-    { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace: ns },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: replicas, maxReplicas: 8,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] } },
-  ];
-  const r = await kubectl(['apply', '--server-side', '--field-manager=helm', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-  expect(r.stderr).toBe('');
-  await eventually(`${name}: ${replicas} pods Ready`, async () => (await getJSON('deployment', '-n', ns, name))?.status?.readyReplicas === replicas, 120_000);
-}
+const install = (name: string, replicas: number) => installChart(ns, name, replicas);
 
 describe('a Microservice deleted half-way through its takeover', () => {
   // BUG (wt-adv report, bug "adopt: deleting the Microservice mid-takeover"): Coxswain has no
@@ -55,10 +40,7 @@ describe('a Microservice deleted half-way through its takeover', () => {
     const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
     expect(printed.code).toBe(0);
     // Held half-way (as adopt.test.ts does): one pod more than the namespace has, so new pods come one at a time.
-    const running = async () => ((await getJSON('pods', '-n', ns))?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase)).length;
-    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
-    expect((await apply(quota)).stderr).toBe('');
-    await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
+    await holdOnePodMore(ns);
     const ms = yaml.load(printed.stdout) as any;
     ms.spec.minReadySeconds = 5;
     expect((await apply(ms)).stderr).toBe('');
