@@ -12,7 +12,7 @@ import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, kubectlCoxswainStream, microservice,
   Operator, operatorRequests, seeded, sleep, WRITE_VERBS,
 } from './harness.js';
-import { current, servingPods, story, watchServing } from './rollout-harness.js';
+import { current, msOf, servingPods, story, watchServing } from './rollout-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -115,13 +115,21 @@ describe('kubectl coxswain eject', () => {
     const watch = await watchServing(ns, name);
     const killedAt: string[] = [];
     let mark = 0;
-    for (const at of [`waiting for deployment/${to} to be Ready`, `waiting for service/${name} to have`]) {
+    // Each kill point is one the eject waits at, so the kill lands there, not a step later: the new
+    // pods becoming Ready (seconds on KWOK), then the Microservice's deletion, held by a finalizer
+    // of the test's own (a slow garbage collector or another controller's finalizer does that). The
+    // steps between take milliseconds; killed at a log line there, the run could have finished first.
+    const hold = (finalizers: string[]) => kubectl(['patch', 'microservice', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers } })]);
+    for (const at of [`waiting for deployment/${to} to be Ready`, `deleting microservice/${name}`]) {
+      if (mark) expect((await hold(['e2e.coxswain.dev/hold'])).code).toBe(0);
       const run = kubectlCoxswainStream(ns, ['eject', name, '--to', `deployment/${to}`], () => {});
       await eventually(`the eject at "${at}"`, async () => run.stderr().includes(at), 120_000, 20);
+      if (mark) await eventually('the deletion asked', async () => !!(await msOf(ns, name))?.metadata.deletionTimestamp, 30_000, 50);
       await run.stop();
       killedAt.push(run.stderr().trim().split('\n').at(-1) ?? '');
-      // Interrupted, not done: the Microservice is there, and the operator leaves it alone.
-      const o = await current(ns, name);
+      // Interrupted, not done: the Microservice is there, and the operator leaves it alone. (Read as
+      // stored: a deletion asked bumps the generation, which a Microservice being ejected never observes.)
+      const o = await msOf(ns, name);
       expect([o?.metadata.annotations?.['coxswain.dev/eject'], condition(o, 'Stalled')?.reason]).toEqual([to, 'Ejecting']);
       if (!mark) {
         // The operator answered: from now on it writes nothing in the namespace, a new one after a SIGKILL neither.
@@ -131,6 +139,8 @@ describe('kubectl coxswain eject', () => {
         operator = new Operator(['--namespaces', ns, '--track-secrets']).start();
       }
     }
+    // The held deletion goes on; run again, the eject finds the Microservice gone and prints what is left.
+    expect((await hold([])).code).toBe(0);
     const out = await kubectlCoxswain(ns, ['eject', name, '--to', `deployment/${to}`, '--timeout', '2m']);
     if (hasAuditLog) {
       // Read once the audit log has written its last line out whole.
