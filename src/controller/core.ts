@@ -23,6 +23,7 @@ import { type SecretLookup, trackSecrets } from '../secrets/track.js';
 import { secretsInTemplate } from '../secrets/refs.js';
 import { type Adopted, takeover } from '../adopt/takeover.js';
 import { guardService } from '../adopt/rewrites.js';
+import { holdsTakeover } from '../adopt/backout.js';
 
 export interface World {
   /** The Microservice as stored: status included, spec not yet validated. */
@@ -85,6 +86,11 @@ export interface ReconcilePlan {
    * the shell gives it one (only if the annotation still holds `from`), and the next pass runs it.
    */
   nameAction?: { from: string; to: string };
+  /**
+   * Whether the Microservice holds the adoption finalizer (src/adopt/backout.ts): true while a
+   * takeover is under way, false when none is; undefined leaves it as it is (a blocked pass).
+   */
+  adoptionFinalizer?: boolean;
   /** Measurements due now, for the shell to take (with a timeout, off the reconcile). */
   measurements: MeasurementRequest[];
   /** Measurements folded into status by this reconcile. */
@@ -270,6 +276,7 @@ export function planReconcile(world: World): ReconcilePlan {
       };
     },
     ...actionPlan,
+    adoptionFinalizer: holdsTakeover(adoptionStatus?.phase),
     measurements: decision.measurements ?? [],
     measured: decision.measured ?? [],
   };

@@ -7,7 +7,7 @@ import { ApiError, toApiError } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import { type Kube, PODS, type Resource } from '../kube/resources.js';
 import { revisionOf } from '../render/index.js';
-import { microservice } from '../../test/support/fixtures.js';
+import { microservice, UID } from '../../test/support/fixtures.js';
 import { serverLike } from '../../test/support/server.js';
 import type { Cache } from './cache.js';
 import { Reconciler } from './reconcile.js';
@@ -177,5 +177,55 @@ describe('Reconciler: notifications', () => {
     const r = new Reconciler({ kube, microservices: cacheOf([ms as unknown as KubeObject]), children: new Map(), log: pino({ level: 'silent' }), clock: () => T0, notify: t.notify });
     await expect(r.reconcile('shop/orders')).rejects.toThrow('try later');
     expect(t.calls).toEqual([]);
+  });
+});
+
+describe('Reconciler: a takeover holds the adoption finalizer', () => {
+  const adopting = (meta: Record<string, unknown> = {}, status?: MicroserviceObject['status']) => microservice({
+    image: 'registry.example/orders:2', replicas: 4, ports: [{ name: 'http', port: 8080 }], adopt: { deployment: 'orders', service: 'orders' },
+  }, meta, status) as MicroserviceObject;
+  const old = (replicas: number, available: number): KubeObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orders', namespace: 'shop', uid: 'd1', generation: 1 },
+    spec: { replicas, selector: { matchLabels: { app: 'orders' } } }, status: { observedGeneration: 1, replicas: available, availableReplicas: available } });
+  function withOld(deployment: KubeObject, service?: KubeObject) {
+    // The takeover's annotation on the old Deployment is a partial apply: answered as sent.
+    const fake = fakeKube((o) => (o.kind === 'Deployment' && o.metadata.name === 'orders' ? o : serverLike(o)));
+    Object.assign(fake.kube, {
+      get: async (r: Resource, _ns: string, name: string) => { fake.requests.push(`get ${r.kind}/${name}`); return r.kind === 'Deployment' && name === 'orders' ? deployment : r.kind === 'Service' ? service : undefined; },
+      setFinalizer: async (_r: Resource, _o: unknown, f: string, held: boolean) => { fake.requests.push(`finalizer ${held ? 'add' : 'remove'} ${f}`); return true; },
+      jsonPatch: async (r: Resource, _ns: string, name: string) => { fake.requests.push(`patch ${r.kind}/${name}`); return true; },
+    });
+    return fake;
+  }
+
+  it('is added before the takeover\'s first write to the old Deployment', async () => {
+    const { kube, requests } = withOld(old(4, 4));
+    await reconcilerFor(adopting(), kube).reconcile('shop/orders');
+    const first = requests.findIndex((q) => q === 'apply Deployment/orders' || q === 'resize orders');
+    expect(first).toBeGreaterThan(-1);
+    expect(requests.indexOf('finalizer add coxswain.dev/adoption')).toBeGreaterThan(-1);
+    expect(requests.indexOf('finalizer add coxswain.dev/adoption')).toBeLessThan(first);
+  });
+
+  it('deleted half-way, puts the old Deployment back and lets go only once its pods are all available', async () => {
+    const status = { adoption: { deployment: 'orders', phase: 'ScalingDown' as const, replicas: 4, scaledTo: 3 } };
+    const ms = adopting({ deletionTimestamp: T0.toISOString(), finalizers: ['coxswain.dev/adoption'] }, status);
+    const short = withOld(old(3, 3));
+    const held = await reconcilerFor(ms, short.kube).reconcile('shop/orders');
+    expect(short.requests.filter((q) => !q.startsWith('get '))).toEqual(['resize orders']);
+    expect(held.requeueAfterMs).toBe(1_000);
+    const back = withOld(old(4, 4));
+    const done = await reconcilerFor(ms, back.kube).reconcile('shop/orders');
+    expect([back.requests.filter((q) => !q.startsWith('get ')), done.outcome.result]).toEqual([['finalizer remove coxswain.dev/adoption'], 'gone']);
+  });
+
+  it('is let go once the takeover is done, and a deletion without it writes nothing', async () => {
+    const done = { adoption: { deployment: 'orders', phase: 'Done' as const, replicas: 4, scaledTo: 0 } };
+    const taken: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop', ownerReferences: [{ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'orders', uid: UID, controller: true }] } };
+    const { kube, requests } = withOld(old(0, 0), taken);
+    await reconcilerFor(adopting({ finalizers: ['coxswain.dev/adoption'] }, done), kube).reconcile('shop/orders');
+    expect(requests).toContain('finalizer remove coxswain.dev/adoption');
+    const gone = withOld(old(3, 3));
+    await reconcilerFor(adopting({ deletionTimestamp: T0.toISOString() }, done), gone.kube).reconcile('shop/orders');
+    expect(gone.requests).toEqual([]);
   });
 });

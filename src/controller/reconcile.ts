@@ -3,10 +3,12 @@
 import type { Logger } from 'pino';
 import type { MicroserviceObject, MicroserviceStatus } from '../api/schema.js';
 import { ANNOTATION_ACTION, LABEL_ROLE } from '../api/names.js';
+import { ApiError } from '../kube/client.js';
 import { namespaceTerminating, refusalOf } from '../kube/refusal.js';
 import type { KubeObject } from '../kube/object.js';
 import { DEPLOYMENTS, ENDPOINTSLICES, HPAS, HTTPROUTES, type Kube, MICROSERVICES, PODMONITORS, PODS, resourceOf, type Resource, SECRETS, SERVICES } from '../kube/resources.js';
 import type { Adopted } from '../adopt/takeover.js';
+import { backOut, FINALIZER_ADOPTION } from '../adopt/backout.js';
 import { secretLookup } from '../secrets/watch.js';
 import type { Problem } from '../rollout/status.js';
 import type { Cache } from './cache.js';
@@ -59,6 +61,7 @@ export class Reconciler {
     const [namespace = '', name = ''] = key.split('/');
     const ms = this.ctx.microservices.get(namespace, name) as MicroserviceObject | undefined;
     if (!ms) this.terminating.delete(key);
+    if (ms?.metadata.deletionTimestamp && ms.metadata.finalizers?.includes(FINALIZER_ADOPTION)) return this.backOut(key, ms);
     if (!ms || ms.metadata.deletionTimestamp) return { outcome: { result: 'gone', writes: 0 } };
     if (this.terminating.get(key) === ms.metadata.uid) return { outcome: { result: 'gone', writes: 0 } };
     const done = { writes: 0 };
@@ -112,6 +115,12 @@ export class Reconciler {
       else if (result) refused.push(result);
     }
     const plan = planReconcile({ ...world, refused });
+    // Held before the takeover's first write: a deletion from then on puts back what it took.
+    if (plan.adoptionFinalizer && !ms.metadata.finalizers?.includes(FINALIZER_ADOPTION)) {
+      // Changed meanwhile (a status write of the last pass): read again, the takeover waits for it.
+      if (!(await kube.setFinalizer(MICROSERVICES, ms, FINALIZER_ADOPTION, true))) return { outcome: { result: 'unchanged', writes: done.writes }, requeueAfterMs: 1_000 };
+      done.writes++;
+    }
 
     const problems: Problem[] = [];
     for (const write of plan.writes) {
@@ -151,6 +160,10 @@ export class Reconciler {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.nameAction.from, plan.nameAction.to);
       done.writes++;
     }
+    if (plan.adoptionFinalizer === false && ms.metadata.finalizers?.includes(FINALIZER_ADOPTION)) {
+      // The takeover is done (or none is asked): a deletion is an ordinary one again.
+      if (await kube.setFinalizer(MICROSERVICES, ms, FINALIZER_ADOPTION, false)) done.writes++;
+    }
     if (analysis) {
       // The results offered are in status now (or were stale): the inbox lets them go. The
       // measurements due start off the reconcile; each one that lands asks for the next.
@@ -159,6 +172,27 @@ export class Reconciler {
     }
     const result = stalled ? 'stalled' : done.writes > 0 ? 'updated' : 'unchanged';
     return { outcome: { result, writes: done.writes, ...(plan.measured.length > 0 ? { measured: plan.measured } : {}) }, requeueAfterMs };
+  }
+
+  /**
+   * Deleted half-way through a takeover: what it took is put back (src/adopt/backout.ts), and the
+   * finalizer goes once the old Deployment serves again. Nothing else is written for it.
+   */
+  private async backOut(key: string, ms: MicroserviceObject): Promise<Reconciled> {
+    const { kube, log, clock = () => new Date() } = this.ctx;
+    const namespace = ms.metadata.namespace ?? '';
+    const plan = backOut(ms, (await this.adopted(namespace, ms)).adopted ?? {}, clock());
+    let writes = 0;
+    for (const w of plan.writes) {
+      // Gone meanwhile (its namespace being deleted, say): the next pass finds nothing to put back.
+      if ('resize' in w) await kube.resize(namespace, w.resize.name, w.resize.replicas).catch((err: unknown) => { if (!(err instanceof ApiError && err.status === 404)) throw err; });
+      else await kube.jsonPatch(resourceOf(w.patch.kind), namespace, w.patch.name, w.patch.ops);
+      writes++;
+    }
+    log.info({ key, done: plan.done }, `deleted mid-takeover: ${plan.message}`);
+    if (!plan.done) return { outcome: { result: 'updated', writes }, requeueAfterMs: 1_000 };
+    if (await kube.setFinalizer(MICROSERVICES, ms, FINALIZER_ADOPTION, false)) writes++;
+    return { outcome: { result: 'gone', writes } };
   }
 
   /**

@@ -33,6 +33,7 @@ describe('stableSlot', () => {
   it('is the active slot, when the other one has no pods', () => {
     expect(stableSlot(settled, [blue, green(0, 0)])).toEqual({ ok: true, slot: blue });
     expect(stableSlot(settled, [blue])).toEqual({ ok: true, slot: blue });
+    expect(stableSlot({ ...settled, status: { ...settled.status, adoption: { deployment: 'orders-old', phase: 'Done' } } } as MicroserviceObject, [blue])).toEqual({ ok: true, slot: blue });
   });
   it.each([
     ['a rollout under way', settled, [blue, green(1)], 'deployment/orders-green still has pods: a rollout is under way'],
@@ -43,6 +44,9 @@ describe('stableSlot', () => {
     ['pods of the other slot still terminating', settled, [blue, green(0, 2)], 'deployment/orders-green still has pods'],
     ['no stable revision yet', ms, [blue], 'has no stable revision yet'],
     ['the active slot missing', settled, [green(0)], 'deployment/orders-blue (the active slot) does not exist'],
+    // Half taken over, the old Deployment still serves: deleting the Microservice puts it back (src/adopt/backout.ts).
+    ['a takeover under way', { ...settled, status: { ...settled.status, adoption: { deployment: 'orders-old', phase: 'ScalingDown' } } }, [blue],
+      'the takeover of deployment/orders-old is not done (status.adoption.phase ScalingDown): let it finish, or delete the Microservice'],
   ])('refuses %s, saying why', (_what, m, slots, reason) => {
     const r = stableSlot(m as MicroserviceObject, slots as KubeObject[]);
     expect(r.ok).toBe(false);

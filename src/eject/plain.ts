@@ -5,6 +5,7 @@ import type { MicroserviceObject } from '../api/schema.js';
 import { ANNOTATION_EJECT, deploymentName, LABEL_MANAGED_BY, LABEL_NAME, SLOTS } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { withoutDefaults } from '../adopt/defaults.js';
+import { holdsTakeover } from '../adopt/backout.js';
 
 /** On the plain Deployment: the Microservice it was ejected from (how a re-run knows it is its own). */
 export const ANNOTATION_EJECTED_FROM = 'coxswain.dev/ejected-from';
@@ -36,6 +37,9 @@ export function stableSlot(ms: MicroserviceObject, slots: readonly KubeObject[])
   const active = ms.status?.activeSlot;
   const stable = ms.status?.stableRevision;
   if (!active || !stable) return { ok: false, reason: `microservice ${name} has no stable revision yet (status.activeSlot, status.stableRevision): nothing to eject` };
+  // Half taken over, the old Deployment still serves: deleting the Microservice is the way back then (src/adopt/backout.ts).
+  const adoption = ms.status?.adoption;
+  if (holdsTakeover(adoption?.phase)) return { ok: false, reason: `the takeover of deployment/${adoption?.deployment} is not done (status.adoption.phase ${adoption?.phase}): let it finish, or delete the Microservice, which puts deployment/${adoption?.deployment} back` };
   const slot = slots.find((d) => d.metadata.name === deploymentName(name, active));
   if (!slot) return { ok: false, reason: `deployment/${deploymentName(name, active)} (the active slot) does not exist` };
   const other = slots.find((d) => d.metadata.name !== slot.metadata.name && SLOTS.some((s) => d.metadata.name === deploymentName(name, s)));

@@ -130,6 +130,31 @@ export class Kube {
   }
 
   /**
+   * A JSON patch, its `test` operations its preconditions. Returns false when one failed or the
+   * object is gone: it changed meanwhile, and the next pass reads it again.
+   */
+  async jsonPatch(r: Resource, namespace: string, name: string, ops: readonly object[]): Promise<boolean> {
+    try {
+      await this.client.request('PATCH', resourcePath(r, namespace, name), { contentType: 'application/json-patch+json', query: { fieldManager: MANAGER }, body: ops });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 409 || err.status === 422)) return false;
+      throw err;
+    }
+  }
+
+  /** Adds or removes one finalizer of an object as read (its resourceVersion, or the finalizer's place, the precondition). */
+  setFinalizer(r: Resource, obj: { metadata: KubeObject['metadata'] }, finalizer: string, held: boolean): Promise<boolean> {
+    const list = obj.metadata.finalizers ?? [];
+    const at = list.indexOf(finalizer);
+    if (held === at >= 0) return Promise.resolve(true);
+    const ops = held
+      ? [{ op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion }, list.length > 0 ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer } : { op: 'add', path: '/metadata/finalizers', value: [finalizer] }]
+      : [{ op: 'test', path: `/metadata/finalizers/${at}`, value: finalizer }, { op: 'remove', path: `/metadata/finalizers/${at}` }];
+    return this.jsonPatch(r, obj.metadata.namespace ?? '', obj.metadata.name, ops);
+  }
+
+  /**
    * Sets one label of a pod (null removes it) with a merge patch of its metadata alone, so its
    * template and spec are untouched and it does not restart. The pod's uid in the patch is a
    * precondition: a pod replaced under the same name is left alone. Returns the patched pod, or

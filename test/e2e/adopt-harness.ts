@@ -1,7 +1,7 @@
 // What the adoption e2e files share: a chart's objects applied as Helm would, and a takeover held
-// half-way for as long as a test needs.
+// half-way for as long as a test needs, and a teardown that lets the adoption finalizer go.
 import { expect } from 'vitest';
-import { apply, eventually, getJSON, kubectl } from './harness.js';
+import { apply, deleteNamespace, eventually, getJSON, kubectl, type Operator } from './harness.js';
 
 /** What a chart would render: a Deployment, its Service and HPA, selected by app.kubernetes.io/name and instance. */
 export function chart(ns: string, name: string, replicas: number) {
@@ -34,4 +34,15 @@ export async function holdOnePodMore(ns: string): Promise<void> {
   const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
   expect((await apply(quota)).stderr).toBe('');
   await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
+}
+
+/**
+ * The namespace deleted while the operator still runs, then the operator stopped: a Microservice
+ * left mid-takeover (or failed) holds the coxswain.dev/adoption finalizer, which only a running
+ * operator lets go (src/adopt/backout.ts), as in a cluster.
+ */
+export async function teardown(ns: string, operator: Operator): Promise<void> {
+  await deleteNamespace(ns);
+  await eventually(`the Microservices of namespace ${ns} gone`, async () => ((await getJSON('microservices', '-n', ns))?.items.length ?? 0) === 0, 60_000);
+  await operator.stop();
 }

@@ -15,7 +15,7 @@ import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, Operator, operatorRequests, seeded, sleep, WRITE_VERBS,
 } from './harness.js';
 import { current, servingPods, story, watchServing } from './rollout-harness.js';
-import { chart, holdOnePodMore, installChart } from './adopt-harness.js';
+import { chart, holdOnePodMore, installChart, teardown } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -26,8 +26,7 @@ beforeAll(async () => {
   operator = new Operator(['--namespaces', ns]).start();
 });
 afterAll(async () => {
-  await operator.stop();
-  await deleteNamespace(ns);
+  await teardown(ns, operator);
 });
 
 const install = (name: string, replicas: number) => installChart(ns, name, replicas);

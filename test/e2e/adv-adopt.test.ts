@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, kubectlCoxswain, kubectlStream, Operator, sleep } from './harness.js';
 import { current, story, watchServing } from './rollout-harness.js';
-import { holdOnePodMore, installChart } from './adopt-harness.js';
+import { holdOnePodMore, installChart, teardown } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -21,20 +21,19 @@ beforeAll(async () => {
   operator = new Operator(['--namespaces', ns]).start();
 });
 afterAll(async () => {
-  await operator.stop();
-  await deleteNamespace(ns);
+  await teardown(ns, operator);
 });
 
 const install = (name: string, replicas: number) => installChart(ns, name, replicas);
 
 describe('a Microservice deleted half-way through its takeover', () => {
-  // BUG (wt-adv report, bug "adopt: deleting the Microservice mid-takeover"): Coxswain has no
-  // finalizer for spec.adopt, so nothing puts the old Deployment back: it stays at the size the
-  // takeover had scaled it to (3 of 4 here), its HPA (retargeted to the Microservice, so owned)
-  // is garbage-collected with it, and the Service is left with 3 Ready pods for good. Observed
-  // (local cluster): "old deployment spec.replicas=3 readyReplicas=3; hpa gone;
-  // 4 -> 5 -> 4 -> 3" (Ready pods behind service/backout at each change).
-  it.skip('puts the old Deployment back to its replicas, keeping 4 Ready pods behind the Service', async () => {
+  // Found by adversarial testing (wt-adv): with no finalizer, nothing put the old Deployment back:
+  // it stayed at the size the takeover had scaled it to (3 of 4), its HPA (retargeted to the
+  // Microservice, so owned) was garbage-collected with it, and the Service was left with 3 Ready
+  // pods for good ("4 -> 5 -> 4 -> 3"). Now the coxswain.dev/adoption finalizer holds the deletion
+  // while the old Deployment is put back (src/adopt/backout.ts), so the blue pods serve until the
+  // old ones are all available again.
+  it('puts the old Deployment back to its replicas and hands its HPA back, keeping 4 Ready pods behind the Service', async () => {
     const name = 'backout';
     await install(name, 4);
     const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
@@ -49,16 +48,26 @@ describe('a Microservice deleted half-way through its takeover', () => {
       return a?.phase === 'ScalingDown' && a.scaledTo === 3;
     }, 90_000, 200);
     const watch = await watchServing(ns, name);
-    expect((await kubectl(['delete', 'microservice', name, '-n', ns, '--wait=true'])).code).toBe(0);
+    expect((await getJSON('microservice', '-n', ns, name)).metadata.finalizers).toEqual(['coxswain.dev/adoption']);
+    expect((await kubectl(['delete', 'microservice', name, '-n', ns, '--wait=false'])).code).toBe(0);
+    // Held: the old Deployment cannot have its fourth pod back while the quota stands, so the
+    // Microservice (and its blue pods) stay.
+    await sleep(3_000);
+    expect((await getJSON('microservice', '-n', ns, name))?.metadata.deletionTimestamp).toBeDefined();
     await kubectl(['delete', 'resourcequota', 'one-pod-more', '-n', ns]);
-    await sleep(20_000);
+    await eventually('the Microservice gone', async () => !(await getJSON('microservice', '-n', ns, name)), 90_000);
+    // Its blue slot goes with it (garbage collection): the Service is left with the old pods alone.
+    await eventually('the blue slot gone', async () => !(await getJSON('deployment', '-n', ns, `${name}-blue`)), 60_000);
+    await sleep(2_000);
     const timeline = await watch.stop();
     const old = await getJSON('deployment', '-n', ns, name);
     const hpa = await getJSON('hpa', '-n', ns, name);
     const report = `old deployment spec.replicas=${old?.spec?.replicas} readyReplicas=${old?.status?.readyReplicas}; hpa ${hpa ? `on ${hpa.spec.scaleTargetRef.kind}/${hpa.spec.scaleTargetRef.name}` : 'gone'}; ${story(timeline)}`;
     expect(old?.spec?.replicas, report).toBe(4);
     expect(hpa?.spec?.scaleTargetRef, report).toMatchObject({ kind: 'Deployment', name });
+    expect([hpa?.metadata.ownerReferences, old?.metadata.annotations?.['coxswain.dev/adopted-by']], report).toEqual([undefined, undefined]);
     expect(Math.min(...timeline.map((t) => t.pods.length)), report).toBeGreaterThanOrEqual(4);
+    expect(timeline.at(-1)?.pods.map((p) => p.slot), report).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
 

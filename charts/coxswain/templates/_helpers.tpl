@@ -55,7 +55,8 @@ What the operator does to the objects of the namespaces it watches, and no more.
 exercised by the end-to-end suite, which runs the operator under this chart's ServiceAccount.
 */}}
 {{- define "coxswain.managerRules" -}}
-# Microservices: watched; patched only to clear the one-shot coxswain.dev/action annotation.
+# Microservices: watched; patched only to clear the one-shot coxswain.dev/action annotation and
+# to hold or let go the coxswain.dev/adoption finalizer (docs/adopt.md, "Backing out").
 - apiGroups: [coxswain.dev]
   resources: [microservices]
   verbs: [get, list, watch, patch]
