@@ -55,8 +55,9 @@ async function holds(name: string, strategy: keyof typeof strategies, how: How) 
   });
   const v2 = seen.status.desiredRevision as string;
   const rec = record(async () => (await msOf(ns, name))?.status?.phase as string, 200);
-  // The old engine sized the first step at once; 40 samples is several reconciles' worth.
-  await eventually('40 samples (8 s or more) while paused', async () => rec.samples.length >= 40, 60_000);
+  // The old engine sized the first step at once; 40 samples is several reconciles' worth (each a
+  // kubectl get, up to a second on a loaded 2-core machine: the wait allows for that).
+  await eventually('40 samples (8 s or more) while paused', async () => rec.samples.length >= 40, 120_000);
   await rec.stop();
   expect.soft((await pods.stop()).filter((p) => p.revision === v2).map((p) => p.name), `pods of revision ${v2} while paused`).toEqual([]);
   expect.soft(rec.samples.filter((phase) => phase !== 'Paused'), 'phases while paused').toEqual([]);

@@ -56,14 +56,16 @@ describe('a never-Ready revision pushed while a canary waits for promotion', () 
     }, 250);
     // The slot rolls natively: the v3 pod exists (unready) next to the v2 pod that is still Ready.
     await eventually('a v3 pod in the candidate slot', async () => (await podsOfRevision(ns, name, bad)).length > 0, 60_000);
-    // The old engine reached the pause within a reconcile or two; give it well over that.
+    // The old engine reached the pause within a reconcile or two; give it well over that. Each
+    // sample is a kubectl get, up to a second on a loaded 2-core machine (CI): 60 of them can take
+    // over a minute, so the wait for the count is not what times out.
     const seen = rec.samples.length;
-    await eventually('60 samples (15 s or more) since the v3 pod appeared', async () => rec.samples.length >= seen + 60, 60_000);
+    await eventually('60 samples (15 s or more) since the v3 pod appeared', async () => rec.samples.length >= seen + 60, 180_000);
 
     const promote = await pluginIn(ns)('promote', name);
     // Whatever the plugin answered, the stable revision must not become v3.
     const promoted = rec.samples.length;
-    await eventually('40 more samples (10 s or more) after the promote', async () => rec.samples.length >= promoted + 40, 60_000);
+    await eventually('40 more samples (10 s or more) after the promote', async () => rec.samples.length >= promoted + 40, 120_000);
     await rec.stop();
 
     const ofV3 = rec.samples.filter((s) => s.desired === bad && s.observed === s.generation);
@@ -77,5 +79,5 @@ describe('a never-Ready revision pushed while a canary waits for promotion', () 
     const now = await msOf(ns, name);
     expect(now.status.stableRevision).toBe(stable);
     expect((await slotsOf(ns, name))[now.status.activeSlot]?.revision).toBe(stable);
-  });
+  }, 360_000); // 100 samples (60 + 40) and two rollouts: over the default 180 s on a loaded machine
 });
