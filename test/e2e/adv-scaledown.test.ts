@@ -47,7 +47,13 @@ describe('a new revision during the scale-down delay after a promotion', () => {
       return o?.status?.activeSlot !== old && o?.status?.rollout?.scaleDownAt && o;
     }, 120_000, 200);
     const scaleDownAt = Date.parse(promoted.status.rollout.scaleDownAt);
-    const splits = record(async () => ({ at: Date.now(), value: await slotsOf(ns, name) }), 200);
+    // Each sample timed when its read has come back: the state it shows is from no later than
+    // that. (Timed when the read began, a kubectl get slowed past the second's slack on a loaded
+    // machine could show the scale-down at the delay's end as if it came before.)
+    const splits = record(async () => {
+      const value = await slotsOf(ns, name);
+      return { at: Date.now(), value };
+    }, 200);
     expect((await apply(microservice(name, spec('registry.example/late:3'), ns))).stderr).toBe('');
     await eventually('v3 healthy', healthyAt(ns, name, 'registry.example/late:3'), 120_000);
     await splits.stop();
