@@ -228,10 +228,13 @@ describe('blue-green analysis', () => {
     const { candidate } = await rollOut('post', spec('registry.example/post:2'));
     exporter.set(ns, 'post', candidate, { errorRate: 0 });
     await eventually('<name> switched to the candidate under post-promotion analysis', async () => (await servedSlot('post')) !== stableSlot, 120_000);
+    // Bad at once: the analysis passes its 10 measurements about 10 s after the switch, and the
+    // reads below take a second or more each on a loaded machine. Whether the abort has come yet or
+    // not, the candidate is not stable and the previous slot keeps its pods.
+    exporter.set(ns, 'post', candidate, { errorRate: 0.5 });
     const during = await get('post');
     expect(during.status.stableRevision).not.toBe(candidate);
     expect((await slotSizes('post'))[stableSlot]?.replicas).toBe(2);
-    exporter.set(ns, 'post', candidate, { errorRate: 0.5 });
     const aborted = await eventually('post-promotion analysis to abort', abortedWith('post', 'AnalysisFailed'), 120_000);
     expect(condition(aborted, 'Stalled')!.message).toContain('post-promotion analysis failed');
     await eventually('<name> back on the previous slot', async () => (await servedSlot('post')) === stableSlot, 30_000);
@@ -241,25 +244,29 @@ describe('blue-green analysis', () => {
 describe('pausing during analysis', () => {
   // Issue 16, defect 1: a pause during an analysis must not let a candidate that went bad meanwhile
   // pass on what was measured before it. The time paused outlasts the analysis' whole duration.
+  // The pause must land inside that duration: the first pass comes a few seconds into the run (the
+  // candidate's rate needs two scrapes), then a read, the annotation and the operator's answer, a
+  // second or more each on a loaded machine. 12 s leaves room for that; 6 s left little.
+  const DURATION_S = 12;
   const pauseOnce = async (name: string, run: string) => {
     await eventually(`${name}: one passing measurement in ${run}`, async () => {
       const x = await get(name);
       const a = x?.status?.rollout?.analysis?.step;
       return a?.id === run && (a.metrics[0]?.passed ?? 0) >= 1 ? x : undefined;
-    }, 120_000);
+    }, 120_000, 100);
     await k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=pause:p${Date.now().toString(36)}`);
     await eventually(`${name} paused`, async () => (await get(name))?.status?.rollout?.paused === true || undefined, 30_000);
   };
   const resume = (name: string) => k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=resume:r${Date.now().toString(36)}`);
 
   it('a canary paused at an analysis step and resumed after its duration measures again, and aborts a candidate gone bad', async () => {
-    const steps = [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'], duration: '6s' } }, { setWeight: 100 }];
+    const steps = [{ setWeight: 50 }, { analysis: { metrics: ['error-rate'], duration: `${DURATION_S}s` } }, { setWeight: 100 }];
     await live('held', canary('registry.example/held:1', steps));
     const { candidate } = await rollOut('held', canary('registry.example/held:2', steps));
     exporter.set(ns, 'held', candidate, { errorRate: 0.01 });
     await pauseOnce('held', 'step-1');
     exporter.set(ns, 'held', candidate, { errorRate: 0.5 });
-    await new Promise((r) => setTimeout(r, 9000)); // longer than the 6 s duration
+    await new Promise((r) => setTimeout(r, (DURATION_S + 3) * 1000)); // longer than the whole duration
     expect((await get('held')).status.rollout.step).toBe(1);
     await resume('held');
     const aborted = await eventually('the analysis to abort the bad candidate', abortedWith('held', 'AnalysisFailed'), 120_000);
@@ -268,14 +275,14 @@ describe('pausing during analysis', () => {
   });
 
   it('blue-green paused under post-promotion analysis and resumed after its duration switches back, never making the bad revision stable', async () => {
-    const spec = (image: string) => bg(image, { postPromotionAnalysis: { metrics: ['error-rate'], duration: '6s' } });
+    const spec = (image: string) => bg(image, { postPromotionAnalysis: { metrics: ['error-rate'], duration: `${DURATION_S}s` } });
     await live('heldbg', spec('registry.example/heldbg:1'));
     const stableSlot = await servedSlot('heldbg');
     const { candidate } = await rollOut('heldbg', spec('registry.example/heldbg:2'));
     exporter.set(ns, 'heldbg', candidate, { errorRate: 0 });
     await pauseOnce('heldbg', 'postPromotion');
     exporter.set(ns, 'heldbg', candidate, { errorRate: 0.5 });
-    await new Promise((r) => setTimeout(r, 9000));
+    await new Promise((r) => setTimeout(r, (DURATION_S + 3) * 1000));
     await resume('heldbg');
     await eventually('post-promotion analysis to abort', abortedWith('heldbg', 'AnalysisFailed'), 120_000);
     expect((await get('heldbg')).status.stableRevision).not.toBe(candidate);
