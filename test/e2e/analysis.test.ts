@@ -255,7 +255,11 @@ describe('pausing during analysis', () => {
       return a?.id === run && (a.metrics[0]?.passed ?? 0) >= 1 ? x : undefined;
     }, 120_000, 100);
     await k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=pause:p${Date.now().toString(36)}`);
-    await eventually(`${name} paused`, async () => (await get(name))?.status?.rollout?.paused === true || undefined, 30_000);
+    const paused = await eventually(`${name} paused`, async () => {
+      const x = await get(name);
+      return x?.status?.rollout?.paused === true ? x : undefined;
+    }, 30_000);
+    console.log(`${name}: paused at most ${((Date.now() - Date.parse(paused.status.rollout.analysis.step.startedAt)) / 1000).toFixed(1)} s into its ${DURATION_S} s analysis`);
   };
   const resume = (name: string) => k('annotate', '--overwrite', '-n', ns, `microservice/${name}`, `coxswain.dev/action=resume:r${Date.now().toString(36)}`);
 
