@@ -59,7 +59,9 @@ describe('a name conflict that is resolved', () => {
     const from = rec.samples.length;
     // The conflict lasts 25 s or more: two and a half progress deadlines. Each sample is a kubectl
     // get, up to a second on a loaded 2-core machine (CI): 100 of them can take two minutes.
+    const sampling = Date.now();
     await eventually('100 samples (25 s or more) of the conflict', async () => rec.samples.length >= from + 100, 240_000);
+    console.log(`100 samples in ${((Date.now() - sampling) / 1000).toFixed(1)} s`);
     const aborted = rec.samples.filter((s) => s.stalled?.reason === 'RolloutAborted').map((s) => s.stalled!.message);
     expect.soft(aborted.slice(0, 1), 'RolloutAborted while the conflict lasted').toEqual([]);
 

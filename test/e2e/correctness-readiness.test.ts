@@ -60,7 +60,9 @@ describe('a never-Ready revision pushed while a canary waits for promotion', () 
     // sample is a kubectl get, up to a second on a loaded 2-core machine (CI): 60 of them can take
     // over a minute, so the wait for the count is not what times out.
     const seen = rec.samples.length;
+    const sampling = Date.now();
     await eventually('60 samples (15 s or more) since the v3 pod appeared', async () => rec.samples.length >= seen + 60, 180_000);
+    console.log(`60 samples in ${((Date.now() - sampling) / 1000).toFixed(1)} s`);
 
     const promote = await pluginIn(ns)('promote', name);
     // Whatever the plugin answered, the stable revision must not become v3.
