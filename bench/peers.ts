@@ -44,7 +44,7 @@ async function scaleTo(client: KubeClient, peers: Peer[], n: number, image: stri
   await Promise.all(peers.map((p) => until(`${p.name}: ${n} objects done`, async () => {
     const items = await listAll(client, p.resource, p.namespace);
     return items.filter((o) => o.metadata.name === 'bench' || p.done(o, image)).length;
-  }, n, start, 1_800_000, 2000)));
+  }, n, start, 1_800_000, 10_000))); // a list of thousands every 2 s slowed the API server it waits on
 }
 
 /**
