@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costCurveSVG, niceStep, PANELS, slopePer1000, type CostCurve } from './chart.js';
+import { costCurveSVG, extrapolate, niceStep, PANELS, slopePer1000, type CostCurve } from './chart.js';
 
 const curve = (): CostCurve => ({
   date: '2026-12-06', restSeconds: 120, peers: ['Coxswain', 'Argo Rollouts'],
@@ -137,5 +137,26 @@ describe('slopePer1000', () => {
     expect(slopePer1000(c, startup, 'Coxswain')).toBeCloseTo(1.25, 6); // 1.5 s, 4 s: 5000 has none
     expect(slopePer1000({ ...c, sizes: c.sizes.slice(0, 1) }, rss, 'Coxswain')).toBeUndefined();
     expect(slopePer1000(c, rss, 'nobody')).toBeUndefined();
+  });
+});
+
+describe('extrapolate', () => {
+  it('reads each measure off its least-squares line, marks the size extrapolated, and keeps what was measured', () => {
+    const c = curve();
+    const e = extrapolate(c, [7000]);
+    expect(e.sizes.slice(0, 3)).toEqual(c.sizes);
+    const at7 = e.sizes[3]!;
+    expect(at7).toMatchObject({ objects: 7000, extrapolated: true });
+    expect(at7.peers.Coxswain!.rssMiB).toBeCloseTo(230, 6); // 110, 150, 190 at 1k, 3k, 5k: +20 a thousand
+    expect(at7.peers.Coxswain!.startupMs).toBeCloseTo(9000, 6); // 1,500 and 4,000 ms at 1k and 3k: +1,250 a thousand
+    expect(at7.peers['Argo Rollouts']!.cpuMs).toBeCloseTo(720, 6); // 180, 360, 540
+    // An extrapolated size is no measurement: the slopes stay as they were.
+    expect(slopePer1000(e, PANELS[0]!, 'Coxswain')).toBeCloseTo(20, 6);
+  });
+
+  it('leaves out a measure with fewer than two measured sizes', () => {
+    const c = curve();
+    c.sizes = c.sizes.filter((s) => s.objects === 1000);
+    expect(extrapolate(c, [5000]).sizes[1]!.peers.Coxswain).toEqual({});
   });
 });

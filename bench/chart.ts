@@ -3,7 +3,8 @@
 // number of objects, one line per controller. A pure function from the results to an SVG string,
 // so it is tested without a cluster and needs no plotting library.
 //
-// Re-render a results file by hand: tsx bench/chart.ts docs/cost-curve.json > docs/cost-curve.svg
+// Re-render a results file by hand, with sizes not measured read off each measure's least-squares
+// line if asked: tsx bench/chart.ts docs/cost-curve.json [3000,5000] > docs/cost-curve.svg
 import { readFileSync } from 'node:fs';
 
 /** One controller at one size. A field left out was not measured (the panel skips the point). */
@@ -59,19 +60,46 @@ export function niceStep(max: number, ticks = 5): number {
   return [1, 2, 5, 10].map((m) => m * pow).find((s) => s * ticks >= max)!;
 }
 
+/** The least-squares line through points [x, y]; undefined with fewer than two distinct x. */
+function fit(pts: ReadonlyArray<readonly [number, number]>): { slope: number; intercept: number } | undefined {
+  if (new Set(pts.map(([x]) => x)).size < 2) return undefined;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+  const slope = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return { slope, intercept: my - slope * mx };
+}
+
+/** A measure's points, [thousands of objects, value], at the measured sizes (extrapolated ones left out). */
+function measured(curve: CostCurve, peer: string, value: (c: PeerCost) => number | undefined): Array<[number, number]> {
+  return curve.sizes.flatMap((s) => {
+    const v = !s.extrapolated && s.peers[peer] ? value(s.peers[peer]) : undefined;
+    return v === undefined || !Number.isFinite(v) ? [] : [[s.objects / 1000, v] as [number, number]];
+  });
+}
+
 /**
  * The slope of a measure against objects, per 1,000 objects: a least-squares line through the
  * measured sizes (extrapolated ones left out). Undefined with fewer than two measured sizes.
  */
 export function slopePer1000(curve: CostCurve, panel: Panel, peer: string): number | undefined {
-  const pts = curve.sizes.flatMap((s) => {
-    const v = !s.extrapolated && s.peers[peer] ? panel.value(s.peers[peer], curve) : undefined;
-    return v === undefined || !Number.isFinite(v) ? [] : [[s.objects / 1000, v] as const];
-  });
-  if (new Set(pts.map(([x]) => x)).size < 2) return undefined;
-  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length;
-  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
-  return pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return fit(measured(curve, peer, (c) => panel.value(c, curve)))?.slope;
+}
+
+const FIELDS = ['rssMiB', 'cpuMs', 'startupMs', 'rssAfterRestartMiB'] as const;
+
+/**
+ * The curve with sizes it could not measure added on paper: each measure of each peer read off
+ * the least-squares line through its measured sizes, marked `extrapolated`.
+ */
+export function extrapolate(curve: CostCurve, objects: number[]): CostCurve {
+  const guessed = objects.map((n): CostSize => ({
+    objects: n, extrapolated: true,
+    peers: Object.fromEntries(curve.peers.map((peer) => [peer, Object.fromEntries(FIELDS.flatMap((f) => {
+      const line = fit(measured(curve, peer, (c) => c[f]));
+      return line ? [[f, line.intercept + (line.slope * n) / 1000]] : [];
+    }))])),
+  }));
+  return { ...curve, sizes: [...curve.sizes, ...guessed] };
 }
 
 /** An axis from 0 to `max`: its tick step, and how many steps reach `max` (at most 5). */
@@ -157,7 +185,8 @@ function panelSVG(panel: Panel, curve: CostCurve, sizes: CostSize[], ox: number,
 }
 
 if (process.argv[1] === import.meta.filename) {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: tsx bench/chart.ts <results.json> > chart.svg');
-  process.stdout.write(costCurveSVG(JSON.parse(readFileSync(file, 'utf8')) as CostCurve));
+  const [file, more] = process.argv.slice(2);
+  if (!file) throw new Error('usage: tsx bench/chart.ts <results.json> [<objects>,... to extrapolate] > chart.svg');
+  const curve = JSON.parse(readFileSync(file, 'utf8')) as CostCurve;
+  process.stdout.write(costCurveSVG(more ? extrapolate(curve, more.split(',').map(Number)) : curve));
 }
