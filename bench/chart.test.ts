@@ -154,6 +154,16 @@ describe('extrapolate', () => {
     expect(slopePer1000(e, PANELS[0]!, 'Coxswain')).toBeCloseTo(20, 6);
   });
 
+  it('never reads a cost below zero off a falling line', () => {
+    const c = curve();
+    for (const s of c.sizes) s.peers.Coxswain!.cpuMs = 400 - s.objects / 20; // 350, 250, 150: -50 a thousand
+    expect(extrapolate(c, [9000]).sizes[3]!.peers.Coxswain!.cpuMs).toBe(0);
+    const svg = costCurveSVG(extrapolate(c, [9000]));
+    const pts = points(panel(svg, 'CPU at rest'));
+    const bottom = Math.max(...pts.map((q) => q.cy));
+    expect(pts.find((q) => q.objects === 9000 && q.peer === 'Coxswain')!.cy).toBe(bottom);
+  });
+
   it('leaves out a measure with fewer than two measured sizes', () => {
     const c = curve();
     c.sizes = c.sizes.filter((s) => s.objects === 1000);

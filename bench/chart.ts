@@ -96,7 +96,8 @@ export function extrapolate(curve: CostCurve, objects: number[]): CostCurve {
     objects: n, extrapolated: true,
     peers: Object.fromEntries(curve.peers.map((peer) => [peer, Object.fromEntries(FIELDS.flatMap((f) => {
       const line = fit(measured(curve, peer, (c) => c[f]));
-      return line ? [[f, line.intercept + (line.slope * n) / 1000]] : [];
+      // Never below zero: a falling line (noise at rest) says nothing of a negative cost.
+      return line ? [[f, Math.max(0, line.intercept + (line.slope * n) / 1000)]] : [];
     }))])),
   }));
   return { ...curve, sizes: [...curve.sizes, ...guessed] };
