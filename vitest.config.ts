@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     projects: [
       // Property tests run thousands of cases; on a loaded 2-core machine that takes more than the default 5 s.
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/model/**/*.test.ts'], environment: 'node', testTimeout: 120_000, setupFiles: ['test/support/setup.ts'] } },
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/model/**/*.test.ts', 'bench/**/*.test.ts'], environment: 'node', testTimeout: 120_000, setupFiles: ['test/support/setup.ts'] } },
       {
         test: {
           name: 'e2e',

@@ -1,21 +1,25 @@
 // Coxswain and Argo Rollouts side by side on one local cluster, in one run: the release path
 // (bench/release.ts: a 4-step canary, 25/50/75/100 with no pauses, 8 replicas, maxSurge 25%,
 // maxUnavailable 0; a promote at an indefinite pause; a bad release out), timed in alternating
-// runs, the writes each makes per rollout (audit log), RSS and CPU at rest at 1, 300 and 1,000
-// objects each, and start-up at the largest size. Argo Rollouts is built from its Go module
-// (hack/tools/argo-rollouts) and runs namespaced, without leader election; Coxswain runs with
-// --namespaces, as the chart does with `namespaces`. Prints one table; asserts nothing.
+// runs, the writes each makes per rollout (audit log); then the cost curve: at each size (1, 300
+// and 1,000 objects each by default) RSS, CPU and writes at rest, start-up (a restart: process
+// start -> every object reconciled) and RSS 30 s after it. Argo Rollouts is built from its Go
+// module (hack/tools/argo-rollouts) and runs namespaced, without leader election; Coxswain runs
+// with --namespaces, as the chart does with `namespaces`. Prints one table; asserts nothing.
 //
 // Run with `make bench-peers`. BENCH_RUNS (7), BENCH_SCALES (1,300,1000), BENCH_REST_SECONDS (120),
 // BENCH_ARGO_DEADLINE (5, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's audit-log request
 // sequence of each, one file per controller), BENCH_BASELINES (other checkouts, built: more
-// columns, below).
+// columns, below), BENCH_RESULTS=<dir>/<name> (the cost curve as <name>.json and a chart,
+// <name>.svg, by bench/chart.ts; rewritten after each size).
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { auditMark, crdsEstablished, createNamespace, installCRD, k, must, PACKAGE_VERSION, ROOT, sleep } from '../test/e2e/harness.js';
 import type { KubeClient } from '../src/kube/client.js';
 import { applyAll, atRest, benchClient, ensureNodes, quietCluster, listAll, median, mib, processStats, seconds, table, until, writesSince } from './lib.js';
 import { ARGO_DEADLINE_SECONDS, argoRollouts, coxswain, type Peer } from './peer.js';
+import { costCurveSVG, PANELS, slopePer1000, type CostCurve } from './chart.js';
 import { badReleaseTime, canaryTime, promoteTime, waitDone, writeSequence } from './release.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -23,6 +27,7 @@ const SCALES = (process.env.BENCH_SCALES ?? '1,300,1000').split(',').map(Number)
 const REST = Number(process.env.BENCH_REST_SECONDS ?? 120);
 const SEQUENCES = process.env.BENCH_SEQUENCE_DIR;
 const SETTLE_MS = 30_000;
+const RESULTS = process.env.BENCH_RESULTS;
 /**
  * BENCH_BASELINES=<dir>=<label>,...: more columns, Coxswain as built in other checkouts (their
  * dist/): an engine change's before and after in one run, under the same load.
@@ -39,7 +44,29 @@ async function scaleTo(client: KubeClient, peers: Peer[], n: number, image: stri
   await Promise.all(peers.map((p) => until(`${p.name}: ${n} objects done`, async () => {
     const items = await listAll(client, p.resource, p.namespace);
     return items.filter((o) => o.metadata.name === 'bench' || p.done(o, image)).length;
-  }, n, start, 1_800_000, 2000)));
+  }, n, start, 1_800_000, 10_000))); // a list of thousands every 2 s slowed the API server it waits on
+}
+
+/**
+ * Start-up at `n` objects: each peer stopped and started again in turn, process start -> every
+ * object reconciled once; then, all restarted, RSS 30 s later.
+ */
+async function restartAll(peers: Peer[], n: number): Promise<Array<{ startupMs: number; rssMiB: number }>> {
+  const startup: number[] = [];
+  for (const p of peers) {
+    await p.stop();
+    const start = performance.now();
+    p.start();
+    startup.push(await until(`${p.name} to reconcile all ${n}`, async () => p.reconciled(), n, start, 600_000, 50));
+  }
+  await sleep(SETTLE_MS);
+  return peers.map((p, i) => ({ startupMs: startup[i]!, rssMiB: processStats(p.pid()).rssMiB }));
+}
+
+/** BENCH_RESULTS=<dir>/<name>: the cost curve as <name>.json and its chart as <name>.svg. */
+function writeCurve(base: string, curve: CostCurve): void {
+  writeFileSync(`${base}.json`, `${JSON.stringify(curve, null, 2)}\n`);
+  writeFileSync(`${base}.svg`, costCurveSVG(curve));
 }
 
 async function main() {
@@ -82,6 +109,7 @@ async function main() {
     row('writes per rollout (audit log), median', peers.map((p) => String(median(writes.get(p)!))));
     row(`promote at a pause -> 50% served: median (min-max) of ${RUNS}`, peers.map((p) => ms(promotes.get(p)!)));
     row(`bad release, first failing pod -> stable alone, whole, Ready: median (min-max) of ${RUNS}`, peers.map((p) => ms(bads.get(p)!)));
+    const curve: CostCurve = { date: new Date().toISOString().slice(0, 10), restSeconds: REST, peers: peers.map((p) => p.name), sizes: [] };
     for (const n of SCALES) {
       if (n > 1) await scaleTo(client, peers, n, 'registry.example/app:1');
       await sleep(SETTLE_MS);
@@ -89,19 +117,21 @@ async function main() {
       row(`RSS at rest, ${n} object${n > 1 ? 's' : ''} each`, rest.map((r) => mib(r.rssMiB)));
       row(`CPU over ${REST} s at rest, ${n} each`, rest.map((r) => `${r.cpuMs.toFixed(0)} ms`));
       row(`writes over ${REST} s at rest, ${n} each`, rest.map((r) => String(r.writes)));
+      const restart = await restartAll(peers, n);
+      row(`start-up at ${n}: process start -> every object reconciled`, restart.map((r) => seconds(r.startupMs)));
+      row(`RSS ${SETTLE_MS / 1000} s after that restart`, restart.map((r) => mib(r.rssMiB)));
+      curve.sizes.push({
+        objects: n, loadAverage: loadavg()[0]!,
+        peers: Object.fromEntries(peers.map((p, i) => [p.name, {
+          rssMiB: rest[i]!.rssMiB, cpuMs: rest[i]!.cpuMs, writes: rest[i]!.writes, startupMs: restart[i]!.startupMs, rssAfterRestartMiB: restart[i]!.rssMiB,
+        }])),
+      });
+      // Written after every size, so a run cut short keeps what it measured.
+      if (RESULTS) writeCurve(RESULTS, curve);
     }
-    // Start-up at the largest size: process start -> every object reconciled once.
-    const n = Math.max(...SCALES);
-    const startup: string[] = [];
-    for (const p of peers) {
-      await p.stop();
-      const start = performance.now();
-      p.start();
-      startup.push(seconds(await until(`${p.name} to reconcile all ${n}`, async () => p.reconciled(), n, start, 600_000, 50)));
+    if (SCALES.length > 1) {
+      for (const panel of PANELS) row(`${panel.title}, slope per 1,000 objects (${panel.unit})`, peers.map((p) => slopePer1000(curve, panel, p.name)?.toFixed(1) ?? '-'));
     }
-    row(`start-up at ${n}: process start -> every object reconciled`, startup);
-    await sleep(SETTLE_MS);
-    row(`RSS ${SETTLE_MS / 1000} s after that restart`, peers.map((p) => mib(processStats(p.pid()).rssMiB)));
     console.log(`\nCoxswain ${PACKAGE_VERSION} and Argo Rollouts ${binary.match(/argo-rollouts-(v[^/]+)/)?.[1] ?? ''} (progressDeadlineSeconds ${ARGO_DEADLINE_SECONDS}, progressDeadlineAbort), one local cluster, ${new Date().toISOString().slice(0, 10)}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}:\n`);
     console.log(table(['measure', ...peers.map((p) => p.name)], rows));
   } finally {

@@ -46,16 +46,19 @@ async function main() {
     let operator = new BenchOperator().start(ns);
     await until('the operator to start', async () => (operator.lines().some((l) => l.msg === 'caches synced; reconciling') ? 1 : 0), 1, performance.now(), 60_000, 50);
     const cpuBefore = processStats(operator.pid!).cpuMs;
+    const burst = auditMark();
     start = performance.now();
     await applyAll(client, () => MICROSERVICES, Array.from({ length: N }, (_, i) => microservice(ns, i)), CONCURRENCY);
     const allReady = await until('every Microservice to be Ready', async () => (await listAll(client, MICROSERVICES, ns)).filter(ready).length, N, start, 1_800_000, 500);
     const run = processStats(operator.pid!);
     const reconciles = operator.reconciles().length;
+    const writes = writesSince(burst, 'coxswain/', ns);
     rows.push(
       [`${N} Microservices applied -> all Ready`, seconds(allReady)],
       [`floor: the same objects written directly (${CONCURRENCY} in flight) -> all Available`, seconds(floor)],
       ['ratio to the floor', `${(allReady / floor).toFixed(2)}x`],
       ['operator CPU per reconcile, during that', `${((run.cpuMs - cpuBefore) / reconciles).toFixed(1)} ms (${reconciles} reconciles, ${((run.cpuMs - cpuBefore) / 1000).toFixed(1)} s CPU)`],
+      ['operator writes per Microservice, during that (audit log)', `${(writes / N).toFixed(1)} (${writes} in all)`],
       ['RSS when all were Ready', mib(run.rssMiB)],
     );
     await sleep(30_000);
