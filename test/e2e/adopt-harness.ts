@@ -29,11 +29,26 @@ export async function installChart(ns: string, name: string, replicas: number): 
  * A takeover held half-way: a ResourceQuota `one-pod-more` lets the namespace have one pod more
  * than it has, so new pods come one at a time, each only once an old one has gone.
  */
-export async function holdOnePodMore(ns: string): Promise<void> {
+export const holdOnePodMore = (ns: string): Promise<void> => quotaPods(ns, 1);
+
+/** The same quota moved to the pods the namespace has now: no new pod starts until it goes. */
+export const holdPods = (ns: string): Promise<void> => quotaPods(ns, 0);
+
+/** The quota `one-pod-more` at `more` pods above those running now (applied again, it moves). */
+async function quotaPods(ns: string, more: number): Promise<void> {
   const running = async () => ((await getJSON('pods', '-n', ns))?.items ?? []).filter((p: any) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase)).length;
-  const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: String((await running()) + 1) } } };
+  const hard = String((await running()) + more);
+  const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod-more', namespace: ns }, spec: { hard: { pods: hard } } };
   expect((await apply(quota)).stderr).toBe('');
-  await eventually('the quota counted', async () => (await getJSON('resourcequota', '-n', ns, 'one-pod-more'))?.status?.used?.pods !== undefined, 30_000);
+  await eventually('the quota counted', async () => {
+    const q = await getJSON('resourcequota', '-n', ns, 'one-pod-more');
+    return q?.status?.used?.pods !== undefined && q.status.hard?.pods === hard;
+  }, 30_000);
+}
+
+/** The quota gone, whatever a test left it at (a test that failed half-way must not hold the next one's pods). */
+export async function releasePods(ns: string): Promise<void> {
+  await kubectl(['delete', 'resourcequota', 'one-pod-more', '-n', ns, '--ignore-not-found']);
 }
 
 /**

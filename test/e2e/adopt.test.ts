@@ -8,14 +8,14 @@
 // and its return to 0 or deletion lets the takeover carry on; new pods that never become Ready put
 // the old Deployment back; and operators killed at seeded random instants during three takeovers
 // side by side finish them all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
 import * as yaml from 'js-yaml';
 import {
   apply, auditMark, condition, createNamespace, deleteNamespace, eventually, getJSON, hasAuditLog, installCRD, kubectl, kubectlCoxswain, Operator, operatorRequests, seeded, sleep, WRITE_VERBS,
 } from './harness.js';
 import { current, servingPods, story, watchServing } from './rollout-harness.js';
-import { chart, holdOnePodMore, installChart, teardown } from './adopt-harness.js';
+import { chart, holdOnePodMore, installChart, releasePods, teardown } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -24,6 +24,10 @@ beforeAll(async () => {
   await installCRD();
   ns = await createNamespace('e2e-adopt');
   operator = new Operator(['--namespaces', ns]).start();
+});
+// A test that failed while holding pods back must not hold the next one's.
+afterEach(async () => {
+  await releasePods(ns);
 });
 afterAll(async () => {
   await teardown(ns, operator);

@@ -6,11 +6,11 @@
 // replicas - maxUnavailable because of Coxswain, and nothing Coxswain does not own is lost. Last,
 // a takeover watched through the Service's EndpointSlices rather than its pods (what traffic
 // really reaches): passes (seen e.g. 4 -> 5 -> 6 -> 8 -> 7 -> 4 -> 4 -> 4), kept as a guard.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as yaml from 'js-yaml';
 import { apply, createNamespace, deleteNamespace, eventually, getJSON, installCRD, k, kubectl, kubectlCoxswain, kubectlStream, Operator, sleep } from './harness.js';
 import { current, story, watchServing } from './rollout-harness.js';
-import { holdOnePodMore, installChart, teardown } from './adopt-harness.js';
+import { holdOnePodMore, holdPods, installChart, releasePods, teardown } from './adopt-harness.js';
 
 let ns: string;
 let operator: Operator;
@@ -19,6 +19,9 @@ beforeAll(async () => {
   await installCRD();
   ns = await createNamespace('e2e-adv-adopt');
   operator = new Operator(['--namespaces', ns]).start();
+});
+afterEach(async () => {
+  await releasePods(ns);
 });
 afterAll(async () => {
   await teardown(ns, operator);
@@ -49,12 +52,14 @@ describe('a Microservice deleted half-way through its takeover', () => {
     }, 90_000, 200);
     const watch = await watchServing(ns, name);
     expect((await getJSON('microservice', '-n', ns, name)).metadata.finalizers).toEqual(['coxswain.dev/adoption']);
+    // No pod more than the namespace has now (the one-pod slack may be free, depending on how far
+    // the blue slot got): the old Deployment cannot have its fourth pod back while the quota stands.
+    await holdPods(ns);
     expect((await kubectl(['delete', 'microservice', name, '-n', ns, '--wait=false'])).code).toBe(0);
-    // Held: the old Deployment cannot have its fourth pod back while the quota stands, so the
-    // Microservice (and its blue pods) stay.
+    // Held: so the Microservice (and its blue pods) stay.
     await sleep(3_000);
     expect((await getJSON('microservice', '-n', ns, name))?.metadata.deletionTimestamp).toBeDefined();
-    await kubectl(['delete', 'resourcequota', 'one-pod-more', '-n', ns]);
+    await releasePods(ns);
     await eventually('the Microservice gone', async () => !(await getJSON('microservice', '-n', ns, name)), 90_000);
     // Its blue slot goes with it (garbage collection): the Service is left with the old pods alone.
     await eventually('the blue slot gone', async () => !(await getJSON('deployment', '-n', ns, `${name}-blue`)), 60_000);
