@@ -151,6 +151,31 @@ describe('Reconciler: pod roles', () => {
   });
 });
 
+describe('Reconciler: an action answered', () => {
+  const asked = () => orders({ annotations: { 'coxswain.dev/action': 'promote:r1' } });
+
+  it('clears the annotation it acted on, after the status that answers it', async () => {
+    const { kube, requests } = fakeKube();
+    await reconcilerFor(asked(), kube).reconcile('shop/orders');
+    expect(requests.filter((q) => q === 'annotation')).toHaveLength(1);
+    expect(requests.indexOf('status')).toBeLessThan(requests.indexOf('annotation'));
+  });
+
+  it('does not clear it again once the cache shows it cleared (an earlier pass\'s clearing landed meanwhile)', async () => {
+    const { kube, requests } = fakeKube();
+    // The answer to the status write: the Microservice as the API server holds it, the annotation gone.
+    Object.assign(kube, {
+      applyStatus: async (ms: MicroserviceObject, status: unknown) => {
+        requests.push('status');
+        return { ...ms, metadata: { ...ms.metadata, annotations: {} }, status };
+      },
+    });
+    await reconcilerFor(asked(), kube).reconcile('shop/orders');
+    expect(requests).toContain('status');
+    expect(requests).not.toContain('annotation');
+  });
+});
+
 describe('Reconciler: notifications', () => {
   const told = () => {
     const calls: { before: unknown; after: unknown }[] = [];

@@ -150,9 +150,11 @@ export class Reconciler {
       children.get(PODS)?.remember(patched);
       done.writes++;
     }
-    if (plan.clearAction !== undefined) {
-      // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
-      // Only the value acted on: a newer action written meanwhile stays, and runs next.
+    // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
+    // Only the value acted on: a newer action written meanwhile stays, and runs next. Not when the
+    // cache (the watch, or the answer to the status write) already shows it gone: a pass that read
+    // the Microservice before an earlier pass's clearing landed would only meet a failed test.
+    if (plan.clearAction !== undefined && microservices.get(namespace, name)?.metadata.annotations?.[ANNOTATION_ACTION] === plan.clearAction) {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.clearAction);
       done.writes++;
     }
