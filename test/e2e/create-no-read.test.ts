@@ -89,7 +89,10 @@ describe('its own object that the caches do not hold', () => {
     expect(back.metadata.uid).toBe(svc.metadata.uid);
     if (hasAuditLog) {
       // The create refused (409), the Service read, found to be its own, applied.
-      const onIt = operatorRequests(mark, ns).filter((e) => e.objectRef?.resource === 'services' && e.objectRef?.name === 'fresh');
+      const onIt = await eventually('the requests in the audit log', async () => {
+        const seen = operatorRequests(mark, ns).filter((e) => e.objectRef?.resource === 'services' && e.objectRef?.name === 'fresh');
+        return seen.length >= 3 ? seen : undefined;
+      }, 10_000);
       expect(onIt.map((e) => `${e.verb} ${e.responseStatus?.code}`)).toEqual(['patch 409', 'get 200', 'patch 200']);
     }
     expect(condition(await getJSON('microservice', '-n', ns, 'fresh'), 'Stalled')?.status).toBe('False');
