@@ -150,8 +150,26 @@ describe('blue-green', () => {
 
   it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
     const status = steadyOn(NEW, 'green');
-    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    // blue's third pod is stuck (unschedulable, say): not Ready for longer than the progress deadline (600 s).
+    const blue = readySlot(OLD, 3, { readyReplicas: 2, startingSince: [at(-601).getTime()] });
+    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
     expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('does not switch to a returning slot while a starting pod of the other may be Ready already, unseen: at most the progress deadline', () => {
+    // The pod cache lags: blue's third pod, shown starting, may have turned Ready a moment ago; a
+    // switch to green's 2 Ready pods would then take 3 serving down to 2.
+    const status = steadyOn(NEW, 'green');
+    const blue = readySlot(OLD, 3, { readyReplicas: 2, startingSince: [at(-20).getTime()] });
+    const held = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    expect(held.plan.serviceSlot).toBe('blue');
+    // Nothing may happen to the pod (unschedulable): the move is asked for when it has had its time.
+    expect(held.requeueAfterMs).toBe(580_000);
+    const later = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) }, now: at(581) });
+    expect(later.plan.serviceSlot).toBe('green');
+    // Green whole: it carries whatever blue may have.
+    const whole = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3) } });
+    expect(whole.plan.serviceSlot).toBe('green');
   });
 
   it('never sends traffic to an unpromoted preview because a stable pod restarted', () => {

@@ -36,7 +36,7 @@ interface ContainerStatusShape {
 }
 
 interface PodShape {
-  metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
   status?: {
     phase?: string; reason?: string; conditions?: Array<{ type: string; status: string; lastTransitionTime?: string }>;
     initContainerStatuses?: ContainerStatusShape[];
@@ -60,7 +60,7 @@ function slimStatus({ name, state, lastState }: ContainerStatusShape): Container
  * account's projected token) and most of their status are no reconcile's business.
  */
 export function slimPod(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, labels, annotations, deletionTimestamp, ownerReferences } = obj.metadata as KubeObject['metadata'] & { uid?: string; deletionTimestamp?: string };
+  const { name, namespace, uid, resourceVersion, labels, annotations, creationTimestamp, deletionTimestamp, ownerReferences } = obj.metadata as KubeObject['metadata'] & { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
   const st = (obj as unknown as PodShape).status;
   // Its controller (a slot's ReplicaSet, for a pod of ours) tells a pod Coxswain may label from one that only looks like it.
   const controller = ownerReferences?.filter((r) => r.controller);
@@ -71,6 +71,8 @@ export function slimPod(obj: KubeObject): KubeObject {
     kind: obj.kind,
     metadata: {
       name, namespace, uid, resourceVersion, labels, deletionTimestamp,
+      // Its age tells a pod that may still turn Ready from one that has had its time (servingSlot).
+      ...(creationTimestamp ? { creationTimestamp } : {}),
       ...(restartedAt ? { annotations: { [ANNOTATION_RESTARTED_AT]: restartedAt } } : {}),
       ...(controller?.length ? { ownerReferences: controller } : {}),
     },
@@ -197,6 +199,8 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
     readyReplicas: availableAts.filter((t) => t <= now).length,
     ...(pending.length > 0 ? { nextAvailableInMs: Math.min(...pending) - now } : {}),
     servingReplicas: pods.filter(podReady).length,
+    startingSince: pods.filter((p) => !p.metadata.deletionTimestamp && !podReady(p) && !podFailure(p, sidecars))
+      .map((p) => Date.parse((p as unknown as PodShape).metadata.creationTimestamp ?? '')).filter((t) => !Number.isNaN(t)),
     updatedReplicas: st.updatedReplicas ?? 0,
     availableReplicas: st.availableReplicas ?? 0,
     settled: (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0),

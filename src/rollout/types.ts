@@ -36,6 +36,11 @@ export interface ObservedSlot {
   /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
   servingReplicas: number;
   /**
+   * When each pod of the slot that may yet turn Ready (any revision; not Ready, not failing, not
+   * terminating) was created, in ms since the epoch. Unset: no pods were looked at.
+   */
+  startingSince?: number[];
+  /**
    * Ready addresses the slot's Service `<name>-<slot>` publishes in its EndpointSlices: what a
    * gateway can send the slot's weight to. A pod is Ready a moment before its address is
    * published; a weight moved in between meets no backend (503). Unset: not known (no route).
