@@ -188,6 +188,11 @@ export function rollingNatively(o: ObservedSlot | undefined): boolean {
   return !!o && o.updatedReplicas < o.currentReplicas;
 }
 
+/** A slot's Ready pods that stay: those of its current template (a restart's old pods go). */
+export function readyToStay(o: ObservedSlot): number {
+  return Math.min(o.readyReplicas, o.templateReady ?? o.readyReplicas);
+}
+
 /**
  * A slot's size: `want`, but while its Deployment rolls natively, no smaller than it is. A rolling
  * Deployment scaled down is scaled proportionally across its ReplicaSets, Ready pods or not, so
@@ -436,5 +441,5 @@ export function openRollout(ctx: Ctx, steps: number): Opened | Decision {
   delete ctx.rollout.scaleDownAt;
   const active = ctx.decision.activeSlot;
   const candObs = candidateOf(ctx);
-  return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs?.readyReplicas ?? 0, ...(held ? { held } : {}) };
+  return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs ? readyToStay(candObs) : 0, ...(held ? { held } : {}) };
 }

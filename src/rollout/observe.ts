@@ -168,11 +168,11 @@ export interface Availability {
 
 /**
  * A slot's state from its Deployment and its pods. In the middle of its own rolling update a
- * slot holds pods of two templates: only available pods of the Deployment's template (its
- * revision, and its restart stamp) count as its Ready pods, and only they as failing; every Ready
- * pod counts as serving. The stamp matters while the pods' watch lags: the operator's own write of
- * a restart is in the cache at once, and a pod of the template before it, still shown Ready there,
- * may be gone already (a Deployment's readyReplicas would count it too until its status catches up).
+ * slot holds pods of two revisions: only available pods of the Deployment's revision count as its
+ * Ready pods, and only they as failing; every Ready pod counts as serving. Of those Ready pods, the
+ * ones of its current template (its restart stamp too) are what stays once its own roll is done:
+ * while the pods' watch lags, the operator's own write of a restart is in the cache at once, and a
+ * pod of the template before it, still shown Ready there, may be gone already.
  */
 export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availability = { now: new Date(0), minReadySeconds: 0 }): ObservedSlot {
   const d = obj as unknown as DeploymentShape;
@@ -180,8 +180,8 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
   const template = d.spec?.template;
   const revision = template?.metadata?.labels?.[LABEL_REVISION];
   const restartedAt = template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
-  const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision
-    && (p as unknown as PodShape).metadata.annotations?.[ANNOTATION_RESTARTED_AT] === restartedAt);
+  const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision);
+  const ofTemplate = (p: KubeObject) => (p as unknown as PodShape).metadata.annotations?.[ANNOTATION_RESTARTED_AT] === restartedAt;
   const sidecars = new Set((template?.spec?.initContainers ?? []).flatMap((c) => (c.restartPolicy === 'Always' && c.name ? [c.name] : [])));
   const failures = own.map((p) => podFailure(p, sidecars)).filter((f) => f !== undefined);
   const now = at.now.getTime();
@@ -197,6 +197,7 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
     currentReplicas: st.replicas ?? 0,
     livePods: pods.filter((p) => !p.metadata.deletionTimestamp).length,
     readyReplicas: availableAts.filter((t) => t <= now).length,
+    templateReady: own.filter((p) => ofTemplate(p) && (availableAt(p, at.minReadySeconds) ?? Infinity) <= now).length,
     ...(pending.length > 0 ? { nextAvailableInMs: Math.min(...pending) - now } : {}),
     servingReplicas: pods.filter(podReady).length,
     startingSince: pods.filter((p) => !p.metadata.deletionTimestamp && !podReady(p) && !podFailure(p, sidecars))

@@ -54,7 +54,7 @@ describe('observeSlot', () => {
     expect(o).toEqual({
       revision: rev, image: spec.image, replicas: 3,
       currentReplicas: 4, livePods: 4, readyReplicas: 2, servingReplicas: 3, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
-      failingPods: 0, failure: undefined, startingSince: [Date.parse(starting.creationTimestamp)],
+      failingPods: 0, failure: undefined, startingSince: [Date.parse(starting.creationTimestamp)], templateReady: 2,
     });
   });
 
