@@ -5,6 +5,8 @@ import { reconcileOnce } from '../../test/support/cluster.js';
 import { microservice, readySlot } from '../../test/support/fixtures.js';
 import { type RolloutStatus } from './engine.js';
 import type { ObservedSlots } from './types.js';
+import type { KubeObject } from '../kube/object.js';
+import { observeSlot, slimPod } from './observe.js';
 import { OLD, NEW, NEWER, T0, at, iso, unready, crashing, spec, blueGreenSpec, rolling, steadyOn, sizes, run } from '../../test/support/engine.js';
 
 describe('blue-green', () => {
@@ -86,6 +88,31 @@ describe('blue-green', () => {
     expect(p.lastAction).toMatchObject({ ok: false });
   });
 
+  it('does not call a restarted preview ready on the pod the restart replaced, which a lagging pod cache still shows Ready', () => {
+    // The operator's own write of the restart (a new stamp on the template) is in the cache at once,
+    // and the Deployment controller has rolled: 1 pod, of the new template, not Ready. The pods'
+    // watch lags: the cache still shows the old pod (same revision, the stamp before) Ready, not yet
+    // terminating. Counted by revision alone, that pod made the preview promotable with 0 Ready.
+    const template = (stamp: string) => ({ labels: { 'coxswain.dev/revision': NEW }, annotations: { 'coxswain.dev/restartedAt': stamp } });
+    const deployment = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web-green', generation: 3 },
+      spec: { replicas: 1, template: { metadata: template(iso(90)), spec: { containers: [{ image: 'registry.example/web:2' }] } } },
+      status: { observedGeneration: 3, replicas: 1, updatedReplicas: 1 },
+    };
+    const pod = (name: string, stamp: string, ready: boolean) => slimPod({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, ...template(stamp) },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    } as KubeObject);
+    const decide = (pods: KubeObject[]) => run({ spec: blueGreenSpec({ previewReplicas: 1, scaleDownDelaySeconds: 0 }), status: bgRolling(),
+      observed: { blue: readySlot(OLD, 3), green: observeSlot(deployment, pods) }, now: at(91) });
+    const lagging = decide([pod('web-green-old', iso(30), true)]);
+    expect(lagging.waiting).toBeUndefined();
+    expect(lagging.rollout?.message).toBe('preview: 0/1 pods ready');
+    // Once the new template's pod is Ready, it is.
+    const caughtUp = decide([pod('web-green-old', iso(30), true), pod('web-green-new', iso(90), true)]);
+    expect(caughtUp.waiting).toBe('preview ready at orders-preview; waiting for promotion: kubectl coxswain promote orders');
+  });
+
   it('holds the switch while spec.paused, even once the candidate is fully Ready', () => {
     const d = run({ spec: blueGreenSpec(undefined, { paused: true }), status: bgRolling({ step: 1 }), observed: { blue: readySlot(OLD, 3), green: readySlot(NEW, 3) }, now: at(100) });
     expect([d.activeSlot, d.plan.serviceSlot, d.waiting]).toEqual(['blue', 'blue', 'paused by spec.paused']);
@@ -123,8 +150,26 @@ describe('blue-green', () => {
 
   it('switches to a returning slot that matches what a partly Ready other slot serves', () => {
     const status = steadyOn(NEW, 'green');
-    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue: readySlot(OLD, 3, { readyReplicas: 2 }), green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    // blue's third pod is stuck (unschedulable, say): not Ready for longer than the progress deadline (600 s).
+    const blue = readySlot(OLD, 3, { readyReplicas: 2, startingSince: [at(-601).getTime()] });
+    const d = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
     expect(d.plan.serviceSlot).toBe('green');
+  });
+
+  it('does not switch to a returning slot while a starting pod of the other may be Ready already, unseen: at most the progress deadline', () => {
+    // The pod cache lags: blue's third pod, shown starting, may have turned Ready a moment ago; a
+    // switch to green's 2 Ready pods would then take 3 serving down to 2.
+    const status = steadyOn(NEW, 'green');
+    const blue = readySlot(OLD, 3, { readyReplicas: 2, startingSince: [at(-20).getTime()] });
+    const held = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) } });
+    expect(held.plan.serviceSlot).toBe('blue');
+    // Nothing may happen to the pod (unschedulable): the move is asked for when it has had its time.
+    expect(held.requeueAfterMs).toBe(580_000);
+    const later = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3, { readyReplicas: 2 }) }, now: at(581) });
+    expect(later.plan.serviceSlot).toBe('green');
+    // Green whole: it carries whatever blue may have.
+    const whole = run({ spec: blueGreenSpec(), status, served: 'blue', observed: { blue, green: readySlot(NEW, 3) } });
+    expect(whole.plan.serviceSlot).toBe('green');
   });
 
   it('never sends traffic to an unpromoted preview because a stable pod restarted', () => {

@@ -7,7 +7,7 @@
 // previous slot stays whole; the flip to stable waits for the analysis, and a failure switches
 // `<name>` back.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, readyWord, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, readyToStay, readyWord, rollingNatively, servingSlot, stableTemplate, startStep, wakeIn } from './moves.js';
 import type { Ctx, Decision } from './types.js';
 import { abortByAnalysis, runAnalysis } from '../analysis/run.js';
 import type { GatingAnalysis } from '../analysis/api.js';
@@ -34,7 +34,7 @@ export function blueGreenPromotable(ctx: Ctx): true | string {
  */
 function ready(ctx: Ctx, size: number): boolean {
   const cand = candidateOf(ctx);
-  return !!cand && cand.settled && cand.readyReplicas >= size && cand.replicas >= size && !rollingNatively(cand);
+  return !!cand && cand.settled && readyToStay(cand) >= size && cand.replicas >= size && !rollingNatively(cand);
 }
 
 export function blueGreen(ctx: Ctx, act: Action | undefined): Decision {

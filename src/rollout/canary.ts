@@ -2,7 +2,7 @@
 // stable slot shrinks only as candidate pods of the desired revision become Ready. After the last
 // step the candidate takes 100% and the pointer flips.
 import type { Action } from './actions.js';
-import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyWord, rollingNatively, rollingSizeForFloor, stableTemplate, startStep, wakeIn } from './moves.js';
+import { aborted, candidateOf, checkFailure, compactRollout, flip, openRollout, podsKept, readyToStay, readyWord, rollingNatively, rollingSizeForFloor, stableTemplate, startStep, wakeIn } from './moves.js';
 import { kindOf, weightAt } from './steps.js';
 import { routeCanary, routeOverdue } from './traffic.js';
 import { abortByAnalysis, runAnalysis } from '../analysis/run.js';
@@ -45,7 +45,7 @@ function reachedAt(ctx: Ctx, weight: number, sized: boolean): boolean {
   const shrunk = stable ? Math.min(stable.currentReplicas, stable.livePods ?? stable.currentReplicas) : 0;
   const stableNow = stable && sized ? Math.min(shrunk, stable.replicas) : shrunk;
   // Not while its Deployment still rolls natively (a restart): its roll takes old Ready pods away.
-  return !!cand && cand.settled && cand.readyReplicas >= target && cand.replicas >= target && !rollingNatively(cand)
+  return !!cand && cand.settled && readyToStay(cand) >= target && cand.replicas >= target && !rollingNatively(cand)
     && (ctx.reachable === false || stableNow <= stableAfter);
 }
 

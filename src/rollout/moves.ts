@@ -188,6 +188,11 @@ export function rollingNatively(o: ObservedSlot | undefined): boolean {
   return !!o && o.updatedReplicas < o.currentReplicas;
 }
 
+/** A slot's Ready pods that stay: those of its current template (a restart's old pods go). */
+export function readyToStay(o: ObservedSlot): number {
+  return Math.min(o.readyReplicas, o.templateReady ?? o.readyReplicas);
+}
+
 /**
  * A slot's size: `want`, but while its Deployment rolls natively, no smaller than it is. A rolling
  * Deployment scaled down is scaled proportionally across its ReplicaSets, Ready pods or not, so
@@ -293,13 +298,27 @@ function beginRollout(ctx: Ctx, steps: number): void {
 }
 
 /**
+ * Pods of a slot that may turn Ready any moment: starting (not Ready, not failing), and younger
+ * than the progress deadline, past which a pod is not expected any more (nor a rollout waiting on
+ * it); and in how long the first of them is past it.
+ */
+function starting(ctx: Ctx, slot: Slot): { count: number; untilMs?: number } {
+  const bound = ctx.ms.spec.strategy.progressDeadlineSeconds * 1000;
+  const left = (ctx.observed[slot]?.startingSince ?? []).map((t) => t + bound - ctx.now.getTime()).filter((ms) => ms > 0);
+  return { count: left.length, ...(left.length > 0 ? { untilMs: Math.min(...left) } : {}) };
+}
+
+/**
  * The slot `<name>` selects in blue-green. While it selects the active slot, it stays there unless
  * that slot has no Ready pod and the other has some. While it selects the other (after a flip or
  * an undo), it moves to the active slot once that can carry what the other serves (its Ready
  * pods, up to the total): an undo never puts all traffic on a returning slot's first Ready pod,
- * and an unpromoted candidate never gets traffic because a stable pod restarted. Switched from a
- * canary (the Service selecting every slot), it narrows once the active slot can carry the load.
- * At 0 replicas, the active slot.
+ * and an unpromoted candidate never gets traffic because a stable pod restarted. What the other
+ * serves is read off a pod cache that lags: a pod shown starting there may be Ready already, so
+ * its starting pods count too (up to the floor), while they may still turn Ready: the move waits
+ * for them at most the progress deadline, then a requeue makes it. Switched from a canary (the
+ * Service selecting every slot), it narrows once the active slot can carry the load. At 0
+ * replicas, the active slot.
  */
 export function servingSlot(ctx: Ctx): Slot | undefined {
   const { observed, total, servedSlot } = ctx;
@@ -308,8 +327,12 @@ export function servingSlot(ctx: Ctx): Slot | undefined {
   if (total === 0) return active;
   const ready = (slot: Slot) => observed[slot]?.servingReplicas ?? 0;
   if (servedSlot === 'all' && ready(active) < ctx.floor && ready(other) > 0) return undefined;
-  const need = servedSlot === other ? Math.min(total, ready(other)) : Math.min(1, ready(other));
-  return ready(active) >= need ? active : other;
+  if (servedSlot !== other) return ready(active) >= Math.min(1, ready(other)) ? active : other;
+  if (ready(active) < Math.min(total, ready(other))) return other;
+  const coming = starting(ctx, other);
+  if (ready(active) >= Math.min(ctx.floor, ready(other) + coming.count)) return active;
+  if (coming.untilMs !== undefined) wakeIn(ctx.decision, coming.untilMs);
+  return other;
 }
 
 /** The stable slot's size beside `otherKeeps` pods: the total, within total + surge, and never below the pods it serves with. */
@@ -418,5 +441,5 @@ export function openRollout(ctx: Ctx, steps: number): Opened | Decision {
   delete ctx.rollout.scaleDownAt;
   const active = ctx.decision.activeSlot;
   const candObs = candidateOf(ctx);
-  return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs?.readyReplicas ?? 0, ...(held ? { held } : {}) };
+  return { r: ctx.rollout, active, cand: otherSlot(active), ...(candObs ? { candObs } : {}), candReady: candObs ? readyToStay(candObs) : 0, ...(held ? { held } : {}) };
 }

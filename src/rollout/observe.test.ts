@@ -6,7 +6,8 @@ import { availableAt, observeSlot, podFailure, podReady, publishedReady, slimEnd
 const pod = (name: string, revision: string, status: Record<string, unknown>, deleting = false): KubeObject => ({
   apiVersion: 'v1', kind: 'Pod',
   metadata: {
-    name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '7',
+    name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '7', creationTimestamp: '2026-12-01T23:30:20Z',
+    annotations: { 'kubectl.kubernetes.io/default-container': 'web', 'coxswain.dev/restartedAt': '2026-12-01T23:00:00Z' },
     labels: { 'app.kubernetes.io/name': 'web', 'coxswain.dev/revision': revision, 'coxswain.dev/slot': 'blue', 'pod-template-hash': 'h' },
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-blue-h', uid: 'rs', controller: true }],
     ...(deleting ? { deletionTimestamp: '2026-12-01T23:30:22Z' } : {}),
@@ -48,10 +49,11 @@ describe('slimPod: what the cache keeps of a pod', () => {
   it('a slot observed from trimmed pods is the slot observed from whole ones', () => {
     const deployment = {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web-blue', namespace: 'shop', generation: 2 },
-      spec: { replicas: 8, template: { metadata: { labels: { 'coxswain.dev/revision': 'r1' } }, spec: { containers: [{ image: 'registry.example/web:1' }] } } },
+      spec: { replicas: 8, template: { metadata: { labels: { 'coxswain.dev/revision': 'r1' }, annotations: { 'coxswain.dev/restartedAt': '2026-12-01T23:00:00Z' } }, spec: { containers: [{ image: 'registry.example/web:1' }] } } },
       status: { observedGeneration: 2, replicas: 8, readyReplicas: 3, updatedReplicas: 8, availableReplicas: 3 },
     };
     expect(observeSlot(deployment, PODS.map(slimPod))).toEqual(observeSlot(deployment, PODS));
+    expect(observeSlot(deployment, PODS.map(slimPod))).toMatchObject({ readyReplicas: 1, servingReplicas: 2, startingSince: [Date.parse('2026-12-01T23:30:20Z'), Date.parse('2026-12-01T23:30:20Z'), Date.parse('2026-12-01T23:30:20Z')] });
   });
 
   it('drops the spec, managedFields, owners other than its controller, and the status no reconcile reads', () => {
@@ -60,6 +62,8 @@ describe('slimPod: what the cache keeps of a pod', () => {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
         name: 'ready', namespace: 'shop', uid: 'uid-ready', resourceVersion: '7', labels: PODS[0]!.metadata.labels, deletionTimestamp: undefined,
+        // Its age and its restart stamp: whether it may still turn Ready, and of which template it is (observeSlot).
+        creationTimestamp: '2026-12-01T23:30:20Z', annotations: { 'coxswain.dev/restartedAt': '2026-12-01T23:00:00Z' },
         // Its controller tells a pod of a slot from one that only looks like it (src/rollout/roles.ts).
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-blue-h', uid: 'rs', controller: true }],
       },
@@ -93,7 +97,7 @@ describe('podFailure: which container fails, of any kind', () => {
     const deployment = {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web-blue', namespace: 'shop', generation: 1 },
       spec: { replicas: 1, template: {
-        metadata: { labels: { 'coxswain.dev/revision': 'r1' } },
+        metadata: { labels: { 'coxswain.dev/revision': 'r1' }, annotations: { 'coxswain.dev/restartedAt': '2026-12-01T23:00:00Z' } },
         spec: { initContainers: [{ name: 'proxy', restartPolicy: 'Always' }, { name: 'migrate' }, { name: 'warm' }], containers: [{ image: 'registry.example/web:1' }] },
       } },
       status: { observedGeneration: 1, replicas: 1 },

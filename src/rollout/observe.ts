@@ -36,7 +36,7 @@ interface ContainerStatusShape {
 }
 
 interface PodShape {
-  metadata: { labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
   status?: {
     phase?: string; reason?: string; conditions?: Array<{ type: string; status: string; lastTransitionTime?: string }>;
     initContainerStatuses?: ContainerStatusShape[];
@@ -60,14 +60,22 @@ function slimStatus({ name, state, lastState }: ContainerStatusShape): Container
  * account's projected token) and most of their status are no reconcile's business.
  */
 export function slimPod(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp, ownerReferences } = obj.metadata as KubeObject['metadata'] & { uid?: string; deletionTimestamp?: string };
+  const { name, namespace, uid, resourceVersion, labels, annotations, creationTimestamp, deletionTimestamp, ownerReferences } = obj.metadata as KubeObject['metadata'] & { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
   const st = (obj as unknown as PodShape).status;
   // Its controller (a slot's ReplicaSet, for a pod of ours) tells a pod Coxswain may label from one that only looks like it.
   const controller = ownerReferences?.filter((r) => r.controller);
+  // Its restart stamp tells a pod of the slot's template from one of the template before a restart.
+  const restartedAt = annotations?.[ANNOTATION_RESTARTED_AT];
   return {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: { name, namespace, uid, resourceVersion, labels, deletionTimestamp, ...(controller?.length ? { ownerReferences: controller } : {}) },
+    metadata: {
+      name, namespace, uid, resourceVersion, labels, deletionTimestamp,
+      // Its age tells a pod that may still turn Ready from one that has had its time (servingSlot).
+      ...(creationTimestamp ? { creationTimestamp } : {}),
+      ...(restartedAt ? { annotations: { [ANNOTATION_RESTARTED_AT]: restartedAt } } : {}),
+      ...(controller?.length ? { ownerReferences: controller } : {}),
+    },
     status: st && {
       phase: st.phase,
       reason: st.reason,
@@ -161,17 +169,21 @@ export interface Availability {
 /**
  * A slot's state from its Deployment and its pods. In the middle of its own rolling update a
  * slot holds pods of two revisions: only available pods of the Deployment's revision count as its
- * Ready pods, and only they as failing; every Ready pod counts as serving.
+ * Ready pods, and only they as failing; every Ready pod counts as serving. Of those Ready pods, the
+ * ones of its current template (its restart stamp too) are what stays once its own roll is done:
+ * while the pods' watch lags, the operator's own write of a restart is in the cache at once, and a
+ * pod of the template before it, still shown Ready there, may be gone already.
  */
 export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availability = { now: new Date(0), minReadySeconds: 0 }): ObservedSlot {
   const d = obj as unknown as DeploymentShape;
   const st = d.status ?? {};
   const template = d.spec?.template;
   const revision = template?.metadata?.labels?.[LABEL_REVISION];
+  const restartedAt = template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
   const own = pods.filter((p) => p.metadata.labels?.[LABEL_REVISION] === revision);
+  const ofTemplate = (p: KubeObject) => (p as unknown as PodShape).metadata.annotations?.[ANNOTATION_RESTARTED_AT] === restartedAt;
   const sidecars = new Set((template?.spec?.initContainers ?? []).flatMap((c) => (c.restartPolicy === 'Always' && c.name ? [c.name] : [])));
   const failures = own.map((p) => podFailure(p, sidecars)).filter((f) => f !== undefined);
-  const restartedAt = template?.metadata?.annotations?.[ANNOTATION_RESTARTED_AT];
   const now = at.now.getTime();
   const availableAts = own.map((p) => availableAt(p, at.minReadySeconds)).filter((t) => t !== undefined);
   const pending = availableAts.filter((t) => t > now && t < Infinity);
@@ -185,8 +197,11 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
     currentReplicas: st.replicas ?? 0,
     livePods: pods.filter((p) => !p.metadata.deletionTimestamp).length,
     readyReplicas: availableAts.filter((t) => t <= now).length,
+    templateReady: own.filter((p) => ofTemplate(p) && (availableAt(p, at.minReadySeconds) ?? Infinity) <= now).length,
     ...(pending.length > 0 ? { nextAvailableInMs: Math.min(...pending) - now } : {}),
     servingReplicas: pods.filter(podReady).length,
+    startingSince: pods.filter((p) => !p.metadata.deletionTimestamp && !podReady(p) && !podFailure(p, sidecars))
+      .map((p) => Date.parse((p as unknown as PodShape).metadata.creationTimestamp ?? '')).filter((t) => !Number.isNaN(t)),
     updatedReplicas: st.updatedReplicas ?? 0,
     availableReplicas: st.availableReplicas ?? 0,
     settled: (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0),

@@ -48,12 +48,13 @@ describe('observeSlot', () => {
 
   it('reads revision and image from the pod template, sizes from status, Ready pods of its own revision from its pods', () => {
     const rev = revisionOf(microservice(spec));
-    const pods = [pod(rev, true), pod(rev, true), pod(rev, false), pod('older', true), pod(rev, true, { deletionTimestamp: '2024-05-01T12:00:00Z' })];
+    const starting = { creationTimestamp: '2024-05-01T11:59:00Z' };
+    const pods = [pod(rev, true), pod(rev, true), pod(rev, false, starting), pod('older', true), pod(rev, true, { deletionTimestamp: '2024-05-01T12:00:00Z' })];
     const o = observeSlot(deployment({ observedGeneration: 2, replicas: 4, readyReplicas: 4, updatedReplicas: 3, availableReplicas: 1 }), pods);
     expect(o).toEqual({
       revision: rev, image: spec.image, replicas: 3,
       currentReplicas: 4, livePods: 4, readyReplicas: 2, servingReplicas: 3, updatedReplicas: 3, availableReplicas: 1, settled: true, deadlineExceeded: false,
-      failingPods: 0, failure: undefined,
+      failingPods: 0, failure: undefined, startingSince: [Date.parse(starting.creationTimestamp)], templateReady: 2,
     });
   });
 

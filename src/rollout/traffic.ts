@@ -10,7 +10,7 @@
 import type { Microservice, MicroserviceSpec, Slot } from '../api/schema.js';
 import { otherSlot, SLOTS } from '../api/names.js';
 import type { HeaderRoute, TrafficStatus } from '../api/traffic.js';
-import { candidateOf, wakeIn } from './moves.js';
+import { candidateOf, readyToStay, wakeIn } from './moves.js';
 import { kindOf, weightAt, type Step } from './steps.js';
 import type { Ctx, Decision, RoutePlan } from './types.js';
 
@@ -134,7 +134,7 @@ export function routeCanary(ctx: Ctx): RouteCanary | undefined {
   // pod that is Ready but not yet in its Service's EndpointSlice meets no backend.
   const podsReady = (i: number) => {
     const o = candObs();
-    return !!o && o.settled && o.readyReplicas >= target(i) && o.replicas >= target(i) && (o.publishedReady ?? Infinity) >= target(i);
+    return !!o && o.settled && readyToStay(o) >= target(i) && o.replicas >= target(i) && (o.publishedReady ?? Infinity) >= target(i);
   };
   // `<name>` selects the stable slot alone, so until the flip that slot keeps T - maxUnavailable
   // pods whatever the weight (and what the live route still sends it); the candidate has the pods

@@ -31,10 +31,20 @@ export interface ObservedSlot {
    * older template in the same slot never count.
    */
   readyReplicas: number;
+  /**
+   * Of readyReplicas, the pods of the Deployment's current template (its restart stamp too): what
+   * stays once its own roll is done, however late the pods' watch shows a restart. Unset: readyReplicas.
+   */
+  templateReady?: number;
   /** A pod of its revision is Ready but not yet available: in this long it will be (a requeue is asked for then). */
   nextAvailableInMs?: number;
   /** Ready pods of any revision in the slot: what a Service selecting the slot sends traffic to. */
   servingReplicas: number;
+  /**
+   * When each pod of the slot that may yet turn Ready (any revision; not Ready, not failing, not
+   * terminating) was created, in ms since the epoch. Unset: no pods were looked at.
+   */
+  startingSince?: number[];
   /**
    * Ready addresses the slot's Service `<name>-<slot>` publishes in its EndpointSlices: what a
    * gateway can send the slot's weight to. A pod is Ready a moment before its address is
