@@ -8,8 +8,8 @@
 // with --namespaces, as the chart does with `namespaces`. Prints one table; asserts nothing.
 //
 // Run with `make bench-peers`. BENCH_RUNS (7), BENCH_SCALES (1,300,1000), BENCH_REST_SECONDS (120),
-// BENCH_ARGO_DEADLINE (5, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's audit-log request
-// sequence of each, one file per controller), BENCH_BASELINES (other checkouts, built: more
+// BENCH_ARGO_DEADLINE (5, bench/peer.ts), BENCH_SEQUENCE_DIR (the first canary's and the first promote's
+// audit-log request sequence of each, one file per controller and each), BENCH_BASELINES (other checkouts, built: more
 // columns, below), BENCH_RESULTS=<dir>/<name> (the cost curve as <name>.json and a chart,
 // <name>.svg, by bench/chart.ts; rewritten after each size).
 import { writeFileSync } from 'node:fs';
@@ -101,8 +101,10 @@ async function main() {
         times.get(p)!.push(await canaryTime(client, p, image));
         await sleep(2000); // writes that trail completion (a last status) count for this run
         writes.get(p)!.push(writesSince(mark, p.userAgent, p.namespace));
-        if (SEQUENCES && run === 1) writeSequence(resolve(SEQUENCES, `${p.name.replace(/\W+/g, '-').toLowerCase()}-canary.txt`), mark, p);
-        promotes.get(p)!.push(await promoteTime(client, p, `${image}-p`));
+        const sequence = (what: string) => (SEQUENCES && run === 1 ? resolve(SEQUENCES, `${p.name.replace(/\W+/g, '-').toLowerCase()}-${what}.txt`) : undefined);
+        const canarySequence = sequence('canary');
+        if (canarySequence) writeSequence(canarySequence, mark, p);
+        promotes.get(p)!.push(await promoteTime(client, p, `${image}-p`, sequence('promote')));
         bads.get(p)!.push(await badReleaseTime(client, p, `${image}-p`, `${image}-bad`));
       }
     }

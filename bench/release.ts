@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { PODS, resourcePath } from '../src/kube/resources.js';
 import type { KubeObject } from '../src/kube/object.js';
 import type { KubeClient } from '../src/kube/client.js';
-import { auditEvents, WRITE_VERBS } from '../test/e2e/harness.js';
+import { auditEvents, auditMark, WRITE_VERBS } from '../test/e2e/harness.js';
 import { applyAll, listAll, until } from './lib.js';
 import { PAUSED_STEPS, type Peer } from './peer.js';
 
@@ -57,10 +57,14 @@ export async function canaryTime(client: KubeClient, peer: Peer, image: string):
   return waitDone(client, peer, 'bench', image, start);
 }
 
-/** From `promote` at the pause after 25% to the candidate serving 50% (of the Ready pods); then on to complete. */
-export async function promoteTime(client: KubeClient, peer: Peer, image: string): Promise<number> {
+/**
+ * From `promote` at the pause after 25% to the candidate serving 50% (of the Ready pods); then on
+ * to complete. `sequence`: a file for the audit log's requests from the promote on (writeSequence).
+ */
+export async function promoteTime(client: KubeClient, peer: Peer, image: string, sequence?: string): Promise<number> {
   await write(client, peer, peer.object('bench', image, REPLICAS, { steps: PAUSED_STEPS }));
   await until(`${peer.name} paused at 25%`, async () => (peer.pausedAt(await get(client, peer, 'bench'), 1) ? 1 : 0), 1, performance.now(), 120_000, POLL_MS);
+  const mark = auditMark();
   const start = performance.now();
   await peer.promote(client, 'bench');
   const took = await until(`${peer.name} serving 50% after promote`, async () => {
@@ -70,6 +74,7 @@ export async function promoteTime(client: KubeClient, peer: Peer, image: string)
     return 2 * cand >= all && all > 0 ? 1 : 0;
   }, 1, start, 120_000, POLL_MS);
   await waitDone(client, peer, 'bench', image, performance.now());
+  if (sequence) writeSequence(sequence, mark, peer);
   return took;
 }
 

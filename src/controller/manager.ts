@@ -56,6 +56,9 @@ export interface MetricsServing {
   certDir?: string;
 }
 
+/** Workers per `--concurrency` while more keys wait than that (src/controller/queue.ts `burst`). */
+const BURST = 4;
+
 export const DEFAULT_OPTIONS: ManagerOptions = {
   namespaces: [], concurrency: 4, resyncSeconds: 600, listen: ':8080', metrics: { secure: true, listen: ':8443' }, stallSeconds: 360, gatewayAPI: true, podMonitors: true,
   discoverySeconds: 10,
@@ -105,7 +108,7 @@ export class Manager {
       kube: new Kube(client), microservices: this.microservices, children: this.children, log, analysis: { runner: this.analysis, templates: this.templates },
       ...(notifier ? { notify: (ms, before, after, now) => notifier.offer(ms, before, after, now) } : {}),
     });
-    this.queue = new WorkQueue({ concurrency: opts.concurrency, paused: true }, (key) => this.reconcileKey(key), {
+    this.queue = new WorkQueue({ concurrency: opts.concurrency, burst: opts.concurrency * BURST, paused: true }, (key) => this.reconcileKey(key), {
       onDone: (key, outcome, waitedMs, ranMs, err) => {
         this.lastProgress = Date.now();
         this.metrics.queueLatency.observe(waitedMs / 1000);

@@ -116,13 +116,31 @@ describe('bounded concurrency', () => {
     expect(h.keys().sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
   });
 
+  it('runs up to `burst` while more than `concurrency` keys wait, and no more than `concurrency` beside a shallow queue', async () => {
+    const h = harness({ concurrency: 2, burst: 5 });
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']) h.queue.add(k);
+    // 9 keys: 2 run, 3 more while more than 2 wait, then 2 wait with 5 running.
+    expect([h.queue.active, h.queue.depth]).toEqual([5, 4]);
+    await h.finish('a');
+    expect([h.queue.active, h.queue.depth]).toEqual([5, 3]);
+    await h.finish('b');
+    expect([h.queue.active, h.queue.depth]).toEqual([5, 2]);
+    // Two left waiting: the shallow queue keeps to `concurrency`; no new key starts until fewer than 2 run.
+    for (const k of ['c', 'd', 'e']) await h.finish(k);
+    expect([h.queue.active, h.queue.depth]).toEqual([2, 2]);
+    await h.finish('f');
+    expect([h.queue.active, h.queue.depth]).toEqual([2, 1]);
+    expect(h.maxRunning).toBe(5);
+  });
+
   it('holds for any adds and any order of finishing: within the limit, one run per key at a time, every key run', async () => {
     await fc.assert(fc.asyncProperty(
       fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 0, max: 6 }),
       fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.boolean(), fc.nat()), { minLength: 1, maxLength: 25 }),
       fc.array(fc.nat(), { maxLength: 30 }),
-      async (concurrency, steps, drainOrder) => {
-        const h = harness({ concurrency });
+      async (concurrency, burst, steps, drainOrder) => {
+        const h = harness({ concurrency, burst });
         const adds = new Map<string, number>();
         for (const [key, finishOne, pick] of steps) {
           h.queue.add(key);
@@ -132,7 +150,7 @@ describe('bounded concurrency', () => {
         }
         for (let i = 0; h.unfinished().length > 0; i++) await h.finish(drainOrder[i % Math.max(1, drainOrder.length)] ?? 0);
         await h.queue.idle();
-        expect(h.maxRunning).toBeLessThanOrEqual(concurrency);
+        expect(h.maxRunning).toBeLessThanOrEqual(Math.max(concurrency, burst));
         expect(h.overlapped).toBeUndefined();
         expect(new Set(h.keys())).toEqual(new Set(adds.keys()));
         for (const [key, n] of adds) expect(h.keys().filter((k) => k === key).length).toBeLessThanOrEqual(n);

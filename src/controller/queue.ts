@@ -1,11 +1,17 @@
 // A work queue keyed by namespace/name, after client-go's: a key waits at most once (adds while
 // queued are folded together), one worker holds a key at a time (an add while it runs queues it
-// again for after), at most `concurrency` keys run at once, and failures retry with per-key
-// exponential backoff.
+// again for after), at most `concurrency` keys run at once (`burst` while more than that wait),
+// and failures retry with per-key exponential backoff.
 import { Backoff } from './backoff.js';
 
 export interface QueueOptions {
   concurrency: number;
+  /**
+   * Keys run at once while more than `concurrency` wait: a burst (many new Microservices, a
+   * restart) spends its time in round trips to the API server, not in CPU, so more of them in
+   * flight drain it sooner; a shallow queue keeps to `concurrency`.
+   */
+  burst?: number;
   /** Hold work until resume(): the controller waits for its caches to sync, so no reconcile sees half the world. */
   paused?: boolean;
   baseDelayMs?: number;
@@ -99,7 +105,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && !this.paused && this.running.size < this.opts.concurrency && this.order.length > 0) {
+    while (!this.stopped && !this.paused && this.running.size < this.limit() && this.order.length > 0) {
       const key = this.order.shift()!;
       const queuedAt = this.queued.get(key) ?? Date.now();
       this.queued.delete(key);
@@ -109,6 +115,11 @@ export class WorkQueue {
     if (this.running.size === 0 && this.order.length === 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  private limit(): number {
+    const { concurrency, burst = concurrency } = this.opts;
+    return this.order.length > concurrency ? Math.max(concurrency, burst) : concurrency;
   }
 
   private async runOne(key: string, queuedAt: number): Promise<void> {

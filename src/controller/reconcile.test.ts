@@ -42,6 +42,7 @@ function fakeKube(answer: (o: KubeObject) => KubeObject | ApiError = serverLike)
   };
   const kube = {
     apply: (o: KubeObject) => write('apply', o),
+    applyNew: (o: KubeObject) => write('applyNew', o),
     get: async (r: Resource, _ns: string, name: string) => { requests.push(`get ${r.kind}/${name}`); return undefined; },
     resize: async (_ns: string, name: string) => { requests.push(`resize ${name}`); },
     delete: async (r: Resource, _ns: string, name: string) => { requests.push(`delete ${r.kind}/${name}`); },
@@ -65,8 +66,8 @@ describe('Reconciler: a namespace being deleted', () => {
     const { kube, requests } = fakeKube(() => terminating());
     const r = reconcilerFor(orders(), kube);
     await expect(r.reconcile('shop/orders')).resolves.toEqual({ outcome: { result: 'gone', writes: 0 } });
-    // One create tried (the revision's ControllerRevision, looked up first), refused; no status, no event.
-    expect(requests.map((q) => q.replace(/orders-\w+$/, 'orders-<revision>'))).toEqual(['get ControllerRevision/orders-<revision>', 'apply ControllerRevision/orders-<revision>']);
+    // One create tried (the revision's ControllerRevision), refused; no status, no event.
+    expect(requests.map((q) => q.replace(/orders-\w+$/, 'orders-<revision>'))).toEqual(['applyNew ControllerRevision/orders-<revision>']);
     // The next events of its children's deletion: nothing more is tried.
     const before = requests.length;
     await expect(r.reconcile('shop/orders')).resolves.toEqual({ outcome: { result: 'gone', writes: 0 } });
@@ -115,6 +116,40 @@ describe('Reconciler: a revision\'s own objects first', () => {
   });
 });
 
+describe('Reconciler: creating without looking first', () => {
+  /** What the API server answers a create-only apply when an object holds the name: 409, the object untouched. */
+  const exists = (name: string) => toApiError(409, JSON.stringify({ kind: 'Status', code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on services "${name}": the object has been modified` }));
+  const service = (owner?: string): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop', uid: 's1',
+    ...(owner ? { ownerReferences: [{ apiVersion: 'coxswain.dev/v1alpha1', kind: 'Microservice', name: 'orders', uid: owner, controller: true }] } : {}) } });
+  function withService(there: KubeObject) {
+    const fake = fakeKube((o) => (o.kind === 'Service' && o.metadata.name === 'orders' && fake.requests.at(-1)?.startsWith('applyNew') ? exists('orders') : serverLike(o)));
+    Object.assign(fake.kube, { get: async (r: Resource, _ns: string, name: string) => { fake.requests.push(`get ${r.kind}/${name}`); return r.kind === 'Service' && name === 'orders' ? there : undefined; } });
+    return fake;
+  }
+
+  it('creates each new object in one request, reading nothing', async () => {
+    const { kube, requests } = fakeKube();
+    await reconcilerFor(orders(), kube).reconcile('shop/orders');
+    expect(requests.filter((q) => q.startsWith('get '))).toEqual([]);
+    expect(requests.filter((q) => q.startsWith('applyNew ')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reads an object that holds the name only once the create is refused, and never writes one it does not own', async () => {
+    const { kube, requests } = withService(service());
+    const { outcome } = await reconcilerFor(orders(), kube).reconcile('shop/orders');
+    expect(outcome.result).toBe('stalled');
+    const onService = requests.filter((q) => q.endsWith(' Service/orders'));
+    expect(onService).toEqual(['applyNew Service/orders', 'get Service/orders']);
+  });
+
+  it('applies its own object the caches have not seen (its labels stripped, say)', async () => {
+    const { kube, requests } = withService(service(UID));
+    const { outcome } = await reconcilerFor(orders(), kube).reconcile('shop/orders');
+    expect(outcome.result).not.toBe('stalled');
+    expect(requests.filter((q) => q.endsWith(' Service/orders'))).toEqual(['applyNew Service/orders', 'get Service/orders', 'apply Service/orders']);
+  });
+});
+
 describe('Reconciler: pod roles', () => {
   it('patches the role of only the slots\' pods whose label differs, after the status, and skips a pod gone meanwhile', async () => {
     const ms = orders();
@@ -148,6 +183,31 @@ describe('Reconciler: pod roles', () => {
     // Every other write, and two pods patched: the one gone meanwhile is no write.
     const others = requests.filter((q) => !/^(get|event|label) /.test(q)).length;
     expect(outcome.writes).toBe(others + 2);
+  });
+});
+
+describe('Reconciler: an action answered', () => {
+  const asked = () => orders({ annotations: { 'coxswain.dev/action': 'promote:r1' } });
+
+  it('clears the annotation it acted on, after the status that answers it', async () => {
+    const { kube, requests } = fakeKube();
+    await reconcilerFor(asked(), kube).reconcile('shop/orders');
+    expect(requests.filter((q) => q === 'annotation')).toHaveLength(1);
+    expect(requests.indexOf('status')).toBeLessThan(requests.indexOf('annotation'));
+  });
+
+  it('does not clear it again once the cache shows it cleared (an earlier pass\'s clearing landed meanwhile)', async () => {
+    const { kube, requests } = fakeKube();
+    // The answer to the status write: the Microservice as the API server holds it, the annotation gone.
+    Object.assign(kube, {
+      applyStatus: async (ms: MicroserviceObject, status: unknown) => {
+        requests.push('status');
+        return { ...ms, metadata: { ...ms.metadata, annotations: {} }, status };
+      },
+    });
+    await reconcilerFor(asked(), kube).reconcile('shop/orders');
+    expect(requests).toContain('status');
+    expect(requests).not.toContain('annotation');
   });
 });
 

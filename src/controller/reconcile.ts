@@ -150,9 +150,11 @@ export class Reconciler {
       children.get(PODS)?.remember(patched);
       done.writes++;
     }
-    if (plan.clearAction !== undefined) {
-      // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
-      // Only the value acted on: a newer action written meanwhile stays, and runs next.
+    // Done (or refused) and recorded in status.lastAction: clear the annotation, so it runs once.
+    // Only the value acted on: a newer action written meanwhile stays, and runs next. Not when the
+    // cache (the watch, or the answer to the status write) already shows it gone: a pass that read
+    // the Microservice before an earlier pass's clearing landed would only meet a failed test.
+    if (plan.clearAction !== undefined && microservices.get(namespace, name)?.metadata.annotations?.[ANNOTATION_ACTION] === plan.clearAction) {
       await kube.removeAnnotation(MICROSERVICES, namespace, name, ANNOTATION_ACTION, plan.clearAction);
       done.writes++;
     }
@@ -214,7 +216,7 @@ export class Reconciler {
    * something rendered from an accepted spec is for a person to fix.
    */
   private async carryOut(namespace: string, write: Write, ownedBy: (o: KubeObject) => boolean): Promise<'written' | Problem | undefined> {
-    const { kube, children, log } = this.ctx;
+    const { kube, log } = this.ctx;
     if ('resize' in write) {
       await kube.resize(namespace, write.resize.name, write.resize.replicas);
       return 'written';
@@ -227,18 +229,22 @@ export class Reconciler {
     }
     const desired = write.apply;
     const resource = resourceOf(desired.kind);
-    if (write.create && !write.takeOver) {
-      // Not in our caches (they hold only labelled objects): look before creating.
-      const found = await kube.get(resource, namespace, desired.metadata.name);
-      if (found && !ownedBy(found)) {
-        return { reason: 'NameConflict', message: `${desired.kind} ${namespace}/${desired.metadata.name} exists and is not owned by this Microservice; rename or remove it` };
-      }
-    }
     try {
-      // Applied first, then remembered: `cache?.remember(await ...)` would skip the apply itself when no cache holds the kind.
-      const applied = await kube.apply(desired);
-      children.get(resource)?.remember(applied);
-      return 'written';
+      if (write.create && !write.takeOver) {
+        // None of ours in the caches (they hold only labelled objects): created in one request,
+        // refused (409, untouched) when any object holds the name. Only then is it read: ours,
+        // not yet cached (labels stripped, say), is applied below; anyone else's is never touched.
+        const created = await kube.applyNew(desired).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 409) return undefined;
+          throw err;
+        });
+        if (created) return this.remember(resource, created);
+        const found = await kube.get(resource, namespace, desired.metadata.name);
+        if (found && !ownedBy(found)) {
+          return { reason: 'NameConflict', message: `${desired.kind} ${namespace}/${desired.metadata.name} exists and is not owned by this Microservice; rename or remove it` };
+        }
+      }
+      return this.remember(resource, await kube.apply(desired));
     } catch (err) {
       // Refused for good (a person must fix the spec): Stalled with the Microservice's field named.
       // Anything else (overload, a restarting API server) is retried with backoff.
@@ -246,5 +252,11 @@ export class Reconciler {
       if (refusal) return refusal;
       throw err;
     }
+  }
+
+  /** An object just written, in its cache (when one holds the kind) before the informer brings it. */
+  private remember(resource: Resource, written: KubeObject): 'written' {
+    this.ctx.children.get(resource)?.remember(written);
+    return 'written';
   }
 }

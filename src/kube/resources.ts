@@ -64,6 +64,9 @@ export function resourcePath(r: Resource, namespace?: string, name?: string, sub
   return `${base}${ns}/${r.plural}${n}${subresource ? `/${subresource}` : ''}`;
 }
 
+/** A resourceVersion no stored object carries: the create-only precondition of `applyNew`. */
+const NO_OBJECT_HAS_IT = '1';
+
 const APPLY = { contentType: 'application/apply-patch+yaml', query: { fieldManager: MANAGER, force: true } };
 
 export class Kube {
@@ -73,6 +76,17 @@ export class Kube {
   apply(obj: KubeObject): Promise<KubeObject> {
     const r = resourceOf(obj.kind);
     return this.client.request('PATCH', resourcePath(r, obj.metadata.namespace, obj.metadata.name), { ...APPLY, body: obj });
+  }
+
+  /**
+   * Server-side apply that only creates: with any object of that name there, ours or not, the API
+   * server answers 409 Conflict and leaves it untouched. The precondition is a resourceVersion no
+   * object has (etcd's first write is revision 2): ignored on create, checked against an existing
+   * object, and not tracked in managedFields. (A uid in the body does not do this: the API server
+   * refuses it on create, 409 "uid mismatch ... no existing object was found".)
+   */
+  applyNew(obj: KubeObject): Promise<KubeObject> {
+    return this.apply({ ...obj, metadata: { ...obj.metadata, resourceVersion: NO_OBJECT_HAS_IT } });
   }
 
   applyStatus(ms: MicroserviceObject, status: MicroserviceStatus): Promise<MicroserviceObject> {

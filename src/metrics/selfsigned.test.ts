@@ -25,6 +25,15 @@ describe('a self-signed certificate', () => {
     expect(new Date(x.validTo).toISOString()).toBe('2026-03-31T12:00:00.000Z');
   });
 
+  it('is well-formed DER whatever the random serial bytes: no leading zero octet, never negative', () => {
+    for (const first of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+      const random = Buffer.alloc(16, 0x05);
+      random[0] = first;
+      const cert = new X509Certificate(selfSigned(['localhost'], now, 30, random).cert);
+      expect(cert.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
+    }
+  });
+
   it('gets a new key and serial each time', () => {
     const again = new X509Certificate(selfSigned(['localhost'], now).cert);
     expect(again.serialNumber).not.toBe(x.serialNumber);

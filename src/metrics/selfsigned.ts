@@ -14,15 +14,20 @@ const COMMON_NAME = '2.5.4.3';
 
 export interface KeyPair { cert: string; key: string }
 
-/** A certificate for `hosts` (DNS names or IP addresses), valid from an hour before `now` for `days`. */
-export function selfSigned(hosts: string[], now: Date, days = 365): KeyPair {
+/**
+ * A certificate for `hosts` (DNS names or IP addresses), valid from an hour before `now` for `days`.
+ * `random` is the serial's 16 random bytes (a parameter so a test can give the unlucky ones).
+ */
+export function selfSigned(hosts: string[], now: Date, days = 365, random: Buffer = randomBytes(16)): KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const algorithm = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
   const name = new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: COMMON_NAME, value: new AttributeValue({ utf8String: hosts[0] ?? 'coxswain' }) })])]);
   const san = new SubjectAlternativeName(hosts.map((h) => new GeneralName(isIP(h) ? { iPAddress: h } : { dNSName: h })));
-  // A positive serial of 128 random bits (RFC 5280: at most 20 octets, positive).
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  // A positive serial of 126 random bits (RFC 5280: at most 20 octets, positive). The first octet
+  // is 0x40-0x7f: positive, and never a leading 0x00, which DER forbids before an octet below 0x80
+  // (OpenSSL refuses such a certificate: "illegal padding"; one serial in 256 had it).
+  const serial = Buffer.from(random);
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: arrayBuffer(serial),

@@ -149,7 +149,9 @@ export function statusEvents(before: MicroserviceStatus | undefined, after: Micr
   const was = stalled(before);
   const is = stalled(after);
   if (is && (!was || was.reason !== is.reason || was.message !== is.message)) events.push({ type: 'Warning', reason: is.reason, message: is.message });
-  if (after.desiredRevision && after.desiredRevision !== before?.desiredRevision && after.desiredRevision !== after.stableRevision) {
+  // Only a revision replacing a live one is rolled out; the first goes straight to full size,
+  // and its RolloutComplete says what a person needs.
+  if (after.stableRevision && after.desiredRevision && after.desiredRevision !== before?.desiredRevision && after.desiredRevision !== after.stableRevision) {
     events.push({ type: 'Normal', reason: 'RolloutStarted', message: `rolling out revision ${after.desiredRevision}` });
   }
   if (after.stableRevision && after.stableRevision !== before?.stableRevision) {

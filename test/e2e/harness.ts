@@ -277,7 +277,8 @@ export function auditMark(): number {
 /** Every request the API server completed since the mark, one per request (the audit log's ResponseComplete stage). */
 export function auditEvents(since: number): AuditEvent[] {
   const text = readFileSync(AUDIT_LOG!).subarray(since).toString('utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent).filter((e) => e.stage === 'ResponseComplete');
+  // Complete lines only: the API server may be half-way through writing the last one.
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent).filter((e) => e.stage === 'ResponseComplete');
 }
 
 /** Requests the operator (user agent `coxswain/<version> ...`) made since the mark, one per request. */
