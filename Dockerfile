@@ -42,9 +42,11 @@ USER 1000:1000
 EXPOSE 8080
 # V8 sized for a small long-lived process (docs/performance.md): a 2 MiB semi-space keeps the
 # young generation from growing to 64 MiB in a burst of reconciles (a restart at 1,000
-# Microservices: 208 -> 149 MiB RSS) and never giving it back; the old space may take 75% of the
+# Microservices: 208 -> 149 MiB RSS) and never giving it back; --optimize-for-size makes V8
+# compact and give back the old-space pages such a burst filled (RSS 30 s after that restart
+# about 147 -> 122 MiB, for some 30% more CPU in the burst); the old space may take 75% of the
 # memory the process may use (the container's limit), not V8's default share. Source maps: stack
 # traces name the TypeScript files and lines. The end-to-end suite and the benchmarks start the
 # operator with these same flags, read from this line.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size-percentage=75", "--enable-source-maps", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "--max-old-space-size-percentage=75", "--enable-source-maps", "/app/dist/cli/main.js"]
 CMD ["run"]

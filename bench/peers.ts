@@ -49,18 +49,20 @@ async function scaleTo(client: KubeClient, peers: Peer[], n: number, image: stri
 
 /**
  * Start-up at `n` objects: each peer stopped and started again in turn, process start -> every
- * object reconciled once; then, all restarted, RSS 30 s later.
+ * object reconciled once, and its RSS 30 s after that (each its own 30 s: the first restarted
+ * is not given the others' start-ups to settle in).
  */
 async function restartAll(peers: Peer[], n: number): Promise<Array<{ startupMs: number; rssMiB: number }>> {
-  const startup: number[] = [];
+  const restarts: Array<{ startupMs: number; rssMiB: number }> = [];
   for (const p of peers) {
     await p.stop();
     const start = performance.now();
     p.start();
-    startup.push(await until(`${p.name} to reconcile all ${n}`, async () => p.reconciled(), n, start, 600_000, 50));
+    const startupMs = await until(`${p.name} to reconcile all ${n}`, async () => p.reconciled(), n, start, 600_000, 50);
+    await sleep(SETTLE_MS);
+    restarts.push({ startupMs, rssMiB: processStats(p.pid()).rssMiB });
   }
-  await sleep(SETTLE_MS);
-  return peers.map((p, i) => ({ startupMs: startup[i]!, rssMiB: processStats(p.pid()).rssMiB }));
+  return restarts;
 }
 
 /** BENCH_RESULTS=<dir>/<name>: the cost curve as <name>.json and its chart as <name>.svg. */
@@ -75,7 +77,7 @@ async function main() {
   await installCRD();
   await k('apply', '--server-side', '--force-conflicts', '-f', crds);
   await crdsEstablished('rollouts.argoproj.io');
-  await ensureNodes(2 * Math.max(...SCALES) + 40);
+  await ensureNodes((2 + BASELINES.length) * Math.max(...SCALES) + 40); // one pod an object, each peer
   await quietCluster();
   const client = await benchClient();
   const peers = [coxswain(await createNamespace('peers-coxswain')), argoRollouts(await createNamespace('peers-argo'), binary)];

@@ -32,6 +32,10 @@ if [[ "${1:-}" == "--bench-dashboard" ]]; then
   tsx bench/dashboard.ts
   exit
 fi
+if [[ "${1:-}" == "--bench-restart-memory" ]]; then
+  tsx bench/restart-memory.ts
+  exit
+fi
 if [[ "${1:-}" == "--bench-peers" ]]; then
   tsx bench/peers.ts
   exit

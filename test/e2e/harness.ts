@@ -188,8 +188,10 @@ export interface OperatorProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Node's flags in the image's ENTRYPOINT (between `node` and the script): every operator started here runs with them. */
-export const IMAGE_NODE_FLAGS = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8'))![1]!) as string[]).slice(1, -1);
+/** Node's flags in a checkout's Dockerfile ENTRYPOINT (between `node` and the script). */
+const imageNodeFlags = (dir: string) => (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(resolve(dir, 'Dockerfile'), 'utf8'))![1]!) as string[]).slice(1, -1);
+/** Node's flags in the image's ENTRYPOINT: every operator started here runs with them. */
+export const IMAGE_NODE_FLAGS = imageNodeFlags(ROOT);
 
 /**
  * `coxswain run` as a child process, the same binary users run, with the image's Node flags, with its output kept (and, with
@@ -202,7 +204,9 @@ export class OperatorProcess {
 
   protected spawn(opts: OperatorProcessOptions): void {
     const appDir = opts.appDir ?? ROOT;
-    const args = [...IMAGE_NODE_FLAGS, resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', '--metrics-listen', opts.metricsListen ?? '', ...(opts.args ?? [])];
+    // Another checkout (a benchmark's baseline) runs with its own image's flags; a folder laid out like the image, with these.
+    const flags = existsSync(resolve(appDir, 'Dockerfile')) ? imageNodeFlags(appDir) : IMAGE_NODE_FLAGS;
+    const args = [...flags, resolve(appDir, 'dist/cli/main.js'), 'run', '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--listen', opts.listen ?? '', '--metrics-listen', opts.metricsListen ?? '', ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...opts.env } });
     this.child = child;
     const keep = process.env.COXSWAIN_E2E_OPERATOR_LOG;

@@ -77,7 +77,7 @@ describe('the image, laid out without a container engine', () => {
     expect(all[0]!.lines).toContain('RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json'); // what `npm run build` runs
     expect(all[1]!.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l))).toBe(true);
     expect(runtime.lines).toContain('USER 1000:1000');
-    expect(runtime.lines).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size-percentage=75", "--enable-source-maps", "/app/dist/cli/main.js"]');
+    expect(runtime.lines).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "--max-old-space-size-percentage=75", "--enable-source-maps", "/app/dist/cli/main.js"]');
     // The package.json the runtime copies says what the node version and module type need.
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');
