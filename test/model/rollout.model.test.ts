@@ -344,7 +344,8 @@ const arbAnalysisScenario = arbScenarioWith(
 // - replaced and ports: a problem counts once it has lasted GRACE_MS (a controller a second late
 //   is no bug); "the stable slot can carry the load" is >= max(1, T - maxUnavailable) Ready pods of
 //   the stable revision in status.activeSlot (available ones, Ready for minReadySeconds, when set), maxUnavailable being the strategy's own (the slots'
-//   native rolling aside: a canary with maxUnavailable 0 keeps a replaced pod until T). A pod's revision is what it runs: its label, or
+//   native rolling aside: a canary with maxUnavailable 0 keeps a replaced pod until T; a replaced pod inside the stable
+//   slot, an undone native roll, against that slot Deployment's own when lower). A pod's revision is what it runs: its label, or
 //   `<label>~edited` after a kubectl set image.
 // - step: checked whenever what status reports changes (revision, step, steps, reason): at step i
 //   of a canary, the revision's own Ready pods (by label) must reach step i-1's weight, at a pause
@@ -465,7 +466,6 @@ interface Observation {
   since: Partial<Record<Invariant, number>>;
 }
 
-/** maxUnavailable of the strategy in force, resolved as a Deployment does, and of the slots' own rolling update. */
 /** The strategy's own maxUnavailable, the slots' native rolling aside: what "the stable slot can carry the load" is read against. */
 function strategyUnavailableOf(spec: J): number {
   const st = spec.strategy;
@@ -473,6 +473,13 @@ function strategyUnavailableOf(spec: J): number {
   return st.type === 'RollingUpdate' ? maxUnavailableOf(spec) : 0;
 }
 
+/** A slot Deployment's own maxUnavailable, resolved as the Deployment controller does (none: no allowance). */
+function deploymentUnavailableOf(d: J | undefined): number {
+  const r = d?.spec?.strategy?.rollingUpdate;
+  return d && r ? fenceposts(r.maxSurge, r.maxUnavailable, d.spec.replicas).unavailable : 0;
+}
+
+/** maxUnavailable of the strategy in force, resolved as a Deployment does, and of the slots' own rolling update. */
 function maxUnavailableOf(spec: J): number {
   const T = spec.replicas;
   const st = spec.strategy;
@@ -597,12 +604,15 @@ class Checker {
         return podReady(p) && (minReadyMs === 0 || (!Number.isNaN(since) && w.now - since >= minReadyMs));
       };
       const carrying = pods.filter((p) => p.metadata.labels?.[LABEL_SLOT] === stableSlot && available(p) && this.book.truth(p) === stable).length;
-      const bad = carrying >= Math.max(1, T - strategyUnavailableOf(spec))
-        ? servingPods.filter((p) => {
-          const r = this.book.truth(p);
-          return !r.endsWith('~edited') && (r === aborted || (r !== stable && r !== desired));
-        })
-        : [];
+      const canCarry = (mu: number) => carrying >= Math.max(1, T - mu);
+      // A replaced pod inside the stable slot itself (an undone native roll) goes as that slot's
+      // Deployment rolls: within its own maxUnavailable, which may be below the strategy's.
+      const slotUnavailable = Math.min(strategyUnavailableOf(spec), deploymentUnavailableOf(w.store.get('Deployment', `${name}-${stableSlot}`)));
+      const bad = servingPods.filter((p) => {
+        const r = this.book.truth(p);
+        const replaced = !r.endsWith('~edited') && (r === aborted || (r !== stable && r !== desired));
+        return replaced && canCarry(p.metadata.labels?.[LABEL_SLOT] === stableSlot ? slotUnavailable : strategyUnavailableOf(spec));
+      });
       this.lasting(obs, 'replaced', bad.length > 0 && !nativeRoll, () => `${bad.length} pod(s) of ${[...new Set(bad.map((p) => this.book.truthName(this.book.truth(p))))].join(', ')} serve behind ${name}, though the stable slot ${stableSlot} has ${carrying} Ready pods of the stable revision ${this.book.name(stable)} (T ${T})`);
     }
 
