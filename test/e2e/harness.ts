@@ -1,7 +1,7 @@
 // What the end-to-end tests share: kubectl against the test cluster, the operator as a child
 // process (the same binary users run), polling, and the API server's audit log.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -89,9 +89,12 @@ let pluginPath: string | undefined;
  */
 function pluginPATH(): string {
   if (pluginPath) return pluginPath;
-  const bin = join(tmpdir(), `coxswain-plugin-${process.pid}`);
-  mkdirSync(bin, { recursive: true });
-  try { symlinkSync(resolve(ROOT, 'dist/cli/plugin.js'), join(bin, 'kubectl-coxswain')); } catch { /* already there */ }
+  // A directory of its own, gone at exit. (It was named by the pid, its link kept if there: pids
+  // come round again, and a directory another checkout's run had left put that checkout's plugin,
+  // often deleted since, first on PATH, so a `kubectl coxswain promote` now and then did nothing.)
+  const bin = mkdtempSync(join(tmpdir(), 'coxswain-plugin-'));
+  symlinkSync(resolve(ROOT, 'dist/cli/plugin.js'), join(bin, 'kubectl-coxswain'));
+  process.once('exit', () => rmSync(bin, { recursive: true, force: true }));
   pluginPath = `${bin}:${resolve(ROOT, 'node_modules/.bin')}:${process.env.PATH}`;
   return pluginPath;
 }

@@ -148,7 +148,8 @@ describe('notifications', () => {
     expect(b.lines().filter((l) => l.msg === 'notification sent')).toEqual([]);
     await a.stop('SIGKILL');
     const mark = good.requests.length;
-    await kubectlCoxswain(ns, ['promote', 'web']);
+    const promoted = await kubectlCoxswain(ns, ['promote', 'web']);
+    expect(promoted.code, promoted.stderr).toBe(0);
     await eventually('web:2 live, promoted by the new leader', live('web', 'registry.example/web:2'), 120_000);
     await eventually('completed told', async () => eventsOf(rev).includes('completed'), 30_000);
     expect(eventsOf(rev)).toEqual(['started', 'stepReached', 'paused', 'promoted', 'completed']);
