@@ -115,7 +115,15 @@ async function watchEndpoints(service: string) {
     else return;
     counts.push(ready());
   });
-  return { stop: async () => { await w.stop(); return counts; } };
+  return {
+    /** Until at least `n` Ready endpoints are published (the Deployment's pods are Ready a step ahead of its EndpointSlices); counts from there. */
+    atLeast: (n: number) => eventually(`${n} Ready endpoints published for service/${service}`, async () => {
+      if (ready() < n) return false;
+      counts.splice(0, counts.length, ready());
+      return true;
+    }, 30_000, 100),
+    stop: async () => { await w.stop(); return counts; },
+  };
 }
 
 describe('a takeover seen through the Service\'s EndpointSlices', () => {
@@ -125,6 +133,7 @@ describe('a takeover seen through the Service\'s EndpointSlices', () => {
     const printed = await kubectlCoxswain(ns, ['adopt', `deployment/${name}`, '--service', name, '--hpa', name]);
     expect(printed.code).toBe(0);
     const endpoints = await watchEndpoints(name);
+    await endpoints.atLeast(4);
     expect((await apply(printed.stdout)).stderr).toBe('');
     await eventually('the takeover done', async () => (await current(ns, name))?.status?.adoption?.phase === 'Done', 120_000);
     await sleep(2000);
