@@ -444,3 +444,38 @@ describe('planReconcile: a Microservice being ejected (kubectl coxswain eject)',
     expect(planReconcile({ ...ejecting, ms: { ...ejecting.ms, status } }).finish([]).status).toBeUndefined();
   });
 });
+
+describe('planReconcile: counts alone are written at most once a second', () => {
+  // A canary at its pause; then its stable slot's Deployment counts one pod more (one being
+  // replaced): only the counts change.
+  const world = (() => {
+    let w = settled(base('a:1'));
+    w = { ...w, ms: { ...microservice(base('a:2')), status: w.ms.status } as MicroserviceObject };
+    for (let i = 0; i < 6; i++) w = carryOut(w, planReconcile(w));
+    return w;
+  })();
+  const counted: World = { ...world, owned: world.owned.map((o) => (o.kind === 'Deployment' && o.metadata.name === 'orders-blue' ? { ...o, status: { ...(o.status as object), replicas: 2 } } : o)) };
+
+  it('writes them at once after a quiet while, and when nothing was written since the operator started', () => {
+    const first = planReconcile(counted).finish([]);
+    expect(world.ms.status?.phase).toBe('Paused');
+    expect(first.status?.slots?.blue?.replicas).toBe(2);
+    expect(world.ms.status?.slots?.blue?.replicas).toBe(1);
+    expect(planReconcile({ ...counted, statusWrittenAt: new Date(T0.getTime() - 1500) }).finish([]).status?.slots?.blue?.replicas).toBe(2);
+  });
+
+  it('holds them within a second of the last status write, and comes back when the second is up', () => {
+    const held = planReconcile({ ...counted, statusWrittenAt: new Date(T0.getTime() - 300) }).finish([]);
+    expect(held.status).toBeUndefined();
+    expect(held.events).toEqual([]);
+    expect(held.requeueAfterMs).toBe(700);
+  });
+
+  it('does not hold a change that is more than counts (a new revision mid-rollout), nor its events', () => {
+    const rolling: World = { ...counted, ms: { ...microservice(base('a:3')), status: world.ms.status } as MicroserviceObject, statusWrittenAt: new Date(T0.getTime() - 100) };
+    const plan = planReconcile(rolling);
+    const finished = plan.finish([]);
+    expect(finished.status?.desiredRevision).not.toBe(world.ms.status?.desiredRevision);
+    expect(finished.events.map((e) => e.reason)).toContain('RolloutStarted');
+  });
+});

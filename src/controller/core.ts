@@ -12,7 +12,7 @@ import { upToDate } from '../render/diff.js';
 import { configMapsReferenced, observeSlot, publishedReady, servedSlotOf } from '../rollout/observe.js';
 import { decide, type Decision, type EngineInput } from '../rollout/engine.js';
 import { answerBlocked } from '../rollout/actions.js';
-import { blockedStatus, computeStatus, converged, invalidSpecStatus, statusEvents, type Problem } from '../rollout/status.js';
+import { blockedStatus, computeStatus, converged, invalidSpecStatus, onlyCountsChanged, statusEvents, type Problem } from '../rollout/status.js';
 import { observeRoute, wantsRoute } from '../rollout/traffic.js';
 import { writeOrder } from '../rollout/plan.js';
 import type { ObservedSlots } from '../rollout/types.js';
@@ -57,6 +57,8 @@ export interface World {
   secrets?: SecretLookup;
   /** With spec.adopt: the objects it names, as read (src/adopt/takeover.ts); unset, no takeover is run. */
   adopted?: Adopted;
+  /** When this operator last wrote the Microservice's status (unset: not since it started). */
+  statusWrittenAt?: Date;
 }
 
 export type Event = KubeEvent;
@@ -113,6 +115,13 @@ export interface Finished {
  * not own) is looked at again, so its removal is noticed.
  */
 const AFTER_CHANGE_MS = 1000;
+/**
+ * A change of counts alone (a pod Ready, a weight) is written at most this often: in a rollout
+ * every pod would otherwise cost a status write, and each write holds the key while the next
+ * step waits. Anything else (a step, a phase, a revision, a condition's status, an event) is
+ * written at once, with the counts as they are then.
+ */
+export const COUNTS_EVERY_MS = 1000;
 const AFTER_PROBLEM_MS = 15_000;
 
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
@@ -265,11 +274,15 @@ export function planReconcile(world: World): ReconcilePlan {
       // A missing PodMonitor holds up no pod: the progress deadline runs on through it.
       const computed = statusAfter({ ms, observed, desiredRevision, now }, decision, all, noPodMonitor ? [podMonitorMissing] : [], adopting);
       const status = { ...computed, ...(adoptionStatus ? { adoption: adoptionStatus } : {}), ...(tracked.status ? { secrets: tracked.status } : {}) };
-      const written = changed(ms.status, status);
-      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, met.length > 0 ? AFTER_PROBLEM_MS : Infinity,
-        adoption?.requeueAfterMs || Infinity, guard?.requeueAfterMs ?? Infinity);
+      const changedTo = changed(ms.status, status);
+      const events = changedTo ? [...decision.events, ...statusEvents(ms.status, status)] : [];
+      const holdMs = changedTo && events.length === 0 && onlyCountsChanged(ms.status, status) && world.statusWrittenAt
+        ? world.statusWrittenAt.getTime() + COUNTS_EVERY_MS - now.getTime() : 0;
+      const written = holdMs > 0 ? undefined : changedTo;
+      const requeue = Math.min(decision.requeueAfterMs ?? Infinity, written ? AFTER_CHANGE_MS : Infinity, holdMs > 0 ? holdMs : Infinity,
+        met.length > 0 ? AFTER_PROBLEM_MS : Infinity, adoption?.requeueAfterMs || Infinity, guard?.requeueAfterMs ?? Infinity);
       return {
-        status: written, events: written ? [...decision.events, ...statusEvents(ms.status, status)] : [], stalled: !!decision.problem || all.length > 0,
+        status: written, events: written ? events : [], stalled: !!decision.problem || all.length > 0,
         ...(requeue < Infinity ? { requeueAfterMs: requeue } : {}),
         // Roles follow the status this pass arrives at (a promotion relabels in the very pass that makes it).
         relabels: relabels(pods, releaseOf(ms.spec.strategy.type, status), name),

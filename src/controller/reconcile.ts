@@ -49,6 +49,8 @@ export class Reconciler {
    * nothing there any more, so nothing more is tried for them; they go with their namespace.
    */
   private readonly terminating = new Map<string, string>();
+  /** When this replica last wrote each Microservice's status: counts alone wait a moment after it (core.ts). */
+  private readonly statusWrittenAt = new Map<string, Date>();
 
   constructor(private readonly ctx: ReconcilerContext) {}
 
@@ -78,6 +80,7 @@ export class Reconciler {
   /** Forgets what it knew of a Microservice that was deleted. */
   forget(key: string): void {
     this.terminating.delete(key);
+    this.statusWrittenAt.delete(key);
   }
 
   /** One reconcile of `ms`; `done.writes` counts the writes made so far, should one throw. */
@@ -95,6 +98,7 @@ export class Reconciler {
       pods: children.get(PODS)?.owned(namespace, key) ?? [],
       endpointSlices: children.get(ENDPOINTSLICES)?.owned(namespace, key) ?? [],
       now: clock(),
+      statusWrittenAt: this.statusWrittenAt.get(key),
       // HTTPRoutes are cached only while the API server serves them (and the operator may watch them).
       gatewayAPI: children.has(HTTPROUTES),
       // PodMonitors likewise, while the Prometheus Operator's CRDs are installed.
@@ -132,6 +136,7 @@ export class Reconciler {
     if (status) {
       const updated = await kube.applyStatus(ms, status);
       microservices.remember(updated as unknown as KubeObject);
+      this.statusWrittenAt.set(key, world.now);
       done.writes++;
       // The transition is the one this very write records: told once, by the replica that wrote it.
       this.ctx.notify?.(ms, ms.status, status, world.now);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Condition, MicroserviceStatus } from '../api/schema.js';
 import { baseLabels } from '../api/names.js';
 import { microservice, readySlot } from '../../test/support/fixtures.js';
-import { computeStatus, converged, invalidSpecStatus, statusEvents, type Problem, type RolloutOutcome, type StatusInput } from './status.js';
+import { computeStatus, converged, invalidSpecStatus, onlyCountsChanged, statusEvents, type Problem, type RolloutOutcome, type StatusInput } from './status.js';
 import type { ObservedSlot, ObservedSlots } from './types.js';
 
 const NEW = 'rev-new';
@@ -285,5 +285,33 @@ describe('status properties', () => {
       expect(again).toStrictEqual(first);
       expect(statusEvents(first, again)).toEqual([]);
     }));
+  });
+});
+
+describe('onlyCountsChanged', () => {
+  const before: MicroserviceStatus = {
+    observedGeneration: 4, phase: 'Progressing', replicas: 3, readyReplicas: 2, ready: '2/3', stableRevision: OLD, desiredRevision: NEW,
+    conditions: [{ type: 'Ready', status: 'False', reason: 'Progressing', message: 'step 1/2: 1/2 candidate pods ready', lastTransitionTime: EARLIER, observedGeneration: 4 }],
+    rollout: { step: 1, steps: 2, weight: 33, message: 'step 1/2: 1/2 candidate pods ready' },
+    slots: { blue: { revision: OLD, replicas: 2, readyReplicas: 2 }, green: { revision: NEW, replicas: 2, readyReplicas: 1 } },
+  };
+  const counts: MicroserviceStatus = {
+    ...before, readyReplicas: 3, ready: '3/3',
+    conditions: [{ ...before.conditions![0]!, message: 'step 1/2: 2/2 candidate pods ready' }],
+    rollout: { ...before.rollout, weight: 50, message: 'step 1/2: 2/2 candidate pods ready' },
+    slots: { ...before.slots, green: { revision: NEW, replicas: 2, readyReplicas: 2 } },
+  };
+
+  it('holds for pods counted again and the words that give the counts', () => {
+    expect(onlyCountsChanged(before, counts)).toBe(true);
+  });
+
+  it('does not hold for a step, a revision, a condition status, a generation, a clock, or a first status', () => {
+    expect(onlyCountsChanged(before, { ...counts, rollout: { ...counts.rollout, step: 2 } })).toBe(false);
+    expect(onlyCountsChanged(before, { ...counts, slots: { ...counts.slots, green: { revision: 'other', replicas: 2, readyReplicas: 2 } } })).toBe(false);
+    expect(onlyCountsChanged(before, { ...counts, conditions: [{ ...counts.conditions![0]!, status: 'True' }] })).toBe(false);
+    expect(onlyCountsChanged(before, { ...counts, observedGeneration: 5 })).toBe(false);
+    expect(onlyCountsChanged(before, { ...counts, rollout: { ...counts.rollout, unreadySince: EARLIER } })).toBe(false);
+    expect(onlyCountsChanged(undefined, counts)).toBe(false);
   });
 });

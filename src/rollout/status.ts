@@ -2,7 +2,7 @@
 // kstatus polarity: Ready is normal-true; Reconciling and Stalled are abnormal-true. All three
 // are always present with a reason and a message, so `kubectl wait` and Argo CD never guess.
 import type { Condition, KubeEvent, Microservice, MicroserviceStatus, Phase, Slot } from '../api/schema.js';
-import { baseLabels, selectorString, SLOTS } from '../api/names.js';
+import { baseLabels, selectorString, SLOTS, stableJSON } from '../api/names.js';
 import type { ObservedSlots, Problem } from './types.js';
 
 export type { Problem } from './types.js';
@@ -140,6 +140,22 @@ export function computeStatus({ ms, desiredRevision, activeSlot, observed, probl
     ...(Object.keys(slotStatus).length > 0 ? { slots: slotStatus } : {}),
     ...(outcome.traffic ? { traffic: outcome.traffic } : {}),
   };
+}
+
+/**
+ * Whether `after` differs from `before` only in its counts of pods (replicas, Ready, weight) and
+ * the words that give them: no revision, step, phase, clock, action or condition status. Such a
+ * change may wait a moment and go with the next write (src/controller/core.ts, COUNTS_EVERY_MS).
+ */
+export function onlyCountsChanged(before: MicroserviceStatus | undefined, after: MicroserviceStatus): boolean {
+  return before !== undefined && stableJSON(withoutCounts(before)) === stableJSON(withoutCounts(after));
+}
+
+function withoutCounts(s: MicroserviceStatus): MicroserviceStatus {
+  const { replicas: _r, readyReplicas: _rr, updatedReplicas: _u, availableReplicas: _a, ready: _rd, ...rest } = s;
+  const rollout = s.rollout && (({ weight: _w, message: _m, ...r }) => r)(s.rollout);
+  const slots = s.slots && Object.fromEntries(Object.entries(s.slots).map(([slot, v]) => [slot, v && { revision: v.revision, image: v.image }]));
+  return { ...rest, conditions: s.conditions?.map(({ message: _m, ...c }) => ({ ...c, message: '' })), ...(rollout ? { rollout } : {}), ...(slots ? { slots } : {}) };
 }
 
 /** Events a person should see for a change of status; none at steady state. */

@@ -320,6 +320,8 @@ class Crash extends Error {}
 interface OperatorState {
   dirty: boolean;
   timerAt?: number;
+  /** When this operator last wrote the status (a restart forgets it, as the Reconciler's memory goes). */
+  statusWrittenAt?: Date;
   attempt: number;
   /** The next reconcile dies before this many of its writes (status and the action's clearing included). */
   crashAfterWrites?: number;
@@ -790,7 +792,7 @@ export class World {
     const offered = [...this.inbox];
     const owned = this.owned(cached, uid);
     const secrets = this.opts.trackSecrets ? { secrets: secretLookup((n) => this.cache.get(`Secret/${n}`)) } : {};
-    const world = { ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered, ...secrets };
+    const world = { ms, owned, pods: this.pods(cached), now: new Date(this.now), measurements: offered, ...secrets, ...(this.op.statusWrittenAt ? { statusWrittenAt: this.op.statusWrittenAt } : {}) };
     const record: Reconciled = { at: this.now, read: ms, readOwned: owned, writes: [], problems: [], events: [] };
     let budget = this.op.crashAfterWrites;
     const crash = (error: string): never => {
@@ -829,6 +831,7 @@ export class World {
       const cur: J = clone(this.microservice());
       cur.status = status;
       this.answer(this.store.update(cur));
+      this.op.statusWrittenAt = new Date(this.now);
       record.status = status;
       record.events = events;
       for (const e of events) this.events.push({ ...e, at: this.now });
