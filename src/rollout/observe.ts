@@ -185,7 +185,8 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
   const sidecars = new Set((template?.spec?.initContainers ?? []).flatMap((c) => (c.restartPolicy === 'Always' && c.name ? [c.name] : [])));
   const failures = own.map((p) => podFailure(p, sidecars)).filter((f) => f !== undefined);
   const now = at.now.getTime();
-  const availableAts = own.map((p) => availableAt(p, at.minReadySeconds)).filter((t) => t !== undefined);
+  const ownAvailableAt = own.map((p) => [p, availableAt(p, at.minReadySeconds)] as const);
+  const availableAts = ownAvailableAt.map(([, t]) => t).filter((t) => t !== undefined);
   const pending = availableAts.filter((t) => t > now && t < Infinity);
   return {
     revision,
@@ -197,7 +198,7 @@ export function observeSlot(obj: KubeObject, pods: KubeObject[], at: Availabilit
     currentReplicas: st.replicas ?? 0,
     livePods: pods.filter((p) => !p.metadata.deletionTimestamp).length,
     readyReplicas: availableAts.filter((t) => t <= now).length,
-    templateReady: own.filter((p) => ofTemplate(p) && (availableAt(p, at.minReadySeconds) ?? Infinity) <= now).length,
+    templateReady: ownAvailableAt.filter(([p, t]) => ofTemplate(p) && (t ?? Infinity) <= now).length,
     ...(pending.length > 0 ? { nextAvailableInMs: Math.min(...pending) - now } : {}),
     servingReplicas: pods.filter(podReady).length,
     startingSince: pods.filter((p) => !p.metadata.deletionTimestamp && !podReady(p) && !podFailure(p, sidecars))
