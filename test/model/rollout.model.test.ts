@@ -463,6 +463,8 @@ interface Observation {
   specRevisions?: Map<string, number>;
   /** spec.replicas within SPEC_LAG_MS, with when: the operator may act on a T the user has already changed again. */
   recentT?: Array<[number, number]>;
+  /** maxUnavailable within SPEC_LAG_MS, with when: likewise, a strategy the user has already changed again. */
+  recentMu?: Array<[number, number]>;
   since: Partial<Record<Invariant, number>>;
 }
 
@@ -573,6 +575,7 @@ class Checker {
     obs.specRevisions = new Map([...(prev?.specRevisions ?? [])].filter(([, at]) => w.now - at <= SPEC_LAG_MS));
     obs.specRevisions.set(desired, w.now);
     obs.recentT = [...(prev?.recentT ?? []).filter(([, at]) => w.now - at <= SPEC_LAG_MS), [T, w.now]];
+    obs.recentMu = [...(prev?.recentMu ?? []).filter(([, at]) => w.now - at <= SPEC_LAG_MS), [obs.mu, w.now]];
     const stable = status.stableRevision;
     const aborted = status.rollout?.abortedRevision;
 
@@ -585,12 +588,15 @@ class Checker {
     // capacity
     this.unheard = this.unheard.filter((d) => !heard(w, d));
     // T is the lowest spec.replicas of the last SPEC_LAG_MS: scaled 3 -> 1 -> 2 at once, the operator
-    // (or a Deployment) may rightly act on the 1 it saw, as a Deployment scaled so would.
+    // (or a Deployment) may rightly act on the 1 it saw, as a Deployment scaled so would. So is
+    // maxUnavailable the highest of them: a RollingUpdate with maxUnavailable 1 switched to one
+    // with 0 within the watch lag may be rolled natively with the 1 the operator saw.
     const lowT = Math.min(...obs.recentT.map(([t]) => t));
+    const mu = Math.max(...obs.recentMu.map(([m]) => m), prev?.mu ?? 0);
     if (prev && !this.disrupted && this.unheard.length === 0 && !this.portBreak && !nativeRoll && T >= prev.T) {
-      const need = lowT - Math.max(obs.mu, prev.mu);
+      const need = lowT - mu;
       if (prev.promised >= need && obs.serving < need) {
-        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${lowT} - ${Math.max(obs.mu, prev.mu)} = ${need}; a moment ago ${prev.serving} did`);
+        this.fail('capacity', `only ${obs.serving} Ready pods serve behind ${name}, below T - maxUnavailable = ${lowT} - ${mu} = ${need}; a moment ago ${prev.serving} did`);
       }
     }
 
